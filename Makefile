@@ -1,0 +1,53 @@
+# beamctl — the two commands of the README:
+#   make demo   sets up and runs a local demo cluster watched by beamctl
+#   make test   sets up and runs every test (real OTP nodes, fuzzing)
+
+export PATH := $(PATH):/usr/local/go/bin
+GO        ?= go
+FUZZTIME  ?= 20s
+DEMO_ARGS ?=
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build demo test vet style fuzz bench clean
+
+all: build
+
+# deps installs Erlang/OTP from Debian when it is missing: erlang-nox for the
+# nodes, erlang-src for the OTP 26 flag emulation used by the tests.
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go >= 1.26): https://go.dev/dl/"; exit 1; }
+	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1; then \
+		echo "Installing Erlang/OTP (erlang-nox, erlang-src) with apt-get..."; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q erlang-nox erlang-src; \
+	fi
+
+build:
+	$(GO) build -o bin/beamctl ./cmd/beamctl
+
+demo: deps build
+	./bin/beamctl demo $(DEMO_ARGS)
+
+style:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: deps style vet
+	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+# fuzz runs every fuzz target for a short, bounded time.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/etf
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/termtext
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./internal/dist
+
+# bench runs the benchmarks; docs/benchmarks.md records their results.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/etf ./internal/dist
+
+clean:
+	rm -rf bin

@@ -1,0 +1,136 @@
+// Package cli implements the beamctl command line: a kingpin command tree
+// whose commands talk to nodes directly over hidden distribution
+// connections. Results go to stdout (as text or, with -o json, as JSON);
+// diagnostics go to stderr.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// env carries what every command needs.
+type env struct {
+	stdout, stderr io.Writer
+	logger         *slog.Logger
+	g              *globals
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	cookie     string
+	cookieFile string
+	sname      string
+	name       string
+	tlsCert    string
+	tlsKey     string
+	tlsCA      string
+	tlsInsec   bool
+	timeout    time.Duration
+	maxMsg     int
+	output     string
+	logLevel   string
+}
+
+// command is one registered CLI command.
+type command interface {
+	run(ctx context.Context, e *env) error
+}
+
+// Run runs the command line args (without the program name) and returns the
+// process exit code: 0 on success, 1 when the command failed, 2 for usage
+// errors.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New("beamctl", "Operate and debug Erlang/Elixir (BEAM) clusters from a hidden node.")
+	app.Version(Version)
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	app.Terminate(nil)
+
+	g := &globals{}
+	app.Flag("cookie", "Distribution cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie).").StringVar(&g.cookie)
+	app.Flag("cookie-file", "Read the cookie from this file.").StringVar(&g.cookieFile)
+	app.Flag("sname", "beamctl's own short node name (default: beamctl_<random>, in the style of the target).").StringVar(&g.sname)
+	app.Flag("name", "beamctl's own long node name, e.g. ops@host.example.com.").StringVar(&g.name)
+	app.Flag("tls.cert", "Client certificate (PEM) for TLS distribution (-proto_dist inet_tls).").StringVar(&g.tlsCert)
+	app.Flag("tls.key", "Client key (PEM) for TLS distribution.").StringVar(&g.tlsKey)
+	app.Flag("tls.ca", "CA certificate (PEM) that signed the nodes' certificates; enables TLS distribution.").StringVar(&g.tlsCA)
+	app.Flag("tls.insecure", "Do not verify node certificates (testing only); enables TLS distribution.").BoolVar(&g.tlsInsec)
+	app.Flag("timeout", "Deadline for the whole command.").Default("15s").DurationVar(&g.timeout)
+	app.Flag("max-message-size", "Largest reply accepted from a node, in bytes.").Default("67108864").IntVar(&g.maxMsg)
+	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
+	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
+		EnumVar(&g.logLevel, "debug", "info", "warn", "error")
+
+	commands := map[string]command{}
+	register := func(name string, c command) { commands[name] = c }
+	registerPing(app, register)
+	registerRPC(app, register)
+	registerNodes(app, register)
+	registerDemo(app, register)
+
+	selected, err := app.Parse(normalizeArgs(args))
+	if err != nil {
+		fmt.Fprintf(stderr, "beamctl: %v\n", err)
+		fmt.Fprintln(stderr, "Run 'beamctl --help' for usage.")
+		return 2
+	}
+	if selected == "" { // --help or --version was handled
+		return 0
+	}
+	e := &env{stdout: stdout, stderr: stderr, g: g, logger: newLogger(stderr, g.logLevel)}
+	runCtx, cancel := context.WithTimeout(ctx, g.timeout)
+	if selected == "demo" { // the demo runs until interrupted or --duration
+		cancel()
+		runCtx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	ctx = runCtx
+	if err := commands[selected].run(ctx, e); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			err = fmt.Errorf("%w (the command's --timeout is %s)", err, g.timeout)
+		}
+		fmt.Fprintf(stderr, "beamctl %s: %v\n", selected, err)
+		return 1
+	}
+	return 0
+}
+
+// normalizeArgs accepts erl's single-dash spellings (-sname, -name,
+// -setcookie) so that muscle memory from erl works.
+func normalizeArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		switch {
+		case a == "-sname" || a == "-name":
+			a = "-" + a
+		case a == "-setcookie":
+			a = "--cookie"
+		case strings.HasPrefix(a, "-sname=") || strings.HasPrefix(a, "-name="):
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// osGetenv is replaced in tests.
+var osGetenv = os.Getenv

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/erlnode"
+)
+
+// resolveCookie finds the cookie the way erl does, plus flags and the
+// environment: --cookie, --cookie-file, $ERLANG_COOKIE, ~/.erlang.cookie.
+func resolveCookie(g *globals) (string, error) {
+	if g.cookie != "" {
+		return g.cookie, nil
+	}
+	if g.cookieFile != "" {
+		return readCookieFile(g.cookieFile)
+	}
+	if c := osGetenv("ERLANG_COOKIE"); c != "" {
+		return c, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", errors.New("no cookie: give --cookie or --cookie-file, or set $ERLANG_COOKIE")
+	}
+	p := filepath.Join(home, ".erlang.cookie")
+	c, err := readCookieFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("no cookie: give --cookie or --cookie-file, set $ERLANG_COOKIE, or create %s", p)
+		}
+		return "", err
+	}
+	return c, nil
+}
+
+func readCookieFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read cookie file: %w", err)
+	}
+	c := strings.TrimSpace(string(b))
+	if c == "" {
+		return "", fmt.Errorf("cookie file %s is empty", path)
+	}
+	return c, nil
+}
+
+// nodeName completes a bare name with the local short host name, as erl's
+// tools do: `beamctl ping a` means a@<hostname -s>.
+func nodeName(s string) (string, error) {
+	if !strings.Contains(s, "@") {
+		s += "@" + erlnode.ShortHost()
+	}
+	n, err := dist.ParseNodeName(s)
+	if err != nil {
+		return "", err
+	}
+	return n.String(), nil
+}
+
+// options builds the distribution options from the global flags.
+func (e *env) options() (dist.Options, error) {
+	cookie, err := resolveCookie(e.g)
+	if err != nil {
+		return dist.Options{}, err
+	}
+	o := dist.Options{Cookie: cookie, MaxMessageSize: e.g.maxMsg, Logger: e.logger}
+	switch {
+	case e.g.sname != "" && e.g.name != "":
+		return o, errors.New("give --sname or --name, not both")
+	case e.g.sname != "":
+		o.Name = e.g.sname
+		if !strings.Contains(o.Name, "@") {
+			o.Name += "@" + erlnode.ShortHost()
+		}
+	case e.g.name != "":
+		o.Name = e.g.name
+		if !strings.Contains(o.Name, "@") {
+			return o, fmt.Errorf("--name %s needs a host part, e.g. %s@host.example.com", o.Name, o.Name)
+		}
+	}
+	if o.Name != "" {
+		if _, err := dist.ParseNodeName(o.Name); err != nil {
+			return o, err
+		}
+	}
+	if e.g.tlsCA != "" || e.g.tlsCert != "" || e.g.tlsInsec {
+		cfg, err := dist.LoadTLS(dist.TLSFiles{
+			CertFile: e.g.tlsCert, KeyFile: e.g.tlsKey, CAFile: e.g.tlsCA, InsecureSkipVerify: e.g.tlsInsec,
+		})
+		if err != nil {
+			return o, err
+		}
+		o.TLS = cfg
+	}
+	return o, nil
+}
+
+// dial connects to one node.
+func (e *env) dial(ctx context.Context, node string) (*dist.Conn, error) {
+	name, err := nodeName(node)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := e.options()
+	if err != nil {
+		return nil, err
+	}
+	return dist.Dial(ctx, name, opts)
+}

@@ -1,0 +1,79 @@
+package dist
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/erlnode"
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+// erlangRPCRate measures Erlang's own rpc client, the anchor of the rpc
+// benchmarks: a hidden erl node calls rpc:call(Target, erlang, memory, [])
+// calls times, from `inflight` processes at once, and reports calls/s.
+func erlangRPCRate(b *testing.B, target *testnode.Node, calls, inflight int) float64 {
+	b.Helper()
+	script := fmt.Sprintf(`
+T = '%s', N = %d, P = %d,
+_ = rpc:call(T, erlang, memory, []),
+Self = self(),
+Work = fun() -> lists:foreach(fun(_) -> _ = rpc:call(T, erlang, memory, []) end, lists:seq(1, N div P)) end,
+{Us, _} = timer:tc(fun() ->
+    Pids = [spawn_link(fun() -> Work(), Self ! {done, self()} end) || _ <- lists:seq(1, P)],
+    [receive {done, Pid} -> ok end || Pid <- Pids]
+  end),
+io:format("~w~n", [(N div P * P) / (Us / 1.0e6)])`, target.Name, calls, inflight)
+	out := testnode.Eval(b, script, "-sname", erlnode.RandomName("anchor"), "-hidden", "-setcookie", target.Cookie)
+	rate, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+	if err != nil {
+		b.Fatalf("anchor printed %q: %v", out, err)
+	}
+	return rate
+}
+
+// BenchmarkRPC measures rpc round trips per second against a real node,
+// sequentially and with 64 calls in flight on one connection, and compares
+// them with Erlang's own rpc:call measured in the same run
+// (x_vs_erlang > 1 means beamctl is faster).
+func BenchmarkRPC(b *testing.B) {
+	n := testnode.Start(b, testnode.Options{})
+	c, err := Dial(context.Background(), n.Name, Options{Cookie: n.Cookie})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for _, inflight := range []int{1, 64} {
+		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
+			anchor := erlangRPCRate(b, n, 20000, inflight)
+			ctx := context.Background()
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			per := b.N/inflight + 1
+			for range inflight {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range per {
+						if _, err := c.Call(ctx, "erlang", "memory"); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			rate := float64(per*inflight) / elapsed.Seconds()
+			b.ReportMetric(rate, "calls/s")
+			b.ReportMetric(anchor, "erlang_calls/s")
+			b.ReportMetric(rate/anchor, "x_vs_erlang")
+		})
+	}
+}

@@ -1,0 +1,152 @@
+package dist
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+// DownEvent reports that a monitored process ended, or that the connection
+// to its node was lost (Reason noconnection).
+type DownEvent struct {
+	Ref    etf.Ref
+	Target etf.Term
+	Reason etf.Term
+}
+
+// Monitor is a monitor on a remote process, set with Conn.Monitor.
+type Monitor struct {
+	Ref    etf.Ref
+	Target etf.Term
+	down   chan DownEvent
+}
+
+// Down delivers exactly one event: the process ended or the node went away.
+func (m *Monitor) Down() <-chan DownEvent { return m.down }
+
+func (m *Monitor) fire(ev DownEvent) {
+	select {
+	case m.down <- ev:
+	default:
+	}
+}
+
+// Monitor monitors a remote process, given as a pid or a registered name
+// (an atom). A process that does not exist is reported down at once with
+// reason noproc.
+func (c *Conn) Monitor(ctx context.Context, target etf.Term) (*Monitor, error) {
+	switch target.(type) {
+	case etf.Pid, etf.Atom:
+	default:
+		return nil, fmt.Errorf("monitor: target must be a pid or a registered name, not %s", etf.Typename(target))
+	}
+	m := &Monitor{Ref: c.MakeRef(), Target: target, down: make(chan DownEvent, 1)}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		m.fire(DownEvent{Ref: m.Ref, Target: target, Reason: etf.Atom("noconnection")})
+		return m, nil
+	}
+	c.monitors[m.Ref] = m
+	c.mu.Unlock()
+	if err := c.send(ctx, etf.Tuple{int64(opMonitorP), c.pid, target, m.Ref}, nil, false); err != nil {
+		c.mu.Lock()
+		delete(c.monitors, m.Ref)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("monitor %v: %w", target, err)
+	}
+	return m, nil
+}
+
+// Demonitor removes a monitor; no event is delivered afterwards.
+func (c *Conn) Demonitor(ctx context.Context, m *Monitor) error {
+	c.mu.Lock()
+	_, ok := c.monitors[m.Ref]
+	delete(c.monitors, m.Ref)
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return c.send(ctx, etf.Tuple{int64(opDemonitorP), c.pid, m.Target, m.Ref}, nil, false)
+}
+
+func (c *Conn) monitorExit(ref, reason etf.Term) {
+	r, ok := ref.(etf.Ref)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	m := c.monitors[r]
+	delete(c.monitors, r)
+	c.mu.Unlock()
+	if m != nil {
+		m.fire(DownEvent{Ref: r, Target: m.Target, Reason: reason})
+	}
+}
+
+// Message is a message received by a Mailbox.
+type Message struct {
+	From etf.Term // the sender's pid when the peer sent it, else nil
+	Msg  etf.Term
+}
+
+// Mailbox is a pid of beamctl's on a connection that receives messages, for
+// example logger events a managed node forwards. Its buffer is bounded: when
+// it is full, messages are dropped and counted rather than blocking the
+// connection.
+type Mailbox struct {
+	Pid     etf.Pid
+	c       chan Message
+	dropped atomic.Uint64
+}
+
+// C delivers the mailbox's messages.
+func (mb *Mailbox) C() <-chan Message { return mb.c }
+
+// Dropped counts messages lost because the buffer was full.
+func (mb *Mailbox) Dropped() uint64 { return mb.dropped.Load() }
+
+// NewMailbox creates a pid that buffers up to size messages.
+func (c *Conn) NewMailbox(size int) *Mailbox {
+	mb := &Mailbox{Pid: c.newPid(), c: make(chan Message, max(size, 1))}
+	c.mu.Lock()
+	c.mailboxes[mb.Pid] = mb
+	c.mu.Unlock()
+	return mb
+}
+
+// CloseMailbox stops delivery to mb; later messages to its pid are dropped.
+func (c *Conn) CloseMailbox(mb *Mailbox) {
+	c.mu.Lock()
+	delete(c.mailboxes, mb.Pid)
+	c.mu.Unlock()
+}
+
+// Send sends msg to a remote pid or registered name (an atom) from beamctl's
+// main pid.
+func (c *Conn) Send(ctx context.Context, to, msg etf.Term) error {
+	return c.SendFrom(ctx, c.pid, to, msg)
+}
+
+// SendFrom is Send with a given sender pid, e.g. a Mailbox's.
+func (c *Conn) SendFrom(ctx context.Context, from etf.Pid, to, msg etf.Term) error {
+	var ctl etf.Tuple
+	switch t := to.(type) {
+	case etf.Atom:
+		ctl = etf.Tuple{int64(opRegSend), from, etf.Atom(""), t}
+	case etf.Pid:
+		if c.flags&FlagSendSender != 0 {
+			ctl = etf.Tuple{int64(opSendSender), from, t}
+		} else {
+			ctl = etf.Tuple{int64(opSend), etf.Atom(""), t}
+		}
+	default:
+		return fmt.Errorf("send: destination must be a pid or a registered name, not %s", etf.Typename(to))
+	}
+	if err := c.send(ctx, ctl, msg, true); err != nil {
+		return fmt.Errorf("send to %v on %s: %w", to, c.peer, err)
+	}
+	return nil
+}
