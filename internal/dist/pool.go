@@ -84,7 +84,9 @@ type UnreachableError struct {
 	Err  error
 }
 
-func (e *UnreachableError) Error() string { return "node " + e.Node + " is unreachable: " + e.Err.Error() }
+func (e *UnreachableError) Error() string {
+	return "node " + e.Node + " is unreachable: " + e.Err.Error()
+}
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // PoolOptions configure a Pool.

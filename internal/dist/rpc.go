@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // BadRPCError is the {badrpc, Reason} a node's rex server answers when the
@@ -16,12 +17,8 @@ type BadRPCError struct {
 }
 
 func (e *BadRPCError) Error() string {
-	return fmt.Sprintf("rpc %s on %s: badrpc: %s", e.MFA, e.Node, FormatTerm(e.Reason))
+	return fmt.Sprintf("rpc %s on %s: badrpc: %s", e.MFA, e.Node, termtext.FormatWith(e.Reason, termtext.Options{LocalNode: etf.Atom(e.Node)}))
 }
-
-// FormatTerm renders a term for error messages. It is replaced by the
-// Erlang term printer when that package is linked (see termtext).
-var FormatTerm = func(t etf.Term) string { return fmt.Sprintf("%v", t) }
 
 // Call runs module:function(args...) on the node through its rex server, as
 // rpc:call/4 does, with group leader `user` so that output of the call stays
