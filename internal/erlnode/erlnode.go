@@ -37,6 +37,8 @@ type Spec struct {
 	// StartTimeout bounds the wait for the node to register in epmd
 	// (default 20s).
 	StartTimeout time.Duration
+	// Dir is the node's working directory (where erl_crash.dump lands).
+	Dir string
 }
 
 // Node is a running erl process.
@@ -112,6 +114,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cmd := exec.Command("erl", n.args()...)
+	cmd.Dir = n.spec.Dir
 	cmd.Stdout = &n.output
 	cmd.Stderr = &n.output
 	// A process group of its own: Kill takes beam.smp and any port

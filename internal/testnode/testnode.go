@@ -49,6 +49,9 @@ func Start(t testing.TB, opts Options) *Node {
 	if opts.Name == "" {
 		opts.Name = erlnode.RandomName("bt")
 	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
 	n, err := erlnode.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +89,7 @@ func Eval(t testing.TB, script string, extraArgs ...string) string {
 	args := append([]string{"-noshell", "-noinput"}, extraArgs...)
 	args = append(args, "-eval", wrapped)
 	cmd := exec.CommandContext(ctx, "erl", args...)
+	cmd.Dir = t.TempDir() // where a crash dump would land
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
