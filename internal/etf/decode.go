@@ -257,7 +257,7 @@ func (s *state) term(depth int) (Term, error) {
 		if err != nil {
 			return nil, err
 		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+		return finite(math.Float64frombits(binary.BigEndian.Uint64(b)))
 	case tagFloat:
 		b, err := s.bytes(31)
 		if err != nil {
@@ -270,7 +270,7 @@ func (s *state) term(depth int) (Term, error) {
 		if err != nil {
 			return nil, fmt.Errorf("old float: %w", err)
 		}
-		return f, nil
+		return finite(f)
 	case tagAtomUTF8, tagSmallAtomUTF8, tagAtom, tagSmallAtom, tagAtomCacheRef:
 		s.pos--
 		return s.atom()
@@ -335,6 +335,14 @@ func (s *state) term(depth int) (Term, error) {
 		return nil, errors.New("compressed term inside a term")
 	}
 	return nil, fmt.Errorf("unknown tag %d", tag)
+}
+
+// finite refuses NaN and infinities, which Erlang floats cannot hold.
+func finite(f float64) (Term, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("float %v is not an Erlang float", f)
+	}
+	return f, nil
 }
 
 // atomTable interns atoms so that decoding the same atoms again does not
@@ -537,15 +545,61 @@ func (s *state) mapTerm(depth int) (Term, error) {
 		return nil, err
 	}
 	m := make(Map, n)
+	seen := make(map[string]struct{}, n)
 	for i := range m {
 		if m[i].Key, err = s.term(depth + 1); err != nil {
 			return nil, err
 		}
+		// Erlang's binary_to_term refuses a map with a key twice; so do we,
+		// or lookups and equality would depend on pair order.
+		id, err := keyID(m[i].Key)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := seen[id]; dup {
+			return nil, errors.New("map has a duplicate key")
+		}
+		seen[id] = struct{}{}
 		if m[i].Value, err = s.term(depth + 1); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// keyID returns a string that is the same for =:= map keys: their encoding,
+// with a charlist in one form whether it came as STRING_EXT or LIST_EXT.
+func keyID(k Term) (string, error) {
+	switch v := k.(type) {
+	case Atom:
+		return "a" + string(v), nil
+	case int64:
+		return "i" + strconv.FormatInt(v, 10), nil
+	case []byte:
+		return "b" + string(v), nil
+	case List:
+		if str, ok := asString(v); ok {
+			k = str
+		}
+	}
+	b, err := AppendTerm([]byte{'t'}, k)
+	return string(b), err
+}
+
+// asString returns l as a String when every element is a byte.
+func asString(l List) (String, bool) {
+	if len(l) == 0 || len(l) > math.MaxUint16 {
+		return "", false
+	}
+	b := make([]byte, len(l))
+	for i, e := range l {
+		n, ok := e.(int64)
+		if !ok || n < 0 || n > 255 {
+			return "", false
+		}
+		b[i] = byte(n)
+	}
+	return String(b), true
 }
 
 func (s *state) pid() (Pid, error) {

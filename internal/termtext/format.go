@@ -93,7 +93,13 @@ func (f formatter) pretty(b *strings.Builder, t etf.Term, col int) {
 	}
 	b.WriteString(open)
 	for i, e := range elems {
-		if i > 0 {
+		switch {
+		case i == 1 && open == "{" && isAtom(elems[0]):
+			// {tag, ...}: the tag stays on the line, as ~p prints records.
+			b.WriteString(",")
+			f.pretty(b, e, col+1+utf8.RuneCountInString(f.flat(elems[0]))+1)
+			continue
+		case i > 0:
 			b.WriteString(",\n")
 			b.WriteString(strings.Repeat(" ", col+1))
 		}
@@ -104,6 +110,11 @@ func (f formatter) pretty(b *strings.Builder, t etf.Term, col int) {
 		f.pretty(b, tail, col+1)
 	}
 	b.WriteString(closing)
+}
+
+func isAtom(t etf.Term) bool {
+	_, ok := t.(etf.Atom)
+	return ok
 }
 
 func (f formatter) write(b *strings.Builder, t etf.Term) {
@@ -256,8 +267,9 @@ func escape(s string, q rune) string {
 	return b.String()
 }
 
-// printable reports whether a list of integers reads as text, like
-// io_lib:printable_unicode_list/1, and returns the text.
+// printable reports whether a list of integers reads as text in Erlang's
+// default printable range (io:printable_range() is latin1 unless the VM runs
+// with +pc unicode), as ~p decides, and returns the text.
 func printable(l etf.List) (string, bool) {
 	if len(l) == 0 {
 		return "", false
@@ -265,14 +277,10 @@ func printable(l etf.List) (string, bool) {
 	rs := make([]rune, len(l))
 	for i, e := range l {
 		n, ok := e.(int64)
-		if !ok || n < 0 || n > unicode.MaxRune || n >= 0xD800 && n <= 0xDFFF {
+		if !ok || !(n >= 32 && n <= 126 || n >= 160 && n <= 255 || n >= 8 && n <= 13 || n == 27) {
 			return "", false
 		}
-		r := rune(n)
-		if !unicode.IsPrint(r) && !strings.ContainsRune("\n\r\t\v\b\f\x1b", r) {
-			return "", false
-		}
-		rs[i] = r
+		rs[i] = rune(n)
 	}
 	return string(rs), true
 }
