@@ -511,6 +511,9 @@ func (s *state) list(depth int) (Term, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n == 0 {
+		return tail, nil // [ | Tail] is Tail itself
+	}
 	switch t := tail.(type) {
 	case List:
 		return append(List(elems), t...), nil
