@@ -13,22 +13,31 @@ import (
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
+// anchorModule is Erlang's own rpc client at work, compiled so that the
+// anchor carries no interpreter overhead: P processes make N rpc:call/4s
+// in all, and it prints calls/s.
+const anchorModule = `-module(rpc_anchor).
+-export([run/3]).
+run(T, N, P) ->
+    _ = rpc:call(T, erlang, memory, []),
+    Self = self(),
+    {Us, _} = timer:tc(fun() ->
+        Pids = [spawn_link(fun() -> loop(T, N div P), Self ! {done, self()} end) || _ <- lists:seq(1, P)],
+        [receive {done, Pid} -> ok end || Pid <- Pids]
+    end),
+    io:format("~w~n", [(N div P * P) / (Us / 1.0e6)]).
+loop(_, 0) -> ok;
+loop(T, K) -> _ = rpc:call(T, erlang, memory, []), loop(T, K - 1).
+`
+
 // erlangRPCRate measures Erlang's own rpc client, the anchor of the rpc
 // benchmarks: a hidden erl node calls rpc:call(Target, erlang, memory, [])
 // calls times, from `inflight` processes at once, and reports calls/s.
 func erlangRPCRate(b *testing.B, target *testnode.Node, calls, inflight int) float64 {
 	b.Helper()
-	script := fmt.Sprintf(`
-T = '%s', N = %d, P = %d,
-_ = rpc:call(T, erlang, memory, []),
-Self = self(),
-Work = fun() -> lists:foreach(fun(_) -> _ = rpc:call(T, erlang, memory, []) end, lists:seq(1, N div P)) end,
-{Us, _} = timer:tc(fun() ->
-    Pids = [spawn_link(fun() -> Work(), Self ! {done, self()} end) || _ <- lists:seq(1, P)],
-    [receive {done, Pid} -> ok end || Pid <- Pids]
-  end),
-io:format("~w~n", [(N div P * P) / (Us / 1.0e6)])`, target.Name, calls, inflight)
-	out := testnode.Eval(b, script, "-sname", erlnode.RandomName("anchor"), "-hidden", "-setcookie", target.Cookie)
+	dir := testnode.Compile(b, "rpc_anchor", anchorModule)
+	script := fmt.Sprintf("rpc_anchor:run('%s', %d, %d)", target.Name, calls, inflight)
+	out := testnode.Eval(b, script, "-pa", dir, "-sname", erlnode.RandomName("anchor"), "-hidden", "-setcookie", target.Cookie)
 	rate, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
 	if err != nil {
 		b.Fatalf("anchor printed %q: %v", out, err)

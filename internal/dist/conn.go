@@ -81,7 +81,11 @@ type Conn struct {
 	mailboxes map[etf.Pid]*Mailbox
 	err       error
 
+	wsem      chan struct{} // held while writing to bw
+	bw        *bufio.Writer
+	wrote     atomic.Bool // a frame was written since the last tick check
 	sendq     chan []byte
+	kick      chan struct{} // wakes the writer goroutine for sendq
 	tickReset chan struct{} // wakes the writer when tickTime changes
 	done      chan struct{}
 }
@@ -177,7 +181,10 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 		pending:   map[etf.Ref]chan etf.Term{},
 		monitors:  map[etf.Ref]*Monitor{},
 		mailboxes: map[etf.Pid]*Mailbox{},
+		wsem:      make(chan struct{}, 1),
+		bw:        bufio.NewWriterSize(nc, 64<<10),
 		sendq:     make(chan []byte, sendQueueLen),
+		kick:      make(chan struct{}, 1),
 		tickReset: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
@@ -294,14 +301,36 @@ func (c *Conn) MakeRef() etf.Ref {
 	}
 }
 
-// send queues one frame for the writer.
+// send writes one frame. When no other write is in progress the caller
+// writes and flushes it itself, which saves two goroutine hand-offs per rpc;
+// otherwise the frame is queued and the writer goroutine sends it with
+// whatever else queued up, in one flush. Frames leave in the order each
+// goroutine sent them: only the holder of wsem takes frames off the queue,
+// and it drains the queue before writing its own.
 func (c *Conn) send(ctx context.Context, control etf.Tuple, message etf.Term, hasMsg bool) error {
 	b, err := appendFrame(nil, c.useHeader, control, message, hasMsg)
 	if err != nil {
 		return err
 	}
 	select {
+	case <-c.done:
+		return c.Err()
+	case c.wsem <- struct{}{}:
+		err := c.writeFrames(b)
+		<-c.wsem
+		if err != nil {
+			c.fail(fmt.Errorf("write: %w", err))
+			return c.Err()
+		}
+		return nil
+	default:
+	}
+	select {
 	case c.sendq <- b:
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 		return nil
 	case <-c.done:
 		return c.Err()
@@ -310,49 +339,58 @@ func (c *Conn) send(ctx context.Context, control etf.Tuple, message etf.Term, ha
 	}
 }
 
-// writeLoop writes queued frames, batching those that queue up while a
-// write is in progress, and sends a tick when nothing was written for a
-// quarter of the tick time.
+// writeFrames writes the queued frames, then own (if any), and flushes.
+// The caller holds wsem.
+func (c *Conn) writeFrames(own []byte) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.TickTime()))
+	for {
+		select {
+		case b := <-c.sendq:
+			if _, err := c.bw.Write(b); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if own != nil {
+		if _, err := c.bw.Write(own); err != nil {
+			return err
+		}
+	}
+	c.wrote.Store(true)
+	return c.bw.Flush()
+}
+
+// writeLoop sends queued frames when the queue is kicked, and a tick when
+// nothing was written for a quarter of the tick time.
 func (c *Conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	ticker := time.NewTicker(c.TickTime() / 4)
 	defer ticker.Stop()
-	wrote := false
-	write := func(b []byte) error {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.TickTime()))
-		_, err := bw.Write(b)
-		return err
-	}
+	tick := []byte{0, 0, 0, 0}
 	for {
-		var err error
+		var own []byte
 		select {
 		case <-c.done:
 			return
-		case b := <-c.sendq:
-			err = write(b)
-		drain:
-			for err == nil {
-				select {
-				case b := <-c.sendq:
-					err = write(b)
-				default:
-					break drain
-				}
-			}
-			if err == nil {
-				err = bw.Flush()
-			}
-			wrote = true
+		case <-c.kick:
 		case <-c.tickReset:
 			ticker.Reset(c.TickTime() / 4)
+			continue
 		case <-ticker.C:
-			if !wrote {
-				if err = write([]byte{0, 0, 0, 0}); err == nil {
-					err = bw.Flush()
-				}
+			if c.wrote.Swap(false) {
+				continue
 			}
-			wrote = false
+			own = tick
 		}
+		select {
+		case c.wsem <- struct{}{}:
+		case <-c.done:
+			return
+		}
+		err := c.writeFrames(own)
+		<-c.wsem
 		if err != nil {
 			c.fail(fmt.Errorf("write: %w", err))
 			return

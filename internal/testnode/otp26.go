@@ -45,3 +45,21 @@ func OTP26Args(t testing.TB) []string {
 	}
 	return []string{"-pa", dir, "-proto_dist", "o26_tcp"}
 }
+
+// Compile compiles an Erlang module from source with erlc into a temp dir
+// and returns the dir, for erl's -pa.
+func Compile(t testing.TB, module, source string) string {
+	t.Helper()
+	ErlPath(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, module+".erl")
+	if err := os.WriteFile(file, []byte(source), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "erlc", "-o", dir, file).CombinedOutput(); err != nil {
+		t.Fatalf("erlc %s: %v\n%s", file, err, out)
+	}
+	return dir
+}
