@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -178,6 +179,24 @@ type state struct {
 	pos      int
 	d        *Decoder
 	maxDepth int
+	slab     []Term // backing store carved into small tuples and lists
+	slabSize int
+}
+
+// terms returns a slice of n terms. Small slices are carved from a shared
+// slab, so a reply of many small tuples costs a few allocations, not one per
+// tuple.
+func (s *state) terms(n int) []Term {
+	if n > 64 {
+		return make([]Term, n)
+	}
+	if len(s.slab) < n {
+		s.slabSize = min(max(2*s.slabSize, 16), 4096)
+		s.slab = make([]Term, s.slabSize)
+	}
+	out := s.slab[:n:n]
+	s.slab = s.slab[n:]
+	return out
 }
 
 func (s *state) need(n int) error {
@@ -345,29 +364,46 @@ func finite(f float64) (Term, error) {
 	return f, nil
 }
 
-// atomTable interns atoms so that decoding the same atoms again does not
-// allocate. It is bounded so hostile input cannot grow it without limit.
-var atomTable = struct {
-	sync.RWMutex
-	m map[string]Atom
-}{m: make(map[string]Atom, 1024)}
+// atomTable interns atoms so that decoding the same atoms again neither
+// allocates nor locks: readers load an immutable map, writers publish a
+// copy. It stops growing at maxInterned entries, so hostile input cannot
+// make it large (later atoms are simply allocated).
+var atomTable struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]Atom]
+}
 
-const maxInterned = 1 << 16
+const maxInterned = 4096
 
 func intern(b []byte) Atom {
-	atomTable.RLock()
-	a, ok := atomTable.m[string(b)]
-	atomTable.RUnlock()
-	if ok {
+	if m := atomTable.m.Load(); m != nil {
+		if a, ok := (*m)[string(b)]; ok {
+			return a
+		}
+	}
+	a := Atom(b)
+	atomTable.mu.Lock()
+	defer atomTable.mu.Unlock()
+	old := atomTable.m.Load()
+	if old != nil && len(*old) >= maxInterned {
 		return a
 	}
-	a = Atom(b)
-	atomTable.Lock()
-	if len(atomTable.m) < maxInterned {
-		atomTable.m[string(a)] = a
+	next := make(map[string]Atom, 1+lenOf(old))
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
 	}
-	atomTable.Unlock()
+	next[string(a)] = a
+	atomTable.m.Store(&next)
 	return a
+}
+
+func lenOf(m *map[string]Atom) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
 }
 
 func (s *state) atom() (Atom, error) {
@@ -501,7 +537,7 @@ func (s *state) list(depth int) (Term, error) {
 	if err != nil {
 		return nil, err
 	}
-	elems := make([]Term, n)
+	elems := s.terms(n)
 	for i := range elems {
 		if elems[i], err = s.term(depth + 1); err != nil {
 			return nil, err
@@ -532,7 +568,7 @@ func (s *state) tuple(n, depth int) (Term, error) {
 	if n > len(s.b)-s.pos {
 		return nil, fmt.Errorf("tuple arity %d exceeds the %d bytes left", n, len(s.b)-s.pos)
 	}
-	t := make(Tuple, n)
+	t := Tuple(s.terms(n))
 	var err error
 	for i := range t {
 		if t[i], err = s.term(depth + 1); err != nil {
