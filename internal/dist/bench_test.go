@@ -51,38 +51,44 @@ func erlangRPCRate(b *testing.B, target *testnode.Node, calls, inflight int) flo
 // (x_vs_erlang > 1 means beamctl is faster).
 func BenchmarkRPC(b *testing.B) {
 	n := testnode.Start(b, testnode.Options{})
-	c, err := Dial(context.Background(), n.Name, Options{Cookie: n.Cookie})
-	if err != nil {
-		b.Fatal(err)
+	for _, mode := range []RPCMode{RPCSpawn, RPCRex} {
+		c, err := Dial(context.Background(), n.Name, Options{Cookie: n.Cookie, RPC: mode})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		for _, inflight := range []int{1, 64} {
+			benchmarkRPC(b, n, c, mode, inflight)
+		}
 	}
-	defer c.Close()
-	for _, inflight := range []int{1, 64} {
-		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
-			anchor := erlangRPCRate(b, n, 20000, inflight)
-			ctx := context.Background()
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			per := b.N/inflight + 1
-			for range inflight {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range per {
-						if _, err := c.Call(ctx, "erlang", "memory"); err != nil {
-							b.Error(err)
-							return
-						}
+}
+
+func benchmarkRPC(b *testing.B, n *testnode.Node, c *Conn, mode RPCMode, inflight int) {
+	b.Run(fmt.Sprintf("%s/inflight=%d", mode, inflight), func(b *testing.B) {
+		anchor := erlangRPCRate(b, n, 20000, inflight)
+		ctx := context.Background()
+		b.ResetTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		per := b.N/inflight + 1
+		for range inflight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range per {
+					if _, err := c.Call(ctx, "erlang", "memory"); err != nil {
+						b.Error(err)
+						return
 					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			rate := float64(per*inflight) / elapsed.Seconds()
-			b.ReportMetric(rate, "calls/s")
-			b.ReportMetric(anchor, "erlang_calls/s")
-			b.ReportMetric(rate/anchor, "x_vs_erlang")
-		})
-	}
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		b.StopTimer()
+		rate := float64(per*inflight) / elapsed.Seconds()
+		b.ReportMetric(rate, "calls/s")
+		b.ReportMetric(anchor, "erlang_calls/s")
+		b.ReportMetric(rate/anchor, "x_vs_erlang")
+	})
 }

@@ -42,6 +42,10 @@ const (
 	opPayloadExit2        = 26
 	opPayloadExit2TT      = 27
 	opPayloadMonitorPExit = 28
+	opSpawnRequest        = 29
+	opSpawnRequestTT      = 30
+	opSpawnReply          = 31
+	opSpawnReplyTT        = 32
 	opAliasSend           = 33
 	opAliasSendTT         = 34
 	opUnlinkID            = 35
@@ -65,6 +69,8 @@ type Conn struct {
 	peer      etf.Atom
 	creation  uint32
 	pid       etf.Pid // the pid rpc replies are sent to
+	userPid   etf.Pid // the node's user process: group leader of spawned calls
+	hasUser   bool
 	flags     uint64  // capabilities both sides share
 	useHeader bool    // the peer accepts the normal distribution header
 	nc        net.Conn
@@ -77,6 +83,7 @@ type Conn struct {
 
 	mu        sync.Mutex
 	pending   map[etf.Ref]chan etf.Term
+	spawns    map[etf.Ref]*spawnCall
 	monitors  map[etf.Ref]*Monitor
 	mailboxes map[etf.Pid]*Mailbox
 	err       error
@@ -143,6 +150,9 @@ func Dial(ctx context.Context, node string, opts Options) (*Conn, error) {
 		return nil, &HandshakeError{Node: node, Err: err}
 	}
 	c.adoptTickTime(ctx)
+	if c.opts.RPC == RPCSpawn && c.flags&FlagSpawn != 0 {
+		c.findUser(ctx)
+	}
 	return c, nil
 }
 
@@ -179,6 +189,7 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 		nc:        nc,
 		log:       opts.Logger.With("node", pi.Name),
 		pending:   map[etf.Ref]chan etf.Term{},
+		spawns:    map[etf.Ref]*spawnCall{},
 		monitors:  map[etf.Ref]*Monitor{},
 		mailboxes: map[etf.Pid]*Mailbox{},
 		wsem:      make(chan struct{}, 1),
@@ -492,16 +503,23 @@ func (c *Conn) refuseOversized(br *bufio.Reader, n int, cache *atomCache) error 
 	c.mu.Lock()
 	ch := c.pending[ref]
 	delete(c.pending, ref)
+	sc := c.spawns[ref]
+	delete(c.spawns, ref)
 	c.mu.Unlock()
-	if ch != nil {
+	switch {
+	case ch != nil:
 		ch <- tooLarge
+	case sc != nil:
+		sc.done <- tooLarge
 	}
 	return nil
 }
 
-// peekReplyRef finds Ref in the first bytes of a frame carrying {Ref, Reply}.
-// The atom cache must be updated even though the frame is skipped, so the
-// header is parsed for real.
+// peekReplyRef finds which call an oversized frame answers from its first
+// bytes: the Ref of a rex reply {Ref, Reply} sent to us, or the monitor Ref
+// of a spawned call's exit (PAYLOAD_MONITOR_P_EXIT). The atom cache must be
+// updated even though the frame is skipped, so the header is parsed for
+// real.
 func peekReplyRef(head []byte, cache *atomCache) (etf.Ref, bool) {
 	var dec etf.Decoder
 	pos := 0
@@ -520,9 +538,14 @@ func peekReplyRef(head []byte, cache *atomCache) (etf.Ref, bool) {
 	default:
 		return etf.Ref{}, false
 	}
-	_, n, err := decode(head[pos:])
+	ctl, n, err := decode(head[pos:])
 	if err != nil {
 		return etf.Ref{}, false
+	}
+	t, _ := ctl.(etf.Tuple)
+	if len(t) >= 4 && t[0] == int64(opPayloadMonitorPExit) {
+		r, ok := t[3].(etf.Ref)
+		return r, ok
 	}
 	pos += n
 	if head[0] == tagPassThrough {
@@ -565,6 +588,20 @@ func (c *Conn) dispatch(f frame) {
 	case opPayloadMonitorPExit:
 		if len(ctl) >= 4 {
 			c.monitorExit(ctl[3], f.message)
+		}
+	case opSpawnReply, opSpawnReplyTT:
+		// {SPAWN_REPLY, ReqId, To, Flags, Result}
+		if len(ctl) >= 5 {
+			c.spawnReply(ctl[1], ctl[4])
+		}
+	case opSpawnRequest, opSpawnRequestTT:
+		// {SPAWN_REQUEST, ReqId, From, GroupLeader, MFA, OptList}: nothing
+		// can be spawned on beamctl.
+		if len(ctl) >= 3 {
+			reply := etf.Tuple{int64(opSpawnReply), ctl[1], ctl[2], int64(0), etf.Atom("notsup")}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = c.send(ctx, reply, nil, false)
+			cancel()
 		}
 	case opUnlinkID:
 		// {UNLINK_ID, Id, FromPid, ToPid}: acknowledge, as OTP 26 requires.

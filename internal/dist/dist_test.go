@@ -140,11 +140,20 @@ func TestHidden(t *testing.T) {
 	require.True(t, etf.Equal(visible, etf.List(nil)), "nodes() on the peer must not list beamctl, got %v", visible)
 }
 
+var rpcModes = []RPCMode{RPCSpawn, RPCRex}
+
 func TestCall(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
-	c := dial(t, n, Options{})
+	for _, mode := range rpcModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			c := dial(t, n, Options{RPC: mode})
+			testCall(t, n, c)
+		})
+	}
+}
 
+func testCall(t *testing.T, n *testnode.Node, c *Conn) {
 	t.Run("erlang:memory/0", func(t *testing.T) {
 		total, ok := etf.PropGet(call(t, c, "erlang", "memory"), etf.Atom("total"))
 		require.True(t, ok)
@@ -186,6 +195,18 @@ func TestCall(t *testing.T) {
 		}
 		require.True(t, found, "lists is loaded")
 	})
+	t.Run("a throw is returned, as rpc:call returns it", func(t *testing.T) {
+		require.Equal(t, etf.Atom("thrown"), call(t, c, "erlang", "throw", etf.Atom("thrown")))
+	})
+	t.Run("badrpc for an exit", func(t *testing.T) {
+		_, err := c.Call(context.Background(), "erlang", "exit", etf.Atom("bye"))
+		var bad *BadRPCError
+		require.ErrorAs(t, err, &bad)
+		require.True(t, etf.Equal(etf.Tuple{etf.Atom("EXIT"), etf.Atom("bye")}, bad.Reason), "%v", bad.Reason)
+	})
+	t.Run("output stays on the node", func(t *testing.T) {
+		require.Equal(t, etf.Atom("ok"), call(t, c, "io", "format", etf.String("hello from the node~n")))
+	})
 	t.Run("badrpc for an undefined function", func(t *testing.T) {
 		_, err := c.Call(context.Background(), "no_such_module", "nofun", 1)
 		var bad *BadRPCError
@@ -224,34 +245,54 @@ func TestCall(t *testing.T) {
 func TestCallDeadline(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
-	c := dial(t, n, Options{})
+	for _, mode := range rpcModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			c := dial(t, n, Options{RPC: mode})
+			procs := func() int64 {
+				v, err := etf.ToInt64(call(t, c, "erlang", "system_info", etf.Atom("process_count")))
+				require.NoError(t, err)
+				return v
+			}
+			before := procs()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := c.Call(ctx, "timer", "sleep", 1000)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.Less(t, time.Since(start), 900*time.Millisecond, "the deadline fires before the remote call returns")
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := c.Call(ctx, "timer", "sleep", 1500)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			require.Less(t, time.Since(start), 1200*time.Millisecond, "the deadline fires before the remote call returns")
 
-	// The late reply arrives after about a second and is dropped.
-	require.Eventually(t, func() bool { return c.Stats().LateReplies == 1 }, 5*time.Second, 20*time.Millisecond)
-	c.mu.Lock()
-	pending := len(c.pending)
-	c.mu.Unlock()
-	require.Zero(t, pending, "no pending call is left behind")
+			if mode == RPCSpawn {
+				// The call's process is killed at the deadline.
+				require.Eventually(t, func() bool { return procs() == before }, 5*time.Second, 20*time.Millisecond)
+			} else {
+				// rex cannot stop the call: its reply comes late and is dropped.
+				require.Eventually(t, func() bool { return c.Stats().LateReplies == 1 }, 5*time.Second, 20*time.Millisecond)
+			}
+			c.mu.Lock()
+			left := len(c.pending) + len(c.spawns)
+			c.mu.Unlock()
+			require.Zero(t, left, "no call is left behind")
 
-	// A call without a deadline gets Options.CallTimeout.
-	short := dial(t, n, Options{CallTimeout: 100 * time.Millisecond})
-	_, err = short.Call(context.Background(), "timer", "sleep", 1000)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
+			// A call without a deadline gets Options.CallTimeout.
+			short := dial(t, n, Options{RPC: mode, CallTimeout: 100 * time.Millisecond})
+			_, err = short.Call(context.Background(), "timer", "sleep", 1000)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
 
-	require.Equal(t, etf.Atom("ok"), call(t, c, "timer", "sleep", 1), "the connection still works")
+			require.Equal(t, etf.Atom("ok"), call(t, c, "timer", "sleep", 1), "the connection still works")
+		})
+	}
 }
 
 func TestConcurrentCalls(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
-	c := dial(t, n, Options{})
+	for _, mode := range rpcModes {
+		t.Run(mode.String(), func(t *testing.T) { testConcurrentCalls(t, dial(t, n, Options{RPC: mode})) })
+	}
+}
+
+func testConcurrentCalls(t *testing.T, c *Conn) {
 
 	const calls = 1000
 	var wg sync.WaitGroup
@@ -282,7 +323,14 @@ func TestConcurrentCalls(t *testing.T) {
 func TestMaxMessageSize(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
-	c := dial(t, n, Options{MaxMessageSize: 1 << 20})
+	for _, mode := range rpcModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			testMaxMessageSize(t, dial(t, n, Options{RPC: mode, MaxMessageSize: 1 << 20}))
+		})
+	}
+}
+
+func testMaxMessageSize(t *testing.T, c *Conn) {
 
 	_, err := c.Call(context.Background(), "binary", "copy", []byte{'x'}, 2<<20)
 	var tooLarge *MessageTooLargeError

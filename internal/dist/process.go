@@ -78,6 +78,12 @@ func (c *Conn) monitorExit(ref, reason etf.Term) {
 		return
 	}
 	c.mu.Lock()
+	if sc := c.spawns[r]; sc != nil {
+		delete(c.spawns, r)
+		c.mu.Unlock()
+		sc.done <- reason
+		return
+	}
 	m := c.monitors[r]
 	delete(c.monitors, r)
 	c.mu.Unlock()

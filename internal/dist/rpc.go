@@ -20,21 +20,41 @@ func (e *BadRPCError) Error() string {
 	return fmt.Sprintf("rpc %s on %s: badrpc: %s", e.MFA, e.Node, termtext.FormatWith(e.Reason, termtext.Options{LocalNode: etf.Atom(e.Node)}))
 }
 
-// Call runs module:function(args...) on the node through its rex server, as
-// rpc:call/4 does, with group leader `user` so that output of the call stays
-// on the node. The context bounds the call; without a deadline
-// Options.CallTimeout applies. A reply arriving after the deadline is
-// dropped. {badrpc, Reason} is returned as a *BadRPCError.
+// Call runs module:function(args...) on the node, as rpc:call/4 does, with
+// group leader `user` so that output of the call stays on the node. The
+// context bounds the call; without a deadline Options.CallTimeout applies.
+// A reply arriving after the deadline is dropped. Errors the node reports
+// ({badrpc, Reason} of rex) are returned as a *BadRPCError.
+//
+// By default (RPCRex) the call goes through the node's rex server:
+// {'$gen_call', {Pid, Ref}, {call, M, F, A, user}}. With RPCSpawn it runs in
+// a process spawned for it, which is killed when the deadline passes.
 func (c *Conn) Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.CallTimeout)
 		defer cancel()
 	}
-	mfa := fmt.Sprintf("%s:%s/%d", module, function, len(args))
 	if args == nil {
 		args = []etf.Term{}
 	}
+	if c.opts.RPC == RPCSpawn && c.hasUser {
+		return c.callSpawn(ctx, mfaString(module, function, args), module, function, args)
+	}
+	return c.callRex(ctx, module, function, args...)
+}
+
+func mfaString(module, function string, args []etf.Term) string {
+	return fmt.Sprintf("%s:%s/%d", module, function, len(args))
+}
+
+// callRex sends the call to the node's rex server:
+// {'$gen_call', {Pid, Ref}, {call, M, F, A, user}}.
+func (c *Conn) callRex(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error) {
+	if args == nil {
+		args = []etf.Term{}
+	}
+	mfa := mfaString(module, function, args)
 	ref := c.MakeRef()
 	ch := make(chan etf.Term, 1)
 	c.mu.Lock()

@@ -192,7 +192,7 @@ func (s *state) terms(n int) []Term {
 	}
 	if len(s.slab) < n {
 		s.slabSize = min(max(2*s.slabSize, 16), 4096)
-		s.slab = make([]Term, s.slabSize)
+		s.slab = make([]Term, max(s.slabSize, n))
 	}
 	out := s.slab[:n:n]
 	s.slab = s.slab[n:]

@@ -277,3 +277,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestSizes round-trips lists, tuples and maps of every size around the
+// decoder's allocation boundaries.
+func TestSizes(t *testing.T) {
+	for n := range 300 {
+		l := make(List, n)
+		tup := make(Tuple, n)
+		m := make(Map, n)
+		for i := range n {
+			l[i] = Tuple{int64(i), List{int64(i)}}
+			tup[i] = int64(i * 1000)
+			m[i] = MapPair{Key: int64(i), Value: Tuple{Atom("v")}}
+		}
+		for _, in := range []Term{l, tup, m, List{l, tup}} {
+			b, err := Encode(in)
+			require.NoError(t, err)
+			out, err := Decode(b)
+			require.NoError(t, err, "size %d", n)
+			require.True(t, Equal(in, out), "size %d", n)
+		}
+	}
+}

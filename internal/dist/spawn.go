@@ -1,0 +1,166 @@
+package dist
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+// spawnCall is an rpc running as a process spawned on the node.
+type spawnCall struct {
+	done      chan etf.Term // the process's exit reason, or a spawnError
+	pid       etf.Pid       // set by SPAWN_REPLY
+	hasPid    bool
+	abandoned bool // the caller gave up before SPAWN_REPLY came
+}
+
+// spawnError is a SPAWN_REPLY whose result is an error atom.
+type spawnError struct{ reason etf.Term }
+
+// findUser looks up the node's `user` process, the group leader spawned
+// calls get, so that their I/O stays on the node as with rex.
+func (c *Conn) findUser(ctx context.Context) {
+	r, err := c.callRex(ctx, "erlang", "whereis", etf.Atom("user"))
+	if err != nil {
+		c.log.Debug("Cannot find the node's user process; rpc goes through rex", "err", err)
+		return
+	}
+	if pid, ok := r.(etf.Pid); ok {
+		c.userPid, c.hasUser = pid, true
+	}
+}
+
+// callSpawn runs module:function(args...) in a process spawned on the node
+// by a SPAWN_REQUEST for erpc:execute_call(Ref, M, F, A), monitored by us;
+// the result comes back as the monitor's exit reason {Ref, return, Value}.
+// When the deadline passes first, the process is killed.
+func (c *Conn) callSpawn(ctx context.Context, mfa, module, function string, args []etf.Term) (etf.Term, error) {
+	reqID := c.MakeRef()
+	sc := &spawnCall{done: make(chan etf.Term, 1)}
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return nil, fmt.Errorf("rpc %s: %w", mfa, err)
+	}
+	c.spawns[reqID] = sc
+	c.mu.Unlock()
+
+	ctl := etf.Tuple{
+		int64(opSpawnRequest), reqID, c.pid, c.userPid,
+		etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)},
+		etf.List{etf.Atom("monitor")},
+	}
+	argList := etf.List{reqID, etf.Atom(module), etf.Atom(function), etf.List(args)}
+	if err := c.send(ctx, ctl, argList, true); err != nil {
+		c.abandon(reqID)
+		return nil, fmt.Errorf("rpc %s on %s: %w", mfa, c.peer, err)
+	}
+	select {
+	case r := <-sc.done:
+		return c.spawnResult(mfa, reqID, r)
+	case <-ctx.Done():
+		c.abandon(reqID)
+		return nil, fmt.Errorf("rpc %s on %s: %w", mfa, c.peer, ctx.Err())
+	case <-c.done:
+		select {
+		case r := <-sc.done:
+			return c.spawnResult(mfa, reqID, r)
+		default:
+		}
+		return nil, fmt.Errorf("rpc %s: %w", mfa, c.Err())
+	}
+}
+
+// abandon forgets a call whose caller gave up and kills its process: now
+// if SPAWN_REPLY told us its pid, else when SPAWN_REPLY arrives.
+func (c *Conn) abandon(reqID etf.Ref) {
+	c.mu.Lock()
+	sc := c.spawns[reqID]
+	if sc == nil {
+		c.mu.Unlock()
+		return
+	}
+	sc.abandoned = true
+	pid, hasPid := sc.pid, sc.hasPid
+	if hasPid {
+		delete(c.spawns, reqID)
+	}
+	c.mu.Unlock()
+	if hasPid {
+		c.kill(pid)
+	}
+}
+
+// kill sends exit(Pid, kill) to a process beamctl spawned.
+func (c *Conn) kill(pid etf.Pid) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if c.flags&FlagExitPayload != 0 {
+		_ = c.send(ctx, etf.Tuple{int64(opPayloadExit2), c.pid, pid}, etf.Atom("kill"), true)
+		return
+	}
+	_ = c.send(ctx, etf.Tuple{int64(opExit2), c.pid, pid, etf.Atom("kill")}, nil, false)
+}
+
+// spawnReply handles SPAWN_REPLY: the spawned pid, or why spawning failed.
+func (c *Conn) spawnReply(reqID, result etf.Term) {
+	r, ok := reqID.(etf.Ref)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	sc := c.spawns[r]
+	if sc == nil {
+		c.mu.Unlock()
+		return
+	}
+	pid, isPid := result.(etf.Pid)
+	if !isPid {
+		delete(c.spawns, r)
+		c.mu.Unlock()
+		sc.done <- spawnError{reason: result}
+		return
+	}
+	sc.pid, sc.hasPid = pid, true
+	abandoned := sc.abandoned
+	if abandoned {
+		delete(c.spawns, r)
+	}
+	c.mu.Unlock()
+	if abandoned {
+		c.kill(pid)
+	}
+}
+
+// spawnResult turns the exit reason of erpc:execute_call/4 into what rex
+// would have answered: the value, or a *BadRPCError with {'EXIT', ...}.
+func (c *Conn) spawnResult(mfa string, reqID etf.Ref, reason etf.Term) (etf.Term, error) {
+	bad := func(r etf.Term) error { return &BadRPCError{Node: string(c.peer), MFA: mfa, Reason: r} }
+	if err, ok := reason.(error); ok { // set by refuseOversized
+		return nil, fmt.Errorf("rpc %s on %s: %w", mfa, c.peer, err)
+	}
+	if se, ok := reason.(spawnError); ok {
+		return nil, bad(etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("spawn_failed"), se.reason}})
+	}
+	t, ok := reason.(etf.Tuple)
+	if !ok || len(t) < 3 || t[0] != reqID {
+		// The process died before answering (killed, or noconnection).
+		return nil, bad(etf.Tuple{etf.Atom("EXIT"), reason})
+	}
+	switch kind, _ := t[1].(etf.Atom); {
+	case kind == "return" && len(t) == 3:
+		return t[2], nil
+	case kind == "throw" && len(t) == 3:
+		return t[2], nil // rpc:call returns a thrown value, as catch does
+	case kind == "exit" && len(t) == 3:
+		return nil, bad(etf.Tuple{etf.Atom("EXIT"), t[2]})
+	case kind == "error" && len(t) == 3:
+		return nil, bad(etf.Tuple{etf.Atom("EXIT"), t[2]})
+	case kind == "error" && len(t) == 4:
+		return nil, bad(etf.Tuple{etf.Atom("EXIT"), etf.Tuple{t[2], t[3]}})
+	}
+	return nil, bad(etf.Tuple{etf.Atom("EXIT"), reason})
+}
