@@ -71,8 +71,8 @@ type Conn struct {
 	pid       etf.Pid // the pid rpc replies are sent to
 	userPid   etf.Pid // the node's user process: group leader of spawned calls
 	hasUser   bool
-	flags     uint64  // capabilities both sides share
-	useHeader bool    // the peer accepts the normal distribution header
+	flags     uint64 // capabilities both sides share
+	useHeader bool   // the peer accepts the normal distribution header
 	nc        net.Conn
 	log       *slog.Logger
 
