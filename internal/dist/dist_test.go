@@ -127,6 +127,18 @@ func TestHandshake(t *testing.T) {
 	}
 }
 
+func TestNameClash(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	name := "beamctl_clash@" + n.Host
+	first := dial(t, n, Options{Name: name})
+	require.Equal(t, name, first.Self())
+	_, err := Dial(context.Background(), n.Name, Options{Cookie: n.Cookie, Name: name})
+	require.ErrorIs(t, err, ErrNameInUse)
+	require.ErrorContains(t, err, "already has a connection from a node with our name")
+	require.NoError(t, first.Err(), "the first connection survives")
+}
+
 func TestHidden(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
