@@ -48,6 +48,12 @@ type command interface {
 	run(ctx context.Context, e *env) error
 }
 
+// untimed is a command that runs until interrupted (demo, --watch) instead
+// of within --timeout.
+type untimed interface {
+	untimed() bool
+}
+
 // Run runs the command line args (without the program name) and returns the
 // process exit code: 0 on success, 1 when the command failed, 2 for usage
 // errors.
@@ -80,6 +86,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerRPC(app, register)
 	registerNodes(app, register)
 	registerDemo(app, register)
+	registerPI(app, register)
+	registerMemory(app, register)
+	registerTop(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {
@@ -92,7 +101,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	e := &env{stdout: stdout, stderr: stderr, g: g, logger: newLogger(stderr, g.logLevel)}
 	runCtx, cancel := context.WithTimeout(ctx, g.timeout)
-	if selected == "demo" { // the demo runs until interrupted or --duration
+	if u, ok := commands[selected].(untimed); ok && u.untimed() {
+		// It runs until interrupted; it bounds each of its steps itself.
 		cancel()
 		runCtx, cancel = context.WithCancel(ctx)
 	}

@@ -29,6 +29,8 @@ func registerDemo(app *kingpin.Application, register func(string, command)) {
 	register(cmd.FullCommand(), c)
 }
 
+func (c *demoCmd) untimed() bool { return true }
+
 func (c *demoCmd) run(ctx context.Context, e *env) error {
 	if c.nodes < 1 || c.nodes > 26 {
 		return errors.New("--nodes must be between 1 and 26")

@@ -7,6 +7,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
@@ -40,19 +41,11 @@ func (c *rpcCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
-	if needsCreation(args, etf.Atom(node)) {
-		// Pids typed as <0.X.Y> must carry the node's creation to name its
-		// local processes.
-		cr, err := conn.Call(ctx, "erlang", "system_info", etf.Atom("creation"))
-		if err != nil {
-			return fmt.Errorf("read the node's creation for pid arguments: %w", err)
-		}
-		n, err := etf.ToUint64(cr)
-		if err != nil {
-			return fmt.Errorf("read the node's creation: %w", err)
-		}
-		args = withCreation(args, etf.Atom(node), uint32(n)).(etf.List)
+	localized, err := inspect.LocalizeArgs(ctx, conn, args)
+	if err != nil {
+		return err
 	}
+	args = localized.(etf.List)
 	reply, err := conn.Call(ctx, c.module, c.function, []etf.Term(args)...)
 	if err != nil {
 		return err
@@ -67,93 +60,4 @@ func (c *rpcCmd) run(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintln(e.stdout, termtext.FormatPrettyWith(reply, local))
 	return nil
-}
-
-// needsCreation reports whether t holds a pid, port or ref of node without a
-// creation.
-func needsCreation(t etf.Term, node etf.Atom) bool {
-	found := false
-	walk(t, func(x etf.Term) {
-		switch v := x.(type) {
-		case etf.Pid:
-			found = found || v.Node == node && v.Creation == 0
-		case etf.Port:
-			found = found || v.Node == node && v.Creation == 0
-		case etf.Ref:
-			found = found || v.Node == node && v.Creation == 0
-		}
-	})
-	return found
-}
-
-// withCreation returns t with every creation-less identifier of node given
-// creation cr.
-func withCreation(t etf.Term, node etf.Atom, cr uint32) etf.Term {
-	switch v := t.(type) {
-	case etf.Pid:
-		if v.Node == node && v.Creation == 0 {
-			v.Creation = cr
-		}
-		return v
-	case etf.Port:
-		if v.Node == node && v.Creation == 0 {
-			v.Creation = cr
-		}
-		return v
-	case etf.Ref:
-		if v.Node == node && v.Creation == 0 {
-			v.Creation = cr
-		}
-		return v
-	case etf.List:
-		out := make(etf.List, len(v))
-		for i, e := range v {
-			out[i] = withCreation(e, node, cr)
-		}
-		return out
-	case etf.Tuple:
-		out := make(etf.Tuple, len(v))
-		for i, e := range v {
-			out[i] = withCreation(e, node, cr)
-		}
-		return out
-	case etf.ImproperList:
-		out := etf.ImproperList{Elems: make([]etf.Term, len(v.Elems)), Tail: withCreation(v.Tail, node, cr)}
-		for i, e := range v.Elems {
-			out.Elems[i] = withCreation(e, node, cr)
-		}
-		return out
-	case etf.Map:
-		out := make(etf.Map, len(v))
-		for i, p := range v {
-			out[i] = etf.MapPair{Key: withCreation(p.Key, node, cr), Value: withCreation(p.Value, node, cr)}
-		}
-		return out
-	}
-	return t
-}
-
-// walk calls f on t and every term nested in it.
-func walk(t etf.Term, f func(etf.Term)) {
-	f(t)
-	switch v := t.(type) {
-	case etf.List:
-		for _, e := range v {
-			walk(e, f)
-		}
-	case etf.Tuple:
-		for _, e := range v {
-			walk(e, f)
-		}
-	case etf.ImproperList:
-		for _, e := range v.Elems {
-			walk(e, f)
-		}
-		walk(v.Tail, f)
-	case etf.Map:
-		for _, p := range v {
-			walk(p.Key, f)
-			walk(p.Value, f)
-		}
-	}
 }

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/beamctl/beamctl/internal/inspect"
+)
+
+type piCmd struct {
+	node, proc string
+}
+
+func registerPI(app *kingpin.Application, register func(string, command)) {
+	c := &piCmd{}
+	cmd := app.Command("pi", "Process info, like ectl pi: location, stack, queue, memory, links, dictionary. One process_info call.")
+	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
+	cmd.Arg("process", "Pid (<0.54.0>, 0.54.0, or 54 for <0.54.0>) or registered name.").Required().StringVar(&c.proc)
+	register(cmd.FullCommand(), c)
+}
+
+func (c *piCmd) run(ctx context.Context, e *env) error {
+	conn, err := e.dial(ctx, c.node)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	proc, err := inspect.ParsePid(c.proc, conn.Node())
+	if err != nil {
+		return err
+	}
+	pi, err := inspect.ProcessInfo(ctx, conn, proc)
+	if err != nil {
+		return err
+	}
+	if e.g.output == "json" {
+		return writeJSON(e.stdout, pi)
+	}
+	printPI(e.stdout, pi)
+	return nil
+}
+
+// printPI prints in the shape of ectl's pi (seed 000).
+func printPI(w io.Writer, pi *inspect.ProcInfo) {
+	name := ""
+	if pi.RegisteredName != "" {
+		name = " (" + pi.RegisteredName + ")"
+	}
+	fmt.Fprintf(w, "Process %s%s:\n\n", pi.Pid, name)
+	if pi.CurrentLocation != nil {
+		fmt.Fprintf(w, "Current location is %s\n", pi.CurrentLocation)
+	}
+	fmt.Fprintf(w, "Current function is %s\n", pi.CurrentFunction)
+	fmt.Fprintf(w, "Initial call is %s\n", pi.InitialCall)
+	fmt.Fprintf(w, "Status is %s, priority %s, trap_exit %t\n", pi.Status, pi.Priority, pi.TrapExit)
+	fmt.Fprintf(w, "Message queue length is %d\n", pi.MessageQueueLen)
+	fmt.Fprintf(w, "Process size: %d bytes (heap=%d stack=%d total=%d)\n", pi.MemoryBytes, pi.HeapBytes, pi.StackBytes, pi.TotalHeapBytes)
+	fmt.Fprintf(w, "Reductions: %d\n", pi.Reductions)
+	fmt.Fprintf(w, "Group leader: %s\n", pi.GroupLeader)
+	fmt.Fprintf(w, "Links: %s\n", list(pi.Links))
+	fmt.Fprintf(w, "Monitors: %s\n", list(pi.Monitors))
+	fmt.Fprintf(w, "Monitored by: %s\n", list(pi.MonitoredBy))
+	fmt.Fprintf(w, "\nCurrent stack depth is %d:\n", len(pi.Stack))
+	for i, f := range pi.Stack {
+		fmt.Fprintf(w, "%d: %s\n", i+1, f)
+	}
+	fmt.Fprintln(w, "\nDictionary")
+	for _, d := range pi.Dictionary {
+		fmt.Fprintf(w, "  %s = %s\n", d.Key, d.Value)
+	}
+}
+
+func list(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

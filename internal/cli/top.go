@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/beamctl/beamctl/internal/inspect"
+)
+
+type topCmd struct {
+	node      string
+	by        string
+	n         int
+	window    time.Duration
+	scanLimit int
+	watch     bool
+	interval  time.Duration
+}
+
+func registerTop(app *kingpin.Application, register func(string, command)) {
+	c := &topCmd{}
+	cmd := app.Command("top", "Top processes by an attribute, absolute or over a window (recon's proc_count/proc_window). "+
+		"The scan runs on the node (beamctl_agent, compiled there) and only the top N cross the wire.")
+	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
+	cmd.Flag("by", "Attribute: "+strings.Join(inspect.TopAttrs, ", ")+".").Default("reductions").
+		EnumVar(&c.by, inspect.TopAttrs...)
+	cmd.Flag("n", "Number of processes (at most 1000).").Short('n').Default("10").IntVar(&c.n)
+	cmd.Flag("window", "Rank by growth over this window instead of absolute values (e.g. 1s).").DurationVar(&c.window)
+	cmd.Flag("scan-limit", "Look at no more than this many processes (0: all; the scan is linear in the process count).").
+		Default("0").IntVar(&c.scanLimit)
+	cmd.Flag("watch", "Refresh in place until interrupted.").BoolVar(&c.watch)
+	cmd.Flag("interval", "Refresh interval for --watch.").Default("2s").DurationVar(&c.interval)
+	register(cmd.FullCommand(), c)
+}
+
+func (c *topCmd) untimed() bool { return c.watch }
+
+func (c *topCmd) run(ctx context.Context, e *env) error {
+	conn, err := e.dial(ctx, c.node)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, e.g.timeout+c.window)
+		entries, err := inspect.Top(callCtx, conn, inspect.TopOptions{By: c.by, N: c.n, Window: c.window, ScanLimit: c.scanLimit})
+		cancel()
+		if err != nil {
+			return err
+		}
+		if e.g.output == "json" {
+			if err := writeJSON(e.stdout, map[string]any{"node": conn.Node(), "by": c.by, "window_seconds": c.window.Seconds(), "processes": entries}); err != nil {
+				return err
+			}
+		} else {
+			if c.watch {
+				fmt.Fprint(e.stdout, "\033[H\033[2J") // home and clear, like top
+				fmt.Fprintf(e.stdout, "%s  top %d by %s  %s\n\n", conn.Node(), c.n, c.by, time.Now().Format(time.TimeOnly))
+			}
+			if err := printTop(e.stdout, c.by, c.window, entries); err != nil {
+				return err
+			}
+		}
+		if !c.watch {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(c.interval):
+		}
+	}
+}
+
+func printTop(w io.Writer, by string, window time.Duration, entries []inspect.TopEntry) error {
+	col := strings.ToUpper(by)
+	if window > 0 {
+		col += " (+" + window.String() + ")"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "PID\tNAME OR INITIAL CALL\t%s\tCURRENT FUNCTION\n", col)
+	for _, t := range entries {
+		name := t.Name
+		if name == "" {
+			name = t.InitialCall
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", t.Pid, name, t.Value, t.CurrentFunction)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,162 @@
+package inspect
+
+import (
+	"context"
+	_ "embed" // the agent's Erlang source
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+// AgentModule is the name of the helper module beamctl loads on nodes.
+const AgentModule = "beamctl_agent"
+
+// agentVersion must match version() in beamctl_agent.erl; a node with
+// another version loaded gets this one.
+const agentVersion = 1
+
+//go:embed beamctl_agent.erl
+var agentSource string
+
+// ErrNoCompiler means the node cannot compile the agent: its release has no
+// compiler application.
+var ErrNoCompiler = errors.New("the node has no compiler application, so beamctl cannot load its agent there")
+
+// agents remembers the connections on which the agent is known to be loaded.
+var agents = struct {
+	sync.Mutex
+	loaded map[*dist.Conn]bool
+}{loaded: map[*dist.Conn]bool{}}
+
+// EnsureAgent loads beamctl_agent on the node unless the right version is
+// there already. The module is compiled on the node from source
+// (erl_scan, erl_parse, compile:forms) and loaded with code:load_binary;
+// nothing is written to the node's disk. It reports whether it loaded the
+// module now.
+func EnsureAgent(ctx context.Context, c *dist.Conn) (bool, error) {
+	agents.Lock()
+	ok := agents.loaded[c]
+	agents.Unlock()
+	if ok {
+		return false, nil
+	}
+	if v, err := c.Call(ctx, AgentModule, "version"); err == nil && v == int64(agentVersion) {
+		markLoaded(c)
+		return false, nil
+	}
+	if err := loadAgent(ctx, c); err != nil {
+		return false, err
+	}
+	markLoaded(c)
+	return true, nil
+}
+
+func markLoaded(c *dist.Conn) {
+	agents.Lock()
+	first := len(agents.loaded) == 0 || !agents.loaded[c]
+	agents.loaded[c] = true
+	agents.Unlock()
+	if first {
+		go func() {
+			<-c.Done()
+			agents.Lock()
+			delete(agents.loaded, c)
+			agents.Unlock()
+		}()
+	}
+}
+
+func loadAgent(ctx context.Context, c *dist.Conn) error {
+	r, err := c.Call(ctx, "code", "ensure_loaded", etf.Atom("compile"))
+	if err != nil {
+		return fmt.Errorf("load agent: %w", err)
+	}
+	if t, err := etf.ToTuple(r, 2); err != nil || t[0] != etf.Atom("module") {
+		return ErrNoCompiler
+	}
+	forms, err := parseForms(ctx, c, agentSource)
+	if err != nil {
+		return fmt.Errorf("load agent: %w", err)
+	}
+	r, err = c.Call(ctx, "compile", "forms", forms, etf.List{etf.Atom("binary"), etf.Atom("return_errors")})
+	if err != nil {
+		return fmt.Errorf("load agent: compile: %w", err)
+	}
+	t, err := etf.ToTuple(r, 3)
+	if err != nil || t[0] != etf.Atom("ok") {
+		return fmt.Errorf("load agent: compile failed: %s", text(r, c.Node()))
+	}
+	// Old code of an earlier version would block the load; drop it if no
+	// process runs it.
+	if _, err := c.Call(ctx, "code", "soft_purge", etf.Atom(AgentModule)); err != nil {
+		return fmt.Errorf("load agent: %w", err)
+	}
+	r, err = c.Call(ctx, "code", "load_binary", t[1], etf.String(AgentModule+".erl"), t[2])
+	if err != nil {
+		return fmt.Errorf("load agent: %w", err)
+	}
+	if lt, err := etf.ToTuple(r, 2); err != nil || lt[0] != etf.Atom("module") {
+		return fmt.Errorf("load agent: code:load_binary: %s", text(r, c.Node()))
+	}
+	return nil
+}
+
+// parseForms parses Erlang source into abstract forms on the node, one
+// form per erl_scan/erl_parse round trip. Forms are separated by a line
+// that ends with a full stop.
+func parseForms(ctx context.Context, c *dist.Conn, src string) (etf.List, error) {
+	var forms etf.List
+	var cur strings.Builder
+	for _, line := range strings.SplitAfter(src, "\n") {
+		cur.WriteString(line)
+		if !strings.HasSuffix(strings.TrimSpace(line), ".") || strings.HasPrefix(strings.TrimSpace(line), "%") {
+			continue
+		}
+		text := cur.String()
+		cur.Reset()
+		r, err := c.Call(ctx, "erl_scan", "string", etf.String(text))
+		if err != nil {
+			return nil, err
+		}
+		scanned, err := etf.ToTuple(r, 3)
+		if err != nil || scanned[0] != etf.Atom("ok") {
+			return nil, fmt.Errorf("scan agent source: %v", r)
+		}
+		r, err = c.Call(ctx, "erl_parse", "parse_form", scanned[1])
+		if err != nil {
+			return nil, err
+		}
+		parsed, err := etf.ToTuple(r, 2)
+		if err != nil || parsed[0] != etf.Atom("ok") {
+			return nil, fmt.Errorf("parse agent source: %v", r)
+		}
+		forms = append(forms, parsed[1])
+	}
+	return forms, nil
+}
+
+// RemoveAgent purges and deletes beamctl_agent from the node. It reports
+// whether the module was loaded.
+func RemoveAgent(ctx context.Context, c *dist.Conn) (bool, error) {
+	r, err := c.Call(ctx, "code", "is_loaded", etf.Atom(AgentModule))
+	if err != nil {
+		return false, err
+	}
+	if r == etf.False {
+		return false, nil
+	}
+	// purge (old code), delete (current becomes old), purge again.
+	for _, f := range []string{"purge", "delete", "purge"} {
+		if _, err := c.Call(ctx, "code", f, etf.Atom(AgentModule)); err != nil {
+			return true, fmt.Errorf("remove agent: code:%s: %w", f, err)
+		}
+	}
+	agents.Lock()
+	delete(agents.loaded, c)
+	agents.Unlock()
+	return true, nil
+}

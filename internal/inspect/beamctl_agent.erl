@@ -1,0 +1,75 @@
+%% beamctl_agent: the helper module beamctl compiles and loads on a managed
+%% node (only where the node has the compiler application) so that scans of
+%% all processes run as compiled code. Every function returns only a
+%% bounded result. Remove it with `beamctl agent remove NODE`.
+-module(beamctl_agent).
+-export([version/0, top/3, top_window/4]).
+
+version() -> 1.
+
+%% top(Attr, N, Limit): the N processes with the largest Attr among the
+%% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
+top(Attr, N, Limit) ->
+    Top = lists:foldl(fun(P, Acc) -> score(P, value(P, Attr), Acc, N) end,
+                      {0, 0, []}, procs(Limit)),
+    describe(Top).
+
+%% top_window(Attr, N, Limit, Ms): like top/3, on the growth of Attr over
+%% Ms milliseconds (recon's proc_window). Processes born during the window
+%% count from zero.
+top_window(Attr, N, Limit, Ms) ->
+    Before = lists:foldl(fun(P, M) -> case value(P, Attr) of
+                                          undefined -> M;
+                                          V -> M#{P => V}
+                                      end end, #{}, procs(Limit)),
+    timer:sleep(Ms),
+    Top = lists:foldl(fun(P, Acc) ->
+                              case value(P, Attr) of
+                                  undefined -> Acc;
+                                  V -> score(P, V - maps:get(P, Before, 0), Acc, N)
+                              end
+                      end, {0, 0, []}, procs(Limit)),
+    describe(Top).
+
+procs(0) -> erlang:processes();
+procs(Limit) -> lists:sublist(erlang:processes(), Limit).
+
+value(P, binary_memory) ->
+    case erlang:process_info(P, binary) of
+        {binary, Bins} -> lists:sum([Size || {_, Size, _} <- Bins]);
+        undefined -> undefined
+    end;
+value(P, Attr) ->
+    case erlang:process_info(P, Attr) of
+        {Attr, V} -> V;
+        undefined -> undefined
+    end.
+
+%% The top N so far, ascending, with its length and smallest value, so that
+%% the common case (a value below the smallest) costs one comparison.
+score(_P, undefined, Acc, _N) -> Acc;
+score(P, V, {Len, _Min, L}, N) when Len < N ->
+    L2 = lists:merge([{V, P}], L),
+    {Len + 1, element(1, hd(L2)), L2};
+score(_P, V, {_, Min, _} = Acc, _N) when V =< Min -> Acc;
+score(P, V, {Len, _Min, [_ | T]}, _N) ->
+    L2 = lists:merge([{V, P}], T),
+    {Len, element(1, hd(L2)), L2}.
+
+describe({_, _, L}) ->
+    [{P, V, name(P), current(P), initial(P)} || {V, P} <- lists:reverse(L)].
+
+name(P) ->
+    case erlang:process_info(P, registered_name) of
+        {registered_name, N} -> N;
+        _ -> undefined
+    end.
+
+current(P) ->
+    case erlang:process_info(P, current_function) of
+        {current_function, MFA} -> MFA;
+        _ -> undefined
+    end.
+
+initial(P) ->
+    try proc_lib:translate_initial_call(P) catch _:_ -> undefined end.

@@ -1,0 +1,65 @@
+// Package inspect implements the live-node debugging tools (ectl's pi, top,
+// memory, eval, ...) on top of a dist.Conn. Every function does its work on
+// the managed node in as few round trips as it can and ships back only the
+// result; every scan of all processes is bounded by a top-N.
+package inspect
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
+)
+
+// text prints a term as Erlang would, with pids of node as <0.X.Y>.
+func text(t etf.Term, node string) string {
+	return termtext.FormatWith(t, termtext.Options{LocalNode: etf.Atom(node)})
+}
+
+// mfaText prints {M, F, A} as M:F/A (A may be an arity or an argument list).
+func mfaText(t etf.Term, node string) string {
+	tup, err := etf.ToTuple(t, 3)
+	if err != nil {
+		return text(t, node)
+	}
+	arity := tup[2]
+	if l, err := etf.ToList(arity); err == nil {
+		arity = int64(len(l))
+	}
+	return fmt.Sprintf("%s:%s/%s", text(tup[0], node), text(tup[1], node), text(arity, node))
+}
+
+// ParsePid reads a process given as <0.54.0>, 0.54.0, 54 (meaning
+// <0.54.0>, as ectl does) or a registered name. A name is returned as an
+// atom for the caller to resolve.
+func ParsePid(s, node string) (etf.Term, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("empty process")
+	}
+	switch {
+	case strings.HasPrefix(s, "<"):
+	case s[0] >= '0' && s[0] <= '9' && strings.Count(s, ".") == 2:
+		s = "<" + s + ">"
+	case s[0] >= '0' && s[0] <= '9' && !strings.Contains(s, "."):
+		s = "<0." + s + ".0>"
+	default:
+		a, err := termtext.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("process %q is neither a pid nor a registered name: %w", s, err)
+		}
+		if _, ok := a.(etf.Atom); !ok {
+			return nil, fmt.Errorf("process %q is neither a pid nor a registered name", s)
+		}
+		return a, nil
+	}
+	t, err := termtext.ParseWith(s, termtext.Options{LocalNode: etf.Atom(node)})
+	if err != nil {
+		return nil, fmt.Errorf("bad pid %q: %w", s, err)
+	}
+	if _, ok := t.(etf.Pid); !ok {
+		return nil, fmt.Errorf("%q is not a pid", s)
+	}
+	return t, nil
+}
