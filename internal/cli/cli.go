@@ -89,6 +89,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerPI(app, register)
 	registerMemory(app, register)
 	registerTop(app, register)
+	registerAgent(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

@@ -5,7 +5,7 @@
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4]).
 
-version() -> 1.
+version() -> 2.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -46,8 +46,10 @@ value(P, Attr) ->
     end.
 
 %% The top N so far, ascending, with its length and smallest value, so that
-%% the common case (a value below the smallest) costs one comparison.
+%% the common case (a value below the smallest) costs one comparison. The
+%% scanning process itself is left out.
 score(_P, undefined, Acc, _N) -> Acc;
+score(P, _V, Acc, _N) when P =:= self() -> Acc;
 score(P, V, {Len, _Min, L}, N) when Len < N ->
     L2 = lists:merge([{V, P}], L),
     {Len + 1, element(1, hd(L2)), L2};
@@ -72,4 +74,9 @@ current(P) ->
     end.
 
 initial(P) ->
-    try proc_lib:translate_initial_call(P) catch _:_ -> undefined end.
+    case erlang:process_info(P, initial_call) of
+        {initial_call, {proc_lib, init_p, _}} ->
+            try proc_lib:translate_initial_call(P) catch _:_ -> undefined end;
+        {initial_call, MFA} -> MFA;
+        _ -> undefined
+    end.

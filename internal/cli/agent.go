@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/beamctl/beamctl/internal/inspect"
+)
+
+type agentRemoveCmd struct {
+	node string
+}
+
+func registerAgent(app *kingpin.Application, register func(string, command)) {
+	agent := app.Command("agent", "Manage the helper module beamctl compiles and loads on nodes for scans (beamctl_agent).")
+	c := &agentRemoveCmd{}
+	rm := agent.Command("remove", "Purge and delete beamctl_agent from a node.")
+	rm.Arg("node", "Node name.").Required().StringVar(&c.node)
+	register(rm.FullCommand(), c)
+}
+
+func (c *agentRemoveCmd) run(ctx context.Context, e *env) error {
+	conn, err := e.dial(ctx, c.node)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	was, err := inspect.RemoveAgent(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if e.g.output == "json" {
+		return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "module": inspect.AgentModule, "removed": was})
+	}
+	if was {
+		fmt.Fprintf(e.stdout, "Removed %s from %s.\n", inspect.AgentModule, conn.Node())
+	} else {
+		fmt.Fprintf(e.stdout, "%s was not loaded on %s.\n", inspect.AgentModule, conn.Node())
+	}
+	return nil
+}
