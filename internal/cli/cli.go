@@ -90,6 +90,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerMemory(app, register)
 	registerTop(app, register)
 	registerAgent(app, register)
+	registerEval(app, register)
+	registerApps(app, register)
+	registerETS(app, register)
+	registerMsacc(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {
@@ -101,7 +105,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	e := &env{stdout: stdout, stderr: stderr, g: g, logger: newLogger(stderr, g.logLevel)}
-	runCtx, cancel := context.WithTimeout(ctx, g.timeout)
+	timeout := g.timeout
+	if x, ok := commands[selected].(interface{ extraTime() time.Duration }); ok {
+		timeout += x.extraTime() // e.g. msacc's --duration
+	}
+	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	if u, ok := commands[selected].(untimed); ok && u.untimed() {
 		// It runs until interrupted; it bounds each of its steps itself.
 		cancel()

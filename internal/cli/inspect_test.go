@@ -2,6 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,15 +13,20 @@ import (
 )
 
 // troubledNode starts a node with known trouble: a process registered as
-// victim with 50,000 queued messages, one (busy) burning reductions, and
-// one (binholder) holding a 10 MB refc binary.
+// victim with 50,000 queued messages, one (busy) burning reductions, one
+// (binholder) holding a 10 MB refc binary, and an ETS table bigtab of
+// 100,000 rows.
 func troubledNode(t *testing.T) *testnode.Node {
 	t.Helper()
 	return testnode.Start(t, testnode.Options{Eval: `
 		V = spawn(fun() -> receive never -> ok end end), register(victim, V),
 		[V ! {msg, I} || I <- lists:seq(1, 50000)],
 		B = spawn(fun Loop() -> _ = lists:seq(1, 100), Loop() end), register(busy, B),
-		H = spawn(fun() -> Bin = binary:copy(<<1>>, 10000000), receive release -> Bin end end), register(binholder, H)`})
+		H = spawn(fun() -> Bin = binary:copy(<<1>>, 10000000), receive release -> Bin end end), register(binholder, H),
+		Self = self(),
+		spawn(fun() -> ets:new(bigtab, [named_table, public]), ets:insert(bigtab, [{I, I} || I <- lists:seq(1, 100000)]),
+		               Self ! ready, receive stop -> ok end end),
+		receive ready -> ok end`})
 }
 
 func runJSON(t *testing.T, v any, args ...string) {
@@ -124,6 +132,80 @@ func TestInspect(t *testing.T) {
 			require.Greater(t, r.Limit, r.Count, r.Name)
 		}
 	})
+	t.Run("ets finds the big table", func(t *testing.T) {
+		var r struct {
+			Tables []struct {
+				Name        string `json:"name"`
+				Size        int64  `json:"size"`
+				MemoryBytes int64  `json:"memory_bytes"`
+				Owner       string `json:"owner"`
+			} `json:"tables"`
+		}
+		runJSON(t, &r, cookie, "ets", n.Name, "-n", "3")
+		require.Len(t, r.Tables, 3)
+		require.Equal(t, "bigtab", r.Tables[0].Name)
+		require.Equal(t, int64(100000), r.Tables[0].Size)
+		require.Greater(t, r.Tables[0].MemoryBytes, int64(100000*8))
+		runJSON(t, &r, cookie, "ets", n.Name, "--sort", "size", "--match", "code")
+		for _, tab := range r.Tables {
+			require.Contains(t, tab.Name, "code")
+		}
+		require.NotEmpty(t, r.Tables)
+	})
+	t.Run("msacc sees the busy loop and restores the flag", func(t *testing.T) {
+		var rep struct {
+			States []string `json:"states"`
+			Types  []struct {
+				Type    string             `json:"type"`
+				Percent map[string]float64 `json:"percent"`
+			} `json:"types"`
+			WasEnabled bool `json:"was_enabled"`
+		}
+		runJSON(t, &rep, cookie, "msacc", n.Name, "--duration", "300ms")
+		require.False(t, rep.WasEnabled)
+		require.Contains(t, rep.States, "emulator")
+		found := false
+		for _, ty := range rep.Types {
+			if ty.Type == "scheduler" {
+				found = true
+				require.Greater(t, ty.Percent["emulator"], 1.0, "the busy process keeps a scheduler in the emulator")
+			}
+		}
+		require.True(t, found)
+		// system_flag returns the previous value: off, as it was found.
+		code, stdout, _ := run(t, cookie, "rpc", n.Name, "erlang", "system_flag", "[microstate_accounting, false]")
+		require.Zero(t, code)
+		require.Equal(t, "false\n", stdout)
+		// A measurement already running on the node is left running.
+		run(t, cookie, "rpc", n.Name, "erlang", "system_flag", "[microstate_accounting, true]")
+		runJSON(t, &rep, cookie, "msacc", n.Name, "--duration", "100ms")
+		require.True(t, rep.WasEnabled)
+		code, stdout, _ = run(t, cookie, "rpc", n.Name, "erlang", "system_flag", "[microstate_accounting, false]")
+		require.Zero(t, code)
+		require.Equal(t, "true\n", stdout)
+	})
+	t.Run("apps", func(t *testing.T) {
+		var r struct {
+			Applications []struct {
+				Name    string `json:"name"`
+				Version string `json:"version"`
+				Running bool   `json:"running"`
+			} `json:"applications"`
+		}
+		runJSON(t, &r, cookie, "apps", n.Name)
+		require.NotEmpty(t, r.Applications)
+		require.Equal(t, "kernel", r.Applications[0].Name)
+		require.True(t, r.Applications[0].Running)
+		require.Regexp(t, `^\d+\.\d+`, r.Applications[0].Version)
+		var env struct {
+			Env []struct {
+				Key   string `json:"key"`
+				Value string `json:"value"`
+			} `json:"env"`
+		}
+		runJSON(t, &env, cookie, "apps", n.Name, "--env", "kernel")
+		require.NotEmpty(t, env.Env)
+	})
 	t.Run("agent remove", func(t *testing.T) {
 		var r struct {
 			Removed bool `json:"removed"`
@@ -136,4 +218,35 @@ func TestInspect(t *testing.T) {
 		require.Zero(t, code)
 		require.Equal(t, "false\n", stdout)
 	})
+}
+
+func TestEval(t *testing.T) {
+	n := testnode.Start(t, testnode.Options{})
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	cookie := "--cookie=" + n.Cookie
+
+	code, stdout, stderr := run(t, cookie, "eval", n.Name, "X = lists:seq(1, 5), lists:sum(X).", "--yes")
+	require.Zero(t, code, stderr)
+	require.Equal(t, "15\n", stdout)
+
+	code, _, stderr = run(t, cookie, "eval", n.Name, "X = .", "--yes")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "parse: syntax error before: '.'")
+
+	code, _, stderr = run(t, cookie, "eval", n.Name, "1 + 1.")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "pass --yes")
+
+	log, err := os.ReadFile(filepath.Join(state, "beamctl", "audit.log"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+	require.Len(t, lines, 2, "both evals that ran were logged; the unconfirmed one was not")
+	var entry map[string]string
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &entry))
+	require.Equal(t, "eval", entry["action"])
+	require.Equal(t, n.Name, entry["node"])
+	require.Equal(t, "X = lists:seq(1, 5), lists:sum(X).", entry["detail"])
+	require.NotEmpty(t, entry["user"])
+	require.NotEmpty(t, entry["time"])
 }

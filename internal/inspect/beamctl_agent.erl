@@ -3,9 +3,9 @@
 %% all processes run as compiled code. Every function returns only a
 %% bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
--export([version/0, top/3, top_window/4]).
+-export([version/0, top/3, top_window/4, ets/3]).
 
-version() -> 2.
+version() -> 3.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -79,4 +79,27 @@ initial(P) ->
             try proc_lib:translate_initial_call(P) catch _:_ -> undefined end;
         {initial_call, MFA} -> MFA;
         _ -> undefined
+    end.
+
+%% ets(SortBy, N, Match): the N largest ETS tables by size or memory whose
+%% name contains Match (<<>> matches every table), as
+%% [{Id, Name, Owner, Type, Size, MemoryBytes, Protection}].
+ets(SortBy, N, Match) ->
+    Word = erlang:system_info(wordsize),
+    Infos = lists:filtermap(fun(T) -> tab(T, Word, Match) end, ets:all()),
+    Key = case SortBy of size -> 5; memory -> 6 end,
+    lists:sublist(lists:reverse(lists:keysort(Key, Infos)), N).
+
+tab(T, Word, Match) ->
+    case ets:info(T) of
+        undefined -> false;
+        I ->
+            Name = proplists:get_value(name, I),
+            case Match =:= <<>> orelse string:find(atom_to_binary(Name), Match) =/= nomatch of
+                true ->
+                    {true, {T, Name, proplists:get_value(owner, I), proplists:get_value(type, I),
+                            proplists:get_value(size, I), proplists:get_value(memory, I) * Word,
+                            proplists:get_value(protection, I)}};
+                false -> false
+            end
     end.

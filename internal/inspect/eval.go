@@ -1,0 +1,109 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+// Eval evaluates Erlang expressions (e.g. "X = 1 + 2, X * 2.") on the node
+// with erl_eval, in an rpc process whose group leader is the node's user.
+// Scanning and parsing also run on the node, so the node's own syntax and
+// error messages apply.
+func Eval(ctx context.Context, c *dist.Conn, expr string) (etf.Term, error) {
+	r, err := c.Call(ctx, "erl_scan", "string", charlist(expr))
+	if err != nil {
+		return nil, err
+	}
+	scanned, err := etf.ToTuple(r, -1)
+	if err != nil || len(scanned) != 3 || scanned[0] != etf.Atom("ok") {
+		return nil, fmt.Errorf("scan: %s", describeError(ctx, c, r))
+	}
+	r, err = c.Call(ctx, "erl_parse", "parse_exprs", scanned[1])
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := etf.ToTuple(r, 2)
+	if err != nil || parsed[0] != etf.Atom("ok") {
+		return nil, fmt.Errorf("parse: %s", describeError(ctx, c, r))
+	}
+	bindings, err := c.Call(ctx, "erl_eval", "new_bindings")
+	if err != nil {
+		return nil, err
+	}
+	r, err = c.Call(ctx, "erl_eval", "exprs", parsed[1], bindings)
+	if err != nil {
+		return nil, err
+	}
+	value, err := etf.ToTuple(r, 3) // {value, Value, NewBindings}
+	if err != nil || value[0] != etf.Atom("value") {
+		return nil, fmt.Errorf("erl_eval returned %s", text(r, c.Node()))
+	}
+	return value[1], nil
+}
+
+// charlist encodes text as an Erlang string (a list of code points).
+func charlist(s string) etf.Term {
+	var l etf.List
+	for _, r := range s {
+		l = append(l, int64(r))
+	}
+	if l == nil {
+		return etf.List(nil)
+	}
+	return l
+}
+
+// describeError formats {error, {Location, Module, Desc}, ...} with the
+// module's own format_error/1 on the node.
+func describeError(ctx context.Context, c *dist.Conn, r etf.Term) string {
+	t, err := etf.ToTuple(r, -1)
+	if err != nil || len(t) < 2 || t[0] != etf.Atom("error") {
+		return text(r, c.Node())
+	}
+	info, err := etf.ToTuple(t[1], 3)
+	if err != nil {
+		return text(r, c.Node())
+	}
+	mod, ok := info[1].(etf.Atom)
+	if !ok {
+		return text(r, c.Node())
+	}
+	msg, err := c.Call(ctx, string(mod), "format_error", info[2])
+	if err != nil {
+		return text(r, c.Node())
+	}
+	s, err := etf.ToString(flatten(msg))
+	if err != nil {
+		return text(msg, c.Node())
+	}
+	return fmt.Sprintf("%s (at %s)", s, text(info[0], c.Node()))
+}
+
+// flatten flattens a deep charlist (an iolist of characters).
+func flatten(t etf.Term) etf.Term {
+	var out etf.List
+	var walkList func(etf.Term)
+	walkList = func(x etf.Term) {
+		switch v := x.(type) {
+		case etf.List:
+			for _, e := range v {
+				walkList(e)
+			}
+		case etf.String:
+			for i := 0; i < len(v); i++ {
+				out = append(out, int64(v[i]))
+			}
+		case []byte:
+			for _, r := range string(v) {
+				out = append(out, int64(r))
+			}
+		default:
+			out = append(out, x)
+		}
+	}
+	walkList(t)
+	return out
+}
