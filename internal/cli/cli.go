@@ -94,6 +94,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerApps(app, register)
 	registerETS(app, register)
 	registerMsacc(app, register)
+	registerStat(app, register)
+	registerLoad(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

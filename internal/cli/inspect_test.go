@@ -206,6 +206,35 @@ func TestInspect(t *testing.T) {
 		runJSON(t, &env, cookie, "apps", n.Name, "--env", "kernel")
 		require.NotEmpty(t, env.Env)
 	})
+	t.Run("stat under load", func(t *testing.T) {
+		code, stdout, stderr := run(t, cookie, "-o", "json", "stat", n.Name, "--count", "2", "--interval", "200ms")
+		require.Zero(t, code, stderr)
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		require.Len(t, lines, 2)
+		for _, l := range lines {
+			var s struct {
+				Node          string  `json:"node"`
+				Reductions    float64 `json:"reductions_per_sec"`
+				SchedUtil     float64 `json:"scheduler_util_percent"`
+				MsgQueueTotal int64   `json:"msgq_total"`
+				MsgQueueMax   int64   `json:"msgq_max"`
+				Processes     int64   `json:"processes"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(l), &s))
+			require.Equal(t, n.Name, s.Node)
+			require.Greater(t, s.Reductions, 1e5, "the busy process burns reductions")
+			require.Greater(t, s.SchedUtil, 10.0)
+			require.GreaterOrEqual(t, s.MsgQueueTotal, int64(50000))
+			require.Equal(t, int64(50000), s.MsgQueueMax)
+		}
+		// The VM's scheduler_wall_time flag is off again.
+		code, stdout, _ = run(t, cookie, "rpc", n.Name, "erlang", "system_flag", "[scheduler_wall_time, false]")
+		require.Zero(t, code)
+		require.Equal(t, "false\n", stdout)
+		code, stdout, _ = run(t, cookie, "stat", n.Name, "--count", "1", "--interval", "100ms", "--no-queues")
+		require.Zero(t, code)
+		require.Regexp(t, `(?m)^time\s+node\s+procs\s+msgq`, stdout)
+	})
 	t.Run("agent remove", func(t *testing.T) {
 		var r struct {
 			Removed bool `json:"removed"`

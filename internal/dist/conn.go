@@ -241,6 +241,10 @@ func (c *Conn) adoptTickTime(ctx context.Context) {
 // Node returns the peer's node name.
 func (c *Conn) Node() string { return string(c.peer) }
 
+// Pid returns beamctl's own pid on this connection: rpc replies go to it,
+// and node processes can monitor it to end when beamctl goes away.
+func (c *Conn) Pid() etf.Pid { return c.pid }
+
 // Self returns the node name beamctl used for this connection.
 func (c *Conn) Self() string { return string(c.self) }
 

@@ -3,9 +3,9 @@
 %% all processes run as compiled code. Every function returns only a
 %% bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
--export([version/0, top/3, top_window/4, ets/3]).
+-export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2]).
 
-version() -> 3.
+version() -> 5.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -102,4 +102,68 @@ tab(T, Word, Match) ->
                             proplists:get_value(protection, I)}};
                 false -> false
             end
+    end.
+
+%% sample(Queues): one wsar line's raw counters in one round trip. Queues
+%% (true/false) scans every process's message queue (linear in processes).
+sample(Queues) ->
+    {Reds, _} = erlang:statistics(reductions),
+    {GCs, GCWords, _} = erlang:statistics(garbage_collection),
+    Mem = erlang:memory([total, processes, system]),
+    Q = case Queues of
+            true -> queues();
+            false -> undefined
+        end,
+    SWT = case erlang:statistics(scheduler_wall_time) of
+              undefined -> undefined;
+              L -> [{Id, A, T} || {Id, A, T} <- L]
+          end,
+    #{time_ms => erlang:monotonic_time(millisecond),
+      processes => erlang:system_info(process_count),
+      run_queue => erlang:statistics(total_run_queue_lengths),
+      reductions => Reds, gcs => GCs, gc_words => GCWords,
+      memory => maps:from_list(Mem), queues => Q, dist => dist(), swt => SWT}.
+
+queues() ->
+    lists:foldl(fun(P, {Total, Max, NonEmpty} = Acc) ->
+                        case erlang:process_info(P, message_queue_len) of
+                            {message_queue_len, 0} -> Acc;
+                            {message_queue_len, N} -> {Total + N, max(Max, N), NonEmpty + 1};
+                            undefined -> Acc
+                        end
+                end, {0, 0, 0}, erlang:processes()).
+
+%% Bytes and packets over every distribution connection.
+dist() ->
+    lists:foldl(fun({_Node, Port}, {RO, SO, RC, SC} = Acc) when is_port(Port) ->
+                        case inet:getstat(Port, [recv_oct, send_oct, recv_cnt, send_cnt]) of
+                            {ok, S} ->
+                                {RO + proplists:get_value(recv_oct, S, 0), SO + proplists:get_value(send_oct, S, 0),
+                                 RC + proplists:get_value(recv_cnt, S, 0), SC + proplists:get_value(send_cnt, S, 0)};
+                            _ -> Acc
+                        end;
+                   (_, Acc) -> Acc
+                end, {0, 0, 0, 0}, erlang:system_info(dist_ctrl)).
+
+%% hold_swt(Owner, MaxMs): a process that keeps scheduler_wall_time on for
+%% as long as Owner lives, it is sent stop, or MaxMs pass. The flag is
+%% counted per process by the VM, so it goes back off when this process
+%% ends, whatever happens to beamctl.
+hold_swt(Owner, MaxMs) ->
+    spawn(fun() ->
+                  erlang:system_flag(scheduler_wall_time, true),
+                  Ref = erlang:monitor(process, Owner),
+                  receive
+                      {'DOWN', Ref, _, _, _} -> ok;
+                      stop -> ok
+                  after MaxMs -> ok
+                  end
+          end).
+
+%% lingering(Mod, Limit): up to Limit processes still running Mod's old code.
+lingering(Mod, Limit) ->
+    case erlang:check_old_code(Mod) of
+        false -> [];
+        true -> lists:sublist([P || P <- erlang:processes(), P =/= self(),
+                                    erlang:check_process_code(P, Mod)], Limit)
     end.

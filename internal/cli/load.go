@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/beamctl/beamctl/internal/inspect"
+)
+
+type loadCmd struct {
+	nodes     []string
+	beam      string
+	force     bool
+	purgeWait time.Duration
+	dryRun    bool
+}
+
+func registerLoad(app *kingpin.Application, register func(string, command)) {
+	c := &loadCmd{}
+	cmd := app.Command("load", "Hot-load a compiled module on nodes (code:load_binary), one node after the other, "+
+		"with ectl's purge semantics. Written to the audit log before it runs.")
+	cmd.Arg("node", "Node names.").Required().StringsVar(&c.nodes)
+	cmd.Flag("beam", "The compiled module (.beam).").Required().StringVar(&c.beam)
+	cmd.Flag("force", "Kill processes that still run the old code after --purge-wait (they are listed).").BoolVar(&c.force)
+	cmd.Flag("purge-wait", "How long to let processes leave the old code (soft purge).").Default("30s").DurationVar(&c.purgeWait)
+	cmd.Flag("dry-run", "Only show what would happen: md5s, old code, lingering processes.").BoolVar(&c.dryRun)
+	register(cmd.FullCommand(), c)
+}
+
+func (c *loadCmd) extraTime() time.Duration { return c.purgeWait * time.Duration(len(c.nodes)) }
+
+func (c *loadCmd) run(ctx context.Context, e *env) error {
+	beam, err := os.ReadFile(c.beam)
+	if err != nil {
+		return fmt.Errorf("read the module: %w", err)
+	}
+	var results []any
+	for _, n := range c.nodes {
+		conn, err := e.dial(ctx, n)
+		if err != nil {
+			return err
+		}
+		if c.dryRun {
+			plan, err := inspect.PlanLoad(ctx, conn, beam)
+			_ = conn.Close()
+			if err != nil {
+				return err
+			}
+			results = append(results, plan)
+			if e.g.output != "json" {
+				printPlan(e, plan)
+			}
+			continue
+		}
+		if err := audit("load", conn.Node(), fmt.Sprintf("%s force=%t purge_wait=%s", c.beam, c.force, c.purgeWait)); err != nil {
+			_ = conn.Close()
+			return fmt.Errorf("write the audit log (nothing was loaded): %w", err)
+		}
+		res, err := inspect.Load(ctx, conn, beam, filepath.Base(c.beam), c.force, c.purgeWait)
+		_ = conn.Close()
+		if err != nil {
+			return fmt.Errorf("load on %s: %w", conn.Node(), err)
+		}
+		results = append(results, res)
+		if e.g.output != "json" {
+			printPlan(e, &res.LoadPlan)
+			if len(res.Killed) > 0 {
+				fmt.Fprintf(e.stdout, "  killed (lingering in old code): %s\n", strings.Join(res.Killed, ", "))
+			}
+			fmt.Fprintf(e.stdout, "  md5 after:  %s\n  loaded\n", res.MD5After)
+		}
+	}
+	if e.g.output == "json" {
+		return writeJSON(e.stdout, results)
+	}
+	return nil
+}
+
+func printPlan(e *env, p *inspect.LoadPlan) {
+	before := p.MD5Before
+	if before == "" {
+		before = "(not loaded)"
+	}
+	fmt.Fprintf(e.stdout, "%s: module %s\n  md5 before: %s\n  md5 new:    %s\n", p.Node, p.Module, before, p.MD5New)
+	if p.AlreadyLoaded {
+		fmt.Fprintln(e.stdout, "  this version is already loaded")
+	}
+	fmt.Fprintf(e.stdout, "  old code present: %t", p.OldCode)
+	if len(p.Lingering) > 0 {
+		fmt.Fprintf(e.stdout, " (run by %s)", strings.Join(p.Lingering, ", "))
+	}
+	fmt.Fprintln(e.stdout)
+}
