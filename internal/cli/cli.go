@@ -96,6 +96,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerMsacc(app, register)
 	registerStat(app, register)
 	registerLoad(app, register)
+	registerLeaks(app, register)
+	registerAlloc(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

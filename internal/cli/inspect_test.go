@@ -14,8 +14,8 @@ import (
 
 // troubledNode starts a node with known trouble: a process registered as
 // victim with 50,000 queued messages, one (busy) burning reductions, one
-// (binholder) holding a 10 MB refc binary, and an ETS table bigtab of
-// 100,000 rows.
+// (binholder) holding a 10 MB refc binary, one (leaker) whose 20 MB binary
+// is garbage not yet collected, and an ETS table bigtab of 100,000 rows.
 func troubledNode(t *testing.T) *testnode.Node {
 	t.Helper()
 	return testnode.Start(t, testnode.Options{Eval: `
@@ -23,6 +23,7 @@ func troubledNode(t *testing.T) *testnode.Node {
 		[V ! {msg, I} || I <- lists:seq(1, 50000)],
 		B = spawn(fun Loop() -> _ = lists:seq(1, 100), Loop() end), register(busy, B),
 		H = spawn(fun() -> Bin = binary:copy(<<1>>, 10000000), receive release -> Bin end end), register(binholder, H),
+		L = spawn(fun() -> _ = binary:copy(<<2>>, 20000000), receive stop -> ok end end), register(leaker, L),
 		Self = self(),
 		spawn(fun() -> ets:new(bigtab, [named_table, public]), ets:insert(bigtab, [{I, I} || I <- lists:seq(1, 100000)]),
 		               Self ! ready, receive stop -> ok end end),
@@ -67,11 +68,13 @@ func TestInspect(t *testing.T) {
 		require.Equal(t, "busy", top.Processes[0].Name)
 		require.Positive(t, top.Processes[0].Value)
 	})
-	t.Run("top by binary memory finds the holder", func(t *testing.T) {
+	t.Run("top by binary memory finds the holders", func(t *testing.T) {
 		var top topJSON
-		runJSON(t, &top, cookie, "top", n.Name, "--by", "binary_memory", "-n", "1")
-		require.Equal(t, "binholder", top.Processes[0].Name)
-		require.Equal(t, int64(10000000), top.Processes[0].Value)
+		runJSON(t, &top, cookie, "top", n.Name, "--by", "binary_memory", "-n", "2")
+		require.Equal(t, "leaker", top.Processes[0].Name)
+		require.Equal(t, int64(20000000), top.Processes[0].Value)
+		require.Equal(t, "binholder", top.Processes[1].Name)
+		require.Equal(t, int64(10000000), top.Processes[1].Value)
 	})
 	t.Run("top table", func(t *testing.T) {
 		code, stdout, stderr := run(t, cookie, "top", n.Name, "--by", "message_queue_len", "-n", "2")
@@ -234,6 +237,66 @@ func TestInspect(t *testing.T) {
 		code, stdout, _ = run(t, cookie, "stat", n.Name, "--count", "1", "--interval", "100ms", "--no-queues")
 		require.Zero(t, code)
 		require.Regexp(t, `(?m)^time\s+node\s+procs\s+msgq`, stdout)
+	})
+	t.Run("alloc", func(t *testing.T) {
+		var rep struct {
+			Types []struct {
+				Type           string  `json:"type"`
+				AllocatedBytes int64   `json:"allocated_bytes"`
+				UsedBytes      int64   `json:"used_bytes"`
+				UtilPercent    float64 `json:"util_percent"`
+				Strategy       string  `json:"strategy"`
+			} `json:"types"`
+			Total struct {
+				AllocatedBytes int64 `json:"allocated_bytes"`
+				UsedBytes      int64 `json:"used_bytes"`
+			} `json:"total"`
+			Instances  []any `json:"instances"`
+			Fragmented []any `json:"fragmented"`
+		}
+		runJSON(t, &rep, cookie, "alloc", n.Name)
+		types := map[string]bool{}
+		for _, ty := range rep.Types {
+			types[ty.Type] = true
+			require.GreaterOrEqual(t, ty.AllocatedBytes, ty.UsedBytes, ty.Type)
+			require.GreaterOrEqual(t, ty.UtilPercent, 0.0)
+			require.LessOrEqual(t, ty.UtilPercent, 100.0)
+		}
+		require.True(t, types["eheap_alloc"] && types["binary_alloc"] && types["ets_alloc"], "%v", types)
+		require.Greater(t, rep.Total.AllocatedBytes, rep.Total.UsedBytes)
+		require.Greater(t, rep.Total.UsedBytes, int64(1<<20))
+		require.Greater(t, len(rep.Instances), len(rep.Types), "per-scheduler instances")
+		code, stdout, stderr := run(t, cookie, "alloc", n.Name, "--instances")
+		require.Zero(t, code, stderr)
+		require.Regexp(t, `Allocator\s+% util\s+Allocated\s+Used\s+Free\s+Blocks\s+Avg Size\s+Strategy`, stdout)
+		require.Contains(t, stdout, "eheap_alloc[1]")
+	})
+	t.Run("leaks: GC frees the garbage, not what is held", func(t *testing.T) {
+		var r struct {
+			Processes []struct {
+				Name   string `json:"registered_name"`
+				Before struct {
+					BinaryBytes int64 `json:"binary_bytes"`
+				} `json:"before"`
+				After struct {
+					BinaryBytes int64 `json:"binary_bytes"`
+				} `json:"after"`
+			} `json:"processes"`
+		}
+		runJSON(t, &r, cookie, "leaks", n.Name, "-n", "2", "--no-gc")
+		require.Equal(t, "leaker", r.Processes[0].Name)
+		require.Equal(t, int64(20000000), r.Processes[0].After.BinaryBytes, "--no-gc collects nothing")
+		runJSON(t, &r, cookie, "leaks", n.Name, "-n", "2")
+		require.Len(t, r.Processes, 2)
+		require.Equal(t, "leaker", r.Processes[0].Name)
+		require.Equal(t, int64(20000000), r.Processes[0].Before.BinaryBytes)
+		require.Zero(t, r.Processes[0].After.BinaryBytes, "the leaker's garbage binary is gone after GC")
+		require.Equal(t, "binholder", r.Processes[1].Name)
+		require.Equal(t, int64(10000000), r.Processes[1].After.BinaryBytes, "a binary still referenced stays")
+		code, stdout, stderr := run(t, cookie, "leaks", n.Name, "-n", "1")
+		require.Zero(t, code, stderr)
+		require.Contains(t, stdout, "binholder")
+		require.Contains(t, stdout, "9.54MB (9.54MB)")
 	})
 	t.Run("agent remove", func(t *testing.T) {
 		var r struct {

@@ -17,7 +17,7 @@ const AgentModule = "beamctl_agent"
 
 // agentVersion must match version() in beamctl_agent.erl; a node with
 // another version loaded gets this one.
-const agentVersion = 5
+const agentVersion = 6
 
 //go:embed beamctl_agent.erl
 var agentSource string

@@ -3,9 +3,10 @@
 %% all processes run as compiled code. Every function returns only a
 %% bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
--export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2]).
+-export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
+         leaks/3, alloc/0]).
 
-version() -> 5.
+version() -> 6.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -166,4 +167,65 @@ lingering(Mod, Limit) ->
         false -> [];
         true -> lists:sublist([P || P <- erlang:processes(), P =/= self(),
                                     erlang:check_process_code(P, Mod)], Limit)
+    end.
+
+%% leaks(N, GC, PauseMs): erl_leaks. The N processes holding the most refc
+%% binary memory, each as {Pid, Name, Before, After} where Before and After
+%% are {BinaryRefs, BinarySize, BinaryCount, HeapBytes}. With GC each of them
+%% is garbage collected, one at a time with PauseMs between, before After is
+%% taken; without GC, After = Before.
+leaks(N, GC, PauseMs) ->
+    Before = [{P, bininfo(P)} || {P, _, _, _, _} <- top(binary_memory, N, 0)],
+    case GC of
+        true -> [begin erlang:garbage_collect(P), timer:sleep(PauseMs) end || {P, _} <- Before];
+        false -> ok
+    end,
+    [{P, name(P), B, case GC of true -> bininfo(P); false -> B end} || {P, B} <- Before, B =/= undefined].
+
+bininfo(P) ->
+    case erlang:process_info(P, [binary, total_heap_size]) of
+        [{binary, Bins}, {total_heap_size, H}] ->
+            {lists:sum([R || {_, _, R} <- Bins]), lists:sum([S || {_, S, _} <- Bins]), length(Bins),
+             H * erlang:system_info(wordsize)};
+        undefined -> undefined
+    end.
+
+%% alloc(): per allocator type and instance, {Type, Instance, Strategy,
+%% CarriersBytes, BlocksBytes, BlockCount} over multi- and single-block
+%% carriers.
+alloc() ->
+    lists:append([alloc(T) || T <- erlang:system_info(alloc_util_allocators)]).
+
+alloc(Type) ->
+    case erlang:system_info({allocator, Type}) of
+        L when is_list(L) ->
+            [alloc_instance(Type, I, Info) || {instance, I, Info} <- L];
+        _ -> []
+    end.
+
+alloc_instance(Type, I, Info) ->
+    Opts = proplists:get_value(options, Info, []),
+    {C1, S1, N1} = carriers(proplists:get_value(mbcs, Info, [])),
+    {C2, S2, N2} = carriers(proplists:get_value(sbcs, Info, [])),
+    {Type, I, proplists:get_value(as, Opts, undefined), C1 + C2, S1 + S2, N1 + N2}.
+
+carriers(Stats) ->
+    Size = case lists:keyfind(carriers_size, 1, Stats) of
+               {carriers_size, C, _, _} -> C;
+               _ -> 0
+           end,
+    {Bytes, Count} =
+        case lists:keyfind(blocks, 1, Stats) of
+            {blocks, L} when is_list(L) ->
+                lists:foldl(fun({_, Props}, {AS, AC}) -> {AS + cur(size, Props), AC + cur(count, Props)} end, {0, 0}, L);
+            {blocks, Cnt, _, _} -> {cur(blocks_size, Stats), Cnt};
+            _ -> {0, 0}
+        end,
+    {Size, Bytes, Count}.
+
+cur(K, L) ->
+    case lists:keyfind(K, 1, L) of
+        {K, V, _, _} -> V;
+        {K, V} -> V;
+        _ -> 0
     end.
