@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,7 +19,7 @@ import (
 // is garbage not yet collected, and an ETS table bigtab of 100,000 rows.
 func troubledNode(t *testing.T) *testnode.Node {
 	t.Helper()
-	return testnode.Start(t, testnode.Options{Eval: `
+	n := testnode.Start(t, testnode.Options{Eval: `
 		V = spawn(fun() -> receive never -> ok end end), register(victim, V),
 		[V ! {msg, I} || I <- lists:seq(1, 50000)],
 		B = spawn(fun Loop() -> _ = lists:seq(1, 100), Loop() end), register(busy, B),
@@ -27,7 +28,14 @@ func troubledNode(t *testing.T) *testnode.Node {
 		Self = self(),
 		spawn(fun() -> ets:new(bigtab, [named_table, public]), ets:insert(bigtab, [{I, I} || I <- lists:seq(1, 100000)]),
 		               Self ! ready, receive stop -> ok end end),
-		receive ready -> ok end`})
+		receive ready -> ok end,
+		register(troubled_ready, spawn(fun() -> receive stop -> ok end end))`})
+	// erl registers in epmd before -eval runs: wait for the setup to finish.
+	require.Eventually(t, func() bool {
+		code, stdout, _ := run(t, "--cookie", n.Cookie, "rpc", n.Name, "erlang", "whereis", "[troubled_ready]")
+		return code == 0 && strings.HasPrefix(stdout, "<")
+	}, 30*time.Second, 50*time.Millisecond)
+	return n
 }
 
 func runJSON(t *testing.T, v any, args ...string) {
@@ -54,6 +62,21 @@ func TestInspect(t *testing.T) {
 	n := troubledNode(t)
 	cookie := "--cookie=" + n.Cookie
 
+	t.Run("agentless top agrees", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"--by", "message_queue_len", "-n", "3"},
+			{"--by", "binary_memory", "-n", "2"},
+			{"--by", "reductions", "--window", "300ms", "-n", "1"},
+		} {
+			var top topJSON
+			runJSON(t, &top, append([]string{cookie, "top", n.Name, "--agentless"}, args...)...)
+			require.NotEmpty(t, top.Processes)
+			require.Contains(t, []string{"victim", "leaker", "busy"}, top.Processes[0].Name, "%v", args)
+		}
+		code, stdout, _ := run(t, cookie, "rpc", n.Name, "code", "is_loaded", "[beamctl_agent]")
+		require.Zero(t, code)
+		require.Equal(t, "false\n", stdout, "--agentless loads nothing")
+	})
 	t.Run("top finds the longest queue", func(t *testing.T) {
 		var top topJSON
 		runJSON(t, &top, cookie, "top", n.Name, "--by", "message_queue_len", "-n", "3")

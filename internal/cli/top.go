@@ -21,6 +21,7 @@ type topCmd struct {
 	scanLimit int
 	watch     bool
 	interval  time.Duration
+	agentless bool
 }
 
 func registerTop(app *kingpin.Application, register func(string, command)) {
@@ -34,6 +35,7 @@ func registerTop(app *kingpin.Application, register func(string, command)) {
 	cmd.Flag("window", "Rank by growth over this window instead of absolute values (e.g. 1s).").DurationVar(&c.window)
 	cmd.Flag("scan-limit", "Look at no more than this many processes (0: all; the scan is linear in the process count).").
 		Default("0").IntVar(&c.scanLimit)
+	cmd.Flag("agentless", "Scan with erl_eval instead of loading beamctl_agent (costs the node more CPU).").BoolVar(&c.agentless)
 	cmd.Flag("watch", "Refresh in place until interrupted.").BoolVar(&c.watch)
 	cmd.Flag("interval", "Refresh interval for --watch.").Default("2s").DurationVar(&c.interval)
 	register(cmd.FullCommand(), c)
@@ -49,7 +51,9 @@ func (c *topCmd) run(ctx context.Context, e *env) error {
 	defer conn.Close()
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, e.g.timeout+c.window)
-		entries, err := inspect.Top(callCtx, conn, inspect.TopOptions{By: c.by, N: c.n, Window: c.window, ScanLimit: c.scanLimit})
+		entries, err := inspect.Top(callCtx, conn, inspect.TopOptions{
+			By: c.by, N: c.n, Window: c.window, ScanLimit: c.scanLimit, Agentless: c.agentless,
+		})
 		cancel()
 		if err != nil {
 			return err

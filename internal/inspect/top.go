@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,11 @@ type TopOptions struct {
 	Window time.Duration // 0: absolute values; else growth over the window
 	// ScanLimit bounds how many processes the node looks at (0: all).
 	ScanLimit int
+	// Agentless runs the scan with erl_eval instead of beamctl_agent:
+	// nothing is loaded on the node, at about 17 times the node's CPU
+	// (docs/benchmarks.md). It is also the fallback when the node has no
+	// compiler.
+	Agentless bool
 }
 
 // TopEntry is one process of a top listing.
@@ -40,14 +46,21 @@ func Top(ctx context.Context, c *dist.Conn, o TopOptions) ([]TopEntry, error) {
 	if o.N < 1 || o.N > 1000 {
 		return nil, fmt.Errorf("the number of processes must be between 1 and 1000, not %d", o.N)
 	}
-	if _, err := EnsureAgent(ctx, c); err != nil {
-		return nil, err
-	}
 	var r etf.Term
 	var err error
-	if o.Window > 0 {
+	if !o.Agentless {
+		if _, err = EnsureAgent(ctx, c); errors.Is(err, ErrNoCompiler) {
+			o.Agentless = true
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case o.Agentless:
+		r, err = Eval(ctx, c, topExpr(o))
+	case o.Window > 0:
 		r, err = c.Call(ctx, AgentModule, "top_window", etf.Atom(o.By), o.N, o.ScanLimit, o.Window.Milliseconds())
-	} else {
+	default:
 		r, err = c.Call(ctx, AgentModule, "top", etf.Atom(o.By), o.N, o.ScanLimit)
 	}
 	if err != nil {
@@ -81,4 +94,40 @@ func validAttr(a string) bool {
 		}
 	}
 	return false
+}
+
+// topExpr is beamctl_agent's top/3 and top_window/4 as one erl_eval
+// expression, for nodes where nothing may or can be loaded. By and N come
+// validated from TopOptions.
+func topExpr(o TopOptions) string {
+	value := fmt.Sprintf(`fun(P) -> case erlang:process_info(P, %s) of {_, V} -> V; undefined -> undefined end end`, o.By)
+	if o.By == "binary_memory" {
+		value = `fun(P) -> case erlang:process_info(P, binary) of
+		           {binary, Bins} -> lists:sum([S || {_, S, _} <- Bins]); undefined -> undefined end end`
+	}
+	procs := "erlang:processes()"
+	if o.ScanLimit > 0 {
+		procs = fmt.Sprintf("lists:sublist(erlang:processes(), %d)", o.ScanLimit)
+	}
+	before, delta := "Before = #{},", "V"
+	if o.Window > 0 {
+		before = fmt.Sprintf(`Before = lists:foldl(fun(P, M) -> case Value(P) of undefined -> M; V -> M#{P => V} end end, #{}, %s),
+		          timer:sleep(%d),`, procs, o.Window.Milliseconds())
+		delta = "V - maps:get(P, Before, 0)"
+	}
+	return fmt.Sprintf(`
+Value = %s,
+Self = self(),
+Score = fun(P, _, Acc) when P =:= Self -> Acc;
+           (P, V, {Len, _, L}) when Len < %d -> L2 = lists:merge([{V, P}], L), {Len + 1, element(1, hd(L2)), L2};
+           (_, V, {_, Min, _} = Acc) when V =< Min -> Acc;
+           (P, V, {Len, _, [_ | T]}) -> L2 = lists:merge([{V, P}], T), {Len, element(1, hd(L2)), L2} end,
+%s
+{_, _, Top} = lists:foldl(fun(P, Acc) -> case Value(P) of undefined -> Acc; V -> Score(P, %s, Acc) end end, {0, 0, []}, %s),
+Info = fun(P, Item) -> case erlang:process_info(P, Item) of {Item, I} -> I; _ -> undefined end end,
+Init = fun(P) -> case Info(P, initial_call) of
+                     {proc_lib, init_p, _} -> try proc_lib:translate_initial_call(P) catch _:_ -> undefined end;
+                     MFA -> MFA end end,
+[{P, V, case Info(P, registered_name) of [] -> undefined; N -> N end, Info(P, current_function), Init(P)}
+ || {V, P} <- lists:reverse(Top)].`, value, o.N, before, delta, procs)
 }
