@@ -55,8 +55,8 @@ func nodeCPU(b *testing.B, c *dist.Conn) time.Duration {
 func BenchmarkTop(b *testing.B) {
 	procs := benchProcs()
 	n := testnode.Start(b, testnode.Options{
-		Args: []string{"+P", strconv.Itoa(procs * 2)},
-		Eval: fmt.Sprintf(`[spawn(fun() -> receive after infinity -> ok end end) || _ <- lists:seq(1, %d)]`, procs),
+		Args:         []string{"+P", strconv.Itoa(procs * 2)},
+		Eval:         fmt.Sprintf(`[spawn(fun() -> receive after infinity -> ok end end) || _ <- lists:seq(1, %d)]`, procs),
 		StartTimeout: 5 * time.Minute,
 	})
 	c, err := dist.Dial(context.Background(), n.Name, dist.Options{Cookie: n.Cookie, CallTimeout: 10 * time.Minute})
