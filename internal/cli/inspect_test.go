@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -364,4 +366,17 @@ func TestEval(t *testing.T) {
 	require.Equal(t, "X = lists:seq(1, 5), lists:sum(X).", entry["detail"])
 	require.NotEmpty(t, entry["user"])
 	require.NotEmpty(t, entry["time"])
+}
+
+func TestTopWatch(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := Run(ctx, []string{"--cookie", n.Cookie, "top", n.Name, "--watch", "--interval", "200ms", "-n", "3"}, &stdout, &stderr)
+	require.Zero(t, code, stderr.String())
+	screens := strings.Count(stdout.String(), "\033[H\033[2J")
+	require.GreaterOrEqual(t, screens, 2, "it refreshed in place until interrupted")
+	require.Equal(t, screens, strings.Count(stdout.String(), "PID  "), "one table per refresh")
 }
