@@ -525,24 +525,12 @@ func (c *Conn) refuseOversized(br *bufio.Reader, n int, cache *atomCache) error 
 // updated even though the frame is skipped, so the header is parsed for
 // real.
 func peekReplyRef(head []byte, cache *atomCache) (etf.Ref, bool) {
-	var dec etf.Decoder
-	pos := 0
-	decode := dec.Decode
-	switch {
-	case len(head) > 0 && head[0] == tagPassThrough:
-		pos = 1
-	case len(head) > 1 && head[0] == tagVersion && head[1] == tagDistHeader:
-		refs, n, err := parseDistHeader(head[2:], cache)
-		if err != nil {
-			return etf.Ref{}, false
-		}
-		pos = 2 + n
-		dec.AtomCache = refs
-		decode = dec.DecodeTerm
-	default:
+	ft, err := termDecoder(head, cache)
+	if err != nil {
 		return etf.Ref{}, false
 	}
-	ctl, n, err := decode(head[pos:])
+	pos := ft.start
+	ctl, n, err := ft.decode(head[pos:])
 	if err != nil {
 		return etf.Ref{}, false
 	}
@@ -552,7 +540,7 @@ func peekReplyRef(head []byte, cache *atomCache) (etf.Ref, bool) {
 		return r, ok
 	}
 	pos += n
-	if head[0] == tagPassThrough {
+	if ft.versioned {
 		if len(head) <= pos || head[pos] != tagVersion {
 			return etf.Ref{}, false
 		}
@@ -562,7 +550,7 @@ func peekReplyRef(head []byte, cache *atomCache) (etf.Ref, bool) {
 	if len(head) < pos+2 || head[pos] != 104 || head[pos+1] != 2 {
 		return etf.Ref{}, false
 	}
-	ref, _, err := dec.DecodeTerm(head[pos+2:])
+	ref, _, err := ft.dec.DecodeTerm(head[pos+2:])
 	if err != nil {
 		return etf.Ref{}, false
 	}

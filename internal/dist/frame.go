@@ -36,67 +36,71 @@ type frame struct {
 
 // decodeFrame decodes a non-empty frame (ticks are handled before).
 func decodeFrame(b []byte, cache *atomCache) (frame, error) {
-	var (
-		f   frame
-		dec etf.Decoder
-		pos int
-	)
-	switch {
-	case b[0] == tagPassThrough:
-		pos = 1
-		ctrl, n, err := dec.Decode(b[pos:])
+	var f frame
+	ft, err := termDecoder(b, cache)
+	if err != nil {
+		return f, err
+	}
+	f.cacheRefs = len(ft.dec.AtomCache)
+	pos := ft.start
+	ctrl, n, err := ft.decode(b[pos:])
+	if err != nil {
+		return f, fmt.Errorf("decode control message: %w", err)
+	}
+	pos += n
+	t, ok := ctrl.(etf.Tuple)
+	if !ok || len(t) == 0 {
+		return f, fmt.Errorf("control message is not a tuple: %v", ctrl)
+	}
+	f.control = t
+	if pos < len(b) {
+		msg, n, err := ft.decode(b[pos:])
 		if err != nil {
-			return f, fmt.Errorf("decode control message: %w", err)
+			return f, fmt.Errorf("decode message: %w", err)
 		}
 		pos += n
-		t, ok := ctrl.(etf.Tuple)
-		if !ok || len(t) == 0 {
-			return f, fmt.Errorf("control message is not a tuple: %v", ctrl)
-		}
-		f.control = t
-		if pos < len(b) {
-			msg, n, err := dec.Decode(b[pos:])
-			if err != nil {
-				return f, fmt.Errorf("decode message: %w", err)
-			}
-			pos += n
-			f.message, f.hasMsg = msg, true
-		}
-	case len(b) >= 2 && b[0] == tagVersion && b[1] == tagDistHeader:
-		refs, n, err := parseDistHeader(b[2:], cache)
-		if err != nil {
-			return f, err
-		}
-		pos = 2 + n
-		f.cacheRefs = len(refs)
-		dec.AtomCache = refs
-		ctrl, n, err := dec.DecodeTerm(b[pos:])
-		if err != nil {
-			return f, fmt.Errorf("decode control message: %w", err)
-		}
-		pos += n
-		t, ok := ctrl.(etf.Tuple)
-		if !ok || len(t) == 0 {
-			return f, fmt.Errorf("control message is not a tuple: %v", ctrl)
-		}
-		f.control = t
-		if pos < len(b) {
-			msg, n, err := dec.DecodeTerm(b[pos:])
-			if err != nil {
-				return f, fmt.Errorf("decode message: %w", err)
-			}
-			pos += n
-			f.message, f.hasMsg = msg, true
-		}
-	case len(b) >= 2 && b[0] == tagVersion && (b[1] == tagDistFragStart || b[1] == tagDistFragCont):
-		return f, errors.New("received a fragmented message, but fragments were not negotiated")
-	default:
-		return f, fmt.Errorf("unknown frame type %d", b[0])
+		f.message, f.hasMsg = msg, true
 	}
 	if pos != len(b) {
 		return f, fmt.Errorf("%d trailing bytes after message", len(b)-pos)
 	}
 	return f, nil
+}
+
+// frameTerms is how to decode the terms of one frame.
+type frameTerms struct {
+	dec       etf.Decoder // holds the atoms of the frame's header
+	versioned bool        // pass-through: every term has its own version byte
+	start     int         // where the first term begins
+}
+
+// decode decodes one term of the frame.
+func (ft *frameTerms) decode(b []byte) (etf.Term, int, error) {
+	if ft.versioned {
+		return ft.dec.Decode(b)
+	}
+	return ft.dec.DecodeTerm(b)
+}
+
+// termDecoder reads a frame's header, updating the atom cache. Pass-through
+// terms carry their own version byte; terms after a distribution header do
+// not.
+func termDecoder(b []byte, cache *atomCache) (*frameTerms, error) {
+	switch {
+	case len(b) == 0:
+		return nil, errors.New("empty frame")
+	case b[0] == tagPassThrough:
+		return &frameTerms{versioned: true, start: 1}, nil
+	case len(b) >= 2 && b[0] == tagVersion && b[1] == tagDistHeader:
+		atoms, n, err := parseDistHeader(b[2:], cache)
+		if err != nil {
+			return nil, err
+		}
+		return &frameTerms{dec: etf.Decoder{AtomCache: atoms}, start: 2 + n}, nil
+	case len(b) >= 2 && b[0] == tagVersion && (b[1] == tagDistFragStart || b[1] == tagDistFragCont):
+		return nil, errors.New("received a fragmented message, but fragments were not negotiated")
+	}
+	return nil, fmt.Errorf("unknown frame type %d", b[0])
 }
 
 // parseDistHeader parses the part of a normal distribution header after
