@@ -27,7 +27,7 @@ type topCmd struct {
 func registerTop(app *kingpin.Application, register func(string, command)) {
 	c := &topCmd{}
 	cmd := app.Command("top", "Top processes by an attribute, absolute or over a window (recon's proc_count/proc_window). "+
-		"The scan runs on the node (beamctl_agent, compiled there) and only the top N cross the wire.")
+		"The scan runs on the node (beamctl_agent, loaded there) and only the top N cross the wire.")
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
 	cmd.Flag("by", "Attribute: "+strings.Join(inspect.TopAttrs, ", ")+".").Default("reductions").
 		EnumVar(&c.by, inspect.TopAttrs...)

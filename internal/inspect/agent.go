@@ -19,12 +19,24 @@ const AgentModule = "beamctl_agent"
 // another version loaded gets this one.
 const agentVersion = 6
 
+//go:generate erlc +deterministic -o . beamctl_agent.erl
+
+// agentSource is the agent's Erlang source, compiled on nodes whose OTP
+// cannot load agentBeam.
+//
 //go:embed beamctl_agent.erl
 var agentSource string
 
-// ErrNoCompiler means the node cannot compile the agent: its release has no
-// compiler application.
-var ErrNoCompiler = errors.New("the node has no compiler application, so beamctl cannot load its agent there")
+// agentBeam is the agent compiled by OTP 25, the oldest supported release
+// (go generate; TestAgentBeamUpToDate checks it matches the source). It
+// needs only the kernel to load: no compiler on the node.
+//
+//go:embed beamctl_agent.beam
+var agentBeam []byte
+
+// ErrNoCompiler means the node could not load the precompiled agent and
+// has no compiler application to build it from source.
+var ErrNoCompiler = errors.New("the node cannot load beamctl's precompiled agent and has no compiler application to build it")
 
 // agents remembers the connections on which the agent is known to be loaded.
 var agents = struct {
@@ -33,10 +45,11 @@ var agents = struct {
 }{loaded: map[*dist.Conn]bool{}}
 
 // EnsureAgent loads beamctl_agent on the node unless the right version is
-// there already. The module is compiled on the node from source
-// (erl_scan, erl_parse, compile:forms) and loaded with code:load_binary;
-// nothing is written to the node's disk. It reports whether it loaded the
-// module now.
+// there already. It loads the embedded precompiled module with
+// code:load_binary (one round trip, kernel only); should the node's OTP
+// refuse that file, it compiles the module on the node from source
+// (erl_scan, erl_parse, compile:forms). Nothing is written to the node's
+// disk. It reports whether it loaded the module now.
 func EnsureAgent(ctx context.Context, c *dist.Conn) (bool, error) {
 	agents.Lock()
 	ok := agents.loaded[c]
@@ -48,11 +61,29 @@ func EnsureAgent(ctx context.Context, c *dist.Conn) (bool, error) {
 		markLoaded(c)
 		return false, nil
 	}
-	if err := loadAgent(ctx, c); err != nil {
-		return false, err
+	if err := loadAgentBeam(ctx, c, agentBeam); err != nil {
+		if err := loadAgentFromSource(ctx, c); err != nil {
+			return false, err
+		}
 	}
 	markLoaded(c)
 	return true, nil
+}
+
+// loadAgentBeam loads compiled agent code. Old code of an earlier version
+// would block the load, so it is purged first if no process runs it.
+func loadAgentBeam(ctx context.Context, c *dist.Conn, beam []byte) error {
+	if _, err := c.Call(ctx, "code", "soft_purge", etf.Atom(AgentModule)); err != nil {
+		return fmt.Errorf("load agent: %w", err)
+	}
+	r, err := c.Call(ctx, "code", "load_binary", etf.Atom(AgentModule), etf.String(AgentModule+".erl"), beam)
+	if err != nil {
+		return fmt.Errorf("load agent: %w", err)
+	}
+	if lt, err := etf.ToTuple(r, 2); err != nil || lt[0] != etf.Atom("module") {
+		return fmt.Errorf("load agent: code:load_binary: %s", text(r, c.Node()))
+	}
+	return nil
 }
 
 func markLoaded(c *dist.Conn) {
@@ -70,7 +101,8 @@ func markLoaded(c *dist.Conn) {
 	}
 }
 
-func loadAgent(ctx context.Context, c *dist.Conn) error {
+// loadAgentFromSource compiles the agent on the node and loads it.
+func loadAgentFromSource(ctx context.Context, c *dist.Conn) error {
 	r, err := c.Call(ctx, "code", "ensure_loaded", etf.Atom("compile"))
 	if err != nil {
 		return fmt.Errorf("load agent: %w", err)
@@ -90,19 +122,11 @@ func loadAgent(ctx context.Context, c *dist.Conn) error {
 	if err != nil || t[0] != etf.Atom("ok") {
 		return fmt.Errorf("load agent: compile failed: %s", text(r, c.Node()))
 	}
-	// Old code of an earlier version would block the load; drop it if no
-	// process runs it.
-	if _, err := c.Call(ctx, "code", "soft_purge", etf.Atom(AgentModule)); err != nil {
-		return fmt.Errorf("load agent: %w", err)
+	beam, ok := t[2].([]byte)
+	if !ok {
+		return fmt.Errorf("load agent: compile returned %s", text(t[2], c.Node()))
 	}
-	r, err = c.Call(ctx, "code", "load_binary", t[1], etf.String(AgentModule+".erl"), t[2])
-	if err != nil {
-		return fmt.Errorf("load agent: %w", err)
-	}
-	if lt, err := etf.ToTuple(r, 2); err != nil || lt[0] != etf.Atom("module") {
-		return fmt.Errorf("load agent: code:load_binary: %s", text(r, c.Node()))
-	}
-	return nil
+	return loadAgentBeam(ctx, c, beam)
 }
 
 // parseForms parses Erlang source into abstract forms on the node, one

@@ -1,7 +1,8 @@
-%% beamctl_agent: the helper module beamctl compiles and loads on a managed
-%% node (only where the node has the compiler application) so that scans of
-%% all processes run as compiled code. Every function returns only a
-%% bounded result. Remove it with `beamctl agent remove NODE`.
+%% beamctl_agent: the helper module beamctl loads on a managed node so that
+%% scans of all processes run as compiled code on the node. beamctl ships it
+%% compiled by OTP 25 (beamctl_agent.beam, from `go generate`) and compiles
+%% this source on the node only if that file is refused. Every function
+%% returns only a bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
          leaks/3, alloc/0]).

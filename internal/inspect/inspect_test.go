@@ -2,6 +2,8 @@ package inspect
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -88,4 +90,36 @@ func TestFlagsRestoredOnInterrupt(t *testing.T) {
 		r, err := observer.Call(context.Background(), "erlang", "system_flag", etf.Atom("scheduler_wall_time"), etf.False)
 		return err == nil && r == etf.False
 	}, 10*time.Second, 50*time.Millisecond, "scheduler_wall_time went back off")
+}
+
+// TestAgentBeamUpToDate checks that the embedded precompiled agent is the
+// agent source compiled by this OTP (run `go generate ./internal/inspect`
+// after changing beamctl_agent.erl).
+func TestAgentBeamUpToDate(t *testing.T) {
+	dir := testnode.Compile(t, AgentModule, agentSource, "+deterministic")
+	fresh, err := os.ReadFile(filepath.Join(dir, AgentModule+".beam"))
+	require.NoError(t, err)
+	require.Equal(t, fresh, agentBeam, "beamctl_agent.beam is stale: run go generate ./internal/inspect")
+}
+
+// TestAgentLoadPaths loads the agent both ways: the embedded .beam (the
+// default, kernel only) and compiled on the node from source.
+func TestAgentLoadPaths(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	c := dial(t, n)
+	ctx := context.Background()
+	for name, load := range map[string]func() error{
+		"embedded beam": func() error { return loadAgentBeam(ctx, c, agentBeam) },
+		"from source":   func() error { return loadAgentFromSource(ctx, c) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := RemoveAgent(ctx, c)
+			require.NoError(t, err)
+			require.NoError(t, load())
+			v, err := c.Call(ctx, AgentModule, "version")
+			require.NoError(t, err)
+			require.Equal(t, int64(agentVersion), v)
+		})
+	}
 }

@@ -37,7 +37,7 @@ type TopEntry struct {
 }
 
 // Top ranks the node's processes by an attribute. The scan runs on the node
-// in beamctl_agent (compiled there, see EnsureAgent); only the N results
+// in beamctl_agent (see EnsureAgent); only the N results
 // cross the wire.
 func Top(ctx context.Context, c *dist.Conn, o TopOptions) ([]TopEntry, error) {
 	if !validAttr(o.By) {

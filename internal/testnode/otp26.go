@@ -48,7 +48,7 @@ func OTP26Args(t testing.TB) []string {
 
 // Compile compiles an Erlang module from source with erlc into a temp dir
 // and returns the dir, for erl's -pa.
-func Compile(t testing.TB, module, source string) string {
+func Compile(t testing.TB, module, source string, erlcFlags ...string) string {
 	t.Helper()
 	ErlPath(t)
 	dir := t.TempDir()
@@ -58,7 +58,8 @@ func Compile(t testing.TB, module, source string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "erlc", "-o", dir, file).CombinedOutput(); err != nil {
+	args := append(append([]string{}, erlcFlags...), "-o", dir, file)
+	if out, err := exec.CommandContext(ctx, "erlc", args...).CombinedOutput(); err != nil {
 		t.Fatalf("erlc %s: %v\n%s", file, err, out)
 	}
 	return dir
