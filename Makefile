@@ -8,7 +8,7 @@ FUZZTIME  ?= 20s
 DEMO_ARGS ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test vet style fuzz bench clean
+.PHONY: all deps build demo test vet style fuzz bench generate clean
 
 all: build
 
@@ -37,6 +37,8 @@ vet:
 
 test: deps style vet
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -race -count=1 -timeout 20m ./...
+	# The codecs also on a 32-bit build (int and pointer sizes differ).
+	GOARCH=386 $(GO) test -count=1 ./internal/etf ./internal/termtext
 	$(MAKE) fuzz
 
 # fuzz runs every fuzz target for a short, bounded time.
@@ -48,6 +50,11 @@ fuzz:
 # bench runs the benchmarks; docs/benchmarks.md records their results.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/etf ./internal/dist
+
+# generate rebuilds internal/inspect/beamctl_agent.beam from its source
+# (with OTP 25, the oldest supported release).
+generate: deps
+	$(GO) generate ./...
 
 clean:
 	rm -rf bin
