@@ -6,246 +6,333 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
-// prettyWidth is the line length of FormatPretty, as io:format("~p").
-const prettyWidth = 80
+// docKind says how a doc prints when it does not fit on a line.
+type docKind int
 
-// Format prints t on one line, as io_lib:format("~tp") would with an
-// unlimited line length. Pids of unknown nodes print with their node name.
-func Format(t etf.Term) string { return FormatWith(t, Options{}) }
+// The doc kinds, after io_lib_pretty's intermediate format.
+const (
+	docText  docKind = iota // Atomic text that never breaks (atoms, numbers, strings).
+	docList                 // [...], possibly improper.
+	docTuple                // {...}.
+	docMap                  // #{...} of docPair elements.
+	docPair                 // K => V inside a map.
+	docBin                  // <<1,2,3>> of bytes, which may break between bytes.
+)
 
-// FormatWith prints t on one line, with pids of o.LocalNode as <0.X.Y>.
-func FormatWith(t etf.Term, o Options) string {
-	var b strings.Builder
-	f := formatter{opts: o}
-	f.write(&b, t)
-	return b.String()
+// doc is a term laid out for printing: io_lib_pretty's intermediate
+// format. width is the length of its one-line text in characters.
+type doc struct {
+	kind   docKind
+	text   string   // docText
+	segs   []string // docBin: "1", "2", ..., and maybe a final "5:3"
+	elems  []*doc   // docList, docTuple, docMap; docPair: key and value
+	tail   *doc     // docList: the tail of an improper list, or nil
+	tagged bool     // docTuple: at least two elements and the first is an atom
+	width  int
 }
 
-// FormatPretty prints t over several lines when it does not fit in 80
-// columns, indenting like io:format("~p").
-func FormatPretty(t etf.Term) string { return FormatPrettyWith(t, Options{}) }
-
-// FormatPrettyWith is FormatPretty with pids of o.LocalNode as <0.X.Y>.
-func FormatPrettyWith(t etf.Term, o Options) string {
-	var b strings.Builder
-	f := formatter{opts: o}
-	f.pretty(&b, t, 0)
-	return b.String()
-}
-
+// formatter builds docs for one Format call.
 type formatter struct {
 	opts Options
 }
 
 func (f formatter) flat(t etf.Term) string {
 	var b strings.Builder
-	f.write(&b, t)
+	f.doc(t).write(&b)
 	return b.String()
 }
 
-// pretty writes t starting at column col: flat when it fits, else one
-// element per line aligned after the opening bracket.
-func (f formatter) pretty(b *strings.Builder, t etf.Term, col int) {
-	flat := f.flat(t)
-	if col+utf8.RuneCountInString(flat) <= prettyWidth {
-		b.WriteString(flat)
-		return
-	}
-	var open, closing string
-	var elems []etf.Term
-	var tail etf.Term
-	switch v := t.(type) {
-	case etf.Tuple:
-		open, closing, elems = "{", "}", v
-	case etf.List:
-		if _, ok := printable(v); ok {
-			b.WriteString(flat)
-			return
-		}
-		open, closing, elems = "[", "]", v
-	case []etf.Term:
-		open, closing, elems = "[", "]", v
-	case etf.ImproperList:
-		open, closing, elems, tail = "[", "]", v.Elems, v.Tail
-	case etf.Map:
-		b.WriteString("#{")
-		for i, p := range v {
-			if i > 0 {
-				b.WriteString(",\n")
-				b.WriteString(strings.Repeat(" ", col+2))
-			}
-			k := f.flat(p.Key)
-			b.WriteString(k)
-			b.WriteString(" => ")
-			f.pretty(b, p.Value, col+2+utf8.RuneCountInString(k)+4)
-		}
-		b.WriteString("}")
-		return
-	default:
-		b.WriteString(flat)
-		return
-	}
-	b.WriteString(open)
-	for i, e := range elems {
-		switch {
-		case i == 1 && open == "{" && isAtom(elems[0]):
-			// {tag, ...}: the tag stays on the line, as ~p prints records.
-			b.WriteString(",")
-			f.pretty(b, e, col+1+utf8.RuneCountInString(f.flat(elems[0]))+1)
-			continue
-		case i > 0:
-			b.WriteString(",\n")
-			b.WriteString(strings.Repeat(" ", col+1))
-		}
-		f.pretty(b, e, col+1)
+func textDoc(s string) *doc { return &doc{kind: docText, text: s, width: utf8.RuneCountInString(s)} }
+
+// seqDoc is a list, tuple or map of elems (and tail), with its width.
+func seqDoc(kind docKind, elems []*doc, tail *doc) *doc {
+	d := &doc{kind: kind, elems: elems, tail: tail, width: 2}
+	if kind == docMap {
+		d.width = 3
 	}
 	if tail != nil {
-		b.WriteString("|")
-		f.pretty(b, tail, col+1)
+		d.width += tail.width + 1
 	}
-	b.WriteString(closing)
-}
-
-func isAtom(t etf.Term) bool {
-	_, ok := t.(etf.Atom)
-	return ok
-}
-
-func (f formatter) write(b *strings.Builder, t etf.Term) {
-	switch v := t.(type) {
-	case etf.Atom:
-		b.WriteString(quoteAtom(string(v)))
-	case bool:
-		b.WriteString(strconv.FormatBool(v))
-	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
-	case int:
-		b.WriteString(strconv.Itoa(v))
-	case *big.Int:
-		b.WriteString(v.String())
-	case float64:
-		b.WriteString(formatFloat(v))
-	case []byte:
-		writeBinary(b, v)
-	case string:
-		writeBinary(b, []byte(v))
-	case etf.BitBinary:
-		b.WriteString("<<")
-		for _, c := range v.Bytes[:len(v.Bytes)-1] {
-			b.WriteString(strconv.Itoa(int(c)))
-			b.WriteString(",")
-		}
-		last := v.Bytes[len(v.Bytes)-1] >> (8 - v.Bits)
-		fmt.Fprintf(b, "%d:%d>>", last, v.Bits)
-	case etf.String:
-		l, _ := etf.ToList(v)
-		f.write(b, etf.List(l))
-	case etf.List:
-		if s, ok := printable(v); ok {
-			b.WriteString(quoteString(s, '"'))
-			return
-		}
-		f.writeSeq(b, "[", "]", v, nil)
-	case []etf.Term:
-		f.write(b, etf.List(v))
-	case etf.ImproperList:
-		f.writeSeq(b, "[", "]", v.Elems, v.Tail)
-	case etf.Tuple:
-		f.writeSeq(b, "{", "}", v, nil)
-	case etf.Map:
-		b.WriteString("#{")
-		for i, p := range v {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			f.write(b, p.Key)
-			b.WriteString(" => ")
-			f.write(b, p.Value)
-		}
-		b.WriteString("}")
-	case etf.Pid:
-		fmt.Fprintf(b, "<%s.%d.%d>", f.node(v.Node), v.ID, v.Serial)
-	case etf.Port:
-		fmt.Fprintf(b, "#Port<%s.%d>", f.node(v.Node), v.ID)
-	case etf.Ref:
-		b.WriteString("#Ref<")
-		b.WriteString(f.node(v.Node))
-		for i := int(v.Len) - 1; i >= 0; i-- {
-			b.WriteString(".")
-			b.WriteString(strconv.FormatUint(uint64(v.ID[i]), 10))
-		}
-		b.WriteString(">")
-	case etf.Export:
-		fmt.Fprintf(b, "fun %s:%s/%d", quoteAtom(string(v.Module)), quoteAtom(string(v.Function)), v.Arity)
-	case etf.Fun:
-		fmt.Fprintf(b, "#Fun<%s.%d.%d>", quoteAtom(string(v.Module)), v.OldIndex, v.OldUniq)
-	default:
-		if z, err := etf.ToInt64(t); err == nil {
-			b.WriteString(strconv.FormatInt(z, 10))
-			return
-		}
-		fmt.Fprintf(b, "%v", t)
-	}
-}
-
-func (f formatter) writeSeq(b *strings.Builder, open, closing string, elems []etf.Term, tail etf.Term) {
-	b.WriteString(open)
 	for i, e := range elems {
 		if i > 0 {
-			b.WriteString(",")
+			d.width++
 		}
-		f.write(b, e)
+		d.width += e.width
 	}
-	if tail != nil {
-		b.WriteString("|")
-		f.write(b, tail)
-	}
-	b.WriteString(closing)
+	return d
 }
 
-// node prints the node part of a pid, port or ref: 0 for the local node,
-// else its quoted name.
+// doc lays out t.
+func (f formatter) doc(t etf.Term) *doc {
+	switch v := t.(type) {
+	case etf.Atom:
+		return textDoc(quoteAtom(string(v)))
+	case bool:
+		return textDoc(strconv.FormatBool(v))
+	case float64:
+		return textDoc(formatFloat(v))
+	case float32:
+		return textDoc(formatFloat(float64(v)))
+	case []byte:
+		return f.binary(v)
+	case string:
+		return f.binary([]byte(v))
+	case etf.BitBinary:
+		if v.Bits == 0 || v.Bits >= 8 || len(v.Bytes) == 0 {
+			return f.binary(v.Bytes)
+		}
+		d := &doc{kind: docBin, width: 4}
+		last := len(v.Bytes) - 1
+		for _, c := range v.Bytes[:last] {
+			d.segs = append(d.segs, strconv.Itoa(int(c)))
+		}
+		d.segs = append(d.segs, fmt.Sprintf("%d:%d", v.Bytes[last]>>(8-v.Bits), v.Bits))
+		for i, s := range d.segs {
+			d.width += len(s) + min(i, 1)
+		}
+		return d
+	case etf.String:
+		elems := make([]etf.Term, len(v))
+		for i := range len(v) {
+			elems[i] = int64(v[i])
+		}
+		return f.list(elems)
+	case etf.List:
+		return f.list(v)
+	case []etf.Term:
+		return f.list(v)
+	case etf.ImproperList:
+		if len(v.Elems) == 0 { // [ | T] is just T.
+			return f.doc(v.Tail)
+		}
+		return seqDoc(docList, f.docs(v.Elems), f.doc(v.Tail))
+	case etf.Tuple:
+		d := seqDoc(docTuple, f.docs(v), nil)
+		if len(v) > 1 {
+			switch v[0].(type) {
+			case etf.Atom, bool:
+				d.tagged = true
+			}
+		}
+		return d
+	case etf.Map:
+		pairs := make([]*doc, len(v))
+		for i, p := range v {
+			k, val := f.doc(p.Key), f.doc(p.Value)
+			pairs[i] = &doc{kind: docPair, elems: []*doc{k, val}, width: k.width + 4 + val.width}
+		}
+		return seqDoc(docMap, pairs, nil)
+	case etf.Pid:
+		return textDoc(fmt.Sprintf("<%s.%d.%d>", f.node(v.Node), v.ID, v.Serial))
+	case etf.Port:
+		return textDoc(fmt.Sprintf("#Port<%s.%d>", f.node(v.Node), v.ID))
+	case etf.Ref:
+		var b strings.Builder
+		b.WriteString("#Ref<" + f.node(v.Node))
+		for i := min(int(v.Len), etf.MaxRefWords) - 1; i >= 0; i-- {
+			b.WriteString("." + strconv.FormatUint(uint64(v.ID[i]), 10))
+		}
+		return textDoc(b.String() + ">")
+	case etf.Export:
+		return textDoc(fmt.Sprintf("fun %s:%s/%d", quoteAtom(string(v.Module)), quoteAtom(string(v.Function)), v.Arity))
+	case etf.Fun:
+		return textDoc(fmt.Sprintf("#Fun<%s.%d.%d>", quoteAtom(string(v.Module)), v.OldIndex, v.OldUniq))
+	}
+	if z, ok := integer(t); ok {
+		return textDoc(z.String())
+	}
+	return textDoc(fmt.Sprintf("'#Go<%T>'", t)) // Not a term; print something harmless.
+}
+
+func (f formatter) docs(ts []etf.Term) []*doc {
+	ds := make([]*doc, len(ts))
+	for i, t := range ts {
+		ds[i] = f.doc(t)
+	}
+	return ds
+}
+
+// list lays out a proper list: as a string when it is printable text.
+func (f formatter) list(l []etf.Term) *doc {
+	if len(l) == 0 {
+		return textDoc("[]")
+	}
+	runes := make([]rune, len(l))
+	for i, e := range l {
+		z, ok := integer(e)
+		if !ok || !z.IsInt64() || z.Int64() > utf8.MaxRune || !f.printable(rune(z.Int64())) {
+			return seqDoc(docList, f.docs(l), nil)
+		}
+		runes[i] = rune(z.Int64())
+	}
+	return textDoc(quoteString(runes))
+}
+
+// printable reports whether io_lib counts r as printable in the printable
+// range (io:printable_range/0) that f.opts selects.
+func (f formatter) printable(r rune) bool {
+	switch {
+	case r >= ' ' && r <= '~', r >= '\b' && r <= '\r', r == 0x1b:
+		return true
+	case !f.opts.Unicode:
+		return r >= 0xA0 && r <= 0xFF
+	}
+	return r >= 0xA0 && r < 0xD800 || r > 0xDFFF && r < 0xFFFE || r > 0xFFFF && r <= utf8.MaxRune
+}
+
+// binary lays out a binary as ~tp does: <<"text">> when it is printable
+// Latin-1 or printable UTF-8 (then with /utf8 unless it is ASCII), else as
+// bytes.
+func (f formatter) binary(b []byte) *doc {
+	if len(b) == 0 {
+		return textDoc("<<>>")
+	}
+	if utf8.Valid(b) {
+		runes := []rune(string(b))
+		if f.printableAll(runes) {
+			if len(runes) == len(b) {
+				return textDoc("<<" + quoteString(runes) + ">>")
+			}
+			return textDoc("<<" + quoteString(runes) + "/utf8>>")
+		}
+	} else {
+		runes := make([]rune, len(b))
+		for i, c := range b {
+			runes[i] = rune(c)
+		}
+		if f.printableAll(runes) {
+			return textDoc("<<" + quoteString(runes) + ">>")
+		}
+	}
+	d := &doc{kind: docBin, width: 4 + len(b) - 1, segs: make([]string, len(b))}
+	for i, c := range b {
+		d.segs[i] = strconv.Itoa(int(c))
+		d.width += len(d.segs[i])
+	}
+	return d
+}
+
+func (f formatter) printableAll(runes []rune) bool {
+	for _, r := range runes {
+		if !f.printable(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// integer returns t as a big integer when it is one of the Go integer
+// types that etf encodes.
+func integer(t etf.Term) (*big.Int, bool) {
+	switch v := t.(type) {
+	case int64:
+		return big.NewInt(v), true
+	case int:
+		return big.NewInt(int64(v)), true
+	case int8:
+		return big.NewInt(int64(v)), true
+	case int16:
+		return big.NewInt(int64(v)), true
+	case int32:
+		return big.NewInt(int64(v)), true
+	case uint:
+		return new(big.Int).SetUint64(uint64(v)), true
+	case uint8:
+		return big.NewInt(int64(v)), true
+	case uint16:
+		return big.NewInt(int64(v)), true
+	case uint32:
+		return big.NewInt(int64(v)), true
+	case uint64:
+		return new(big.Int).SetUint64(v), true
+	case *big.Int:
+		return v, v != nil
+	case big.Int:
+		return &v, true
+	}
+	return nil, false
+}
+
+// node writes the node part of a pid, port or reference: 0 for the local
+// node, else the quoted node name.
 func (f formatter) node(n etf.Atom) string {
 	if n == f.opts.LocalNode && n != "" {
 		return "0"
 	}
-	return "'" + escape(string(n), '\'') + "'"
+	return "'" + escape([]rune(string(n)), '\'') + "'"
 }
 
-// quoteAtom quotes an atom when it is not a valid bare atom, as io_lib does.
-func quoteAtom(s string) string {
-	if s == "" || reserved[s] {
-		return "'" + escape(s, '\'') + "'"
+// write writes d on one line.
+func (d *doc) write(b *strings.Builder) {
+	switch d.kind {
+	case docText:
+		b.WriteString(d.text)
+		return
+	case docBin:
+		b.WriteString("<<" + strings.Join(d.segs, ",") + ">>")
+		return
+	case docPair:
+		d.elems[0].write(b)
+		b.WriteString(" => ")
+		d.elems[1].write(b)
+		return
 	}
+	b.WriteString(map[docKind]string{docList: "[", docTuple: "{", docMap: "#{"}[d.kind])
+	for i, e := range d.elems {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		e.write(b)
+	}
+	if d.tail != nil {
+		b.WriteByte('|')
+		d.tail.write(b)
+	}
+	b.WriteString(map[docKind]string{docList: "]", docTuple: "}", docMap: "}"}[d.kind])
+}
+
+// quoteAtom writes an atom as io_lib:write_atom/1 does: bare when it is a
+// lowercase name that is not a reserved word, else quoted.
+func quoteAtom(s string) string {
+	bare := s != "" && !reserved[s]
 	for i, r := range s {
-		if i == 0 && !isAtomStart(r) || !isAtomChar(r) {
-			return "'" + escape(s, '\'') + "'"
+		if i == 0 && !isAtomStart(r) || !isNameChar(r) {
+			bare = false
+			break
 		}
 	}
-	return s
+	if bare {
+		return s
+	}
+	return "'" + escape([]rune(s), '\'') + "'"
 }
 
-func quoteString(s string, q rune) string { return string(q) + escape(s, q) + string(q) }
+// quoteString writes a string literal.
+func quoteString(runes []rune) string { return `"` + escape(runes, '"') + `"` }
 
-func escape(s string, q rune) string {
+// escape escapes text for a literal quoted with q, as io_lib:write_string
+// does: named escapes for common control characters, octal for the other
+// characters below 160, everything else as itself.
+func escape(runes []rune, q rune) string {
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range runes {
 		switch {
 		case r == q || r == '\\':
 			b.WriteRune('\\')
 			b.WriteRune(r)
+		case r >= ' ' && r <= '~' || r >= 0xA0:
+			b.WriteRune(r)
 		case r == '\n':
 			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
 		case r == '\r':
 			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
 		case r == '\v':
 			b.WriteString(`\v`)
 		case r == '\b':
@@ -256,109 +343,48 @@ func escape(s string, q rune) string {
 			b.WriteString(`\e`)
 		case r == 0x7f:
 			b.WriteString(`\d`)
-		case r < 0x20:
-			fmt.Fprintf(&b, `\^%c`, r+'@')
-		case !unicode.IsPrint(r):
-			fmt.Fprintf(&b, `\x{%X}`, r)
 		default:
-			b.WriteRune(r)
+			fmt.Fprintf(&b, `\%03o`, r)
 		}
 	}
 	return b.String()
 }
 
-// printable reports whether a list of integers reads as text in Erlang's
-// default printable range (io:printable_range() is latin1 unless the VM runs
-// with +pc unicode), as ~p decides, and returns the text.
-func printable(l etf.List) (string, bool) {
-	if len(l) == 0 {
-		return "", false
-	}
-	rs := make([]rune, len(l))
-	for i, e := range l {
-		n, ok := e.(int64)
-		if !ok || !(n >= 32 && n <= 126 || n >= 160 && n <= 255 || n >= 8 && n <= 13 || n == 27) {
-			return "", false
-		}
-		rs[i] = rune(n)
-	}
-	return string(rs), true
-}
-
-func writeBinary(b *strings.Builder, v []byte) {
-	if len(v) == 0 {
-		b.WriteString("<<>>")
-		return
-	}
-	if utf8.Valid(v) {
-		if s := string(v); isPrintableText(s) {
-			b.WriteString("<<")
-			b.WriteString(quoteString(s, '"'))
-			for _, r := range s {
-				if r >= utf8.RuneSelf {
-					b.WriteString("/utf8")
-					break
-				}
-			}
-			b.WriteString(">>")
-			return
-		}
-	}
-	b.WriteString("<<")
-	for i, c := range v {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		b.WriteString(strconv.Itoa(int(c)))
-	}
-	b.WriteString(">>")
-}
-
-func isPrintableText(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) && !strings.ContainsRune("\n\r\t\v\b\f\x1b", r) {
-			return false
-		}
-	}
-	return true
-}
-
-// formatFloat prints the shortest text that reads back as f, laid out as
-// OTP's float_to_list(F, [short]) (used by ~p): plain or scientific
-// notation, whichever is shorter, plain on a tie.
+// formatFloat writes the shortest text that reads back as f, laid out as
+// OTP's float_to_list(F, [short]) (which ~p uses): plain or scientific
+// notation, whichever is shorter, plain on a tie, and always scientific
+// from 2^53 up, where not every integer is a float.
 func formatFloat(f float64) string {
-	if f == 0 {
-		if math.Signbit(f) {
-			return "-0.0"
-		}
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return "'" + strconv.FormatFloat(f, 'g', -1, 64) + "'" // Not an Erlang float.
+	case f == 0 && math.Signbit(f):
+		return "-0.0"
+	case f == 0:
 		return "0.0"
 	}
 	sign := ""
 	if f < 0 {
 		sign, f = "-", -f
 	}
-	// Shortest digits and exponent: d.ddddde±X.
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, expText, _ := strings.Cut(e, "e")
+	mant, expText, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
 	exp, _ := strconv.Atoi(expText)
 	digits := strings.Replace(mant, ".", "", 1)
-	place := exp - (len(digits) - 1) // f = digits * 10^place
-
+	point := exp + 1 // Digits before the decimal point.
 	var plain string
 	switch {
-	case place >= 0:
-		plain = digits + strings.Repeat("0", place) + ".0"
-	case len(digits)+place > 0:
-		plain = digits[:len(digits)+place] + "." + digits[len(digits)+place:]
+	case point >= len(digits):
+		plain = digits + strings.Repeat("0", point-len(digits)) + ".0"
+	case point > 0:
+		plain = digits[:point] + "." + digits[point:]
 	default:
-		plain = "0." + strings.Repeat("0", -(len(digits)+place)) + digits
+		plain = "0." + strings.Repeat("0", -point) + digits
 	}
 	frac := digits[1:]
 	if frac == "" {
 		frac = "0"
 	}
-	sci := digits[:1] + "." + frac + "e" + strconv.Itoa(exp)
-	if len(sci) < len(plain) {
+	if sci := digits[:1] + "." + frac + "e" + strconv.Itoa(exp); len(sci) < len(plain) || f >= 1<<53 {
 		return sign + sci
 	}
 	return sign + plain

@@ -5,466 +5,198 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
-// maxDepth bounds nesting so that hostile input errors instead of
-// exhausting the stack.
+// maxDepth bounds nesting, so that deep input is an error instead of a
+// stack overflow.
 const maxDepth = 1000
 
-// reserved words cannot be bare atoms.
+// maxSegmentBits bounds the size of one binary segment (<<0:65536>>), and
+// maxBinaryBits the size of a whole binary (1 MiB), so that a short text
+// cannot ask for a huge allocation.
+const (
+	maxSegmentBits = 1 << 16
+	maxBinaryBits  = 1 << 23
+)
+
+// reserved are the words that cannot be bare atoms: erl_scan's reserved
+// words plus maybe and else, keywords since OTP 27. Parse still accepts
+// bare maybe and else, as OTP 25 does; Format quotes them.
 var reserved = map[string]bool{
 	"after": true, "and": true, "andalso": true, "band": true, "begin": true, "bnot": true, "bor": true,
 	"bsl": true, "bsr": true, "bxor": true, "case": true, "catch": true, "cond": true, "div": true,
-	"else": true, "end": true, "fun": true, "if": true, "let": true, "maybe": true, "not": true, "of": true,
-	"or": true, "orelse": true, "receive": true, "rem": true, "try": true, "when": true, "xor": true,
+	"end": true, "fun": true, "if": true, "let": true, "not": true, "of": true, "or": true,
+	"orelse": true, "receive": true, "rem": true, "try": true, "when": true, "xor": true,
+	"maybe": true, "else": true,
 }
 
+// parser is a recursive-descent parser over the tokens of scanner. tok is
+// the current token; the scanner stands right after it.
 type parser struct {
-	src   string
-	pos   int
+	s     scanner
+	tok   token
 	opts  Options
 	depth int
 }
 
+func newParser(src string, o Options) *parser {
+	return &parser{s: scanner{src: src, line: 1, col: 1}, opts: o}
+}
+
+// advance scans the next token into p.tok.
+func (p *parser) advance() error {
+	t, err := p.s.next()
+	if err != nil {
+		return err
+	}
+	p.tok = t
+	return nil
+}
+
+// errorf reports an error at the current token.
 func (p *parser) errorf(format string, args ...any) error {
-	line, col := 1, 1
-	for _, r := range p.src[:min(p.pos, len(p.src))] {
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
+	return p.s.errorf(p.tok.line, p.tok.col, format, args...)
+}
+
+// unexpected reports the current token as out of place.
+func (p *parser) unexpected(want ...string) error {
+	return p.errorf("unexpected %s (expected %s)", p.tok, strings.Join(want, " or "))
+}
+
+func (p *parser) is(punct string) bool { return p.tok.kind == tokPunct && p.tok.text == punct }
+
+// expect consumes the punctuation punct or fails naming what was wanted.
+func (p *parser) expect(punct string, want ...string) error {
+	if !p.is(punct) {
+		if len(want) == 0 {
+			want = []string{"'" + punct + "'"}
 		}
+		return p.unexpected(want...)
 	}
-	return &SyntaxError{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+	return p.advance()
 }
 
-func (p *parser) eof() bool { return p.pos >= len(p.src) }
-
-func (p *parser) peek() rune {
-	if p.eof() {
-		return -1
-	}
-	r, _ := utf8.DecodeRuneInString(p.src[p.pos:])
-	return r
-}
-
-func (p *parser) next() rune {
-	r, n := utf8.DecodeRuneInString(p.src[p.pos:])
-	if n == 0 {
-		return -1
-	}
-	p.pos += n
-	return r
-}
-
-func (p *parser) skipSpace() {
-	for !p.eof() {
-		switch r := p.peek(); {
-		case r == '%':
-			for !p.eof() && p.peek() != '\n' {
-				p.next()
-			}
-		case unicode.IsSpace(r):
-			p.next()
-		default:
-			return
-		}
-	}
-}
-
-// accept consumes s if the input continues with it.
-func (p *parser) accept(s string) bool {
-	p.skipSpace()
-	if strings.HasPrefix(p.src[p.pos:], s) {
-		p.pos += len(s)
-		return true
-	}
-	return false
-}
-
-func (p *parser) expect(s, context string) error {
-	if p.accept(s) {
-		return nil
-	}
-	if p.eof() {
-		return p.errorf("unexpected end of input (expected %q %s)", s, context)
-	}
-	return p.errorf("unexpected %q (expected %q %s)", p.peek(), s, context)
-}
-
+// parseAll parses the whole input: one term and an optional '.'.
 func (p *parser) parseAll() (etf.Term, error) {
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
 	t, err := p.term()
 	if err != nil {
 		return nil, err
 	}
-	p.accept(".")
-	p.skipSpace()
-	if !p.eof() {
-		return nil, p.errorf("unexpected %q after the term", p.peek())
+	if p.is(".") {
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
+	if p.tok.kind != tokEOF {
+		return nil, p.unexpected("end of input")
 	}
 	return t, nil
 }
 
+// term parses one term starting at the current token.
 func (p *parser) term() (etf.Term, error) {
-	p.depth++
-	defer func() { p.depth-- }()
-	if p.depth > maxDepth {
+	if p.depth++; p.depth > maxDepth {
 		return nil, p.errorf("terms nested deeper than %d", maxDepth)
 	}
-	p.skipSpace()
-	if p.eof() {
-		return nil, p.errorf("unexpected end of input (expected a term)")
+	defer func() { p.depth-- }()
+	switch tok := p.tok; tok.kind {
+	case tokInt, tokFloat:
+		return p.number(false)
+	case tokString:
+		runes, err := p.strings()
+		return charlist(runes), err
+	case tokAtom:
+		if !tok.quoted && tok.text == "fun" {
+			return p.export()
+		}
+		if !tok.quoted && reserved[tok.text] && tok.text != "maybe" && tok.text != "else" {
+			return nil, p.errorf("%s is a reserved word, not an atom (quote it: '%s')", tok.text, tok.text)
+		}
+		if utf8.RuneCountInString(tok.text) > 255 {
+			return nil, p.errorf("atom is longer than 255 characters")
+		}
+		return etf.Atom(tok.text), p.advance()
+	case tokVar:
+		return nil, p.errorf("%s is a variable, not a term (quote it for an atom: '%s')", tok.text, tok.text)
+	case tokEOF:
+		return nil, p.unexpected("a term")
 	}
-	switch r := p.peek(); {
-	case r == '{':
-		p.next()
-		elems, err := p.seq("}", "to close the tuple")
+	switch p.tok.text {
+	case "{":
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		elems, err := p.elements("}")
 		return etf.Tuple(elems), err
-	case r == '[':
+	case "[":
 		return p.list()
-	case strings.HasPrefix(p.src[p.pos:], "#{"):
-		return p.mapTerm()
-	case strings.HasPrefix(p.src[p.pos:], "#Ref<"):
-		p.pos += len("#Ref<")
-		return p.ref()
-	case strings.HasPrefix(p.src[p.pos:], "#Port<"):
-		p.pos += len("#Port<")
-		return p.port()
-	case strings.HasPrefix(p.src[p.pos:], "#Fun<"):
-		return nil, p.errorf("a local fun (#Fun<...>) cannot be written as text")
-	case strings.HasPrefix(p.src[p.pos:], "<<"):
-		p.pos += 2
+	case "#":
+		return p.hash()
+	case "<<":
 		return p.binary()
-	case r == '<':
-		p.next()
+	case "<":
 		return p.pid()
-	case r == '"':
-		return p.strings()
-	case r == '\'':
-		a, err := p.quotedAtom()
-		return a, err
-	case r == '$':
-		p.next()
-		c, err := p.char()
-		return int64(c), err
-	case r == '-' || r == '+' || r >= '0' && r <= '9':
-		return p.number()
-	case isAtomStart(r):
-		return p.bareAtomOrFun()
-	case r == '_' || unicode.IsUpper(r):
-		start := p.pos
-		for !p.eof() && isAtomChar(p.peek()) {
-			p.next()
-		}
-		word := p.src[start:p.pos]
-		p.pos = start
-		return nil, p.errorf("%s is a variable, not a term (quote it for an atom: '%s')", word, word)
-	default:
-		return nil, p.errorf("unexpected %q", r)
-	}
-}
-
-// seq parses "elem, elem, ... close" after an opening bracket.
-func (p *parser) seq(closing, context string) ([]etf.Term, error) {
-	elems := []etf.Term{}
-	if p.accept(closing) {
-		return elems, nil
-	}
-	for {
-		t, err := p.term()
-		if err != nil {
+	case "-", "+":
+		neg := p.tok.text == "-"
+		if err := p.advance(); err != nil {
 			return nil, err
 		}
-		elems = append(elems, t)
-		if p.accept(",") {
-			continue
+		if p.tok.kind != tokInt && p.tok.kind != tokFloat {
+			return nil, p.unexpected("a number after the sign")
 		}
-		if err := p.expect(closing, "or ',' "+context); err != nil {
-			return nil, err
-		}
-		return elems, nil
+		return p.number(neg)
 	}
+	return nil, p.unexpected("a term")
 }
 
-func (p *parser) list() (etf.Term, error) {
-	p.next() // [
-	if p.accept("]") {
-		return etf.List(nil), nil
+// number converts the current integer or float token.
+func (p *parser) number(neg bool) (etf.Term, error) {
+	var t etf.Term
+	if p.tok.kind == tokFloat {
+		f := p.tok.flt
+		if neg {
+			f = -f
+		}
+		t = f
+	} else {
+		z := p.tok.num
+		if neg {
+			z = new(big.Int).Neg(z)
+		}
+		t = intTerm(z)
 	}
-	var elems []etf.Term
-	for {
-		t, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		elems = append(elems, t)
-		switch {
-		case p.accept(","):
-			continue
-		case p.accept("|"):
-			tail, err := p.term()
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expect("]", "to close the list"); err != nil {
-				return nil, err
-			}
-			switch v := tail.(type) {
-			case etf.List:
-				return append(etf.List(elems), v...), nil
-			case etf.String:
-				l, _ := etf.ToList(v)
-				return append(etf.List(elems), l...), nil
-			case etf.ImproperList:
-				return etf.ImproperList{Elems: append(elems, v.Elems...), Tail: v.Tail}, nil
-			}
-			return etf.ImproperList{Elems: elems, Tail: tail}, nil
-		}
-		if err := p.expect("]", "or ',' or '|' to close the list"); err != nil {
-			return nil, err
-		}
-		return etf.List(elems), nil
-	}
+	return t, p.advance()
 }
 
-func (p *parser) mapTerm() (etf.Term, error) {
-	p.pos += 2 // #{
-	m := etf.Map{}
-	if p.accept("}") {
-		return m, nil
+// intTerm is z as an int64 when it fits, else as a *big.Int.
+func intTerm(z *big.Int) etf.Term {
+	if z.IsInt64() {
+		return z.Int64()
 	}
-	for {
-		k, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expect("=>", "between a map key and its value"); err != nil {
-			return nil, err
-		}
-		v, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		m = append(m, etf.MapPair{Key: k, Value: v})
-		if p.accept(",") {
-			continue
-		}
-		if err := p.expect("}", "or ',' to close the map"); err != nil {
-			return nil, err
-		}
-		return m, nil
-	}
+	return z
 }
 
-func isAtomStart(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'ß' && r <= 'ÿ' && r != '÷'
-}
-
-func isAtomChar(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '@' ||
-		r >= 'ß' && r <= 'ÿ' && r != '÷' || r >= 'À' && r <= 'Þ' && r != '×'
-}
-
-func (p *parser) bareWord() string {
-	start := p.pos
-	for !p.eof() && isAtomChar(p.peek()) {
-		p.next()
-	}
-	return p.src[start:p.pos]
-}
-
-func (p *parser) bareAtomOrFun() (etf.Term, error) {
-	start := p.pos
-	word := p.bareWord()
-	if word == "fun" {
-		return p.export()
-	}
-	if reserved[word] {
-		p.pos = start
-		return nil, p.errorf("%s is a reserved word; quote it for an atom: '%s'", word, word)
-	}
-	return etf.Atom(word), nil
-}
-
-// export parses "M:F/A" after "fun".
-func (p *parser) export() (etf.Term, error) {
-	mod, err := p.atom("module name after fun")
-	if err != nil {
-		return nil, err
-	}
-	if err := p.expect(":", "in fun M:F/A (local funs cannot be written as text)"); err != nil {
-		return nil, err
-	}
-	fn, err := p.atom("function name in fun M:F/A")
-	if err != nil {
-		return nil, err
-	}
-	if err := p.expect("/", "in fun M:F/A"); err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	n, err := p.unsigned("arity")
-	if err != nil {
-		return nil, err
-	}
-	if n > 255 {
-		return nil, p.errorf("arity %d is larger than 255", n)
-	}
-	return etf.Export{Module: mod, Function: fn, Arity: uint8(n)}, nil
-}
-
-// atom parses a bare or quoted atom.
-func (p *parser) atom(what string) (etf.Atom, error) {
-	p.skipSpace()
-	switch r := p.peek(); {
-	case r == '\'':
-		return p.quotedAtom()
-	case isAtomStart(r):
-		return etf.Atom(p.bareWord()), nil
-	}
-	return "", p.errorf("expected %s", what)
-}
-
-func (p *parser) quotedAtom() (etf.Atom, error) {
-	s, err := p.quoted('\'')
-	if err != nil {
-		return "", err
-	}
-	if utf8.RuneCountInString(s) > 255 {
-		return "", p.errorf("atom longer than 255 characters")
-	}
-	return etf.Atom(s), nil
-}
-
-// quoted parses text between quote characters, with escapes.
-func (p *parser) quoted(q rune) (string, error) {
-	p.next() // opening quote
-	var b strings.Builder
-	for {
-		if p.eof() {
-			if q == '"' {
-				return "", p.errorf("unterminated string")
-			}
-			return "", p.errorf("unterminated quoted atom")
-		}
-		r := p.next()
-		switch r {
-		case q:
-			return b.String(), nil
-		case '\\':
-			c, err := p.escape()
-			if err != nil {
-				return "", err
-			}
-			b.WriteRune(c)
-		default:
-			b.WriteRune(r)
-		}
-	}
-}
-
-// escape parses what follows a backslash.
-func (p *parser) escape() (rune, error) {
-	if p.eof() {
-		return 0, p.errorf("unterminated escape sequence")
-	}
-	r := p.next()
-	switch r {
-	case 'b':
-		return '\b', nil
-	case 'd':
-		return 0x7f, nil
-	case 'e':
-		return 0x1b, nil
-	case 'f':
-		return '\f', nil
-	case 'n':
-		return '\n', nil
-	case 'r':
-		return '\r', nil
-	case 's':
-		return ' ', nil
-	case 't':
-		return '\t', nil
-	case 'v':
-		return '\v', nil
-	case '^':
-		if p.eof() {
-			return 0, p.errorf("unterminated escape sequence")
-		}
-		return p.next() & 0x1f, nil
-	case 'x':
-		if p.peek() == '{' {
-			p.next()
-			start := p.pos
-			for !p.eof() && p.peek() != '}' {
-				p.next()
-			}
-			if p.eof() {
-				return 0, p.errorf("unterminated \\x{...} escape")
-			}
-			hex := p.src[start:p.pos]
-			p.next()
-			v, err := strconv.ParseUint(hex, 16, 32)
-			if err != nil || v > unicode.MaxRune {
-				return 0, p.errorf("bad \\x{%s} escape", hex)
-			}
-			return rune(v), nil
-		}
-		if p.pos+2 > len(p.src) {
-			return 0, p.errorf("unterminated \\x escape")
-		}
-		v, err := strconv.ParseUint(p.src[p.pos:p.pos+2], 16, 8)
-		if err != nil {
-			return 0, p.errorf("bad \\x escape")
-		}
-		p.pos += 2
-		return rune(v), nil
-	}
-	if r >= '0' && r <= '7' {
-		v := r - '0'
-		for i := 0; i < 2 && p.peek() >= '0' && p.peek() <= '7'; i++ {
-			v = v*8 + p.next() - '0'
-		}
-		return v, nil
-	}
-	return r, nil // \' \" \\ and any other character stand for themselves
-}
-
-func (p *parser) char() (rune, error) {
-	if p.eof() {
-		return 0, p.errorf("unexpected end of input after $")
-	}
-	if r := p.next(); r != '\\' {
-		return r, nil
-	}
-	return p.escape()
-}
-
-// strings parses one or more adjacent string literals ("a" "b" is "ab").
-func (p *parser) strings() (etf.Term, error) {
+// strings reads adjacent string literals, which Erlang concatenates.
+func (p *parser) strings() ([]rune, error) {
 	var runes []rune
-	for {
-		s, err := p.quoted('"')
-		if err != nil {
+	for p.tok.kind == tokString {
+		runes = append(runes, p.tok.runes...)
+		if err := p.advance(); err != nil {
 			return nil, err
 		}
-		runes = append(runes, []rune(s)...)
-		p.skipSpace()
-		if p.peek() != '"' {
-			break
-		}
 	}
-	return stringTerm(runes), nil
+	return runes, nil
 }
 
-// stringTerm is a charlist: a String when every character fits a byte,
-// else a list of code points.
-func stringTerm(runes []rune) etf.Term {
+// charlist is the term of a string literal: a String when every character
+// fits in a byte, else a List of code points; "" is [].
+func charlist(runes []rune) etf.Term {
 	if len(runes) == 0 {
 		return etf.List(nil)
 	}
@@ -482,306 +214,405 @@ func stringTerm(runes []rune) etf.Term {
 	return etf.String(latin1)
 }
 
-func (p *parser) digits(base int) (string, error) {
-	start := p.pos
-	for !p.eof() {
-		r := p.peek()
-		if r == '_' && p.pos > start {
-			p.next()
-			continue
-		}
-		if d := digitValue(r); d < 0 || d >= base {
-			break
-		}
-		p.next()
-	}
-	s := strings.ReplaceAll(p.src[start:p.pos], "_", "")
-	if s == "" {
-		return "", p.errorf("expected digits")
-	}
-	return s, nil
-}
-
-func digitValue(r rune) int {
-	switch {
-	case r >= '0' && r <= '9':
-		return int(r - '0')
-	case r >= 'a' && r <= 'z':
-		return int(r-'a') + 10
-	case r >= 'A' && r <= 'Z':
-		return int(r-'A') + 10
-	}
-	return -1
-}
-
-func (p *parser) unsigned(what string) (int64, error) {
-	s, err := p.digits(10)
-	if err != nil {
-		return 0, p.errorf("expected %s", what)
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, p.errorf("%s %s is too large", what, s)
-	}
-	return v, nil
-}
-
-func (p *parser) number() (etf.Term, error) {
-	neg := false
-	if r := p.peek(); r == '-' || r == '+' {
-		neg = p.next() == '-'
-		p.skipSpace()
-		if r := p.peek(); r < '0' || r > '9' {
-			if r == '$' {
-				p.next()
-				c, err := p.char()
-				if neg {
-					return -int64(c), err
-				}
-				return int64(c), err
-			}
-			return nil, p.errorf("expected a number after the sign")
-		}
-	}
-	ds, err := p.digits(10)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case p.peek() == '#':
-		p.next()
-		base, err := strconv.Atoi(ds)
-		if err != nil || base < 2 || base > 36 {
-			return nil, p.errorf("base %s is not between 2 and 36", ds)
-		}
-		ds, err = p.digits(base)
-		if err != nil {
-			return nil, err
-		}
-		return intTerm(ds, base, neg), nil
-	case p.peek() == '.' && p.pos+1 < len(p.src) && p.src[p.pos+1] >= '0' && p.src[p.pos+1] <= '9':
-		p.next()
-		frac, err := p.digits(10)
-		if err != nil {
-			return nil, err
-		}
-		text := ds + "." + frac
-		if r := p.peek(); r == 'e' || r == 'E' {
-			p.next()
-			text += "e"
-			if r := p.peek(); r == '-' || r == '+' {
-				text += string(p.next())
-			}
-			exp, err := p.digits(10)
-			if err != nil {
-				return nil, err
-			}
-			text += exp
-		}
-		f, err := strconv.ParseFloat(text, 64)
-		if err != nil {
-			return nil, p.errorf("float %s is out of range", text)
-		}
-		if neg {
-			f = -f
-		}
-		return f, nil
-	}
-	return intTerm(ds, 10, neg), nil
-}
-
-func intTerm(digits string, base int, neg bool) etf.Term {
-	z, _ := new(big.Int).SetString(digits, base) // digits were validated
-	if neg {
-		z.Neg(z)
-	}
-	if z.IsInt64() {
-		return z.Int64()
-	}
-	return z
-}
-
-// node parses the node part of <Node.X.Y>: 0 for the local node, or a node
-// name atom.
-func (p *parser) node(what string) (etf.Atom, error) {
-	p.skipSpace()
-	r := p.peek()
-	if r >= '0' && r <= '9' {
-		n, err := p.unsigned("node index")
-		if err != nil {
-			return "", err
-		}
-		if n != 0 {
-			return "", p.errorf("%s with node index %d: only 0 (the local node) is known here; write the node name instead, e.g. <'b@host'.54.0>", what, n)
-		}
-		if p.opts.LocalNode == "" {
-			return "", p.errorf("%s <0...> needs a node to belong to; none is set here", what)
-		}
-		return p.opts.LocalNode, nil
-	}
-	return p.atom("a node index or node name in a " + what)
-}
-
-func (p *parser) pid() (etf.Term, error) {
-	node, err := p.node("pid")
-	if err != nil {
-		return nil, err
-	}
-	var ids [2]int64
-	for i := range ids {
-		if err := p.expect(".", "in a pid"); err != nil {
-			return nil, err
-		}
-		if ids[i], err = p.unsigned("pid number"); err != nil {
-			return nil, err
-		}
-		if ids[i] > 1<<32-1 {
-			return nil, p.errorf("pid number %d is too large", ids[i])
-		}
-	}
-	if err := p.expect(">", "to close the pid"); err != nil {
-		return nil, err
-	}
-	return etf.Pid{Node: node, ID: uint32(ids[0]), Serial: uint32(ids[1])}, nil
-}
-
-func (p *parser) port() (etf.Term, error) {
-	node, err := p.node("port")
-	if err != nil {
-		return nil, err
-	}
-	if err := p.expect(".", "in a port"); err != nil {
-		return nil, err
-	}
-	id, err := p.unsigned("port number")
-	if err != nil {
-		return nil, err
-	}
-	if err := p.expect(">", "to close the port"); err != nil {
-		return nil, err
-	}
-	return etf.Port{Node: node, ID: uint64(id)}, nil
-}
-
-// ref parses #Ref<Node.Wn...W0>; Erlang prints the words highest first.
-func (p *parser) ref() (etf.Term, error) {
-	node, err := p.node("reference")
-	if err != nil {
-		return nil, err
-	}
-	var words []uint32
-	for p.accept(".") {
-		w, err := p.unsigned("reference number")
-		if err != nil {
-			return nil, err
-		}
-		if w > 1<<32-1 {
-			return nil, p.errorf("reference number %d is too large", w)
-		}
-		words = append(words, uint32(w))
-	}
-	if len(words) < 1 || len(words) > etf.MaxRefWords {
-		return nil, p.errorf("a reference has 1 to %d numbers, not %d", etf.MaxRefWords, len(words))
-	}
-	if err := p.expect(">", "to close the reference"); err != nil {
-		return nil, err
-	}
-	r := etf.Ref{Node: node, Len: uint8(len(words))}
-	for i, w := range words {
-		r.ID[len(words)-1-i] = w
-	}
-	return r, nil
-}
-
-// binary parses the segments of <<...>> after "<<".
-func (p *parser) binary() (etf.Term, error) {
-	var bb bitBuilder
-	if p.accept(">>") {
-		return []byte{}, nil
+// elements parses "T, T, ... closing" (or just "closing").
+func (p *parser) elements(closing string) ([]etf.Term, error) {
+	elems := []etf.Term{}
+	if p.is(closing) {
+		return elems, p.advance()
 	}
 	for {
-		p.skipSpace()
-		if p.peek() == '"' {
-			s, err := p.quoted('"')
-			if err != nil {
-				return nil, err
-			}
-			utf := false
-			if p.accept("/") {
-				p.skipSpace()
-				switch t := p.bareWord(); t {
-				case "utf8":
-					utf = true
-				case "latin1", "binary":
-				default:
-					return nil, p.errorf("unsupported string type /%s in a binary (use utf8)", t)
-				}
-			}
-			for _, r := range s {
-				if utf {
-					var buf [4]byte
-					n := utf8.EncodeRune(buf[:], r)
-					for _, c := range buf[:n] {
-						bb.add(uint64(c), 8)
-					}
-				} else {
-					bb.add(uint64(r), 8)
-				}
-			}
-		} else {
-			t, err := p.term()
-			if err != nil {
-				return nil, err
-			}
-			v, ok := t.(int64)
-			if !ok {
-				return nil, p.errorf("binary segments must be integers or strings, not %s", etf.Typename(t))
-			}
-			size := int64(8)
-			if p.accept(":") {
-				p.skipSpace()
-				if size, err = p.unsigned("segment size"); err != nil {
-					return nil, err
-				}
-				if size < 1 || size > 64 {
-					return nil, p.errorf("segment size %d is not between 1 and 64", size)
-				}
-			}
-			bb.add(uint64(v), int(size))
-		}
-		if p.accept(",") {
-			continue
-		}
-		if err := p.expect(">>", "or ',' to close the binary"); err != nil {
+		t, err := p.term()
+		if err != nil {
 			return nil, err
 		}
-		return bb.term(), nil
-	}
-}
-
-// bitBuilder appends big-endian bit fields.
-type bitBuilder struct {
-	bytes []byte
-	bits  int // bits used in the last byte (0 = full)
-}
-
-func (b *bitBuilder) add(v uint64, size int) {
-	for i := size - 1; i >= 0; i-- {
-		bit := byte(v>>uint(i)) & 1
-		if b.bits == 0 {
-			b.bytes = append(b.bytes, 0)
+		elems = append(elems, t)
+		if !p.is(",") {
+			return elems, p.expect(closing, "','", "'"+closing+"'")
 		}
-		b.bytes[len(b.bytes)-1] |= bit << (7 - b.bits)
-		b.bits = (b.bits + 1) % 8
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
 	}
 }
 
-func (b *bitBuilder) term() etf.Term {
-	if b.bits == 0 {
-		if b.bytes == nil {
+// list parses [], [T, ...] and [T, ... | Tail].
+func (p *parser) list() (etf.Term, error) {
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.is("]") {
+		return etf.List(nil), p.advance()
+	}
+	var elems etf.List
+	for {
+		t, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		elems = append(elems, t)
+		switch {
+		case p.is(","):
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			continue
+		case p.is("]"):
+			return elems, p.advance()
+		case !p.is("|"):
+			return nil, p.unexpected("','", "'|'", "']'")
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		tail, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expect("]", "']'"); err != nil {
+			return nil, err
+		}
+		// [a | [b]] is the proper list [a, b]; [a | [b | c]] is [a, b | c].
+		switch v := tail.(type) {
+		case etf.List:
+			return append(elems, v...), nil
+		case etf.String:
+			for _, c := range []byte(v) {
+				elems = append(elems, int64(c))
+			}
+			return elems, nil
+		case etf.ImproperList:
+			return etf.ImproperList{Elems: append(elems, v.Elems...), Tail: v.Tail}, nil
+		}
+		return etf.ImproperList{Elems: elems, Tail: tail}, nil
+	}
+}
+
+// hash parses what starts with '#': a map #{...}, #Ref<...> or #Port<...>.
+func (p *parser) hash() (etf.Term, error) {
+	line, col := p.tok.line, p.tok.col
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.is("{") {
+		return p.mapTerm()
+	}
+	if p.tok.kind == tokVar && p.s.peekRune() == '<' {
+		switch p.tok.text {
+		case "Ref":
+			return p.ids("#Ref<", line, col, 1, etf.MaxRefWords, func(node etf.Atom, ids []uint64) (etf.Term, error) {
+				r := etf.Ref{Node: node, Len: uint8(len(ids))}
+				for i, id := range ids {
+					if id > 1<<32-1 {
+						return nil, fmt.Errorf("reference number %d is larger than 32 bits", id)
+					}
+					r.ID[len(ids)-1-i] = uint32(id) // Erlang prints the highest word first.
+				}
+				return r, nil
+			})
+		case "Port":
+			return p.ids("#Port<", line, col, 1, 1, func(node etf.Atom, ids []uint64) (etf.Term, error) {
+				return etf.Port{Node: node, ID: ids[0]}, nil
+			})
+		case "Fun":
+			return nil, p.s.errorf(line, col, "a local fun (#Fun<...>) cannot be written as a term; only fun M:F/A can")
+		}
+	}
+	return nil, p.unexpected("'{'", "Ref<", "Port<")
+}
+
+// mapTerm parses #{K => V, ...} from the '{'. When a key repeats, the last
+// value wins, as in Erlang.
+func (p *parser) mapTerm() (etf.Term, error) {
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	m := etf.Map{}
+	if p.is("}") {
+		return m, p.advance()
+	}
+	for {
+		k, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expect("=>", "'=>'"); err != nil {
+			return nil, err
+		}
+		v, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		m = setPair(m, k, v)
+		if !p.is(",") {
+			return m, p.expect("}", "','", "'}'")
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func setPair(m etf.Map, k, v etf.Term) etf.Map {
+	for i := range m {
+		if etf.Equal(m[i].Key, k) {
+			m[i].Value = v
+			return m
+		}
+	}
+	return append(m, etf.MapPair{Key: k, Value: v})
+}
+
+// export parses fun M:F/A from "fun".
+func (p *parser) export() (etf.Term, error) {
+	var names [2]etf.Atom
+	for i, sep := range []string{":", "/"} {
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		if p.tok.kind != tokAtom {
+			return nil, p.unexpected("an atom in fun M:F/A (local funs cannot be written as terms)")
+		}
+		names[i] = etf.Atom(p.tok.text)
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		if !p.is(sep) {
+			return nil, p.unexpected("'" + sep + "' in fun M:F/A")
+		}
+	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tokInt || p.tok.num.Sign() < 0 || p.tok.num.Cmp(big.NewInt(255)) > 0 {
+		return nil, p.unexpected("an arity from 0 to 255")
+	}
+	e := etf.Export{Module: names[0], Function: names[1], Arity: uint8(p.tok.num.Int64())}
+	return e, p.advance()
+}
+
+// pid parses <0.54.0> or <'node@host'.54.0> from the '<'.
+func (p *parser) pid() (etf.Term, error) {
+	return p.ids("<", p.tok.line, p.tok.col, 2, 2, func(node etf.Atom, ids []uint64) (etf.Term, error) {
+		if ids[0] > 1<<32-1 || ids[1] > 1<<32-1 {
+			return nil, fmt.Errorf("pid numbers must fit in 32 bits")
+		}
+		return etf.Pid{Node: node, ID: uint32(ids[0]), Serial: uint32(ids[1])}, nil
+	})
+}
+
+// ids reads the inside of <N.A.B>, #Ref<N.A.B.C> or #Port<N.A> directly
+// from the text (a token scanner would read "0.54" as a float). N is 0 for
+// the local node or a node name atom; between min and max numbers follow.
+func (p *parser) ids(open string, line, col, minIDs, maxIDs int, build func(etf.Atom, []uint64) (etf.Term, error)) (etf.Term, error) {
+	s := &p.s
+	if open != "<" {
+		s.nextRune() // The '<' after #Ref or #Port.
+	}
+	start := s.pos
+	fail := func(format string, args ...any) (etf.Term, error) {
+		return nil, s.errorf(line, col, "bad %s...>: %s", open, fmt.Sprintf(format, args...))
+	}
+	var node etf.Atom
+	var index string
+	switch r := s.peekRune(); {
+	case r >= '0' && r <= '9':
+		index = s.digits(10)
+	case r == '\'':
+		runes, err := s.quoted('\'')
+		if err != nil {
+			return nil, err
+		}
+		node = etf.Atom(runes)
+	case isAtomStart(r):
+		node = etf.Atom(s.word())
+	default:
+		return fail("want a node index or node name after %s", open)
+	}
+	var ids []uint64
+	for s.peekRune() == '.' {
+		s.nextRune()
+		d := s.digits(10)
+		n, err := strconv.ParseUint(d, 10, 64)
+		if err != nil {
+			return fail("want a number after '.'")
+		}
+		ids = append(ids, n)
+	}
+	if s.nextRune() != '>' {
+		return fail("want '.' or '>'")
+	}
+	text := open + s.src[start:s.pos]
+	if len(ids) < minIDs || len(ids) > maxIDs {
+		if minIDs == maxIDs {
+			return fail("want %d numbers after the node, not %d", minIDs, len(ids))
+		}
+		return fail("want %d to %d numbers after the node, not %d", minIDs, maxIDs, len(ids))
+	}
+	switch {
+	case index == "0" && p.opts.LocalNode == "":
+		return nil, s.errorf(line, col, "%s needs a node: no local node is set here, so write its name, e.g. %s", text,
+			strings.Replace(text, "<0.", "<'node@host'.", 1))
+	case index == "0":
+		node = p.opts.LocalNode
+	case index != "":
+		return nil, s.errorf(line, col, "%s has node index %s, which only the node that printed it understands; write the node name instead, e.g. %s",
+			text, index, strings.Replace(text, "<"+index+".", "<'node@host'.", 1))
+	}
+	t, err := build(node, ids)
+	if err != nil {
+		return nil, s.errorf(line, col, "bad %s: %v", text, err)
+	}
+	return t, p.advance()
+}
+
+// binary parses <<Seg, ...>> from the '<<'. A segment is an integer or a
+// string, optionally with :Size and /Type (integer, signed, unsigned, big,
+// utf8).
+func (p *parser) binary() (etf.Term, error) {
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	var bits bitWriter
+	if p.is(">>") {
+		return []byte{}, p.advance()
+	}
+	for {
+		if err := p.segment(&bits); err != nil {
+			return nil, err
+		}
+		if !p.is(",") {
+			if err := p.expect(">>", "','", "'>>'"); err != nil {
+				return nil, err
+			}
+			return bits.term(), nil
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (p *parser) segment(bits *bitWriter) error {
+	line, col := p.tok.line, p.tok.col
+	var values []*big.Int
+	isString := p.tok.kind == tokString
+	if isString {
+		runes, err := p.strings()
+		if err != nil {
+			return err
+		}
+		for _, r := range runes {
+			values = append(values, big.NewInt(int64(r)))
+		}
+	} else {
+		t, err := p.term()
+		if err != nil {
+			return err
+		}
+		switch v := t.(type) {
+		case int64:
+			values = append(values, big.NewInt(v))
+		case *big.Int:
+			values = append(values, v)
+		default:
+			return p.s.errorf(line, col, "a binary segment must be an integer or a string, got %s", etf.Typename(t))
+		}
+	}
+	size := int64(-1)
+	if p.is(":") {
+		if err := p.advance(); err != nil {
+			return err
+		}
+		if p.tok.kind != tokInt || p.tok.num.Sign() < 0 || p.tok.num.Cmp(big.NewInt(maxSegmentBits)) > 0 {
+			return p.unexpected(fmt.Sprintf("a segment size from 0 to %d", maxSegmentBits))
+		}
+		size = p.tok.num.Int64()
+		if err := p.advance(); err != nil {
+			return err
+		}
+	}
+	utf := false
+	for sep := "/"; p.is(sep); sep = "-" {
+		if err := p.advance(); err != nil {
+			return err
+		}
+		switch {
+		case p.tok.kind == tokAtom && p.tok.text == "utf8" && size < 0:
+			utf = true
+		case p.tok.kind == tokAtom && (p.tok.text == "integer" || p.tok.text == "signed" || p.tok.text == "unsigned" || p.tok.text == "big"):
+		default:
+			return p.unexpected("a segment type (integer, signed, unsigned, big or utf8 without a size)")
+		}
+		if err := p.advance(); err != nil {
+			return err
+		}
+	}
+	if size < 0 {
+		size = 8
+	}
+	if total := bits.len() + int64(len(values))*max(size, 8); total > maxBinaryBits {
+		return p.s.errorf(line, col, "binary is larger than %d MiB", maxBinaryBits>>23)
+	}
+	for _, v := range values {
+		if !utf {
+			bits.writeInt(v, int(size))
+			continue
+		}
+		r := rune(v.Int64())
+		if !v.IsInt64() || !utf8.ValidRune(r) {
+			return p.s.errorf(line, col, "%s is not a Unicode code point for /utf8", v)
+		}
+		for _, b := range []byte(string(r)) {
+			bits.writeInt(big.NewInt(int64(b)), 8)
+		}
+	}
+	return nil
+}
+
+// bitWriter appends big-endian bit fields, as binary construction does.
+type bitWriter struct {
+	bytes []byte
+	used  int // Bits used in the last byte; 0 means it is full.
+}
+
+// len returns the number of bits written.
+func (w *bitWriter) len() int64 {
+	if w.used == 0 {
+		return int64(len(w.bytes)) * 8
+	}
+	return int64(len(w.bytes)-1)*8 + int64(w.used)
+}
+
+// writeInt appends the low size bits of v (two's complement).
+func (w *bitWriter) writeInt(v *big.Int, size int) {
+	small, sign := uint64(v.Int64()), uint64(0)
+	if v.Sign() < 0 {
+		sign = 1
+	}
+	for i := size - 1; i >= 0; i-- {
+		var bit uint64
+		switch {
+		case !v.IsInt64():
+			bit = uint64(v.Bit(i))
+		case i >= 64:
+			bit = sign // Sign extension.
+		default:
+			bit = small >> i & 1
+		}
+		if w.used == 0 {
+			w.bytes = append(w.bytes, 0)
+		}
+		w.bytes[len(w.bytes)-1] |= byte(bit) << (7 - w.used)
+		w.used = (w.used + 1) % 8
+	}
+}
+
+func (w *bitWriter) term() etf.Term {
+	if w.used == 0 {
+		if w.bytes == nil {
 			return []byte{}
 		}
-		return b.bytes
+		return w.bytes
 	}
-	return etf.BitBinary{Bytes: b.bytes, Bits: uint8(b.bits)}
+	return etf.BitBinary{Bytes: w.bytes, Bits: uint8(w.used)}
 }

@@ -1,11 +1,23 @@
-// Package termtext reads and writes Erlang terms as text, in the syntax of
-// erl_parse:parse_term/1 and io_lib:format("~p"): {ok, [1, 2, <<"x">>]}.
+// Package termtext reads and writes Erlang terms as text: the syntax that
+// erl_parse:parse_term/1 reads and io_lib:format("~tp") writes, such as
+// {ok,[1,2,<<"x">>]}. The CLI parses rpc arguments with it and prints
+// replies with it.
 //
-// Pids, references and ports have no Erlang syntax; Format prints them the
-// way Erlang shows them (<0.54.0>, #Ref<0.1.2.3>, #Port<0.5>) and Parse
-// accepts those forms back. Node index 0 stands for Options.LocalNode (the
-// node the text is about); a pid of another node is written with its name:
-// <'b@host'.54.0>.
+// Parse accepts what Erlang's own term parser accepts: atoms, integers in
+// any base (16#FF, $a, 1_000, bignums), floats, strings with escapes,
+// binaries with integer and string segments (<<1:4, "é"/utf8>>), tuples,
+// proper and improper lists, maps and fun M:F/A. A string becomes an
+// etf.String when every character fits in a byte, else an etf.List of code
+// points.
+//
+// Pids, references and ports have no syntax in Erlang; this package reads
+// and writes them the way Erlang prints them, with one extension. In
+// <0.54.0>, #Ref<0.1.2.3> and #Port<0.5> the leading 0 means
+// Options.LocalNode, the node the text is about. Erlang prints a pid of
+// another node with a node index only that node understands (<5.54.0>);
+// here a pid of another node is written with its name instead, quoted or
+// bare: <'b@host'.54.0> or <b@host.54.0>. Format writes them that way too,
+// so everything it prints parses back, except local funs (#Fun<m.1.2>).
 package termtext
 
 import (
@@ -14,13 +26,22 @@ import (
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
-// Options say which node local pids, references and ports belong to.
+// Options say how pids, references and ports are read and written, and
+// which lists print as strings.
 type Options struct {
-	// LocalNode is the node that index 0 in <0.X.Y> means.
+	// LocalNode is the node that the 0 in <0.54.0> stands for. When it is
+	// empty, a pid with a 0 is a parse error, and Format writes every pid
+	// with its node name.
 	LocalNode etf.Atom
+
+	// Unicode makes Format print lists and binaries of printable Unicode
+	// text as strings, as Erlang does when started with +pc unicode. By
+	// default only Latin-1 text is, as in Erlang's default ~p and ~tp.
+	Unicode bool
 }
 
-// SyntaxError is a parse error with its position (1-based).
+// SyntaxError is an error in the text being parsed, at a 1-based line and
+// column (counted in characters).
 type SyntaxError struct {
 	Line, Col int
 	Msg       string
@@ -30,19 +51,20 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("termtext: line %d, column %d: %s", e.Line, e.Col, e.Msg)
 }
 
-// Parse parses one term (a trailing '.' is optional).
+// Parse parses one term. White space, % comments and a final '.' are
+// allowed. A pid written with a 0 (<0.54.0>) is an error; use ParseWith.
 func Parse(s string) (etf.Term, error) { return ParseWith(s, Options{}) }
 
-// ParseWith parses one term with pids resolved through o.
+// ParseWith parses one term, reading <0.54.0> as a pid on o.LocalNode.
 func ParseWith(s string, o Options) (etf.Term, error) {
-	p := &parser{src: s, opts: o}
-	return p.parseAll()
+	return newParser(s, o).parseAll()
 }
 
-// ParseList parses a proper list, e.g. the argument list of an rpc.
+// ParseList parses a proper list, such as the arguments of an rpc:
+// [process_count] or "abc".
 func ParseList(s string) (etf.List, error) { return ParseListWith(s, Options{}) }
 
-// ParseListWith is ParseList with pids resolved through o.
+// ParseListWith is ParseList with pids read as ParseWith does.
 func ParseListWith(s string, o Options) (etf.List, error) {
 	t, err := ParseWith(s, o)
 	if err != nil {
@@ -52,8 +74,33 @@ func ParseListWith(s string, o Options) (etf.List, error) {
 	case etf.List:
 		return v, nil
 	case etf.String:
-		l, _ := etf.ToList(v)
-		return etf.List(l), nil
+		l := make(etf.List, len(v))
+		for i := range len(v) {
+			l[i] = int64(v[i])
+		}
+		return l, nil
 	}
 	return nil, fmt.Errorf("termtext: expected a list, got %s", etf.Typename(t))
+}
+
+// Format writes t on one line, exactly as io_lib:format("~tp") would with
+// an unlimited line length: {ok,"abc",<<"abc">>,[1000]}. Pids, references
+// and ports are written with their node name.
+func Format(t etf.Term) string { return FormatWith(t, Options{}) }
+
+// FormatWith is Format with o's local node written as 0 (<0.54.0>).
+func FormatWith(t etf.Term, o Options) string {
+	f := formatter{opts: o}
+	return f.flat(t)
+}
+
+// FormatPretty writes t as io:format("~tp") does: on one line when it fits
+// in 80 columns, else broken over lines and indented exactly like Erlang's
+// io_lib_pretty.
+func FormatPretty(t etf.Term) string { return FormatPrettyWith(t, Options{}) }
+
+// FormatPrettyWith is FormatPretty with o's local node written as 0.
+func FormatPrettyWith(t etf.Term, o Options) string {
+	f := formatter{opts: o}
+	return f.pretty(t)
 }
