@@ -48,12 +48,16 @@ func Typename(t Term) string {
 	return fmt.Sprintf("Go %T", t)
 }
 
+// typeError says what was expected and what came instead.
 func typeError(want string, t Term) error {
 	return fmt.Errorf("expected %s, got %s", want, Typename(t))
 }
 
 // ToInt64 returns an integer term as int64.
 func ToInt64(t Term) (int64, error) {
+	if v, ok := t.(int64); ok {
+		return v, nil
+	}
 	z, ok := toBig(t)
 	if !ok {
 		return 0, typeError("an integer", t)
@@ -66,6 +70,9 @@ func ToInt64(t Term) (int64, error) {
 
 // ToUint64 returns a non-negative integer term as uint64.
 func ToUint64(t Term) (uint64, error) {
+	if v, ok := t.(int64); ok && v >= 0 {
+		return uint64(v), nil
+	}
 	z, ok := toBig(t)
 	if !ok {
 		return 0, typeError("an integer", t)
@@ -134,7 +141,7 @@ func ToString(t Term) (string, error) {
 		r := make([]rune, len(l))
 		for i, e := range l {
 			n, err := ToInt64(e)
-			if err != nil || n < 0 || n > utf8.MaxRune {
+			if err != nil || n < 0 || n > utf8.MaxRune || !utf8.ValidRune(rune(n)) {
 				return "", fmt.Errorf("list element %d is not a character", i)
 			}
 			r[i] = rune(n)
@@ -156,7 +163,10 @@ func ToList(t Term) ([]Term, error) {
 // ToTuple returns a tuple of the given arity (-1: any arity).
 func ToTuple(t Term, arity int) (Tuple, error) {
 	tup, ok := t.(Tuple)
-	if !ok || arity >= 0 && len(tup) != arity {
+	switch {
+	case !ok && arity < 0:
+		return nil, typeError("a tuple", t)
+	case !ok || arity >= 0 && len(tup) != arity:
 		return nil, typeError(fmt.Sprintf("a tuple of %d", arity), t)
 	}
 	return tup, nil
@@ -167,6 +177,36 @@ func ToMap(t Term) (Map, error) {
 	m, ok := t.(Map)
 	if !ok {
 		return nil, typeError("a map", t)
+	}
+	return m, nil
+}
+
+// ProplistToMap turns a proplist ([{Key, Value}], where a bare atom A means
+// {A, true}) into a Map, keeping the first value of a key that appears
+// twice, as proplists:get_value/2 would find it. Tuples of other sizes are
+// an error, as is anything that is not a proper list.
+func ProplistToMap(t Term) (Map, error) {
+	l, ok := toElems(t)
+	if !ok {
+		return nil, typeError("a proplist", t)
+	}
+	m := make(Map, 0, len(l))
+	for i, e := range l {
+		var p MapPair
+		switch v := e.(type) {
+		case Tuple:
+			if len(v) != 2 {
+				return nil, fmt.Errorf("proplist element %d: %w", i, typeError("a tuple of 2", v))
+			}
+			p = MapPair{Key: v[0], Value: v[1]}
+		case Atom:
+			p = MapPair{Key: v, Value: True}
+		default:
+			return nil, fmt.Errorf("proplist element %d: %w", i, typeError("a tuple of 2 or an atom", v))
+		}
+		if _, dup := m.Get(p.Key); !dup {
+			m = append(m, p)
+		}
 	}
 	return m, nil
 }

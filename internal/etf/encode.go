@@ -6,20 +6,31 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"unicode/utf8"
 )
 
 // maxEncodeDepth bounds nesting when encoding, so a Go value that contains
 // itself fails instead of overflowing the stack.
 const maxEncodeDepth = 10000
 
-// Encode returns the external term format of t, with the version byte 131,
-// as term_to_binary/1 does.
+// Encode returns the external term format of t with the version byte 131
+// in front, as term_to_binary/1 does (uncompressed).
 //
-// Besides this package's types it accepts Go conveniences: every integer
-// type, *big.Int, float32/float64, bool (the atoms true and false), []byte
-// and Go string (both binaries: use String for a charlist) and []any (a
-// list). nil is an error.
+// Besides this package's types, t may contain these Go conveniences:
+//
+//	int, int8..int64, uint..uint64   integer
+//	*big.Int, big.Int                integer
+//	float32, float64                 float (NaN and infinities are errors)
+//	bool                             the atom true or false
+//	[]byte                           binary
+//	string                           binary, not a charlist: use String for "abc"
+//	[]Term ([]any)                   proper list
+//
+// nil is an error: Erlang has no nil (use List(nil) for [] or the atom
+// undefined). Integers use the smallest encoding, as OTP does: 0..255 as
+// SMALL_INTEGER_EXT, the int32 range as INTEGER_EXT, larger values as
+// SMALL_BIG_EXT or LARGE_BIG_EXT. Maps keep the order of their pairs.
+//
+// On error the returned slice is nil.
 func Encode(t Term) ([]byte, error) { return Append(nil, t) }
 
 // Append appends the encoding of t, with the version byte, to buf.
@@ -33,11 +44,11 @@ func AppendTerm(buf []byte, t Term) ([]byte, error) {
 	return appendTerm(buf, t, 0)
 }
 
+// appendTerm dispatches on the Go type of t; depth bounds nesting.
 func appendTerm(buf []byte, t Term, depth int) ([]byte, error) {
 	if depth > maxEncodeDepth {
 		return nil, fmt.Errorf("etf: encode: terms nested deeper than %d", maxEncodeDepth)
 	}
-	var err error
 	switch v := t.(type) {
 	case Atom:
 		return appendAtom(buf, v)
@@ -78,208 +89,44 @@ func appendTerm(buf []byte, t Term, depth int) ([]byte, error) {
 	case float32:
 		return appendFloat(buf, float64(v))
 	case []byte:
-		return appendBinary(buf, v), nil
+		return appendBinary(buf, v)
 	case string:
-		buf = append(buf, tagBinary)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
-		return append(buf, v...), nil
+		return appendBinary(buf, v)
 	case BitBinary:
-		if v.Bits == 8 || v.Bits == 0 && len(v.Bytes) == 0 {
-			return appendBinary(buf, v.Bytes), nil
-		}
-		if v.Bits < 1 || v.Bits > 8 || len(v.Bytes) == 0 {
-			return nil, fmt.Errorf("etf: encode: bit binary of %d bytes with %d bits in the last byte", len(v.Bytes), v.Bits)
-		}
-		buf = append(buf, tagBitBinary)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v.Bytes)))
-		buf = append(buf, v.Bits)
-		buf = append(buf, v.Bytes[:len(v.Bytes)-1]...)
-		return append(buf, v.Bytes[len(v.Bytes)-1]&byte(0xff<<(8-v.Bits))), nil
+		return appendBitBinary(buf, v)
 	case String:
-		if len(v) == 0 {
-			return append(buf, tagNil), nil
-		}
-		if len(v) <= math.MaxUint16 {
-			buf = append(buf, tagString)
-			buf = binary.BigEndian.AppendUint16(buf, uint16(len(v)))
-			return append(buf, v...), nil
-		}
-		buf = append(buf, tagList)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
-		for i := 0; i < len(v); i++ {
-			buf = append(buf, tagSmallInteger, v[i])
-		}
-		return append(buf, tagNil), nil
+		return appendString(buf, v), nil
 	case List:
 		return appendList(buf, v, nil, depth)
 	case []Term:
 		return appendList(buf, v, nil, depth)
 	case ImproperList:
-		if len(v.Elems) == 0 {
+		if len(v.Elems) == 0 { // [ | Tail] is Tail itself
 			return appendTerm(buf, v.Tail, depth+1)
 		}
 		return appendList(buf, v.Elems, v.Tail, depth)
 	case Tuple:
-		if len(v) <= math.MaxUint8 {
-			buf = append(buf, tagSmallTuple, byte(len(v)))
-		} else {
-			buf = append(buf, tagLargeTuple)
-			buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
-		}
-		for _, e := range v {
-			if buf, err = appendTerm(buf, e, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return buf, nil
+		return appendTuple(buf, v, depth)
 	case Map:
-		buf = append(buf, tagMap)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(v)))
-		for _, p := range v {
-			if buf, err = appendTerm(buf, p.Key, depth+1); err != nil {
-				return nil, err
-			}
-			if buf, err = appendTerm(buf, p.Value, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return buf, nil
+		return appendMap(buf, v, depth)
 	case Pid:
 		return appendPid(buf, v)
 	case Port:
-		if v.ID > math.MaxUint32 {
-			buf = append(buf, tagV4Port)
-			if buf, err = appendAtom(buf, v.Node); err != nil {
-				return nil, err
-			}
-			buf = binary.BigEndian.AppendUint64(buf, v.ID)
-		} else {
-			buf = append(buf, tagNewPort)
-			if buf, err = appendAtom(buf, v.Node); err != nil {
-				return nil, err
-			}
-			buf = binary.BigEndian.AppendUint32(buf, uint32(v.ID))
-		}
-		return binary.BigEndian.AppendUint32(buf, v.Creation), nil
+		return appendPort(buf, v)
 	case Ref:
-		if v.Len < 1 || v.Len > MaxRefWords {
-			return nil, fmt.Errorf("etf: encode: reference with %d words", v.Len)
-		}
-		buf = append(buf, tagNewerReference)
-		buf = binary.BigEndian.AppendUint16(buf, uint16(v.Len))
-		if buf, err = appendAtom(buf, v.Node); err != nil {
-			return nil, err
-		}
-		buf = binary.BigEndian.AppendUint32(buf, v.Creation)
-		for _, w := range v.Words() {
-			buf = binary.BigEndian.AppendUint32(buf, w)
-		}
-		return buf, nil
+		return appendRef(buf, v)
 	case Export:
-		buf = append(buf, tagExport)
-		if buf, err = appendAtom(buf, v.Module); err != nil {
-			return nil, err
-		}
-		if buf, err = appendAtom(buf, v.Function); err != nil {
-			return nil, err
-		}
-		return append(buf, tagSmallInteger, v.Arity), nil
+		return appendExport(buf, v)
 	case Fun:
 		return appendFun(buf, v, depth)
 	case nil:
-		return nil, errors.New("etf: encode: cannot encode nil (use List(nil) for [] or an atom such as undefined)")
+		return nil, errors.New("etf: encode: cannot encode nil (use List(nil) for [] or the atom undefined)")
 	}
 	return nil, fmt.Errorf("etf: encode: unsupported Go type %T", t)
 }
 
-func appendAtom(buf []byte, a Atom) ([]byte, error) {
-	n := len(a)
-	if n > maxAtomChars && utf8.RuneCountInString(string(a)) > maxAtomChars {
-		return nil, fmt.Errorf("etf: encode: atom of more than %d characters", maxAtomChars)
-	}
-	if !utf8.ValidString(string(a)) {
-		return nil, fmt.Errorf("etf: encode: atom %q is not valid UTF-8", string(a))
-	}
-	if n <= math.MaxUint8 {
-		buf = append(buf, tagSmallAtomUTF8, byte(n))
-	} else {
-		buf = append(buf, tagAtomUTF8)
-		buf = binary.BigEndian.AppendUint16(buf, uint16(n))
-	}
-	return append(buf, a...), nil
-}
-
-func appendInt(buf []byte, v int64) []byte {
-	switch {
-	case v >= 0 && v <= math.MaxUint8:
-		return append(buf, tagSmallInteger, byte(v))
-	case v >= math.MinInt32 && v <= math.MaxInt32:
-		buf = append(buf, tagInteger)
-		return binary.BigEndian.AppendUint32(buf, uint32(int32(v)))
-	}
-	sign := byte(0)
-	mag := uint64(v)
-	if v < 0 {
-		sign, mag = 1, uint64(-v) // -MinInt64 wraps to 1<<63, the right magnitude
-	}
-	return appendSmallBig(buf, sign, mag)
-}
-
-func appendUint(buf []byte, v uint64) []byte {
-	if v <= math.MaxInt64 {
-		return appendInt(buf, int64(v))
-	}
-	return appendSmallBig(buf, 0, v)
-}
-
-func appendSmallBig(buf []byte, sign byte, mag uint64) []byte {
-	var digits [8]byte
-	n := 0
-	for ; mag > 0; n++ {
-		digits[n] = byte(mag)
-		mag >>= 8
-	}
-	buf = append(buf, tagSmallBig, byte(n), sign)
-	return append(buf, digits[:n]...)
-}
-
-func appendBig(buf []byte, z *big.Int) []byte {
-	if z.IsInt64() {
-		return appendInt(buf, z.Int64())
-	}
-	be := new(big.Int).Abs(z).Bytes()
-	n := len(be)
-	if n <= math.MaxUint8 {
-		buf = append(buf, tagSmallBig, byte(n))
-	} else {
-		buf = append(buf, tagLargeBig)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(n))
-	}
-	if z.Sign() < 0 {
-		buf = append(buf, 1)
-	} else {
-		buf = append(buf, 0)
-	}
-	for i := n - 1; i >= 0; i-- {
-		buf = append(buf, be[i])
-	}
-	return buf
-}
-
-func appendFloat(buf []byte, f float64) ([]byte, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("etf: encode: Erlang has no float %v", f)
-	}
-	buf = append(buf, tagNewFloat)
-	return binary.BigEndian.AppendUint64(buf, math.Float64bits(f)), nil
-}
-
-func appendBinary(buf, b []byte) []byte {
-	buf = append(buf, tagBinary)
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(b)))
-	return append(buf, b...)
-}
-
+// appendList writes LIST_EXT: the elements, then the tail (NIL_EXT when
+// tail is nil). No elements and no tail is [], NIL_EXT alone.
 func appendList(buf []byte, elems []Term, tail Term, depth int) ([]byte, error) {
 	if len(elems) == 0 && tail == nil {
 		return append(buf, tagNil), nil
@@ -298,39 +145,36 @@ func appendList(buf []byte, elems []Term, tail Term, depth int) ([]byte, error) 
 	return appendTerm(buf, tail, depth+1)
 }
 
-func appendPid(buf []byte, p Pid) ([]byte, error) {
-	buf = append(buf, tagNewPid)
-	buf, err := appendAtom(buf, p.Node)
-	if err != nil {
-		return nil, err
+// appendTuple writes SMALL_TUPLE_EXT, or LARGE_TUPLE_EXT beyond 255 elements.
+func appendTuple(buf []byte, t Tuple, depth int) ([]byte, error) {
+	if len(t) <= math.MaxUint8 {
+		buf = append(buf, tagSmallTuple, byte(len(t)))
+	} else {
+		buf = append(buf, tagLargeTuple)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(t)))
 	}
-	buf = binary.BigEndian.AppendUint32(buf, p.ID)
-	buf = binary.BigEndian.AppendUint32(buf, p.Serial)
-	return binary.BigEndian.AppendUint32(buf, p.Creation), nil
-}
-
-func appendFun(buf []byte, f Fun, depth int) ([]byte, error) {
-	buf = append(buf, tagNewFun)
-	start := len(buf)
-	buf = append(buf, 0, 0, 0, 0) // Size, patched below
-	buf = append(buf, f.Arity)
-	buf = append(buf, f.Uniq[:]...)
-	buf = binary.BigEndian.AppendUint32(buf, f.Index)
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(f.FreeVars)))
 	var err error
-	if buf, err = appendAtom(buf, f.Module); err != nil {
-		return nil, err
-	}
-	buf = appendInt(buf, f.OldIndex)
-	buf = appendInt(buf, f.OldUniq)
-	if buf, err = appendPid(buf, f.Pid); err != nil {
-		return nil, err
-	}
-	for _, v := range f.FreeVars {
-		if buf, err = appendTerm(buf, v, depth+1); err != nil {
+	for _, e := range t {
+		if buf, err = appendTerm(buf, e, depth+1); err != nil {
 			return nil, err
 		}
 	}
-	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start))
+	return buf, nil
+}
+
+// appendMap writes MAP_EXT with the pairs in their order. It does not check
+// that keys are distinct.
+func appendMap(buf []byte, m Map, depth int) ([]byte, error) {
+	buf = append(buf, tagMap)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(m)))
+	var err error
+	for _, p := range m {
+		if buf, err = appendTerm(buf, p.Key, depth+1); err != nil {
+			return nil, err
+		}
+		if buf, err = appendTerm(buf, p.Value, depth+1); err != nil {
+			return nil, err
+		}
+	}
 	return buf, nil
 }
