@@ -238,3 +238,7 @@ func PropGet(t Term, key Term) (Term, bool) {
 	}
 	return nil, false
 }
+
+// ToBigInt returns any integer term (every Go integer type this package
+// encodes, or *big.Int) as a *big.Int.
+func ToBigInt(t Term) (*big.Int, bool) { return toBig(t) }

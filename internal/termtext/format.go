@@ -3,7 +3,6 @@ package termtext
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -143,7 +142,7 @@ func (f formatter) doc(t etf.Term) *doc {
 	case etf.Fun:
 		return textDoc(fmt.Sprintf("#Fun<%s.%d.%d>", quoteAtom(string(v.Module)), v.OldIndex, v.OldUniq))
 	}
-	if z, ok := integer(t); ok {
+	if z, ok := etf.ToBigInt(t); ok {
 		return textDoc(z.String())
 	}
 	return textDoc(fmt.Sprintf("'#Go<%T>'", t)) // Not a term; print something harmless.
@@ -164,7 +163,7 @@ func (f formatter) list(l []etf.Term) *doc {
 	}
 	runes := make([]rune, len(l))
 	for i, e := range l {
-		z, ok := integer(e)
+		z, ok := etf.ToBigInt(e)
 		if !ok || !z.IsInt64() || z.Int64() > utf8.MaxRune || !f.printable(rune(z.Int64())) {
 			return seqDoc(docList, f.docs(l), nil)
 		}
@@ -226,40 +225,6 @@ func (f formatter) printableAll(runes []rune) bool {
 	return true
 }
 
-// integer returns t as a big integer when it is one of the Go integer
-// types that etf encodes.
-func integer(t etf.Term) (*big.Int, bool) {
-	switch v := t.(type) {
-	case int64:
-		return big.NewInt(v), true
-	case int:
-		return big.NewInt(int64(v)), true
-	case int8:
-		return big.NewInt(int64(v)), true
-	case int16:
-		return big.NewInt(int64(v)), true
-	case int32:
-		return big.NewInt(int64(v)), true
-	case uint:
-		return new(big.Int).SetUint64(uint64(v)), true
-	case uint8:
-		return big.NewInt(int64(v)), true
-	case uint16:
-		return big.NewInt(int64(v)), true
-	case uint32:
-		return big.NewInt(int64(v)), true
-	case uint64:
-		return new(big.Int).SetUint64(v), true
-	case *big.Int:
-		return v, v != nil
-	case big.Int:
-		return &v, true
-	}
-	return nil, false
-}
-
-// node writes the node part of a pid, port or reference: 0 for the local
-// node, else the quoted node name.
 func (f formatter) node(n etf.Atom) string {
 	if n == f.opts.LocalNode && n != "" {
 		return "0"
