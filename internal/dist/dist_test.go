@@ -390,6 +390,18 @@ func TestMonitor(t *testing.T) {
 		t.Fatal("no DOWN for a name that is not registered")
 	}
 
+	// Send reaches a registered name and a pid.
+	sink := call(t, c, "erlang", "spawn", etf.Atom("timer"), etf.Atom("sleep"), etf.List{etf.Atom("infinity")})
+	require.Equal(t, etf.True, call(t, c, "erlang", "register", etf.Atom("beamctl_test_sink"), sink))
+	require.NoError(t, c.Send(ctx, etf.Atom("beamctl_test_sink"), etf.Tuple{etf.Atom("by_name"), 1}))
+	require.NoError(t, c.Send(ctx, sink, etf.Tuple{etf.Atom("by_pid"), 2}))
+	require.Eventually(t, func() bool {
+		msgs := call(t, c, "erlang", "process_info", sink, etf.Atom("messages"))
+		return etf.Equal(msgs, etf.Tuple{etf.Atom("messages"), etf.List{
+			etf.Tuple{etf.Atom("by_name"), int64(1)}, etf.Tuple{etf.Atom("by_pid"), int64(2)},
+		}})
+	}, 5*time.Second, 20*time.Millisecond)
+
 	// A mailbox receives what a node process sends it.
 	mb := c.NewMailbox(4)
 	call(t, c, "erlang", "send", mb.Pid, etf.Atom("hello"))
