@@ -80,6 +80,21 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+func TestLongNames(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{LongName: true})
+	// beamctl picks the long-name style itself, or takes the name given.
+	code, stdout, stderr := run(t, "--cookie", n.Cookie, "ping", n.Name)
+	require.Zero(t, code, stderr)
+	require.Contains(t, stdout, "pong "+n.Name)
+	code, stdout, stderr = run(t, "--cookie", n.Cookie, "-name", "ops_"+n.Alive+"@127.0.0.1", "nodes", n.Name)
+	require.Zero(t, code, stderr)
+	require.Contains(t, stdout, "ops_"+n.Alive+"@127.0.0.1  hidden (this beamctl)")
+	code, _, stderr = run(t, "--cookie", n.Cookie, "--name", "nohost", "nodes", n.Name)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "--name nohost needs a host part")
+}
+
 func TestRPCJSONValues(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
