@@ -98,6 +98,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerLoad(app, register)
 	registerLeaks(app, register)
 	registerAlloc(app, register)
+	registerMetrics(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

@@ -1,0 +1,54 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+func init() {
+	registerCollector("applications", true, func() Collector { return applicationsCollector{} })
+}
+
+// applicationsCollector reports loaded applications as info metrics (value
+// 1) with their version and whether they run. Two round trips.
+type applicationsCollector struct{}
+
+func (applicationsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+	loaded, err := c.Call(ctx, "application", "loaded_applications")
+	if err != nil {
+		return err
+	}
+	running, err := c.Call(ctx, "application", "which_applications")
+	if err != nil {
+		return err
+	}
+	isRunning := map[etf.Atom]bool{}
+	rl, _ := etf.ToList(running)
+	for _, e := range rl {
+		if t, err := etf.ToTuple(e, 3); err == nil {
+			a, _ := etf.ToAtom(t[0])
+			isRunning[a] = true
+		}
+	}
+	ll, err := etf.ToList(loaded)
+	if err != nil {
+		return err
+	}
+	for _, e := range ll {
+		t, err := etf.ToTuple(e, 3)
+		if err != nil {
+			continue
+		}
+		name, _ := etf.ToAtom(t[0])
+		vsn, _ := etf.ToString(t[2])
+		state := "loaded"
+		if isRunning[name] {
+			state = "running"
+		}
+		ch <- Sample{Name: "erlang_vm_application_info", Help: "A loaded application (value 1), its version and state.",
+			Labels: []Label{{"application", string(name)}, {"version", vsn}, {"state", state}}, Value: 1}
+	}
+	return nil
+}

@@ -1,0 +1,201 @@
+// Package collector turns a managed node's state into metric samples. Each
+// metric family is one collector in its own file, registered in init() with
+// registerCollector, as node_exporter does. A collector makes as few round
+// trips as it can (one where OTP allows it, using lists:map with an export
+// fun so that nothing is loaded on the node), returns errors and never logs
+// them; the Set runs the collectors, times them and reports
+// beamctl_collector_duration_seconds and beamctl_collector_success.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+// Type is a metric type.
+type Type int
+
+// Metric types, as in the Prometheus exposition format.
+const (
+	Gauge Type = iota
+	Counter
+)
+
+func (t Type) String() string {
+	if t == Counter {
+		return "counter"
+	}
+	return "gauge"
+}
+
+// Label is one label of a sample.
+type Label struct {
+	Name, Value string
+}
+
+// Sample is one value of one series.
+type Sample struct {
+	Name   string
+	Help   string
+	Type   Type
+	Labels []Label
+	Value  float64
+}
+
+// Collector collects one metric family from a node.
+type Collector interface {
+	// Update sends the collector's samples to ch. It returns ErrNoData
+	// when the node has nothing to report for it (e.g. no /proc).
+	Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error
+}
+
+// ErrNoData means a collector found nothing to report on this node.
+var ErrNoData = errors.New("collector returned no data")
+
+type factory struct {
+	defaultEnabled bool
+	new            func() Collector
+}
+
+var (
+	factoriesMu sync.Mutex
+	factories   = map[string]factory{}
+)
+
+func registerCollector(name string, defaultEnabled bool, f func() Collector) {
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	factories[name] = factory{defaultEnabled: defaultEnabled, new: f}
+}
+
+// Names lists the registered collectors and whether each is on by default.
+func Names() map[string]bool {
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	out := map[string]bool{}
+	for n, f := range factories {
+		out[n] = f.defaultEnabled
+	}
+	return out
+}
+
+// Set is the enabled collectors. It is safe for concurrent use.
+type Set struct {
+	names      []string
+	collectors map[string]Collector
+	logger     *slog.Logger
+	timeout    time.Duration
+}
+
+// NewSet builds the collectors enabled by default, with overrides
+// (name -> enabled). An unknown name is an error.
+func NewSet(logger *slog.Logger, overrides map[string]bool, timeout time.Duration) (*Set, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	for n := range overrides {
+		if _, ok := factories[n]; !ok {
+			return nil, fmt.Errorf("unknown collector %q", n)
+		}
+	}
+	s := &Set{collectors: map[string]Collector{}, logger: logger, timeout: timeout}
+	for n, f := range factories {
+		on := f.defaultEnabled
+		if v, ok := overrides[n]; ok {
+			on = v
+		}
+		if on {
+			s.collectors[n] = f.new()
+			s.names = append(s.names, n)
+		}
+	}
+	sort.Strings(s.names)
+	return s, nil
+}
+
+// Collect runs every collector against the node concurrently, each within
+// the Set's timeout, and returns all samples, sorted by name, with the
+// collectors' own duration and success samples.
+func (s *Set) Collect(ctx context.Context, c *dist.Conn) []Sample {
+	var mu sync.Mutex
+	var out []Sample
+	var wg sync.WaitGroup
+	for _, name := range s.names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			samples := s.run(ctx, name, c)
+			mu.Lock()
+			out = append(out, samples...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (s *Set) run(ctx context.Context, name string, c *dist.Conn) []Sample {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	ch := make(chan Sample, 64)
+	var samples []Sample
+	done := make(chan struct{})
+	go func() {
+		for smp := range ch {
+			samples = append(samples, smp)
+		}
+		close(done)
+	}()
+	start := time.Now()
+	err := s.collectors[name].Update(ctx, c, ch)
+	close(ch)
+	<-done
+	success := 1.0
+	switch {
+	case errors.Is(err, ErrNoData):
+		s.logger.Debug("Collector returned no data", "collector", name, "node", c.Node(), "err", err)
+	case err != nil:
+		success = 0
+		s.logger.Error("Collector failed", "collector", name, "node", c.Node(), "err", err)
+	}
+	label := []Label{{"collector", name}}
+	return append(samples,
+		Sample{Name: "beamctl_collector_duration_seconds", Help: "Time a collector took on a node.", Labels: label, Value: time.Since(start).Seconds()},
+		Sample{Name: "beamctl_collector_success", Help: "Whether a collector succeeded (1) or failed (0).", Labels: label, Value: success},
+	)
+}
+
+// mapCall calls fun Module:Function/1 on every argument in one round trip
+// (lists:map with an export fun: nothing is loaded on the node) and
+// returns the results in order.
+func mapCall(ctx context.Context, c *dist.Conn, module, function string, args []etf.Term) ([]etf.Term, error) {
+	r, err := c.Call(ctx, "lists", "map", etf.Export{Module: etf.Atom(module), Function: etf.Atom(function), Arity: 1}, etf.List(args))
+	if err != nil {
+		return nil, err
+	}
+	l, err := etf.ToList(r)
+	if err != nil {
+		return nil, fmt.Errorf("lists:map of %s:%s/1: %w", module, function, err)
+	}
+	if len(l) != len(args) {
+		return nil, fmt.Errorf("lists:map of %s:%s/1 returned %d results for %d arguments", module, function, len(l), len(args))
+	}
+	return l, nil
+}
+
+// num reads a number term as float64; ok is false for anything else.
+func num(t etf.Term) (float64, bool) {
+	f, err := etf.ToFloat64(t)
+	return f, err == nil
+}

@@ -1,0 +1,131 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+func find(samples []Sample, name string, labels ...Label) (Sample, bool) {
+	for _, s := range samples {
+		if s.Name != name {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			found := false
+			for _, sl := range s.Labels {
+				found = found || sl == l
+			}
+			match = match && found
+		}
+		if match {
+			return s, true
+		}
+	}
+	return Sample{}, false
+}
+
+func TestCollectors(t *testing.T) {
+	t.Parallel()
+	a := testnode.Start(t, testnode.Options{})
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, a.Name, dist.Options{Cookie: a.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	r, err := c.Call(ctx, "net_kernel", "connect_node", etf.Atom(b.Name))
+	require.NoError(t, err)
+	require.Equal(t, etf.True, r)
+	// A big table that outlives the rpc process creating it (init inherits it).
+	initPid, err := c.Call(ctx, "erlang", "whereis", etf.Atom("init"))
+	require.NoError(t, err)
+	_, err = c.Call(ctx, "ets", "new", etf.Atom("collector_test_tab"),
+		etf.List{etf.Atom("named_table"), etf.Atom("public"), etf.Tuple{etf.Atom("heir"), initPid, etf.Atom("none")}})
+	require.NoError(t, err)
+	rows := make(etf.List, 10000)
+	for i := range rows {
+		rows[i] = etf.Tuple{i, i}
+	}
+	_, err = c.Call(ctx, "ets", "insert", etf.Atom("collector_test_tab"), rows)
+	require.NoError(t, err)
+
+	set, err := NewSet(nil, nil, 10*time.Second)
+	require.NoError(t, err)
+	samples := set.Collect(ctx, c)
+	require.GreaterOrEqual(t, len(samples), 100, "a node yields 100+ series")
+
+	for name := range Names() {
+		s, ok := find(samples, "beamctl_collector_success", Label{"collector", name})
+		require.True(t, ok, name)
+		require.Equal(t, 1.0, s.Value, "collector %s failed", name)
+	}
+
+	procs, err := c.Call(ctx, "erlang", "system_info", etf.Atom("process_count"))
+	require.NoError(t, err)
+	want, _ := etf.ToInt64(procs)
+	s, ok := find(samples, "erlang_vm_process_count")
+	require.True(t, ok)
+	require.InDelta(t, float64(want), s.Value, 5, "process count as the node reports it")
+
+	checks := []struct {
+		name   string
+		labels []Label
+		min    float64
+	}{
+		{"erlang_vm_memory_bytes", []Label{{"kind", "total"}}, 1 << 20},
+		{"erlang_vm_memory_bytes", []Label{{"kind", "ets"}}, 1},
+		{"erlang_vm_process_limit", nil, 1000},
+		{"erlang_vm_atom_count", nil, 1000},
+		{"erlang_vm_schedulers", nil, 1},
+		{"erlang_vm_statistics_reductions_total", nil, 1},
+		{"erlang_vm_statistics_run_queue_length", []Label{{"run_queue", "1"}}, 0},
+		{"erlang_vm_uptime_seconds", nil, 0},
+		{"erlang_vm_dist_connection_info", []Label{{"peer", b.Name}, {"type", "normal"}, {"state", "up"}}, 1},
+		{"erlang_vm_dist_connection_info", []Label{{"peer", c.Self()}, {"type", "hidden"}}, 1},
+		{"erlang_vm_dist_recv_bytes_total", []Label{{"peer", b.Name}}, 1},
+		{"erlang_vm_ets_table_size", []Label{{"table", "collector_test_tab"}}, 10000},
+		{"erlang_vm_ets_tables", nil, 10},
+		{"erlang_vm_ports", []Label{{"driver", "tcp_inet"}}, 1},
+		{"erlang_vm_application_info", []Label{{"application", "kernel"}, {"state", "running"}}, 1},
+		{"erlang_vm_info", []Label{{"otp_release", "25"}}, 1},
+		{"erlang_vm_os_resident_memory_bytes", nil, 1 << 20},
+		{"erlang_vm_os_open_fds", nil, 3},
+		{"erlang_vm_os_max_fds", nil, 64},
+		{"erlang_vm_os_load1", nil, 0},
+	}
+	for _, tc := range checks {
+		s, ok := find(samples, tc.name, tc.labels...)
+		require.True(t, ok, "%s %v", tc.name, tc.labels)
+		require.GreaterOrEqual(t, s.Value, tc.min, "%s %v", tc.name, tc.labels)
+	}
+
+	var buf bytes.Buffer
+	require.NoError(t, WriteText(&buf, samples, Label{"node", a.Name}))
+	out := buf.String()
+	require.Contains(t, out, "# TYPE erlang_vm_statistics_reductions_total counter\n")
+	require.Contains(t, out, `erlang_vm_memory_bytes{node="`+a.Name+`",kind="total"} `)
+	require.Equal(t, strings.Count(out, "# TYPE erlang_vm_memory_bytes "), 1, "one HELP/TYPE per family")
+}
+
+func TestNewSetUnknownCollector(t *testing.T) {
+	_, err := NewSet(nil, map[string]bool{"nosuch": true}, time.Second)
+	require.EqualError(t, err, `unknown collector "nosuch"`)
+	s, err := NewSet(nil, map[string]bool{"os": false}, time.Second)
+	require.NoError(t, err)
+	require.NotContains(t, s.names, "os")
+}
+
+func TestWriteTextEscapes(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, WriteText(&buf, []Sample{{Name: "x", Help: "a\\b\nc", Labels: []Label{{"l", "q\"\\\n"}}, Value: 1.5}}))
+	require.Equal(t, "# HELP x a\\\\b\\nc\n# TYPE x gauge\nx{l=\"q\\\"\\\\\\n\"} 1.5\n", buf.String())
+}

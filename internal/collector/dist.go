@@ -1,0 +1,100 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+func init() { registerCollector("dist", true, func() Collector { return distCollector{} }) }
+
+// distCollector reports every distribution connection of the node: state,
+// type, messages in and out (net_kernel:nodes_info/0), and bytes and
+// packets of TCP connections (inet:getstat/1 of the dist ports). Two round
+// trips.
+type distCollector struct{}
+
+func (distCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+	r, err := c.Call(ctx, "net_kernel", "nodes_info")
+	if err != nil {
+		return err
+	}
+	info, err := etf.ToTuple(r, 2)
+	if err != nil || info[0] != etf.OK {
+		return fmt.Errorf("net_kernel:nodes_info(): unexpected reply")
+	}
+	peers, _ := etf.ToList(info[1])
+	for _, p := range peers {
+		t, err := etf.ToTuple(p, 2)
+		if err != nil {
+			continue
+		}
+		peer, _ := etf.ToAtom(t[0])
+		state, _ := etf.PropGet(t[1], etf.Atom("state"))
+		typ, _ := etf.PropGet(t[1], etf.Atom("type"))
+		lbl := []Label{{"peer", string(peer)}}
+		st, _ := etf.ToAtom(state)
+		ty, _ := etf.ToAtom(typ)
+		ch <- Sample{Name: "erlang_vm_dist_connection_info", Help: "A distribution connection (value 1), with its state and type.",
+			Labels: append(lbl, Label{"state", string(st)}, Label{"type", string(ty)}), Value: 1}
+		if in, ok := etf.PropGet(t[1], etf.Atom("in")); ok {
+			v, _ := num(in)
+			ch <- Sample{Name: "erlang_vm_dist_messages_received_total", Help: "Messages received from a peer.", Type: Counter, Labels: lbl, Value: v}
+		}
+		if out, ok := etf.PropGet(t[1], etf.Atom("out")); ok {
+			v, _ := num(out)
+			ch <- Sample{Name: "erlang_vm_dist_messages_sent_total", Help: "Messages sent to a peer.", Type: Counter, Labels: lbl, Value: v}
+		}
+	}
+
+	r, err = c.Call(ctx, "erlang", "system_info", etf.Atom("dist_ctrl"))
+	if err != nil {
+		return err
+	}
+	ctrl, _ := etf.ToList(r)
+	var ports []etf.Term
+	var names []string
+	for _, e := range ctrl {
+		t, err := etf.ToTuple(e, 2)
+		if err != nil {
+			continue
+		}
+		if _, ok := t[1].(etf.Port); ok { // TLS distribution uses processes: no getstat
+			n, _ := etf.ToAtom(t[0])
+			ports, names = append(ports, t[1]), append(names, string(n))
+		}
+	}
+	ch <- Sample{Name: "erlang_vm_dist_connections", Help: "Distribution connections.", Value: float64(len(ctrl))}
+	if len(ports) == 0 {
+		return nil
+	}
+	stats, err := mapCall(ctx, c, "inet", "getstat", ports)
+	if err != nil {
+		return err
+	}
+	for i, s := range stats {
+		t, err := etf.ToTuple(s, 2)
+		if err != nil || t[0] != etf.OK {
+			continue // the connection went away meanwhile
+		}
+		lbl := []Label{{"peer", names[i]}}
+		for _, m := range []struct{ key, name, help string }{
+			{"recv_oct", "erlang_vm_dist_recv_bytes_total", "Bytes received over a distribution connection."},
+			{"send_oct", "erlang_vm_dist_send_bytes_total", "Bytes sent over a distribution connection."},
+			{"recv_cnt", "erlang_vm_dist_recv_packets_total", "Packets received over a distribution connection."},
+			{"send_cnt", "erlang_vm_dist_send_packets_total", "Packets sent over a distribution connection."},
+		} {
+			if v, ok := etf.PropGet(t[1], etf.Atom(m.key)); ok {
+				f, _ := num(v)
+				ch <- Sample{Name: m.name, Help: m.help, Type: Counter, Labels: lbl, Value: f}
+			}
+		}
+		if v, ok := etf.PropGet(t[1], etf.Atom("send_pend")); ok {
+			f, _ := num(v)
+			ch <- Sample{Name: "erlang_vm_dist_send_pending_bytes", Help: "Bytes waiting to be sent to a peer (the dist buffer).", Labels: lbl, Value: f}
+		}
+	}
+	return nil
+}
