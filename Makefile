@@ -12,14 +12,16 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
-# deps installs Erlang/OTP from Debian when it is missing: erlang-nox for the
-# nodes, erlang-src for the OTP 26 flag emulation used by the tests.
+# deps installs from Debian what is missing: erlang-nox for the nodes,
+# erlang-src for the OTP 26 flag emulation the tests use, and prometheus for
+# promtool, which lints the metrics exposition in the tests.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go >= 1.26): https://go.dev/dl/"; exit 1; }
-	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1; then \
-		echo "Installing Erlang/OTP (erlang-nox, erlang-src) with apt-get..."; \
+	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1 \
+		|| ! command -v promtool >/dev/null; then \
+		echo "Installing erlang-nox, erlang-src and prometheus (for promtool) with apt-get..."; \
 		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q erlang-nox erlang-src; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus; \
 	fi
 
 build:
@@ -49,7 +51,7 @@ fuzz:
 
 # bench runs the benchmarks; docs/benchmarks.md records their results.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/etf ./internal/dist
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/etf ./internal/dist ./internal/collector
 
 # generate rebuilds internal/inspect/beamctl_agent.beam from its source
 # (with OTP 25, the oldest supported release).

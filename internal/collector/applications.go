@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -15,7 +14,7 @@ func init() {
 // 1) with their version and whether they run. Two round trips.
 type applicationsCollector struct{}
 
-func (applicationsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (applicationsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	loaded, err := c.Call(ctx, "application", "loaded_applications")
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func TestCollectors(t *testing.T) {
 	procs, err := c.Call(ctx, "erlang", "system_info", etf.Atom("process_count"))
 	require.NoError(t, err)
 	want, _ := etf.ToInt64(procs)
-	s, ok := find(samples, "erlang_vm_process_count")
+	s, ok := find(samples, "erlang_vm_processes")
 	require.True(t, ok)
 	require.InDelta(t, float64(want), s.Value, 5, "process count as the node reports it")
 
@@ -84,7 +85,7 @@ func TestCollectors(t *testing.T) {
 		{"erlang_vm_memory_bytes", []Label{{"kind", "total"}}, 1 << 20},
 		{"erlang_vm_memory_bytes", []Label{{"kind", "ets"}}, 1},
 		{"erlang_vm_process_limit", nil, 1000},
-		{"erlang_vm_atom_count", nil, 1000},
+		{"erlang_vm_atoms", nil, 1000},
 		{"erlang_vm_schedulers", nil, 1},
 		{"erlang_vm_statistics_reductions_total", nil, 1},
 		{"erlang_vm_statistics_run_queue_length", []Label{{"run_queue", "1"}}, 0},
@@ -94,7 +95,7 @@ func TestCollectors(t *testing.T) {
 		{"erlang_vm_dist_recv_bytes_total", []Label{{"peer", b.Name}}, 1},
 		{"erlang_vm_ets_table_size", []Label{{"table", "collector_test_tab"}}, 10000},
 		{"erlang_vm_ets_tables", nil, 10},
-		{"erlang_vm_ports", []Label{{"driver", "tcp_inet"}}, 1},
+		{"erlang_vm_ports_by_driver", []Label{{"driver", "tcp_inet"}}, 1},
 		{"erlang_vm_application_info", []Label{{"application", "kernel"}, {"state", "running"}}, 1},
 		{"erlang_vm_info", []Label{{"otp_release", "25"}}, 1},
 		{"erlang_vm_os_resident_memory_bytes", nil, 1 << 20},
@@ -128,4 +129,25 @@ func TestWriteTextEscapes(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, WriteText(&buf, []Sample{{Name: "x", Help: "a\\b\nc", Labels: []Label{{"l", "q\"\\\n"}}, Value: 1.5}}))
 	require.Equal(t, "# HELP x a\\\\b\\nc\n# TYPE x gauge\nx{l=\"q\\\"\\\\\\n\"} 1.5\n", buf.String())
+}
+
+// TestPromtoolLint lints a real node's exposition with Prometheus's own
+// promtool (Debian package prometheus, installed by make test).
+func TestPromtoolLint(t *testing.T) {
+	t.Parallel()
+	promtool, err := exec.LookPath("promtool")
+	require.NoError(t, err, "promtool not found: install the prometheus package (make test does)")
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	set, err := NewSet(nil, nil, 10*time.Second)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, WriteText(&buf, set.Collect(ctx, c), Label{"node", n.Name}))
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &buf
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "promtool check metrics:\n%s", out)
 }

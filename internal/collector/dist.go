@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -16,7 +15,7 @@ func init() { registerCollector("dist", true, func() Collector { return distColl
 // trips.
 type distCollector struct{}
 
-func (distCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (distCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	r, err := c.Call(ctx, "net_kernel", "nodes_info")
 	if err != nil {
 		return err

@@ -4,20 +4,20 @@ import (
 	"context"
 	"sort"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
 func init() { registerCollector("ets", true, func() Collector { return etsCollector{top: 10} }) }
 
 // etsCollector reports the number of ETS tables, their total memory, and the
-// size and memory of the largest ones. ets:info/1 of every table comes back
-// in one round trip (tables are bounded by the ETS limit).
+// size and memory of the largest ones: ets:all/0, then ets:info/2 of name,
+// size and memory of every table in one round trip (tables are bounded by
+// the ETS limit).
 type etsCollector struct {
 	top int
 }
 
-func (e etsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (e etsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	ws, err := c.Call(ctx, "erlang", "system_info", etf.Atom("wordsize"))
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func (e etsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample
 	if err != nil {
 		return err
 	}
-	infos, err := mapCall(ctx, c, "ets", "info", tabs)
+	info, err := itemCall(ctx, c, "ets", "info", tabs, []etf.Atom{"name", "size", "memory"})
 	if err != nil {
 		return err
 	}
@@ -41,16 +41,13 @@ func (e etsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample
 	}
 	var all []table
 	var total float64
-	for _, info := range infos {
-		name, ok := etf.PropGet(info, etf.Atom("name"))
-		if !ok {
-			continue // deleted meanwhile: ets:info/1 said undefined
+	for i := range tabs {
+		n, ok := info[0][i].(etf.Atom) // undefined if deleted meanwhile
+		if !ok || n == etf.Undefined {
+			continue
 		}
-		n, _ := etf.ToAtom(name)
-		sz, _ := etf.PropGet(info, etf.Atom("size"))
-		mem, _ := etf.PropGet(info, etf.Atom("memory"))
-		s, _ := num(sz)
-		m, _ := num(mem)
+		s, _ := num(info[1][i])
+		m, _ := num(info[2][i])
 		all = append(all, table{name: string(n), size: s, mem: m * word})
 		total += m * word
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -13,7 +12,7 @@ func init() { registerCollector("memory", true, func() Collector { return memory
 // memoryCollector reports erlang:memory(), every kind.
 type memoryCollector struct{}
 
-func (memoryCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (memoryCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	r, err := c.Call(ctx, "erlang", "memory")
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -20,7 +19,7 @@ type osCollector struct{}
 
 var procFiles = []string{"/proc/loadavg", "/proc/meminfo", "/proc/self/status", "/proc/self/limits", "/proc/net/snmp"}
 
-func (osCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (osCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	args := make([]etf.Term, len(procFiles))
 	for i, p := range procFiles {
 		args[i] = []byte(p)

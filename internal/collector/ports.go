@@ -4,7 +4,6 @@ import (
 	"context"
 	"sort"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -14,7 +13,7 @@ func init() { registerCollector("ports", true, func() Collector { return portsCo
 // ...), and their queued output. Two round trips.
 type portsCollector struct{}
 
-func (portsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (portsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	r, err := c.Call(ctx, "erlang", "ports")
 	if err != nil {
 		return err
@@ -23,21 +22,21 @@ func (portsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample
 	if err != nil {
 		return err
 	}
-	infos, err := mapCall(ctx, c, "erlang", "port_info", ports)
+	info, err := itemCall(ctx, c, "erlang", "port_info", ports, []etf.Atom{"name", "queue_size"})
 	if err != nil {
 		return err
 	}
 	count := map[string]float64{}
 	queue := map[string]float64{}
-	for _, info := range infos {
-		name, ok := etf.PropGet(info, etf.Atom("name"))
-		if !ok {
-			continue // closed meanwhile
+	for i := range ports {
+		t, err := etf.ToTuple(info[0][i], 2) // {name, Name}, or undefined if closed meanwhile
+		if err != nil {
+			continue
 		}
-		n, _ := etf.ToString(name)
+		n, _ := etf.ToString(t[1])
 		count[n]++
-		if q, ok := etf.PropGet(info, etf.Atom("queue_size")); ok {
-			v, _ := num(q)
+		if q, err := etf.ToTuple(info[1][i], 2); err == nil {
+			v, _ := num(q[1])
 			queue[n] += v
 		}
 	}
@@ -47,7 +46,7 @@ func (portsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		ch <- Sample{Name: "erlang_vm_ports", Help: "Open ports by driver.", Labels: []Label{{"driver", t}}, Value: count[t]}
+		ch <- Sample{Name: "erlang_vm_ports_by_driver", Help: "Open ports by driver.", Labels: []Label{{"driver", t}}, Value: count[t]}
 		ch <- Sample{Name: "erlang_vm_port_queue_bytes", Help: "Output queued in ports, by driver.", Labels: []Label{{"driver", t}}, Value: queue[t]}
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -22,7 +21,7 @@ var statisticsItems = []etf.Term{
 	etf.Atom("active_tasks"), etf.Atom("total_run_queue_lengths"), etf.Atom("total_active_tasks"),
 }
 
-func (statisticsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (statisticsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	v, err := mapCall(ctx, c, "erlang", "statistics", statisticsItems)
 	if err != nil {
 		return err
@@ -36,8 +35,8 @@ func (statisticsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- S
 		return f
 	}
 	ch <- Sample{Name: "erlang_vm_statistics_reductions_total", Help: "Reductions executed.", Type: Counter, Value: first(v[0])}
-	ch <- Sample{Name: "erlang_vm_statistics_runtime_milliseconds", Help: "CPU time of all VM threads.", Type: Counter, Value: first(v[1])}
-	ch <- Sample{Name: "erlang_vm_statistics_wallclock_time_milliseconds", Help: "Wall clock time since the node started.", Type: Counter, Value: first(v[2])}
+	ch <- Sample{Name: "erlang_vm_statistics_runtime_seconds_total", Help: "CPU time of all VM threads.", Type: Counter, Value: first(v[1]) / 1000}
+	ch <- Sample{Name: "erlang_vm_statistics_wallclock_time_seconds_total", Help: "Wall clock time since the node started.", Type: Counter, Value: first(v[2]) / 1000}
 	if io, err := etf.ToTuple(v[3], 2); err == nil {
 		in, _ := etf.ToTuple(io[0], 2)
 		out, _ := etf.ToTuple(io[1], 2)
@@ -48,12 +47,12 @@ func (statisticsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- S
 			ch <- Sample{Name: "erlang_vm_statistics_bytes_output_total", Help: "Bytes sent through ports.", Type: Counter, Value: o}
 		}
 	}
-	ch <- Sample{Name: "erlang_vm_statistics_context_switches", Help: "Context switches.", Type: Counter, Value: first(v[4])}
+	ch <- Sample{Name: "erlang_vm_statistics_context_switches_total", Help: "Context switches.", Type: Counter, Value: first(v[4])}
 	if gc, err := etf.ToTuple(v[5], 3); err == nil {
 		n, _ := num(gc[0])
 		words, _ := num(gc[1])
-		ch <- Sample{Name: "erlang_vm_statistics_garbage_collection_number_of_gcs", Help: "Garbage collections.", Type: Counter, Value: n}
-		ch <- Sample{Name: "erlang_vm_statistics_garbage_collection_words_reclaimed", Help: "Words reclaimed by garbage collection.", Type: Counter, Value: words}
+		ch <- Sample{Name: "erlang_vm_statistics_garbage_collections_total", Help: "Garbage collections.", Type: Counter, Value: n}
+		ch <- Sample{Name: "erlang_vm_statistics_garbage_collection_words_reclaimed_total", Help: "Words reclaimed by garbage collection.", Type: Counter, Value: words}
 	}
 	if err := perScheduler(ch, v[6], "erlang_vm_statistics_run_queue_length", "Processes and ports ready to run, per run queue (the last ones are dirty run queues)."); err != nil {
 		return err
@@ -62,9 +61,9 @@ func (statisticsCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- S
 		return err
 	}
 	total, _ := num(v[8])
-	ch <- Sample{Name: "erlang_vm_statistics_run_queues_length_total", Help: "Sum of all run queue lengths.", Value: total}
+	ch <- Sample{Name: "erlang_vm_statistics_run_queues_length", Help: "Sum of all run queue lengths.", Value: total}
 	active, _ := num(v[9])
-	ch <- Sample{Name: "erlang_vm_statistics_active_tasks_total", Help: "Sum of active tasks of all run queues.", Value: active}
+	ch <- Sample{Name: "erlang_vm_statistics_active_tasks_all", Help: "Sum of active tasks of all run queues.", Value: active}
 	ch <- Sample{Name: "erlang_vm_uptime_seconds", Help: "Time since the node started.", Value: first(v[2]) / 1000}
 	return nil
 }

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -11,16 +10,18 @@ func init() { registerCollector("system", true, func() Collector { return system
 
 // systemCollector reports counts, limits and scheduler settings from
 // erlang:system_info/1, and the release as an info metric, in one round trip.
+// Names keep prometheus.erl's stems but follow the Prometheus naming rules
+// (promtool check metrics): erlang_vm_process_count is erlang_vm_processes
+// here, and so on; the ETS table count comes from the ets collector.
 type systemCollector struct{}
 
 var systemGauges = []struct{ item, name, help string }{
-	{"process_count", "erlang_vm_process_count", "Processes alive."},
+	{"process_count", "erlang_vm_processes", "Processes alive (process_count)."},
 	{"process_limit", "erlang_vm_process_limit", "Maximum number of processes (+P)."},
-	{"port_count", "erlang_vm_port_count", "Ports open."},
+	{"port_count", "erlang_vm_ports", "Ports open (port_count)."},
 	{"port_limit", "erlang_vm_port_limit", "Maximum number of ports (+Q)."},
-	{"atom_count", "erlang_vm_atom_count", "Atoms in the atom table."},
+	{"atom_count", "erlang_vm_atoms", "Atoms in the atom table (atom_count)."},
 	{"atom_limit", "erlang_vm_atom_limit", "Size of the atom table (+t)."},
-	{"ets_count", "erlang_vm_ets_count", "ETS tables."},
 	{"ets_limit", "erlang_vm_ets_limit", "Maximum number of ETS tables."},
 	{"schedulers", "erlang_vm_schedulers", "Scheduler threads."},
 	{"schedulers_online", "erlang_vm_schedulers_online", "Schedulers online."},
@@ -33,7 +34,7 @@ var systemGauges = []struct{ item, name, help string }{
 	{"logical_processors_available", "erlang_vm_logical_processors_available", "Logical processors available to the VM."},
 }
 
-func (systemCollector) Update(ctx context.Context, c *dist.Conn, ch chan<- Sample) error {
+func (systemCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	items := make([]etf.Term, 0, len(systemGauges)+2)
 	for _, g := range systemGauges {
 		items = append(items, etf.Atom(g.item))

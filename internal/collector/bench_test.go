@@ -1,0 +1,80 @@
+package collector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+// nodeCost reads the node's CPU time (ms) and total reductions.
+func nodeCost(b *testing.B, c *dist.Conn) (cpuMs, reds float64) {
+	b.Helper()
+	v, err := mapCall(context.Background(), c, "erlang", "statistics", []etf.Term{etf.Atom("runtime"), etf.Atom("reductions")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt, _ := etf.ToTuple(v[0], 2)
+	rd, _ := etf.ToTuple(v[1], 2)
+	cpuMs, _ = num(rt[0])
+	reds, _ = num(rd[0])
+	return cpuMs, reds
+}
+
+// BenchmarkCollectionCost measures what one full collection round costs
+// the managed node (its CPU time and reductions, read before and after),
+// against the anchor of OTP's own observer overview,
+// observer_backend:sys_info(), measured in the same run on the same node.
+// x_vs_observer < 1 means a round is cheaper than observer's overview.
+func BenchmarkCollectionCost(b *testing.B) {
+	n := testnode.Start(b, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	set, err := NewSet(nil, nil, 10*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var obsReds, obsCPU float64
+	for _, way := range []string{"observer_sys_info", "beamctl_round"} {
+		b.Run(way, func(b *testing.B) {
+			cpu0, reds0 := nodeCost(b, c)
+			series, rpcs := 0, 0
+			for b.Loop() {
+				if way == "observer_sys_info" {
+					if _, err := c.Call(ctx, "observer_backend", "sys_info"); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				var smp []Sample
+				smp, rpcs = set.collect(ctx, c)
+				series = len(smp)
+			}
+			b.StopTimer()
+			cpu1, reds1 := nodeCost(b, c)
+			reds := (reds1 - reds0) / float64(b.N)
+			cpu := (cpu1 - cpu0) / float64(b.N)
+			b.ReportMetric(reds, "node_reds/op")
+			b.ReportMetric(cpu, "node_cpu_ms/op")
+			if way == "observer_sys_info" {
+				obsReds, obsCPU = reds, cpu
+				return
+			}
+			b.ReportMetric(float64(series), "series")
+			b.ReportMetric(float64(rpcs), "rpcs/op")
+			if obsReds > 0 {
+				b.ReportMetric(reds/obsReds, "reds_x_vs_observer")
+			}
+			if obsCPU > 0 {
+				b.ReportMetric(cpu/obsCPU, "cpu_x_vs_observer")
+			}
+		})
+	}
+}
