@@ -1,0 +1,219 @@
+// Package store keeps metric samples on disk and answers PromQL over them.
+// It wraps the Prometheus TSDB (with its write-ahead log, so a crash loses
+// nothing already committed) and PromQL engine behind a small API of our
+// own: Prometheus' Go packages are not a stable library API, so nothing
+// else in beamctl imports them.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+)
+
+// Options configure a store.
+type Options struct {
+	// Retention drops blocks older than this (default 15 days).
+	Retention time.Duration
+	// MaxBytes bounds the size of the blocks on disk (0: no bound).
+	MaxBytes int64
+	// QueryTimeout bounds one query (default 2 minutes).
+	QueryTimeout time.Duration
+	// MaxSamples bounds the samples one query may load (default 50
+	// million), so a runaway query cannot exhaust memory.
+	MaxSamples int
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() *Options {
+	return &Options{Retention: 15 * 24 * time.Hour, QueryTimeout: 2 * time.Minute, MaxSamples: 50_000_000}
+}
+
+// Label is a label of a series.
+type Label struct {
+	Name, Value string
+}
+
+// Sample is one value of one series at one time. Labels include the
+// metric name as "__name__".
+type Sample struct {
+	Labels []Label
+	Time   time.Time
+	Value  float64
+}
+
+// Point is a value at a time.
+type Point struct {
+	Time  time.Time
+	Value float64
+}
+
+// Series is a labelled list of points (a query result element).
+type Series struct {
+	Labels map[string]string
+	Points []Point
+}
+
+// DB is an open store. It is safe for concurrent use.
+type DB struct {
+	db     *tsdb.DB
+	engine *promql.Engine
+	opts   Options
+}
+
+// Open opens or creates the store in dir, replaying its write-ahead log.
+func Open(dir string, logger *slog.Logger, o *Options) (*DB, error) {
+	if o == nil {
+		o = DefaultOptions()
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	def := DefaultOptions()
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = def.QueryTimeout
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = def.MaxSamples
+	}
+	topts := tsdb.DefaultOptions()
+	if o.Retention > 0 {
+		topts.RetentionDuration = o.Retention.Milliseconds()
+	}
+	topts.MaxBytes = o.MaxBytes
+	db, err := tsdb.Open(dir, logger, nil, topts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	engine := promql.NewEngine(promql.EngineOpts{
+		Logger:        logger,
+		MaxSamples:    o.MaxSamples,
+		Timeout:       o.QueryTimeout,
+		LookbackDelta: 5 * time.Minute,
+	})
+	return &DB{db: db, engine: engine, opts: *o}, nil
+}
+
+// Close flushes and closes the store.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Append stores samples in one transaction: all of them or, on error,
+// none.
+func (d *DB) Append(ctx context.Context, samples []Sample) error {
+	app := d.db.Appender(ctx)
+	for _, s := range samples {
+		if _, err := app.Append(0, toLabels(s.Labels), s.Time.UnixMilli(), s.Value); err != nil {
+			_ = app.Rollback()
+			return fmt.Errorf("append %v: %w", s.Labels, err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		return fmt.Errorf("commit samples: %w", err)
+	}
+	return nil
+}
+
+func toLabels(ls []Label) labels.Labels {
+	b := labels.NewScratchBuilder(len(ls))
+	for _, l := range ls {
+		b.Add(l.Name, l.Value)
+	}
+	b.Sort()
+	return b.Labels()
+}
+
+func fromLabels(ls labels.Labels) map[string]string {
+	return ls.Map()
+}
+
+// Result is a query result: a vector (one point per series), a matrix
+// (a range of points per series) or a scalar (one series, no labels).
+type Result struct {
+	Type   string // "vector", "matrix", "scalar" or "string"
+	Series []Series
+}
+
+// Query evaluates a PromQL expression at one time.
+func (d *DB) Query(ctx context.Context, q string, ts time.Time) (*Result, error) {
+	qry, err := d.engine.NewInstantQuery(ctx, d.db, promql.NewPrometheusQueryOpts(false, 0, nil), q, ts)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", q, err)
+	}
+	defer qry.Close()
+	return convert(qry.Exec(ctx))
+}
+
+// QueryRange evaluates a PromQL expression from start to end every step.
+func (d *DB) QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration) (*Result, error) {
+	if step <= 0 {
+		return nil, errors.New("query step must be positive")
+	}
+	if end.Before(start) {
+		return nil, errors.New("query end is before its start")
+	}
+	if n := end.Sub(start) / step; n > 11000 {
+		return nil, fmt.Errorf("query range of %d steps exceeds 11,000 points per series (raise the step)", n)
+	}
+	qry, err := d.engine.NewRangeQuery(ctx, d.db, promql.NewPrometheusQueryOpts(false, 0, nil), q, start, end, step)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", q, err)
+	}
+	defer qry.Close()
+	return convert(qry.Exec(ctx))
+}
+
+func convert(r *promql.Result) (*Result, error) {
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	switch v := r.Value.(type) {
+	case promql.Vector:
+		res := &Result{Type: "vector"}
+		for _, s := range v {
+			res.Series = append(res.Series, Series{Labels: fromLabels(s.Metric), Points: []Point{{Time: time.UnixMilli(s.T), Value: s.F}}})
+		}
+		return res, nil
+	case promql.Matrix:
+		res := &Result{Type: "matrix"}
+		for _, s := range v {
+			ser := Series{Labels: fromLabels(s.Metric)}
+			for _, p := range s.Floats {
+				ser.Points = append(ser.Points, Point{Time: time.UnixMilli(p.T), Value: p.F})
+			}
+			res.Series = append(res.Series, ser)
+		}
+		return res, nil
+	case promql.Scalar:
+		return &Result{Type: "scalar", Series: []Series{{Labels: map[string]string{}, Points: []Point{{Time: time.UnixMilli(v.T), Value: v.V}}}}}, nil
+	case promql.String:
+		return &Result{Type: "string", Series: []Series{{Labels: map[string]string{"value": v.V}, Points: []Point{{Time: time.UnixMilli(v.T), Value: math.NaN()}}}}}, nil
+	}
+	return nil, fmt.Errorf("unsupported query result type %T", r.Value)
+}
+
+// LabelValues returns the values of a label over [start, end].
+func (d *DB) LabelValues(ctx context.Context, name string, start, end time.Time) ([]string, error) {
+	q, err := d.db.Querier(start.UnixMilli(), end.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	vals, _, err := q.LabelValues(ctx, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(vals)
+	return vals, nil
+}
+
+// compile-time check that the TSDB is a queryable PromQL source.
+var _ storage.Queryable = (*tsdb.DB)(nil)

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func series(name, node string) []Label {
+	return []Label{{"__name__", name}, {"node", node}}
+}
+
+func TestAppendQueryReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := Open(dir, nil, nil)
+	require.NoError(t, err)
+
+	t0 := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	for i := range 60 { // a counter growing by 10 a second, sampled every 10 s
+		ts := t0.Add(time.Duration(i) * 10 * time.Second)
+		require.NoError(t, db.Append(ctx, []Sample{
+			{Labels: series("reductions_total", "a@h"), Time: ts, Value: float64(i * 100)},
+			{Labels: series("reductions_total", "b@h"), Time: ts, Value: float64(i * 200)},
+		}))
+	}
+	end := t0.Add(590 * time.Second)
+
+	tests := []struct {
+		name  string
+		query string
+		want  map[string]float64 // node -> value
+	}{
+		{"instant", `reductions_total`, map[string]float64{"a@h": 5900, "b@h": 11800}},
+		{"rate", `rate(reductions_total[1m])`, map[string]float64{"a@h": 10, "b@h": 20}},
+		{"sum by", `sum by (node) (rate(reductions_total{node="b@h"}[5m]))`, map[string]float64{"b@h": 20}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := db.Query(ctx, tc.query, end)
+			require.NoError(t, err)
+			require.Equal(t, "vector", res.Type)
+			got := map[string]float64{}
+			for _, s := range res.Series {
+				got[s.Labels["node"]] = s.Points[0].Value
+			}
+			require.InDeltaMapValues(t, tc.want, got, 1e-9)
+		})
+	}
+
+	rng, err := db.QueryRange(ctx, `reductions_total{node="a@h"}`, t0, end, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, "matrix", rng.Type)
+	require.Len(t, rng.Series, 1)
+	require.Len(t, rng.Series[0].Points, 10)
+
+	vals, err := db.LabelValues(ctx, "node", t0, end)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a@h", "b@h"}, vals)
+
+	// Bad input gets an error, not a panic.
+	_, err = db.Query(ctx, `rate(`, end)
+	require.ErrorContains(t, err, "parse error")
+	_, err = db.QueryRange(ctx, `up`, end, t0, time.Minute)
+	require.ErrorContains(t, err, "end is before its start")
+	_, err = db.QueryRange(ctx, `up`, t0, end, time.Millisecond)
+	require.ErrorContains(t, err, "exceeds 11,000 points")
+
+	// After a restart the samples are still there (WAL replay).
+	require.NoError(t, db.Close())
+	db, err = Open(dir, nil, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	res, err := db.Query(ctx, `reductions_total{node="a@h"}`, end)
+	require.NoError(t, err)
+	require.Len(t, res.Series, 1)
+	require.InDelta(t, 5900, res.Series[0].Points[0].Value, 0)
+}
+
+func TestAppendIsAllOrNothing(t *testing.T) {
+	db, err := Open(t.TempDir(), nil, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	now := time.Now()
+	require.NoError(t, db.Append(ctx, []Sample{{Labels: series("x", "n"), Time: now, Value: 1}}))
+	// An out-of-order sample fails the whole batch: the good one is not kept.
+	err = db.Append(ctx, []Sample{
+		{Labels: series("y", "n"), Time: now, Value: 1},
+		{Labels: series("x", "n"), Time: now.Add(-2 * time.Hour), Value: 2},
+	})
+	require.Error(t, err)
+	res, err := db.Query(ctx, `y`, now)
+	require.NoError(t, err)
+	require.Empty(t, res.Series)
+}
