@@ -1,0 +1,168 @@
+// Package config reads beamctl serve's YAML configuration. Parsing is
+// strict (unknown keys are errors), defaults are applied before
+// validation, and every validation error is one exact sentence naming the
+// key, which tests assert verbatim.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/beamctl/beamctl/internal/dist"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Global   Global    `yaml:"global"`
+	Clusters []Cluster `yaml:"clusters"`
+}
+
+// Global holds server-wide settings.
+type Global struct {
+	// CollectInterval is how often every node is collected (default 10s).
+	CollectInterval Duration `yaml:"collect_interval"`
+	// CollectTimeout bounds one collection round of one node (default 5s).
+	CollectTimeout Duration `yaml:"collect_timeout"`
+	// DiscoverInterval is how often seeds are crawled for new nodes
+	// (default 30s).
+	DiscoverInterval Duration `yaml:"discover_interval"`
+}
+
+// Cluster is one set of nodes sharing a cookie.
+type Cluster struct {
+	Name       string          `yaml:"name"`
+	Cookie     string          `yaml:"cookie"`
+	CookieFile string          `yaml:"cookie_file"`
+	Nodes      []string        `yaml:"nodes"` // static list
+	Seeds      []string        `yaml:"seeds"` // crawled: every node they are connected to
+	Collectors map[string]bool `yaml:"collectors"`
+}
+
+// Duration is a time.Duration written as "10s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: a duration must be a string such as 10s", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 10s, 1m)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads and validates configuration text; relative cookie_file paths
+// are resolved against dir.
+func Parse(b []byte, dir string) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
+		return nil, fmt.Errorf("parse YAML: %w", err)
+	}
+	c.applyDefaults()
+	if err := c.validate(dir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Global.CollectInterval == 0 {
+		c.Global.CollectInterval = Duration(10 * time.Second)
+	}
+	if c.Global.CollectTimeout == 0 {
+		c.Global.CollectTimeout = Duration(5 * time.Second)
+	}
+	if c.Global.DiscoverInterval == 0 {
+		c.Global.DiscoverInterval = Duration(30 * time.Second)
+	}
+}
+
+func (c *Config) validate(dir string) error {
+	g := c.Global
+	if g.CollectInterval < Duration(100*time.Millisecond) {
+		return errors.New("global.collect_interval must be at least 100ms")
+	}
+	if g.CollectTimeout > g.CollectInterval {
+		return errors.New("global.collect_timeout must not be longer than global.collect_interval")
+	}
+	if len(c.Clusters) == 0 {
+		return errors.New("clusters must list at least one cluster")
+	}
+	names := map[string]bool{}
+	for i := range c.Clusters {
+		cl := &c.Clusters[i]
+		where := fmt.Sprintf("clusters[%d]", i)
+		if cl.Name == "" {
+			return fmt.Errorf("%s.name is required", where)
+		}
+		if names[cl.Name] {
+			return fmt.Errorf("clusters: the name %q is used twice", cl.Name)
+		}
+		names[cl.Name] = true
+		where = fmt.Sprintf("cluster %q", cl.Name)
+		switch {
+		case cl.Cookie != "" && cl.CookieFile != "":
+			return fmt.Errorf("%s: give cookie or cookie_file, not both", where)
+		case cl.Cookie == "" && cl.CookieFile == "":
+			return fmt.Errorf("%s: cookie or cookie_file is required", where)
+		case cl.CookieFile != "":
+			p := cl.CookieFile
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("%s: cannot read cookie_file %s", where, p)
+			}
+			cl.Cookie = strings.TrimSpace(string(b))
+			if cl.Cookie == "" {
+				return fmt.Errorf("%s: cookie_file %s is empty", where, p)
+			}
+		}
+		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 {
+			return fmt.Errorf("%s: nodes or seeds must list at least one node", where)
+		}
+		for _, n := range append(append([]string{}, cl.Nodes...), cl.Seeds...) {
+			if _, err := dist.ParseNodeName(n); err != nil {
+				return fmt.Errorf("%s: %q is not a node name (name@host)", where, n)
+			}
+		}
+	}
+	return nil
+}
+
+// Secrets returns the cookies, so that callers can keep them out of logs.
+func (c *Config) Secrets() []string {
+	var out []string
+	for _, cl := range c.Clusters {
+		out = append(out, cl.Cookie)
+	}
+	return out
+}

@@ -1,0 +1,57 @@
+package config
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoadGood(t *testing.T) {
+	c, err := Load("testdata/conf.good.yml")
+	require.NoError(t, err)
+	require.Equal(t, Duration(5*time.Second), c.Global.CollectInterval)
+	require.Equal(t, Duration(5*time.Second), c.Global.CollectTimeout, "default")
+	require.Equal(t, Duration(30*time.Second), c.Global.DiscoverInterval, "default")
+	require.Len(t, c.Clusters, 2)
+	require.Equal(t, "filecookie", c.Clusters[1].Cookie, "read from cookie_file, relative to the config")
+	require.Equal(t, map[string]bool{"os": false}, c.Clusters[1].Collectors)
+}
+
+// TestValidation has one bad config file per rule, with its exact sentence.
+func TestValidation(t *testing.T) {
+	dir, _ := filepath.Abs("testdata")
+	tests := []struct {
+		file, want string
+	}{
+		{"conf.unknown-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 5: field colour not found in type config.Cluster"},
+		{"conf.interval-too-short.yml", "global.collect_interval must be at least 100ms"},
+		{"conf.timeout-longer.yml", "global.collect_timeout must not be longer than global.collect_interval"},
+		{"conf.bad-duration.yml", `parse YAML: line 2: "fast" is not a duration (e.g. 10s, 1m)`},
+		{"conf.no-clusters.yml", "clusters must list at least one cluster"},
+		{"conf.no-name.yml", "clusters[0].name is required"},
+		{"conf.duplicate-name.yml", `clusters: the name "x" is used twice`},
+		{"conf.cookie-and-file.yml", `cluster "x": give cookie or cookie_file, not both`},
+		{"conf.no-cookie.yml", `cluster "x": cookie or cookie_file is required`},
+		{"conf.missing-cookie-file.yml", `cluster "x": cannot read cookie_file ` + filepath.Join(dir, "missing.txt")},
+		{"conf.empty-cookie-file.yml", `cluster "x": cookie_file ` + filepath.Join(dir, "empty-cookie.txt") + ` is empty`},
+		{"conf.no-nodes.yml", `cluster "x": nodes or seeds must list at least one node`},
+		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := Load(filepath.Join(dir, tc.file))
+			require.EqualError(t, err, "config "+filepath.Join(dir, tc.file)+": "+tc.want)
+		})
+	}
+}
+
+// FuzzParse feeds arbitrary text to the config parser: errors, no panics.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("clusters:\n  - name: x\n    cookie: c\n    nodes: [a@h]\n"))
+	f.Add([]byte("global: {collect_interval: 1s}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = Parse(b, t.TempDir())
+	})
+}
