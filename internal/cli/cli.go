@@ -99,6 +99,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerLeaks(app, register)
 	registerAlloc(app, register)
 	registerMetrics(app, register)
+	registerServe(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

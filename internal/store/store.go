@@ -215,5 +215,20 @@ func (d *DB) LabelValues(ctx context.Context, name string, start, end time.Time)
 	return vals, nil
 }
 
+// LabelNames returns the label names in use over [start, end].
+func (d *DB) LabelNames(ctx context.Context, start, end time.Time) ([]string, error) {
+	q, err := d.db.Querier(start.UnixMilli(), end.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	names, _, err := q.LabelNames(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 // compile-time check that the TSDB is a queryable PromQL source.
 var _ storage.Queryable = (*tsdb.DB)(nil)

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+type apiResponse struct {
+	Status string          `json:"status"`
+	Data   json.RawMessage `json:"data"`
+	Error  string          `json:"error"`
+}
+
+func get(t *testing.T, base, path string, q url.Values) apiResponse {
+	t.Helper()
+	resp, err := http.Get(base + path + "?" + q.Encode())
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var r apiResponse
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+	return r
+}
+
+type vector struct {
+	ResultType string `json:"resultType"`
+	Result     []struct {
+		Metric map[string]string `json:"metric"`
+		Value  []any             `json:"value"`
+	} `json:"result"`
+}
+
+func startApp(t *testing.T, cfg *config.Config, dir string) *App {
+	t.Helper()
+	a, err := New(Options{Config: cfg, StoragePath: dir, Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	require.NoError(t, a.Start(context.Background()))
+	return a
+}
+
+func TestServe(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{})
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Eval: fmt.Sprintf("net_kernel:connect_node('%s')", a.Name)})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: test
+    cookie: %s
+    seeds: [%s]
+`, a.Cookie, a.Name)), t.TempDir())
+	require.NoError(t, err)
+	dir := t.TempDir()
+	goroutines := runtime.NumGoroutine()
+	srv := startApp(t, cfg, dir)
+	base := "http://" + srv.Addr()
+
+	// Discovery from one seed finds both nodes, and both are collected.
+	var v vector
+	require.Eventually(t, func() bool {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {`erlang_vm_processes{cluster="test"}`}})
+		return r.Status == "success" && json.Unmarshal(r.Data, &v) == nil && len(v.Result) == 2
+	}, 20*time.Second, 100*time.Millisecond)
+	nodes := map[string]bool{}
+	for _, s := range v.Result {
+		nodes[s.Metric["node"]] = true
+		require.NotEqual(t, "0", s.Value[1])
+	}
+	require.Equal(t, map[string]bool{a.Name: true, b.Name: true}, nodes)
+
+	// promtool, Prometheus's own client, reads the API.
+	promtool, err := exec.LookPath("promtool")
+	require.NoError(t, err, "promtool not found: install the prometheus package (make test does)")
+	out, err := exec.Command(promtool, "query", "instant", base, `erlang_vm_memory_bytes{kind="total"}`).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), `node="`+a.Name+`"`)
+	require.Contains(t, string(out), `node="`+b.Name+`"`)
+	now := time.Now()
+	out, err = exec.Command(promtool, "query", "range", "--start", now.Add(-time.Minute).Format(time.RFC3339),
+		"--end", now.Add(2*time.Second).Format(time.RFC3339), "--step", "1s", base, `erlang_vm_processes`).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), `node="`+a.Name+`"`)
+
+	// Bad queries get Prometheus's error shape.
+	r := get(t, base, "/api/v1/query", url.Values{"query": {"rate("}})
+	require.Equal(t, "error", r.Status)
+	require.Contains(t, r.Error, "parse error")
+	r = get(t, base, "/api/v1/query_range", url.Values{"query": {"up"}, "start": {"x"}, "end": {"1"}, "step": {"1"}})
+	require.Equal(t, "error", r.Status)
+	r = get(t, base, "/api/v1/label/node/values", nil)
+	require.Equal(t, "success", r.Status)
+	require.Contains(t, string(r.Data), a.Name)
+
+	// kill -9 a node: its state goes down, and comes back up after restart.
+	state := func(node string) string {
+		var ns []struct {
+			Node  string `json:"node"`
+			State string `json:"state"`
+		}
+		r := get(t, base, "/api/v1/nodes", nil)
+		require.NoError(t, json.Unmarshal(r.Data, &ns))
+		for _, n := range ns {
+			if n.Node == node {
+				return n.State
+			}
+		}
+		return ""
+	}
+	require.Equal(t, "up", state(b.Name))
+	b.Kill()
+	require.Eventually(t, func() bool { return state(b.Name) == "down" }, 20*time.Second, 100*time.Millisecond)
+	r = get(t, base, "/api/v1/query", url.Values{"query": {`beamctl_node_up{node="` + b.Name + `"}`}})
+	require.Eventually(t, func() bool {
+		r = get(t, base, "/api/v1/query", url.Values{"query": {`beamctl_node_up{node="` + b.Name + `"}`}})
+		return json.Unmarshal(r.Data, &v) == nil && len(v.Result) == 1 && v.Result[0].Value[1] == "0"
+	}, 20*time.Second, 100*time.Millisecond)
+	b.Restart()
+	require.Eventually(t, func() bool { return state(b.Name) == "up" }, 30*time.Second, 100*time.Millisecond)
+
+	// Restart the server: samples from before are still there (WAL replay).
+	before := time.Now()
+	require.NoError(t, srv.Stop())
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= goroutines+5 }, 10*time.Second, 50*time.Millisecond,
+		"no collector goroutine outlives Stop")
+	srv = startApp(t, cfg, dir)
+	defer srv.Stop()
+	r = get(t, "http://"+srv.Addr(), "/api/v1/query", url.Values{
+		"query": {`erlang_vm_processes{node="` + a.Name + `"}`}, "time": {fmt.Sprint(before.Unix())},
+	})
+	require.Equal(t, "success", r.Status)
+	require.NoError(t, json.Unmarshal(r.Data, &v))
+	require.Len(t, v.Result, 1, "samples stored before the restart")
+	require.False(t, strings.Contains(string(r.Data), a.Cookie), "the cookie never appears in the API")
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/beamctl/beamctl/internal/app"
+	"github.com/beamctl/beamctl/internal/config"
+)
+
+type serveCmd struct {
+	configFile, storagePath, listen string
+}
+
+func registerServe(kapp *kingpin.Application, register func(string, command)) {
+	c := &serveCmd{}
+	cmd := kapp.Command("serve", "Run the O&M server: discover the configured clusters, collect every node into the "+
+		"embedded time-series store, and serve the Prometheus-compatible query API.")
+	cmd.Flag("config.file", "YAML configuration (see docs/serve.md).").Required().StringVar(&c.configFile)
+	cmd.Flag("storage.path", "Data directory of the time-series store.").Default("data").StringVar(&c.storagePath)
+	cmd.Flag("web.listen-address", "Address of the HTTP API.").Default("127.0.0.1:9464").StringVar(&c.listen)
+	register(cmd.FullCommand(), c)
+
+	cc := &checkConfigCmd{}
+	check := kapp.Command("check", "Check files without running anything.")
+	cfg := check.Command("config", "Validate a beamctl serve configuration file.")
+	cfg.Arg("file", "Configuration file.").Required().StringVar(&cc.file)
+	register(cfg.FullCommand(), cc)
+}
+
+func (c *serveCmd) untimed() bool { return true }
+
+func (c *serveCmd) run(ctx context.Context, e *env) error {
+	cfg, err := config.Load(c.configFile)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(app.Options{Config: cfg, StoragePath: c.storagePath, Listen: c.listen, Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		_ = a.Stop()
+		return err
+	}
+	fmt.Fprintf(e.stdout, "beamctl serve: API on http://%s (Prometheus data source URL), store in %s\n", a.Addr(), c.storagePath)
+	<-ctx.Done()
+	return a.Stop()
+}
+
+type checkConfigCmd struct {
+	file string
+}
+
+func (c *checkConfigCmd) run(_ context.Context, e *env) error {
+	cfg, err := config.Load(c.file)
+	if err != nil {
+		return err
+	}
+	nodes := 0
+	for _, cl := range cfg.Clusters {
+		nodes += len(cl.Nodes) + len(cl.Seeds)
+	}
+	fmt.Fprintf(e.stdout, "%s: OK (%d clusters, %d nodes or seeds)\n", c.file, len(cfg.Clusters), nodes)
+	return nil
+}

@@ -1,0 +1,293 @@
+// Package web serves beamctl serve's HTTP API: the Prometheus query API
+// subset that Grafana and promtool use (/api/v1/query, /api/v1/query_range,
+// /api/v1/labels, /api/v1/label/<name>/values) over the embedded store, and
+// beamctl's own model (/api/v1/nodes).
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/store"
+)
+
+// Node is one managed node as the API shows it.
+type Node struct {
+	Cluster     string    `json:"cluster"`
+	Node        string    `json:"node"`
+	State       string    `json:"state"`
+	Since       time.Time `json:"since"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastCollect time.Time `json:"last_collect"`
+	Series      int       `json:"series"`
+}
+
+// Model is what the API needs of the server besides the store.
+type Model interface {
+	Nodes() []Node
+}
+
+// Querier is the part of the store the API uses.
+type Querier interface {
+	Query(ctx context.Context, q string, ts time.Time) (*store.Result, error)
+	QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration) (*store.Result, error)
+	LabelNames(ctx context.Context, start, end time.Time) ([]string, error)
+	LabelValues(ctx context.Context, name string, start, end time.Time) ([]string, error)
+}
+
+// maxBody bounds request bodies (form-encoded queries).
+const maxBody = 1 << 20
+
+// New returns the API handler.
+func New(q Querier, m Model, logger *slog.Logger) http.Handler {
+	h := &handler{q: q, m: m, log: logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/query", h.query)
+	mux.HandleFunc("/api/v1/query_range", h.queryRange)
+	mux.HandleFunc("GET /api/v1/labels", h.labels)
+	mux.HandleFunc("POST /api/v1/labels", h.labels)
+	mux.HandleFunc("GET /api/v1/label/{name}/values", h.labelValues)
+	mux.HandleFunc("GET /api/v1/nodes", h.nodes)
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })
+	return mux
+}
+
+type handler struct {
+	q   Querier
+	m   Model
+	log *slog.Logger
+}
+
+// apiError is a Prometheus API error: bad_data (400) or execution (422).
+type apiError struct {
+	status int
+	typ    string
+	err    error
+}
+
+func badData(format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: "bad_data", err: fmt.Errorf(format, args...)}
+}
+
+func (h *handler) respond(w http.ResponseWriter, data any, aerr *apiError) {
+	w.Header().Set("Content-Type", "application/json")
+	body := map[string]any{"status": "success", "data": data}
+	if aerr != nil {
+		w.WriteHeader(aerr.status)
+		body = map[string]any{"status": "error", "errorType": aerr.typ, "error": aerr.err.Error()}
+	}
+	if err := json.NewEncoder(w).Encode(body); err != nil {
+		h.log.Debug("Cannot write response", "err", err)
+	}
+}
+
+func (h *handler) form(w http.ResponseWriter, r *http.Request) *apiError {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return &apiError{status: http.StatusMethodNotAllowed, typ: "bad_data", err: fmt.Errorf("method %s is not allowed", r.Method)}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		return badData("cannot read the request: %v", err)
+	}
+	return nil
+}
+
+// parseTime reads a Prometheus API time: a Unix timestamp in (fractional)
+// seconds or RFC 3339.
+func parseTime(s string, def time.Time) (time.Time, error) {
+	if s == "" {
+		return def, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+		}
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+	}
+	return t, nil
+}
+
+// parseStep reads a step as seconds (float) or a duration ("15s").
+func parseStep(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && !math.IsInf(f, 0) {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("cannot parse %q to a valid duration", s)
+}
+
+func (h *handler) query(w http.ResponseWriter, r *http.Request) {
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	q := r.Form.Get("query")
+	if q == "" {
+		h.respond(w, nil, badData("parameter query is required"))
+		return
+	}
+	ts, err := parseTime(r.Form.Get("time"), time.Now())
+	if err != nil {
+		h.respond(w, nil, badData("invalid parameter time: %v", err))
+		return
+	}
+	res, err := h.q.Query(r.Context(), q, ts)
+	if err != nil {
+		h.respond(w, nil, queryError(err))
+		return
+	}
+	h.respond(w, resultJSON(res), nil)
+}
+
+func (h *handler) queryRange(w http.ResponseWriter, r *http.Request) {
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	q := r.Form.Get("query")
+	if q == "" {
+		h.respond(w, nil, badData("parameter query is required"))
+		return
+	}
+	start, err := parseTime(r.Form.Get("start"), time.Time{})
+	if err != nil || start.IsZero() {
+		h.respond(w, nil, badData("invalid parameter start: a time is required"))
+		return
+	}
+	end, err := parseTime(r.Form.Get("end"), time.Time{})
+	if err != nil || end.IsZero() {
+		h.respond(w, nil, badData("invalid parameter end: a time is required"))
+		return
+	}
+	step, err := parseStep(r.Form.Get("step"))
+	if err != nil {
+		h.respond(w, nil, badData("invalid parameter step: %v", err))
+		return
+	}
+	res, err := h.q.QueryRange(r.Context(), q, start, end, step)
+	if err != nil {
+		h.respond(w, nil, queryError(err))
+		return
+	}
+	h.respond(w, resultJSON(res), nil)
+}
+
+func queryError(err error) *apiError {
+	if strings.Contains(err.Error(), "parse error") || strings.Contains(err.Error(), "query end") ||
+		strings.Contains(err.Error(), "step") || strings.Contains(err.Error(), "exceeds 11,000") {
+		return &apiError{status: http.StatusBadRequest, typ: "bad_data", err: err}
+	}
+	return &apiError{status: http.StatusUnprocessableEntity, typ: "execution", err: err}
+}
+
+func (h *handler) window(r *http.Request) (time.Time, time.Time, *apiError) {
+	start, err := parseTime(r.Form.Get("start"), time.Unix(0, 0))
+	if err != nil {
+		return start, start, badData("invalid parameter start: %v", err)
+	}
+	end, err := parseTime(r.Form.Get("end"), time.Now().Add(time.Hour))
+	if err != nil {
+		return start, end, badData("invalid parameter end: %v", err)
+	}
+	return start, end, nil
+}
+
+func (h *handler) labels(w http.ResponseWriter, r *http.Request) {
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	start, end, aerr := h.window(r)
+	if aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	names, err := h.q.LabelNames(r.Context(), start, end)
+	if err != nil {
+		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
+		return
+	}
+	h.respond(w, nonNil(names), nil)
+}
+
+func (h *handler) labelValues(w http.ResponseWriter, r *http.Request) {
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	start, end, aerr := h.window(r)
+	if aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	vals, err := h.q.LabelValues(r.Context(), r.PathValue("name"), start, end)
+	if err != nil {
+		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
+		return
+	}
+	h.respond(w, nonNil(vals), nil)
+}
+
+func (h *handler) nodes(w http.ResponseWriter, _ *http.Request) {
+	nodes := h.m.Nodes()
+	if nodes == nil {
+		nodes = []Node{}
+	}
+	h.respond(w, nodes, nil)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// resultJSON renders a result the way the Prometheus API does: values as
+// [unix_seconds, "value"].
+func resultJSON(res *store.Result) map[string]any {
+	point := func(p store.Point) []any {
+		return []any{float64(p.Time.UnixMilli()) / 1000, strconv.FormatFloat(p.Value, 'f', -1, 64)}
+	}
+	switch res.Type {
+	case "scalar", "string":
+		var v []any
+		if len(res.Series) > 0 && len(res.Series[0].Points) > 0 {
+			v = point(res.Series[0].Points[0])
+			if res.Type == "string" {
+				v[1] = res.Series[0].Labels["value"]
+			}
+		}
+		return map[string]any{"resultType": res.Type, "result": v}
+	case "matrix":
+		out := make([]map[string]any, 0, len(res.Series))
+		for _, s := range res.Series {
+			vals := make([][]any, len(s.Points))
+			for i, p := range s.Points {
+				vals[i] = point(p)
+			}
+			out = append(out, map[string]any{"metric": s.Labels, "values": vals})
+		}
+		return map[string]any{"resultType": "matrix", "result": out}
+	}
+	out := make([]map[string]any, 0, len(res.Series))
+	for _, s := range res.Series {
+		out = append(out, map[string]any{"metric": s.Labels, "value": point(s.Points[0])})
+	}
+	return map[string]any{"resultType": "vector", "result": out}
+}
