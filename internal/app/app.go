@@ -213,6 +213,11 @@ func (a *App) collectOnce(ctx context.Context, cluster, node string, pool *dist.
 	a.mu.Unlock()
 }
 
+// Query evaluates PromQL against the store (for the demo's live figures).
+func (a *App) Query(ctx context.Context, q string) (*store.Result, error) {
+	return a.db.Query(ctx, q, time.Now())
+}
+
 // Nodes reports every known node with its connection state (web.Model).
 func (a *App) Nodes() []web.Node {
 	var out []web.Node

@@ -151,10 +151,18 @@ func TestCookieResolution(t *testing.T) {
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	testnode.ErlPath(t)
-	code, stdout, stderr := run(t, "demo", "--nodes", "2", "--prefix", erlnode.RandomName("dt"), "--duration", "1ms")
+	prefix := erlnode.RandomName("dt")
+	code, stdout, stderr := run(t, "demo", "--nodes", "2", "--prefix", prefix, "--duration", "5s",
+		"--web.listen-address", "127.0.0.1:0", "--storage.path", t.TempDir())
 	require.Zero(t, code, stderr)
 	require.Contains(t, stdout, "Started 2 OTP nodes")
-	require.Contains(t, stdout, "visible")
 	require.Contains(t, stdout, "hidden (this beamctl)")
+	require.Contains(t, stdout, "Workload running on every node")
+	require.Regexp(t, `Prometheus/Grafana data source: http://127\.0\.0\.1:\d+`, stdout)
+	require.Regexp(t, `nodes up 2  processes \d+  reductions/s \d+`, stdout, "live figures from the server's store")
 	require.Contains(t, stdout, "Stopped 2 demo nodes.")
+	names, err := erlnode.EpmdNames(context.Background())
+	if err == nil {
+		require.False(t, names[prefix+"_a"] || names[prefix+"_b"], "no demo node is left behind")
+	}
 }

@@ -4,20 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/beamctl/beamctl/internal/app"
+	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/erlnode"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 type demoCmd struct {
-	nodes    int
-	prefix   string
-	duration time.Duration
+	nodes       int
+	prefix      string
+	duration    time.Duration
+	serve       bool
+	storagePath string
+	listen      string
 }
 
 func registerDemo(app *kingpin.Application, register func(string, command)) {
@@ -26,6 +34,9 @@ func registerDemo(app *kingpin.Application, register func(string, command)) {
 	cmd.Flag("nodes", "Number of nodes.").Default("3").IntVar(&c.nodes)
 	cmd.Flag("prefix", "Node name prefix.").Default("demo").StringVar(&c.prefix)
 	cmd.Flag("duration", "Stop after this long (0: run until interrupted).").Default("0s").DurationVar(&c.duration)
+	cmd.Flag("serve", "Run beamctl serve watching the cluster.").Default("true").BoolVar(&c.serve)
+	cmd.Flag("storage.path", "Data directory of the demo's store (default: $XDG_STATE_HOME/beamctl/demo).").StringVar(&c.storagePath)
+	cmd.Flag("web.listen-address", "Address of the demo server's API.").Default("127.0.0.1:9464").StringVar(&c.listen)
 	register(cmd.FullCommand(), c)
 }
 
@@ -39,6 +50,9 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 	if e.g.cookie != "" {
 		cookie = e.g.cookie
 	}
+	// If no epmd runs yet, the first node starts one; stop it at the end
+	// so that the demo leaves nothing behind.
+	_, epmdErr := erlnode.EpmdNames(ctx)
 	var nodes []*erlnode.Node
 	defer func() {
 		for _, n := range nodes {
@@ -46,6 +60,9 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 		}
 		if len(nodes) > 0 {
 			fmt.Fprintf(e.stdout, "Stopped %d demo nodes.\n", len(nodes))
+		}
+		if epmdErr != nil && len(nodes) > 0 {
+			_ = exec.Command("epmd", "-kill").Run()
 		}
 	}()
 	for i := range c.nodes {
@@ -93,17 +110,124 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 	if err := printClusterView(e.stdout, v); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nTry it from another terminal:\n  beamctl --cookie %s ping %s\n  beamctl --cookie %s rpc %s erlang memory\n",
+	fmt.Fprintf(e.stdout, "\nTry it from another terminal:\n  beamctl --cookie %s ping %s\n  beamctl --cookie %s top %s --window 1s\n",
 		cookie, nodes[0].Name, cookie, nodes[len(nodes)-1].Name)
+	for _, n := range nodes {
+		nc, err := pool.Conn(callCtx, n.Name)
+		if err != nil {
+			return err
+		}
+		if _, err := inspect.Eval(callCtx, nc, demoWorkload); err != nil {
+			return fmt.Errorf("start the demo workload on %s: %w", n.Name, err)
+		}
+	}
+	fmt.Fprintln(e.stdout, "\nWorkload running on every node: processes messaging each other across nodes, an ETS table, binary churn.")
+	var figures func()
+	if c.serve {
+		stop, f, err := c.startServer(ctx, e, cookie, nodes[0].Name)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		figures = f
+	}
+	var deadline <-chan time.Time
 	if c.duration > 0 {
-		fmt.Fprintf(e.stdout, "\nThe cluster runs for %s.\n", c.duration)
+		deadline = time.After(c.duration)
+		fmt.Fprintf(e.stdout, "\nThe demo runs for %s.\n", c.duration)
+	} else {
+		fmt.Fprintln(e.stdout, "\nThe demo runs until you press Ctrl-C.")
+	}
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-		case <-time.After(c.duration):
+			return nil
+		case <-deadline:
+			if figures != nil {
+				figures()
+			}
+			return nil
+		case <-tick.C:
+			if figures != nil {
+				figures()
+			}
 		}
-		return nil
 	}
-	fmt.Fprintln(e.stdout, "\nThe cluster runs until you press Ctrl-C.")
-	<-ctx.Done()
-	return nil
+}
+
+// demoWorkload runs on every demo node (erl_eval; nothing is loaded): an
+// echo server, pingers that talk to the echo servers of all nodes, and a
+// process that churns an ETS table and refc binaries.
+const demoWorkload = `
+Echo = fun EchoLoop() -> receive {From, Msg} -> From ! Msg, EchoLoop() end end,
+register(demo_echo, spawn(Echo)),
+Pinger = fun PLoop(I) ->
+             Targets = [demo_echo | [{demo_echo, N} || N <- nodes()]],
+             lists:nth(I rem length(Targets) + 1, Targets) ! {self(), I},
+             receive _ -> ok after 100 -> ok end,
+             timer:sleep(20),
+             PLoop(I + 1)
+         end,
+[spawn(fun() -> Pinger(K) end) || K <- lists:seq(1, 4)],
+ets:new(demo_sessions, [named_table, public, {heir, whereis(init), none}]),
+Churn = fun CLoop(I) ->
+            ets:insert(demo_sessions, {I rem 5000, binary:copy(<<I:64>>, 64)}),
+            _ = binary:copy(<<I:64>>, 2000),
+            timer:sleep(10),
+            CLoop(I + 1)
+        end,
+spawn(fun() -> Churn(0) end),
+ok.`
+
+// startServer runs beamctl serve in-process, watching the demo cluster from
+// one seed, and returns how to stop it and a function printing live figures.
+func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) (func(), func(), error) {
+	dir := c.storagePath
+	if dir == "" {
+		p, err := auditPath() // .../beamctl/audit.log
+		if err != nil {
+			return nil, nil, err
+		}
+		dir = filepath.Join(filepath.Dir(p), "demo")
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(
+		"global: {collect_interval: 2s, collect_timeout: 2s, discover_interval: 5s}\nclusters:\n  - name: demo\n    cookie: %q\n    seeds: [%q]\n",
+		cookie, seed)), dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := app.New(app.Options{Config: cfg, StoragePath: dir, Listen: c.listen, Logger: e.logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.Start(ctx); err != nil {
+		_ = a.Stop()
+		return nil, nil, err
+	}
+	base := "http://" + a.Addr()
+	fmt.Fprintf(e.stdout, "\nbeamctl serve is watching the cluster (store in %s):\n", dir)
+	fmt.Fprintf(e.stdout, "  Prometheus/Grafana data source: %s\n", base)
+	fmt.Fprintf(e.stdout, "  nodes:   %s/api/v1/nodes\n", base)
+	fmt.Fprintf(e.stdout, "  a query: %s/api/v1/query?query=sum(rate(erlang_vm_statistics_reductions_total[10s]))\n", base)
+	figures := func() {
+		qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		val := func(q string) string {
+			r, err := a.Query(qctx, q)
+			if err != nil || len(r.Series) == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.0f", r.Series[0].Points[0].Value)
+		}
+		fmt.Fprintf(e.stdout, "%s  nodes up %s  processes %s  reductions/s %s  dist msgs/s %s  memory MB %s\n",
+			time.Now().Format(time.TimeOnly),
+			val(`sum(beamctl_node_up{cluster="demo"})`),
+			val(`sum(erlang_vm_processes{cluster="demo"})`),
+			val(`sum(rate(erlang_vm_statistics_reductions_total{cluster="demo"}[10s]))`),
+			val(`sum(rate(erlang_vm_dist_messages_sent_total{cluster="demo"}[10s]))`),
+			val(`sum(erlang_vm_memory_bytes{cluster="demo",kind="total"}) / 1048576`))
+	}
+	return func() { _ = a.Stop() }, figures, nil
 }

@@ -173,6 +173,9 @@ func (s *Set) run(ctx context.Context, name string, b *batch) []Sample {
 	switch {
 	case errors.Is(err, ErrNoData):
 		s.logger.Debug("Collector returned no data", "collector", name, "node", b.Node(), "err", err)
+	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
+		success = 0 // the server is stopping: not worth an error
+		s.logger.Debug("Collector interrupted", "collector", name, "node", b.Node(), "err", err)
 	case err != nil:
 		success = 0
 		s.logger.Error("Collector failed", "collector", name, "node", b.Node(), "err", err)
