@@ -44,8 +44,9 @@ type App struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	nodes map[nodeKey]*nodeInfo
+	mu       sync.Mutex
+	nodes    map[nodeKey]*nodeInfo
+	metadata map[string]web.Metadata
 }
 
 type nodeKey struct{ cluster, node string }
@@ -67,7 +68,8 @@ func New(o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{opts: o, log: o.Logger, db: db, pools: map[string]*dist.Pool{}, sets: map[string]*collector.Set{}, nodes: map[nodeKey]*nodeInfo{}}
+	a := &App{opts: o, log: o.Logger, db: db, pools: map[string]*dist.Pool{}, sets: map[string]*collector.Set{}, nodes: map[nodeKey]*nodeInfo{},
+		metadata: map[string]web.Metadata{"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."}}}
 	for _, cl := range o.Config.Clusters {
 		set, err := collector.NewSet(o.Logger.With("cluster", cl.Name), cl.Collectors, time.Duration(o.Config.Global.CollectTimeout))
 		if err != nil {
@@ -195,7 +197,13 @@ func (a *App) collectOnce(ctx context.Context, cluster, node string, pool *dist.
 	defer cancel()
 	if conn, err := pool.Conn(cctx, node); err == nil {
 		up = 1
-		for _, s := range a.sets[cluster].Collect(cctx, conn) {
+		collected := a.sets[cluster].Collect(cctx, conn)
+		a.mu.Lock()
+		for _, s := range collected {
+			a.metadata[s.Name] = web.Metadata{Type: s.Type.String(), Help: s.Help}
+		}
+		a.mu.Unlock()
+		for _, s := range collected {
 			lbls := append([]store.Label{{Name: "__name__", Value: s.Name}}, base...)
 			for _, l := range s.Labels {
 				lbls = append(lbls, store.Label{Name: l.Name, Value: l.Value})
@@ -216,6 +224,17 @@ func (a *App) collectOnce(ctx context.Context, cluster, node string, pool *dist.
 // Query evaluates PromQL against the store (for the demo's live figures).
 func (a *App) Query(ctx context.Context, q string) (*store.Result, error) {
 	return a.db.Query(ctx, q, time.Now())
+}
+
+// Metadata returns the type and help of every metric family seen so far.
+func (a *App) Metadata() map[string]web.Metadata {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]web.Metadata, len(a.metadata))
+	for k, v := range a.metadata {
+		out[k] = v
+	}
+	return out
 }
 
 // Nodes reports every known node with its connection state (web.Model).

@@ -102,6 +102,18 @@ clusters:
 	require.Equal(t, "success", r.Status)
 	require.Contains(t, string(r.Data), a.Name)
 
+	r = get(t, base, "/api/v1/series", url.Values{"match[]": {`erlang_vm_memory_bytes{kind="total"}`}})
+	require.Equal(t, "success", r.Status)
+	var series []map[string]string
+	require.NoError(t, json.Unmarshal(r.Data, &series))
+	require.Len(t, series, 2)
+	r = get(t, base, "/api/v1/metadata", url.Values{"metric": {"erlang_vm_statistics_reductions_total"}})
+	require.Equal(t, "success", r.Status)
+	require.Contains(t, string(r.Data), `"type":"counter"`)
+	out, err = exec.Command(promtool, "query", "series", base, "--match", `erlang_vm_processes`).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), b.Name)
+
 	// kill -9 a node: its state goes down, and comes back up after restart.
 	state := func(node string) string {
 		var ns []struct {

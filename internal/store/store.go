@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 )
@@ -228,6 +229,36 @@ func (d *DB) LabelNames(ctx context.Context, start, end time.Time) ([]string, er
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// Series returns the label sets of the series that match any of the
+// selectors (PromQL series selectors such as up{job="x"}) over [start, end].
+func (d *DB) Series(ctx context.Context, selectors []string, start, end time.Time) ([]map[string]string, error) {
+	q, err := d.db.Querier(start.UnixMilli(), end.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	seen := map[string]bool{}
+	var out []map[string]string
+	for _, sel := range selectors {
+		matchers, err := parser.NewParser(parser.Options{}).ParseMetricSelector(sel)
+		if err != nil {
+			return nil, fmt.Errorf("selector %q: %w", sel, err)
+		}
+		set := q.Select(ctx, false, nil, matchers...)
+		for set.Next() {
+			ls := set.At().Labels()
+			if key := ls.String(); !seen[key] {
+				seen[key] = true
+				out = append(out, ls.Map())
+			}
+		}
+		if err := set.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // compile-time check that the TSDB is a queryable PromQL source.

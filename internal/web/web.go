@@ -1,7 +1,8 @@
 // Package web serves beamctl serve's HTTP API: the Prometheus query API
 // subset that Grafana and promtool use (/api/v1/query, /api/v1/query_range,
-// /api/v1/labels, /api/v1/label/<name>/values) over the embedded store, and
-// beamctl's own model (/api/v1/nodes).
+// /api/v1/series, /api/v1/labels, /api/v1/label/<name>/values,
+// /api/v1/metadata) over the embedded store, and beamctl's own model
+// (/api/v1/nodes).
 package web
 
 import (
@@ -32,6 +33,7 @@ type Node struct {
 // Model is what the API needs of the server besides the store.
 type Model interface {
 	Nodes() []Node
+	Metadata() map[string]Metadata
 }
 
 // Querier is the part of the store the API uses.
@@ -40,6 +42,14 @@ type Querier interface {
 	QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration) (*store.Result, error)
 	LabelNames(ctx context.Context, start, end time.Time) ([]string, error)
 	LabelValues(ctx context.Context, name string, start, end time.Time) ([]string, error)
+	Series(ctx context.Context, selectors []string, start, end time.Time) ([]map[string]string, error)
+}
+
+// Metadata describes a metric family, for /api/v1/metadata.
+type Metadata struct {
+	Type string `json:"type"`
+	Help string `json:"help"`
+	Unit string `json:"unit"`
 }
 
 // maxBody bounds request bodies (form-encoded queries).
@@ -54,6 +64,9 @@ func New(q Querier, m Model, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /api/v1/labels", h.labels)
 	mux.HandleFunc("POST /api/v1/labels", h.labels)
 	mux.HandleFunc("GET /api/v1/label/{name}/values", h.labelValues)
+	mux.HandleFunc("GET /api/v1/series", h.series)
+	mux.HandleFunc("POST /api/v1/series", h.series)
+	mux.HandleFunc("GET /api/v1/metadata", h.metadata)
 	mux.HandleFunc("GET /api/v1/nodes", h.nodes)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })
@@ -241,6 +254,61 @@ func (h *handler) labelValues(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.respond(w, nonNil(vals), nil)
+}
+
+func (h *handler) series(w http.ResponseWriter, r *http.Request) {
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	sels := r.Form["match[]"]
+	if len(sels) == 0 {
+		h.respond(w, nil, badData("no match[] parameter provided"))
+		return
+	}
+	start, end, aerr := h.window(r)
+	if aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	series, err := h.q.Series(r.Context(), sels, start, end)
+	if err != nil {
+		h.respond(w, nil, badData("%v", err))
+		return
+	}
+	if series == nil {
+		series = []map[string]string{}
+	}
+	h.respond(w, series, nil)
+}
+
+// metadata answers {"metric": [{"type", "help", "unit"}]}, optionally for
+// one metric (metric=) and at most limit metrics.
+func (h *handler) metadata(w http.ResponseWriter, r *http.Request) {
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	limit := -1
+	if l := r.Form.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			h.respond(w, nil, badData("limit must be a number"))
+			return
+		}
+		limit = n
+	}
+	out := map[string][]Metadata{}
+	for name, md := range h.m.Metadata() {
+		if m := r.Form.Get("metric"); m != "" && m != name {
+			continue
+		}
+		if limit >= 0 && len(out) >= limit {
+			break
+		}
+		out[name] = []Metadata{md}
+	}
+	h.respond(w, out, nil)
 }
 
 func (h *handler) nodes(w http.ResponseWriter, _ *http.Request) {
