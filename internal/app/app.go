@@ -138,6 +138,7 @@ func (a *App) discover(ctx context.Context, cl config.Cluster, pool *dist.Pool) 
 	defer tick.Stop()
 	for {
 		queue := append(append([]string{}, cl.Nodes...), cl.Seeds...)
+		queue = append(queue, a.scanEpmd(ctx, cl)...)
 		crawled := map[string]bool{}
 		for len(queue) > 0 {
 			n := queue[0]
@@ -170,6 +171,30 @@ func (a *App) discover(ctx context.Context, cl config.Cluster, pool *dist.Pool) 
 		case <-tick.C:
 		}
 	}
+}
+
+// scanEpmd lists the nodes registered in the configured hosts' epmd whose
+// names match the pattern. A host without epmd is logged and skipped.
+func (a *App) scanEpmd(ctx context.Context, cl config.Cluster) []string {
+	if cl.Epmd == nil {
+		return nil
+	}
+	var out []string
+	for _, host := range cl.Epmd.Hosts {
+		sctx, cancel := context.WithTimeout(ctx, time.Duration(a.opts.Config.Global.CollectTimeout))
+		names, err := dist.Names(sctx, host, 0)
+		cancel()
+		if err != nil {
+			a.log.Warn("Cannot list the nodes of a host", "cluster", cl.Name, "host", host, "err", err)
+			continue
+		}
+		for _, n := range names {
+			if cl.Epmd.Pattern.MatchString(n.Name) {
+				out = append(out, n.Name+"@"+host)
+			}
+		}
+	}
+	return out
 }
 
 // collect collects one node every CollectInterval into the store.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/erlnode"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -154,4 +155,30 @@ clusters:
 	require.NoError(t, json.Unmarshal(r.Data, &v))
 	require.Len(t, v.Result, 1, "samples stored before the restart")
 	require.False(t, strings.Contains(string(r.Data), a.Cookie), "the cookie never appears in the API")
+}
+
+func TestEpmdDiscovery(t *testing.T) {
+	prefix := erlnode.RandomName("ed")
+	a := testnode.Start(t, testnode.Options{Name: prefix + "x1", Cookie: "epmdcookie"})
+	b := testnode.Start(t, testnode.Options{Name: prefix + "x2", Cookie: "epmdcookie"})
+	other := testnode.Start(t, testnode.Options{Cookie: "epmdcookie"}) // does not match the pattern
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: scanned
+    cookie: epmdcookie
+    epmd: {hosts: [%s], name_pattern: "^%s"}
+`, a.Host, prefix)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	require.Eventually(t, func() bool {
+		found := map[string]bool{}
+		for _, n := range srv.Nodes() {
+			if n.State == "up" {
+				found[n.Node] = true
+			}
+		}
+		return found[a.Name] && found[b.Name] && !found[other.Name]
+	}, 20*time.Second, 100*time.Millisecond)
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -43,7 +44,18 @@ type Cluster struct {
 	CookieFile string          `yaml:"cookie_file"`
 	Nodes      []string        `yaml:"nodes"` // static list
 	Seeds      []string        `yaml:"seeds"` // crawled: every node they are connected to
+	Epmd       *EpmdScan       `yaml:"epmd"`  // names registered in these hosts' epmd
 	Collectors map[string]bool `yaml:"collectors"`
+}
+
+// EpmdScan discovers nodes by asking each host's epmd for its names.
+type EpmdScan struct {
+	Hosts []string `yaml:"hosts"`
+	// NamePattern keeps the names it matches (a Go regular expression;
+	// default: every name).
+	NamePattern string `yaml:"name_pattern"`
+	// Pattern is NamePattern compiled.
+	Pattern *regexp.Regexp `yaml:"-"`
 }
 
 // Duration is a time.Duration written as "10s" in YAML.
@@ -146,8 +158,18 @@ func (c *Config) validate(dir string) error {
 				return fmt.Errorf("%s: cookie_file %s is empty", where, p)
 			}
 		}
-		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 {
-			return fmt.Errorf("%s: nodes or seeds must list at least one node", where)
+		if cl.Epmd != nil {
+			if len(cl.Epmd.Hosts) == 0 {
+				return fmt.Errorf("%s: epmd.hosts must list at least one host", where)
+			}
+			p, err := regexp.Compile(cl.Epmd.NamePattern)
+			if err != nil {
+				return fmt.Errorf("%s: epmd.name_pattern %q is not a regular expression", where, cl.Epmd.NamePattern)
+			}
+			cl.Epmd.Pattern = p
+		}
+		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 && cl.Epmd == nil {
+			return fmt.Errorf("%s: nodes, seeds or epmd must name at least one node", where)
 		}
 		for _, n := range append(append([]string{}, cl.Nodes...), cl.Seeds...) {
 			if _, err := dist.ParseNodeName(n); err != nil {

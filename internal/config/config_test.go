@@ -36,7 +36,9 @@ func TestValidation(t *testing.T) {
 		{"conf.no-cookie.yml", `cluster "x": cookie or cookie_file is required`},
 		{"conf.missing-cookie-file.yml", `cluster "x": cannot read cookie_file ` + filepath.Join(dir, "missing.txt")},
 		{"conf.empty-cookie-file.yml", `cluster "x": cookie_file ` + filepath.Join(dir, "empty-cookie.txt") + ` is empty`},
-		{"conf.no-nodes.yml", `cluster "x": nodes or seeds must list at least one node`},
+		{"conf.no-nodes.yml", `cluster "x": nodes, seeds or epmd must name at least one node`},
+		{"conf.epmd-no-hosts.yml", `cluster "x": epmd.hosts must list at least one host`},
+		{"conf.epmd-bad-pattern.yml", `cluster "x": epmd.name_pattern "([" is not a regular expression`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 	}
 	for _, tc := range tests {
