@@ -16,6 +16,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
@@ -88,7 +92,7 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.opts.Listen, err)
 	}
 	a.ln = ln
-	a.srv = &http.Server{Handler: web.New(a.db, a, a.log), ReadHeaderTimeout: 10 * time.Second}
+	a.srv = &http.Server{Handler: web.New(a.db, a, a.selfMetrics(), a.log), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("HTTP server stopped", "err", err)
@@ -244,6 +248,27 @@ func (a *App) collectOnce(ctx context.Context, cluster, node string, pool *dist.
 	a.mu.Lock()
 	a.nodes[nodeKey{cluster, node}] = &nodeInfo{lastCollect: now, series: len(samples)}
 	a.mu.Unlock()
+}
+
+// selfMetrics serves beamctl's own metrics: Go runtime and process, and
+// how many managed nodes are in each state.
+func (a *App) selfMetrics() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.CollectorFunc(a.describeNodes))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+var nodesDesc = prometheus.NewDesc("beamctl_managed_nodes", "Managed nodes by cluster and connection state.", []string{"cluster", "state"}, nil)
+
+func (a *App) describeNodes(ch chan<- prometheus.Metric) {
+	counts := map[[2]string]float64{}
+	for _, n := range a.Nodes() {
+		counts[[2]string{n.Cluster, n.State}]++
+	}
+	for k, v := range counts {
+		ch <- prometheus.MustNewConstMetric(nodesDesc, prometheus.GaugeValue, v, k[0], k[1])
+	}
 }
 
 // Query evaluates PromQL against the store (for the demo's live figures).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -114,6 +115,27 @@ clusters:
 	out, err = exec.Command(promtool, "query", "series", base, "--match", `erlang_vm_processes`).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), b.Name)
+
+	// beamctl's own metrics, and federation of the managed nodes' samples.
+	body := func(path string) string {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	self := body("/metrics")
+	require.Contains(t, self, "go_goroutines ")
+	require.Contains(t, self, `beamctl_managed_nodes{cluster="test",state="up"} 2`)
+	fed := body("/federate?" + url.Values{"match[]": {`erlang_vm_processes`}}.Encode())
+	require.Contains(t, fed, "# TYPE erlang_vm_processes gauge\n")
+	require.Contains(t, fed, `erlang_vm_processes{cluster="test",node="`+a.Name+`"} `)
+	lint := exec.Command(promtool, "check", "metrics")
+	lint.Stdin = strings.NewReader(fed)
+	lintOut, err := lint.CombinedOutput()
+	require.NoError(t, err, "%s", lintOut)
 
 	// kill -9 a node: its state goes down, and comes back up after restart.
 	state := func(node string) string {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -55,10 +56,15 @@ type Metadata struct {
 // maxBody bounds request bodies (form-encoded queries).
 const maxBody = 1 << 20
 
-// New returns the API handler.
-func New(q Querier, m Model, logger *slog.Logger) http.Handler {
+// New returns the API handler. self serves beamctl's own metrics on
+// /metrics (nil: not served).
+func New(q Querier, m Model, self http.Handler, logger *slog.Logger) http.Handler {
 	h := &handler{q: q, m: m, log: logger}
 	mux := http.NewServeMux()
+	if self != nil {
+		mux.Handle("GET /metrics", self)
+	}
+	mux.HandleFunc("GET /federate", h.federate)
 	mux.HandleFunc("/api/v1/query", h.query)
 	mux.HandleFunc("/api/v1/query_range", h.queryRange)
 	mux.HandleFunc("GET /api/v1/labels", h.labels)
@@ -309,6 +315,75 @@ func (h *handler) metadata(w http.ResponseWriter, r *http.Request) {
 		out[name] = []Metadata{md}
 	}
 	h.respond(w, out, nil)
+}
+
+// federate writes the latest sample of every series matching the match[]
+// selectors in the Prometheus text format, so that an existing Prometheus
+// can scrape beamctl (as Prometheus's own /federate).
+func (h *handler) federate(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "cannot read the request", http.StatusBadRequest)
+		return
+	}
+	sels := r.Form["match[]"]
+	if len(sels) == 0 {
+		http.Error(w, "no match[] parameter provided", http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	type line struct {
+		name, labels string
+		value        float64
+		ts           int64
+	}
+	byName := map[string][]line{}
+	for _, sel := range sels {
+		res, err := h.q.Query(r.Context(), sel, now)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if res.Type != "vector" {
+			http.Error(w, "match[] must select series", http.StatusBadRequest)
+			return
+		}
+		for _, s := range res.Series {
+			name := s.Labels["__name__"]
+			var keys []string
+			for k := range s.Labels {
+				if k != "__name__" {
+					keys = append(keys, k)
+				}
+			}
+			sort.Strings(keys)
+			var b strings.Builder
+			for i, k := range keys {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "%s=%q", k, s.Labels[k])
+			}
+			p := s.Points[0]
+			byName[name] = append(byName[name], line{name: name, labels: b.String(), value: p.Value, ts: p.Time.UnixMilli()})
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	md := h.m.Metadata()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	for _, n := range names {
+		typ, help := "untyped", "Federated by beamctl."
+		if m, ok := md[n]; ok {
+			typ, help = m.Type, m.Help
+		}
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", n, strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(help), n, typ)
+		for _, l := range byName[n] {
+			fmt.Fprintf(w, "%s{%s} %s %d\n", l.name, l.labels, strconv.FormatFloat(l.value, 'g', -1, 64), l.ts)
+		}
+	}
 }
 
 func (h *handler) nodes(w http.ResponseWriter, _ *http.Request) {
