@@ -30,7 +30,9 @@ import (
 
 // Options configure the server.
 type Options struct {
-	Config      *config.Config
+	Config *config.Config
+	// ConfigFile, when set, is read again by ReloadFile and POST /-/reload.
+	ConfigFile  string
 	StoragePath string
 	Listen      string // e.g. 127.0.0.1:9464; port 0 picks a free one
 	Logger      *slog.Logger
@@ -38,19 +40,32 @@ type Options struct {
 
 // App is a running (or stopped) server.
 type App struct {
-	opts   Options
-	log    *slog.Logger
-	db     *store.DB
-	srv    *http.Server
-	ln     net.Listener
-	pools  map[string]*dist.Pool
-	sets   map[string]*collector.Set
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	opts    Options
+	log     *slog.Logger
+	db      *store.DB
+	srv     *http.Server
+	ln      net.Listener
+	rootCtx context.Context
+	cancel  context.CancelFunc
 
-	mu       sync.Mutex
+	runMu sync.Mutex // guards cfg and runs (Start, Reload, Stop)
+	cfg   *config.Config
+	runs  map[string]*clusterRun
+
+	mu       sync.Mutex // guards nodes and metadata
 	nodes    map[nodeKey]*nodeInfo
 	metadata map[string]web.Metadata
+}
+
+// clusterRun is one cluster being discovered and collected. Its pool
+// (the connections) can outlive it across a reload.
+type clusterRun struct {
+	cfg    config.Cluster
+	global config.Global
+	pool   *dist.Pool
+	set    *collector.Set
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 type nodeKey struct{ cluster, node string }
@@ -72,15 +87,13 @@ func New(o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{opts: o, log: o.Logger, db: db, pools: map[string]*dist.Pool{}, sets: map[string]*collector.Set{}, nodes: map[nodeKey]*nodeInfo{},
+	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{},
 		metadata: map[string]web.Metadata{"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."}}}
 	for _, cl := range o.Config.Clusters {
-		set, err := collector.NewSet(o.Logger.With("cluster", cl.Name), cl.Collectors, time.Duration(o.Config.Global.CollectTimeout))
-		if err != nil {
+		if _, err := collector.NewSet(nil, cl.Collectors, time.Second); err != nil {
 			_ = db.Close()
 			return nil, fmt.Errorf("cluster %q: %w", cl.Name, err)
 		}
-		a.sets[cl.Name] = set
 	}
 	return a, nil
 }
@@ -92,21 +105,131 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.opts.Listen, err)
 	}
 	a.ln = ln
-	a.srv = &http.Server{Handler: web.New(a.db, a, a.selfMetrics(), a.log), ReadHeaderTimeout: 10 * time.Second}
+	a.srv = &http.Server{Handler: web.New(a.db, a, a.selfMetrics(), a.reloadHandler(), a.log), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("HTTP server stopped", "err", err)
 		}
 	}()
-	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	for _, cl := range a.opts.Config.Clusters {
-		pool := dist.NewPool(dist.PoolOptions{Options: dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name)}})
-		a.pools[cl.Name] = pool
-		a.wg.Add(1)
-		go a.discover(ctx, cl, pool)
+	a.rootCtx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	for _, cl := range a.cfg.Clusters {
+		if err := a.startRun(cl, a.cfg.Global, nil); err != nil {
+			return err
+		}
 	}
-	a.log.Info("Serving", "addr", ln.Addr().String(), "clusters", len(a.opts.Config.Clusters))
+	a.log.Info("Serving", "addr", ln.Addr().String(), "clusters", len(a.cfg.Clusters))
 	return nil
+}
+
+// startRun starts discovering and collecting a cluster, on pool or, when
+// pool is nil, on a new one. The caller holds runMu.
+func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool) error {
+	set, err := collector.NewSet(a.log.With("cluster", cl.Name), cl.Collectors, time.Duration(g.CollectTimeout))
+	if err != nil {
+		return fmt.Errorf("cluster %q: %w", cl.Name, err)
+	}
+	if pool == nil {
+		pool = dist.NewPool(dist.PoolOptions{Options: dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name)}})
+	}
+	ctx, cancel := context.WithCancel(a.rootCtx)
+	run := &clusterRun{cfg: cl, global: g, pool: pool, set: set, cancel: cancel}
+	a.runs[cl.Name] = run
+	run.wg.Add(1)
+	go a.discover(ctx, run)
+	return nil
+}
+
+// stopRun stops a cluster's goroutines and, with closePool, its
+// connections. The caller holds runMu.
+func (a *App) stopRun(run *clusterRun, closePool bool) {
+	run.cancel()
+	run.wg.Wait()
+	if closePool {
+		_ = run.pool.Close()
+	}
+}
+
+// Reload applies a new configuration. Clusters whose cookie did not change
+// keep their connections: only their discovery and collection restart if
+// their settings changed; removed clusters are disconnected; new ones
+// start.
+func (a *App) Reload(cfg *config.Config) error {
+	for _, cl := range cfg.Clusters {
+		if _, err := collector.NewSet(nil, cl.Collectors, time.Second); err != nil {
+			return fmt.Errorf("cluster %q: %w", cl.Name, err)
+		}
+	}
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	old := a.runs
+	a.runs = map[string]*clusterRun{}
+	for _, cl := range cfg.Clusters {
+		prev := old[cl.Name]
+		delete(old, cl.Name)
+		switch {
+		case prev != nil && sameCluster(prev.cfg, cl) && prev.global == cfg.Global:
+			a.runs[cl.Name] = prev // untouched
+			continue
+		case prev != nil && prev.cfg.Cookie == cl.Cookie:
+			a.stopRun(prev, false)
+			if err := a.startRun(cl, cfg.Global, prev.pool); err != nil {
+				return err
+			}
+		default:
+			if prev != nil {
+				a.stopRun(prev, true)
+			}
+			if err := a.startRun(cl, cfg.Global, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for _, run := range old { // clusters no longer configured
+		a.stopRun(run, true)
+	}
+	a.cfg = cfg
+	a.log.Info("Configuration reloaded", "clusters", len(cfg.Clusters))
+	return nil
+}
+
+// sameCluster reports whether two cluster configurations are equal.
+func sameCluster(x, y config.Cluster) bool {
+	epmd := func(e *config.EpmdScan) string {
+		if e == nil {
+			return ""
+		}
+		return fmt.Sprint(e.Hosts, e.NamePattern)
+	}
+	return x.Name == y.Name && x.Cookie == y.Cookie && fmt.Sprint(x.Nodes) == fmt.Sprint(y.Nodes) &&
+		fmt.Sprint(x.Seeds) == fmt.Sprint(y.Seeds) && epmd(x.Epmd) == epmd(y.Epmd) &&
+		fmt.Sprint(x.Collectors) == fmt.Sprint(y.Collectors) // fmt prints maps sorted by key
+}
+
+// reloadHandler serves POST /-/reload when the server knows its
+// configuration file.
+func (a *App) reloadHandler() http.Handler {
+	if a.opts.ConfigFile == "" {
+		return nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.ReloadFile(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintln(w, "Configuration reloaded.")
+	})
+}
+
+// ReloadFile reads the configuration file again and applies it; an invalid
+// file changes nothing.
+func (a *App) ReloadFile() error {
+	cfg, err := config.Load(a.opts.ConfigFile)
+	if err != nil {
+		return err
+	}
+	return a.Reload(cfg)
 }
 
 // Addr is the address the API listens on.
@@ -123,10 +246,12 @@ func (a *App) Stop() error {
 		errs = append(errs, a.srv.Shutdown(ctx))
 		cancel()
 	}
-	a.wg.Wait()
-	for _, p := range a.pools {
-		errs = append(errs, p.Close())
+	a.runMu.Lock()
+	for _, run := range a.runs {
+		a.stopRun(run, true)
 	}
+	a.runs = map[string]*clusterRun{}
+	a.runMu.Unlock()
 	errs = append(errs, a.db.Close())
 	return errors.Join(errs...)
 }
@@ -135,28 +260,29 @@ func (a *App) Stop() error {
 // static list, the seeds, and every node a known node is connected to
 // (repeated until nothing new turns up). Each new node gets a collector
 // loop; nodes that vanish stay known (their state goes down).
-func (a *App) discover(ctx context.Context, cl config.Cluster, pool *dist.Pool) {
-	defer a.wg.Done()
+func (a *App) discover(ctx context.Context, run *clusterRun) {
+	defer run.wg.Done()
+	cl, pool := run.cfg, run.pool
 	known := map[string]bool{}
-	tick := time.NewTicker(time.Duration(a.opts.Config.Global.DiscoverInterval))
+	tick := time.NewTicker(time.Duration(run.global.DiscoverInterval))
 	defer tick.Stop()
 	for {
 		queue := append(append([]string{}, cl.Nodes...), cl.Seeds...)
-		queue = append(queue, a.scanEpmd(ctx, cl)...)
+		queue = append(queue, a.scanEpmd(ctx, cl, run.global)...)
 		crawled := map[string]bool{}
 		for len(queue) > 0 {
 			n := queue[0]
 			queue = queue[1:]
 			if !known[n] {
 				known[n] = true
-				a.wg.Add(1)
-				go a.collect(ctx, cl.Name, n, pool)
+				run.wg.Add(1)
+				go a.collect(ctx, run, n)
 			}
 			if crawled[n] {
 				continue
 			}
 			crawled[n] = true
-			cctx, cancel := context.WithTimeout(ctx, time.Duration(a.opts.Config.Global.CollectTimeout))
+			cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
 			r, err := pool.Call(cctx, n, "erlang", "nodes")
 			cancel()
 			if err != nil {
@@ -179,13 +305,13 @@ func (a *App) discover(ctx context.Context, cl config.Cluster, pool *dist.Pool) 
 
 // scanEpmd lists the nodes registered in the configured hosts' epmd whose
 // names match the pattern. A host without epmd is logged and skipped.
-func (a *App) scanEpmd(ctx context.Context, cl config.Cluster) []string {
+func (a *App) scanEpmd(ctx context.Context, cl config.Cluster, g config.Global) []string {
 	if cl.Epmd == nil {
 		return nil
 	}
 	var out []string
 	for _, host := range cl.Epmd.Hosts {
-		sctx, cancel := context.WithTimeout(ctx, time.Duration(a.opts.Config.Global.CollectTimeout))
+		sctx, cancel := context.WithTimeout(ctx, time.Duration(g.CollectTimeout))
 		names, err := dist.Names(sctx, host, 0)
 		cancel()
 		if err != nil {
@@ -202,13 +328,12 @@ func (a *App) scanEpmd(ctx context.Context, cl config.Cluster) []string {
 }
 
 // collect collects one node every CollectInterval into the store.
-func (a *App) collect(ctx context.Context, cluster, node string, pool *dist.Pool) {
-	defer a.wg.Done()
-	interval := time.Duration(a.opts.Config.Global.CollectInterval)
-	tick := time.NewTicker(interval)
+func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
+	defer run.wg.Done()
+	tick := time.NewTicker(time.Duration(run.global.CollectInterval))
 	defer tick.Stop()
 	for {
-		a.collectOnce(ctx, cluster, node, pool)
+		a.collectOnce(ctx, run, node)
 		select {
 		case <-ctx.Done():
 			return
@@ -217,16 +342,17 @@ func (a *App) collect(ctx context.Context, cluster, node string, pool *dist.Pool
 	}
 }
 
-func (a *App) collectOnce(ctx context.Context, cluster, node string, pool *dist.Pool) {
+func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string) {
+	cluster, pool := run.cfg.Name, run.pool
 	now := time.Now()
 	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
 	up := 0.0
 	var samples []store.Sample
-	cctx, cancel := context.WithTimeout(ctx, time.Duration(a.opts.Config.Global.CollectTimeout))
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
 	defer cancel()
 	if conn, err := pool.Conn(cctx, node); err == nil {
 		up = 1
-		collected := a.sets[cluster].Collect(cctx, conn)
+		collected := run.set.Collect(cctx, conn)
 		a.mu.Lock()
 		for _, s := range collected {
 			a.metadata[s.Name] = web.Metadata{Type: s.Type.String(), Help: s.Help}
@@ -289,8 +415,14 @@ func (a *App) Metadata() map[string]web.Metadata {
 
 // Nodes reports every known node with its connection state (web.Model).
 func (a *App) Nodes() []web.Node {
+	a.runMu.Lock()
+	pools := map[string]*dist.Pool{}
+	for name, run := range a.runs {
+		pools[name] = run.pool
+	}
+	a.runMu.Unlock()
 	var out []web.Node
-	for cluster, pool := range a.pools {
+	for cluster, pool := range pools {
 		for _, st := range pool.Status() {
 			n := web.Node{Cluster: cluster, Node: st.Node, State: st.State.String(), Since: st.Since}
 			if st.Err != nil {

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -203,4 +205,58 @@ clusters:
 		}
 		return found[a.Name] && found[b.Name] && !found[other.Name]
 	}, 20*time.Second, 100*time.Millisecond)
+}
+
+func TestReload(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{})
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "beamctl.yml")
+	write := func(nodes string) {
+		require.NoError(t, os.WriteFile(file, []byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: r
+    cookie: %s
+    nodes: [%s]
+`, a.Cookie, nodes)), 0o600))
+	}
+	write(a.Name)
+	cfg, err := config.Load(file)
+	require.NoError(t, err)
+	srv, err := New(Options{Config: cfg, ConfigFile: file, StoragePath: t.TempDir(), Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	require.NoError(t, srv.Start(context.Background()))
+	defer srv.Stop()
+	since := func(node string) time.Time {
+		for _, n := range srv.Nodes() {
+			if n.Node == node && n.State == "up" {
+				return n.Since
+			}
+		}
+		return time.Time{}
+	}
+	require.Eventually(t, func() bool { return !since(a.Name).IsZero() }, 20*time.Second, 50*time.Millisecond)
+	upSince := since(a.Name)
+
+	// POST /-/reload with a second node: it is collected, and the first
+	// node's connection is not dropped.
+	write(a.Name + ", " + b.Name)
+	resp, err := http.Post("http://"+srv.Addr()+"/-/reload", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Eventually(t, func() bool { return !since(b.Name).IsZero() }, 20*time.Second, 50*time.Millisecond)
+	require.Equal(t, upSince, since(a.Name), "the unchanged node kept its connection")
+
+	// An invalid file is refused and changes nothing.
+	require.NoError(t, os.WriteFile(file, []byte("clusters: []\n"), 0o600))
+	resp, err = http.Post("http://"+srv.Addr()+"/-/reload", "", nil)
+	require.NoError(t, err)
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, string(msg), "clusters must list at least one cluster")
+	require.Equal(t, upSince, since(a.Name))
+	require.False(t, since(b.Name).IsZero())
 }

@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -37,7 +40,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(app.Options{Config: cfg, StoragePath: c.storagePath, Listen: c.listen, Logger: e.logger})
+	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Listen: c.listen, Logger: e.logger})
 	if err != nil {
 		return err
 	}
@@ -46,8 +49,20 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "beamctl serve: API on http://%s (Prometheus data source URL), store in %s\n", a.Addr(), c.storagePath)
-	<-ctx.Done()
-	return a.Stop()
+	// SIGHUP reloads the configuration, as POST /-/reload does.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return a.Stop()
+		case <-hup:
+			if err := a.ReloadFile(); err != nil {
+				e.logger.Error("Reload failed; the previous configuration stays", "err", err)
+			}
+		}
+	}
 }
 
 type checkConfigCmd struct {

@@ -57,12 +57,15 @@ type Metadata struct {
 const maxBody = 1 << 20
 
 // New returns the API handler. self serves beamctl's own metrics on
-// /metrics (nil: not served).
-func New(q Querier, m Model, self http.Handler, logger *slog.Logger) http.Handler {
+// /metrics and reload serves POST /-/reload (nil: not served).
+func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) http.Handler {
 	h := &handler{q: q, m: m, log: logger}
 	mux := http.NewServeMux()
 	if self != nil {
 		mux.Handle("GET /metrics", self)
+	}
+	if reload != nil {
+		mux.Handle("POST /-/reload", reload)
 	}
 	mux.HandleFunc("GET /federate", h.federate)
 	mux.HandleFunc("/api/v1/query", h.query)
