@@ -15,8 +15,10 @@ import (
 
 type model struct{}
 
-func (model) Nodes() []Node                  { return nil }
-func (model) Metadata() map[string]Metadata { return map[string]Metadata{"x": {Type: "gauge", Help: "X."}} }
+func (model) Nodes() []Node { return nil }
+func (model) Metadata() map[string]Metadata {
+	return map[string]Metadata{"x": {Type: "gauge", Help: "X."}}
+}
 
 // TestHostileRequests sends malformed and oversized requests: each gets a
 // Prometheus-shaped error (or a plain 4xx), never a panic or a 5xx.
