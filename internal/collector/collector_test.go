@@ -98,6 +98,7 @@ func TestCollectors(t *testing.T) {
 		{"erlang_vm_ports_by_driver", []Label{{"driver", "tcp_inet"}}, 1},
 		{"erlang_vm_application_info", []Label{{"application", "kernel"}, {"state", "running"}}, 1},
 		{"erlang_vm_info", []Label{{"otp_release", "25"}}, 1},
+		{"erlang_vm_release_info", []Label{{"release", "Erlang/OTP"}, {"version", "25"}}, 1},
 		{"erlang_vm_os_resident_memory_bytes", nil, 1 << 20},
 		{"erlang_vm_os_open_fds", nil, 3},
 		{"erlang_vm_os_max_fds", nil, 64},
