@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,8 +204,14 @@ func sameCluster(x, y config.Cluster) bool {
 		}
 		return fmt.Sprint(e.Hosts, e.NamePattern)
 	}
+	dns := func(d *config.DNSScan) string {
+		if d == nil {
+			return ""
+		}
+		return fmt.Sprint(d.Names, d.Type, d.NamePattern)
+	}
 	return x.Name == y.Name && x.Cookie == y.Cookie && fmt.Sprint(x.Nodes) == fmt.Sprint(y.Nodes) &&
-		fmt.Sprint(x.Seeds) == fmt.Sprint(y.Seeds) && epmd(x.Epmd) == epmd(y.Epmd) &&
+		fmt.Sprint(x.Seeds) == fmt.Sprint(y.Seeds) && epmd(x.Epmd) == epmd(y.Epmd) && dns(x.DNS) == dns(y.DNS) &&
 		fmt.Sprint(x.Collectors) == fmt.Sprint(y.Collectors) // fmt prints maps sorted by key
 }
 
@@ -269,6 +277,7 @@ func (a *App) discover(ctx context.Context, run *clusterRun) {
 	for {
 		queue := append(append([]string{}, cl.Nodes...), cl.Seeds...)
 		queue = append(queue, a.scanEpmd(ctx, cl, run.global)...)
+		queue = append(queue, a.scanDNS(ctx, cl, run.global)...)
 		crawled := map[string]bool{}
 		for len(queue) > 0 {
 			n := queue[0]
@@ -304,22 +313,56 @@ func (a *App) discover(ctx context.Context, run *clusterRun) {
 }
 
 // scanEpmd lists the nodes registered in the configured hosts' epmd whose
-// names match the pattern. A host without epmd is logged and skipped.
+// names match the pattern.
 func (a *App) scanEpmd(ctx context.Context, cl config.Cluster, g config.Global) []string {
 	if cl.Epmd == nil {
 		return nil
 	}
+	return a.epmdNodes(ctx, cl.Name, cl.Epmd.Hosts, cl.Epmd.Pattern, g)
+}
+
+// scanDNS resolves the configured names to hosts and lists their nodes.
+func (a *App) scanDNS(ctx context.Context, cl config.Cluster, g config.Global) []string {
+	if cl.DNS == nil {
+		return nil
+	}
+	var hosts []string
+	for _, name := range cl.DNS.Names {
+		dctx, cancel := context.WithTimeout(ctx, time.Duration(g.CollectTimeout))
+		if cl.DNS.Type == "SRV" {
+			_, srvs, err := net.DefaultResolver.LookupSRV(dctx, "", "", name)
+			for _, s := range srvs {
+				hosts = append(hosts, strings.TrimSuffix(s.Target, "."))
+			}
+			if err != nil {
+				a.log.Warn("DNS lookup failed", "cluster", cl.Name, "name", name, "err", err)
+			}
+		} else {
+			addrs, err := net.DefaultResolver.LookupHost(dctx, name)
+			hosts = append(hosts, addrs...)
+			if err != nil {
+				a.log.Warn("DNS lookup failed", "cluster", cl.Name, "name", name, "err", err)
+			}
+		}
+		cancel()
+	}
+	return a.epmdNodes(ctx, cl.Name, hosts, cl.DNS.Pattern, g)
+}
+
+// epmdNodes lists name@host for every name registered in the hosts' epmd
+// that matches pattern. A host without epmd is logged and skipped.
+func (a *App) epmdNodes(ctx context.Context, cluster string, hosts []string, pattern *regexp.Regexp, g config.Global) []string {
 	var out []string
-	for _, host := range cl.Epmd.Hosts {
+	for _, host := range hosts {
 		sctx, cancel := context.WithTimeout(ctx, time.Duration(g.CollectTimeout))
 		names, err := dist.Names(sctx, host, 0)
 		cancel()
 		if err != nil {
-			a.log.Warn("Cannot list the nodes of a host", "cluster", cl.Name, "host", host, "err", err)
+			a.log.Warn("Cannot list the nodes of a host", "cluster", cluster, "host", host, "err", err)
 			continue
 		}
 		for _, n := range names {
-			if cl.Epmd.Pattern.MatchString(n.Name) {
+			if pattern.MatchString(n.Name) {
 				out = append(out, n.Name+"@"+host)
 			}
 		}

@@ -260,3 +260,28 @@ clusters:
 	require.Equal(t, upSince, since(a.Name))
 	require.False(t, since(b.Name).IsZero())
 }
+
+// TestDNSDiscovery resolves "localhost" (A records) to hosts and finds the
+// long-name node registered there, as a headless service's pod IPs would.
+func TestDNSDiscovery(t *testing.T) {
+	prefix := erlnode.RandomName("dn")
+	n := testnode.Start(t, testnode.Options{Name: prefix, LongName: true, Cookie: "dnscookie"})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: dns
+    cookie: dnscookie
+    dns: {names: [localhost], name_pattern: "^%s$"}
+`, prefix)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	require.Eventually(t, func() bool {
+		for _, node := range srv.Nodes() {
+			if node.Node == n.Name && node.State == "up" {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond)
+}

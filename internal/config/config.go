@@ -45,7 +45,20 @@ type Cluster struct {
 	Nodes      []string        `yaml:"nodes"` // static list
 	Seeds      []string        `yaml:"seeds"` // crawled: every node they are connected to
 	Epmd       *EpmdScan       `yaml:"epmd"`  // names registered in these hosts' epmd
+	DNS        *DNSScan        `yaml:"dns"`   // hosts from DNS, then their epmd
 	Collectors map[string]bool `yaml:"collectors"`
+}
+
+// DNSScan discovers hosts from DNS (A/AAAA records, e.g. a Kubernetes
+// headless service, or SRV records) and then their nodes through epmd.
+// With A records the nodes are name@IP, as nodes started with
+// -name name@$POD_IP are; with SRV records they are name@target.
+type DNSScan struct {
+	Names       []string `yaml:"names"`
+	Type        string   `yaml:"type"` // A (default) or SRV
+	NamePattern string   `yaml:"name_pattern"`
+	// Pattern is NamePattern compiled.
+	Pattern *regexp.Regexp `yaml:"-"`
 }
 
 // EpmdScan discovers nodes by asking each host's epmd for its names.
@@ -168,8 +181,25 @@ func (c *Config) validate(dir string) error {
 			}
 			cl.Epmd.Pattern = p
 		}
-		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 && cl.Epmd == nil {
-			return fmt.Errorf("%s: nodes, seeds or epmd must name at least one node", where)
+		if cl.DNS != nil {
+			if len(cl.DNS.Names) == 0 {
+				return fmt.Errorf("%s: dns.names must list at least one name", where)
+			}
+			switch cl.DNS.Type {
+			case "":
+				cl.DNS.Type = "A"
+			case "A", "SRV":
+			default:
+				return fmt.Errorf("%s: dns.type must be A or SRV, not %q", where, cl.DNS.Type)
+			}
+			p, err := regexp.Compile(cl.DNS.NamePattern)
+			if err != nil {
+				return fmt.Errorf("%s: dns.name_pattern %q is not a regular expression", where, cl.DNS.NamePattern)
+			}
+			cl.DNS.Pattern = p
+		}
+		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 && cl.Epmd == nil && cl.DNS == nil {
+			return fmt.Errorf("%s: nodes, seeds, epmd or dns must name at least one node", where)
 		}
 		for _, n := range append(append([]string{}, cl.Nodes...), cl.Seeds...) {
 			if _, err := dist.ParseNodeName(n); err != nil {
