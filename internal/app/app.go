@@ -445,6 +445,24 @@ func (a *App) Query(ctx context.Context, q string) (*store.Result, error) {
 	return a.db.Query(ctx, q, time.Now())
 }
 
+// Conn returns the live connection to a managed node (web.Model).
+func (a *App) Conn(ctx context.Context, node string) (*dist.Conn, error) {
+	a.runMu.Lock()
+	var pool *dist.Pool
+	for _, run := range a.runs {
+		for _, st := range run.pool.Status() {
+			if st.Node == node {
+				pool = run.pool
+			}
+		}
+	}
+	a.runMu.Unlock()
+	if pool == nil {
+		return nil, fmt.Errorf("node %s is not managed by this server", node)
+	}
+	return pool.Conn(ctx, node)
+}
+
 // Metadata returns the type and help of every metric family seen so far.
 func (a *App) Metadata() map[string]web.Metadata {
 	a.mu.Lock()

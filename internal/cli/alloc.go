@@ -27,14 +27,20 @@ func registerAlloc(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *allocCmd) run(ctx context.Context, e *env) error {
-	conn, err := e.dial(ctx, c.node)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	rep, err := inspect.Alloc(ctx, conn)
-	if err != nil {
-		return err
+	rep := &inspect.AllocReport{}
+	if e.g.server != "" {
+		if err := e.fromServer(ctx, c.node, "alloc", nil, rep); err != nil {
+			return err
+		}
+	} else {
+		conn, err := e.dial(ctx, c.node)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if rep, err = inspect.Alloc(ctx, conn); err != nil {
+			return err
+		}
 	}
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, rep)

@@ -23,6 +23,19 @@ func registerApps(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *appsCmd) run(ctx context.Context, e *env) error {
+	if e.g.server != "" && c.env == "" {
+		var res struct {
+			Node         string        `json:"node"`
+			Applications []inspect.App `json:"applications"`
+		}
+		if err := e.fromServer(ctx, c.node, "apps", nil, &res); err != nil {
+			return err
+		}
+		if e.g.output == "json" {
+			return writeJSON(e.stdout, res)
+		}
+		return printApps(e, res.Applications)
+	}
 	conn, err := e.dial(ctx, c.node)
 	if err != nil {
 		return err
@@ -50,6 +63,11 @@ func (c *appsCmd) run(ctx context.Context, e *env) error {
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "applications": apps})
 	}
+	return printApps(e, apps)
+}
+
+func printApps(e *env, apps []inspect.App) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APPLICATION\tVERSION\tSTATE\tDESCRIPTION")
 	for _, a := range apps {
 		state := "loaded"

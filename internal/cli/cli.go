@@ -41,6 +41,7 @@ type globals struct {
 	maxMsg     int
 	output     string
 	logLevel   string
+	server     string
 }
 
 // command is one registered CLI command.
@@ -76,6 +77,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("tls.insecure", "Do not verify node certificates (testing only); enables TLS distribution.").BoolVar(&g.tlsInsec)
 	app.Flag("timeout", "Deadline for the whole command.").Default("15s").DurationVar(&g.timeout)
 	app.Flag("max-message-size", "Largest reply accepted from a node, in bytes.").Default("67108864").IntVar(&g.maxMsg)
+	app.Flag("server", "Run pi, top, memory, alloc, ets and apps through a beamctl server at this URL (its connections and cookie) instead of connecting to the node.").
+		StringVar(&g.server)
 	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
 	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
 		EnumVar(&g.logLevel, "debug", "info", "warn", "error")

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -26,17 +28,29 @@ func registerETS(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *etsCmd) run(ctx context.Context, e *env) error {
-	conn, err := e.dial(ctx, c.node)
-	if err != nil {
-		return err
+	var res struct {
+		Node   string          `json:"node"`
+		Tables []inspect.Table `json:"tables"`
 	}
-	defer conn.Close()
-	tabs, err := inspect.ETS(ctx, conn, c.sortBy, c.n, c.match)
-	if err != nil {
-		return err
+	if e.g.server != "" {
+		params := url.Values{"sort": {c.sortBy}, "n": {strconv.Itoa(c.n)}, "match": {c.match}}
+		if err := e.fromServer(ctx, c.node, "ets", params, &res); err != nil {
+			return err
+		}
+	} else {
+		conn, err := e.dial(ctx, c.node)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		res.Node = conn.Node()
+		if res.Tables, err = inspect.ETS(ctx, conn, c.sortBy, c.n, c.match); err != nil {
+			return err
+		}
 	}
+	tabs := res.Tables
 	if e.g.output == "json" {
-		return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "tables": tabs})
+		return writeJSON(e.stdout, res)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tID\tOWNER\tTYPE\tSIZE\tMEMORY BYTES\tPROTECTION")

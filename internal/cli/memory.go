@@ -22,14 +22,20 @@ func registerMemory(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *memoryCmd) run(ctx context.Context, e *env) error {
-	conn, err := e.dial(ctx, c.node)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	rep, err := inspect.Memory(ctx, conn)
-	if err != nil {
-		return err
+	rep := &inspect.MemoryReport{}
+	if e.g.server != "" {
+		if err := e.fromServer(ctx, c.node, "memory", nil, rep); err != nil {
+			return err
+		}
+	} else {
+		conn, err := e.dial(ctx, c.node)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if rep, err = inspect.Memory(ctx, conn); err != nil {
+			return err
+		}
 	}
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, rep)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -24,18 +25,24 @@ func registerPI(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *piCmd) run(ctx context.Context, e *env) error {
-	conn, err := e.dial(ctx, c.node)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	proc, err := inspect.ParsePid(c.proc, conn.Node())
-	if err != nil {
-		return err
-	}
-	pi, err := inspect.ProcessInfo(ctx, conn, proc)
-	if err != nil {
-		return err
+	pi := &inspect.ProcInfo{}
+	if e.g.server != "" {
+		if err := e.fromServer(ctx, c.node, "pi", url.Values{"pid": {c.proc}}, pi); err != nil {
+			return err
+		}
+	} else {
+		conn, err := e.dial(ctx, c.node)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		proc, err := inspect.ParsePid(c.proc, conn.Node())
+		if err != nil {
+			return err
+		}
+		if pi, err = inspect.ProcessInfo(ctx, conn, proc); err != nil {
+			return err
+		}
 	}
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, pi)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,28 +46,26 @@ func registerTop(app *kingpin.Application, register func(string, command)) {
 func (c *topCmd) untimed() bool { return c.watch }
 
 func (c *topCmd) run(ctx context.Context, e *env) error {
-	conn, err := e.dial(ctx, c.node)
+	fetch, node, closeConn, err := c.fetcher(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer closeConn()
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, e.g.timeout+c.window)
-		entries, err := inspect.Top(callCtx, conn, inspect.TopOptions{
-			By: c.by, N: c.n, Window: c.window, ScanLimit: c.scanLimit, Agentless: c.agentless,
-		})
+		entries, err := fetch(callCtx)
 		cancel()
 		if err != nil {
 			return err
 		}
 		if e.g.output == "json" {
-			if err := writeJSON(e.stdout, map[string]any{"node": conn.Node(), "by": c.by, "window_seconds": c.window.Seconds(), "processes": entries}); err != nil {
+			if err := writeJSON(e.stdout, map[string]any{"node": node, "by": c.by, "window_seconds": c.window.Seconds(), "processes": entries}); err != nil {
 				return err
 			}
 		} else {
 			if c.watch {
 				fmt.Fprint(e.stdout, "\033[H\033[2J") // home and clear, like top
-				fmt.Fprintf(e.stdout, "%s  top %d by %s  %s\n\n", conn.Node(), c.n, c.by, time.Now().Format(time.TimeOnly))
+				fmt.Fprintf(e.stdout, "%s  top %d by %s  %s\n\n", node, c.n, c.by, time.Now().Format(time.TimeOnly))
 			}
 			if err := printTop(e.stdout, c.by, c.window, entries); err != nil {
 				return err
@@ -80,6 +80,37 @@ func (c *topCmd) run(ctx context.Context, e *env) error {
 		case <-time.After(c.interval):
 		}
 	}
+}
+
+// fetcher returns how to get one top listing: from the node directly, or
+// through a beamctl server with --server.
+func (c *topCmd) fetcher(ctx context.Context, e *env) (func(context.Context) ([]inspect.TopEntry, error), string, func(), error) {
+	if e.g.server != "" {
+		name, err := nodeName(c.node)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		params := url.Values{"by": {c.by}, "n": {strconv.Itoa(c.n)}}
+		if c.window > 0 {
+			params.Set("window", c.window.String())
+		}
+		return func(ctx context.Context) ([]inspect.TopEntry, error) {
+			var res struct {
+				Processes []inspect.TopEntry `json:"processes"`
+			}
+			err := e.fromServer(ctx, c.node, "top", params, &res)
+			return res.Processes, err
+		}, name, func() {}, nil
+	}
+	conn, err := e.dial(ctx, c.node)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return func(ctx context.Context) ([]inspect.TopEntry, error) {
+		return inspect.Top(ctx, conn, inspect.TopOptions{
+			By: c.by, N: c.n, Window: c.window, ScanLimit: c.scanLimit, Agentless: c.agentless,
+		})
+	}, conn.Node(), func() { _ = conn.Close() }, nil
 }
 
 func printTop(w io.Writer, by string, window time.Duration, entries []inspect.TopEntry) error {

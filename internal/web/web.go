@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
@@ -35,6 +37,8 @@ type Node struct {
 type Model interface {
 	Nodes() []Node
 	Metadata() map[string]Metadata
+	// Conn returns the live connection to a managed node.
+	Conn(ctx context.Context, node string) (*dist.Conn, error)
 }
 
 // Querier is the part of the store the API uses.
@@ -77,6 +81,7 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) htt
 	mux.HandleFunc("POST /api/v1/series", h.series)
 	mux.HandleFunc("GET /api/v1/metadata", h.metadata)
 	mux.HandleFunc("GET /api/v1/nodes", h.nodes)
+	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })
 	return mux
@@ -387,6 +392,95 @@ func (h *handler) federate(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "%s{%s} %s %d\n", l.name, l.labels, strconv.FormatFloat(l.value, 'g', -1, 64), l.ts)
 		}
 	}
+}
+
+// inspect runs one of the CLI's read-only inspection tools on a managed
+// node through the server's connection: pi, top, memory, alloc, ets, apps.
+// Parameters are the CLI flags' names (pid, by, n, window, sort, match,
+// env); the JSON is the CLI's -o json.
+func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.respond(w, nil, badData("cannot read the request: %v", err))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	node := r.PathValue("node")
+	conn, err := h.m.Conn(ctx, node)
+	if err != nil {
+		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "not_found", err: err})
+		return
+	}
+	intParam := func(name string, def int) (int, error) {
+		v := r.Form.Get(name)
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s must be a number", name)
+		}
+		return n, nil
+	}
+	var data any
+	switch tool := r.PathValue("tool"); tool {
+	case "pi":
+		proc, perr := inspect.ParsePid(r.Form.Get("pid"), conn.Node())
+		if perr != nil {
+			h.respond(w, nil, badData("%v", perr))
+			return
+		}
+		data, err = inspect.ProcessInfo(ctx, conn, proc)
+	case "top":
+		o := inspect.TopOptions{By: r.Form.Get("by")}
+		if o.By == "" {
+			o.By = "reductions"
+		}
+		if o.N, err = intParam("n", 10); err != nil {
+			h.respond(w, nil, badData("%v", err))
+			return
+		}
+		if win := r.Form.Get("window"); win != "" {
+			d, derr := time.ParseDuration(win)
+			if derr != nil || d < 0 || d > 10*time.Second {
+				h.respond(w, nil, badData("window must be a duration of at most 10s"))
+				return
+			}
+			o.Window = d
+		}
+		var top []inspect.TopEntry
+		top, err = inspect.Top(ctx, conn, o)
+		data = map[string]any{"node": conn.Node(), "by": o.By, "window_seconds": o.Window.Seconds(), "processes": top}
+	case "memory":
+		data, err = inspect.Memory(ctx, conn)
+	case "alloc":
+		data, err = inspect.Alloc(ctx, conn)
+	case "ets":
+		n, nerr := intParam("n", 20)
+		if nerr != nil {
+			h.respond(w, nil, badData("%v", nerr))
+			return
+		}
+		sortBy := r.Form.Get("sort")
+		if sortBy == "" {
+			sortBy = "memory"
+		}
+		var tabs []inspect.Table
+		tabs, err = inspect.ETS(ctx, conn, sortBy, n, r.Form.Get("match"))
+		data = map[string]any{"node": conn.Node(), "tables": tabs}
+	case "apps":
+		var apps []inspect.App
+		apps, err = inspect.Apps(ctx, conn)
+		data = map[string]any{"node": conn.Node(), "applications": apps}
+	default:
+		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "not_found", err: fmt.Errorf("no tool %q (pi, top, memory, alloc, ets, apps)", tool)})
+		return
+	}
+	if err != nil {
+		h.respond(w, nil, &apiError{status: http.StatusUnprocessableEntity, typ: "execution", err: err})
+		return
+	}
+	h.respond(w, data, nil)
 }
 
 func (h *handler) nodes(w http.ResponseWriter, _ *http.Request) {

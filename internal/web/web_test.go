@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
@@ -18,6 +21,10 @@ type model struct{}
 func (model) Nodes() []Node { return nil }
 func (model) Metadata() map[string]Metadata {
 	return map[string]Metadata{"x": {Type: "gauge", Help: "X."}}
+}
+
+func (model) Conn(context.Context, string) (*dist.Conn, error) {
+	return nil, errors.New("node nosuch@h is not managed by this server")
 }
 
 // TestHostileRequests sends malformed and oversized requests: each gets a
@@ -53,6 +60,7 @@ func TestHostileRequests(t *testing.T) {
 		{"federate without match", "GET", "/federate", "", 400, ""},
 		{"federate bad selector", "GET", "/federate?match[]=" + url.QueryEscape("rate("), "", 400, ""},
 		{"metadata bad limit", "GET", "/api/v1/metadata?limit=x", "", 400, "limit must be a number"},
+		{"inspect unknown node", "GET", "/api/v1/nodes/nosuch@h/top", "", 404, "not managed by this server"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
