@@ -118,6 +118,13 @@ clusters:
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), b.Name)
 
+	// A node that joins the cluster later is found by the next discovery.
+	c := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Eval: fmt.Sprintf("net_kernel:connect_node('%s')", a.Name)})
+	require.Eventually(t, func() bool {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {`erlang_vm_processes{node="` + c.Name + `"}`}})
+		return r.Status == "success" && json.Unmarshal(r.Data, &v) == nil && len(v.Result) == 1
+	}, 20*time.Second, 100*time.Millisecond)
+
 	// beamctl's own metrics, and federation of the managed nodes' samples.
 	body := func(path string) string {
 		resp, err := http.Get(base + path)
@@ -130,7 +137,7 @@ clusters:
 	}
 	self := body("/metrics")
 	require.Contains(t, self, "go_goroutines ")
-	require.Contains(t, self, `beamctl_managed_nodes{cluster="test",state="up"} 2`)
+	require.Contains(t, self, `beamctl_managed_nodes{cluster="test",state="up"} 3`)
 	fed := body("/federate?" + url.Values{"match[]": {`erlang_vm_processes`}}.Encode())
 	require.Contains(t, fed, "# TYPE erlang_vm_processes gauge\n")
 	require.Contains(t, fed, `erlang_vm_processes{cluster="test",node="`+a.Name+`"} `)
