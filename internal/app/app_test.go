@@ -180,7 +180,7 @@ clusters:
 	srv = startApp(t, cfg, dir)
 	defer srv.Stop()
 	r = get(t, "http://"+srv.Addr(), "/api/v1/query", url.Values{
-		"query": {`erlang_vm_processes{node="` + a.Name + `"}`}, "time": {fmt.Sprint(before.Unix())},
+		"query": {`erlang_vm_processes{node="` + a.Name + `"}`}, "time": {fmt.Sprintf("%.3f", float64(before.UnixMilli())/1000)},
 	})
 	require.Equal(t, "success", r.Status)
 	require.NoError(t, json.Unmarshal(r.Data, &v))
