@@ -27,20 +27,9 @@ func registerAlloc(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *allocCmd) run(ctx context.Context, e *env) error {
-	rep := &inspect.AllocReport{}
-	if e.g.server != "" {
-		if err := e.fromServer(ctx, c.node, "alloc", nil, rep); err != nil {
-			return err
-		}
-	} else {
-		conn, err := e.dial(ctx, c.node)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		if rep, err = inspect.Alloc(ctx, conn); err != nil {
-			return err
-		}
+	rep, err := viaNodeOrServer(ctx, e, c.node, "alloc", nil, inspect.Alloc)
+	if err != nil {
+		return err
 	}
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, rep)

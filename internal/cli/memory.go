@@ -22,20 +22,9 @@ func registerMemory(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *memoryCmd) run(ctx context.Context, e *env) error {
-	rep := &inspect.MemoryReport{}
-	if e.g.server != "" {
-		if err := e.fromServer(ctx, c.node, "memory", nil, rep); err != nil {
-			return err
-		}
-	} else {
-		conn, err := e.dial(ctx, c.node)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		if rep, err = inspect.Memory(ctx, conn); err != nil {
-			return err
-		}
+	rep, err := viaNodeOrServer(ctx, e, c.node, "memory", nil, inspect.Memory)
+	if err != nil {
+		return err
 	}
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, rep)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/inspect"
 )
 
@@ -25,24 +26,16 @@ func registerPI(app *kingpin.Application, register func(string, command)) {
 }
 
 func (c *piCmd) run(ctx context.Context, e *env) error {
-	pi := &inspect.ProcInfo{}
-	if e.g.server != "" {
-		if err := e.fromServer(ctx, c.node, "pi", url.Values{"pid": {c.proc}}, pi); err != nil {
-			return err
-		}
-	} else {
-		conn, err := e.dial(ctx, c.node)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		proc, err := inspect.ParsePid(c.proc, conn.Node())
-		if err != nil {
-			return err
-		}
-		if pi, err = inspect.ProcessInfo(ctx, conn, proc); err != nil {
-			return err
-		}
+	pi, err := viaNodeOrServer(ctx, e, c.node, "pi", url.Values{"pid": {c.proc}},
+		func(ctx context.Context, conn *dist.Conn) (*inspect.ProcInfo, error) {
+			proc, err := inspect.ParsePid(c.proc, conn.Node())
+			if err != nil {
+				return nil, err
+			}
+			return inspect.ProcessInfo(ctx, conn, proc)
+		})
+	if err != nil {
+		return err
 	}
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, pi)

@@ -234,14 +234,24 @@ func (h *handler) window(r *http.Request) (time.Time, time.Time, *apiError) {
 	return start, end, nil
 }
 
-func (h *handler) labels(w http.ResponseWriter, r *http.Request) {
+// formWindow reads the request's form and its start/end window, answering
+// the error itself when either is bad.
+func (h *handler) formWindow(w http.ResponseWriter, r *http.Request) (time.Time, time.Time, bool) {
 	if aerr := h.form(w, r); aerr != nil {
 		h.respond(w, nil, aerr)
-		return
+		return time.Time{}, time.Time{}, false
 	}
 	start, end, aerr := h.window(r)
 	if aerr != nil {
 		h.respond(w, nil, aerr)
+		return time.Time{}, time.Time{}, false
+	}
+	return start, end, true
+}
+
+func (h *handler) labels(w http.ResponseWriter, r *http.Request) {
+	start, end, ok := h.formWindow(w, r)
+	if !ok {
 		return
 	}
 	names, err := h.q.LabelNames(r.Context(), start, end)
@@ -253,13 +263,8 @@ func (h *handler) labels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) labelValues(w http.ResponseWriter, r *http.Request) {
-	if aerr := h.form(w, r); aerr != nil {
-		h.respond(w, nil, aerr)
-		return
-	}
-	start, end, aerr := h.window(r)
-	if aerr != nil {
-		h.respond(w, nil, aerr)
+	start, end, ok := h.formWindow(w, r)
+	if !ok {
 		return
 	}
 	vals, err := h.q.LabelValues(r.Context(), r.PathValue("name"), start, end)
@@ -280,9 +285,8 @@ func (h *handler) series(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, badData("no match[] parameter provided"))
 		return
 	}
-	start, end, aerr := h.window(r)
-	if aerr != nil {
-		h.respond(w, nil, aerr)
+	start, end, ok := h.formWindow(w, r)
+	if !ok {
 		return
 	}
 	series, err := h.q.Series(r.Context(), sels, start, end)
