@@ -68,11 +68,10 @@ type Conn struct {
 	self      etf.Atom
 	peer      etf.Atom
 	creation  uint32
-	pid       etf.Pid // the pid rpc replies are sent to
-	userPid   etf.Pid // the node's user process: group leader of spawned calls
-	hasUser   bool
-	flags     uint64 // capabilities both sides share
-	useHeader bool   // the peer accepts the normal distribution header
+	pid       etf.Pid                 // the pid rpc replies are sent to
+	userPid   atomic.Pointer[etf.Pid] // the node's user process: group leader of spawned calls
+	flags     uint64                  // capabilities both sides share
+	useHeader bool                    // the peer accepts the normal distribution header
 	nc        net.Conn
 	log       *slog.Logger
 
@@ -150,9 +149,6 @@ func Dial(ctx context.Context, node string, opts Options) (*Conn, error) {
 		return nil, &HandshakeError{Node: node, Err: err}
 	}
 	c.adoptTickTime(ctx)
-	if c.opts.RPC == RPCSpawn && c.flags&FlagSpawn != 0 {
-		c.findUser(ctx)
-	}
 	return c, nil
 }
 

@@ -257,15 +257,36 @@ func testCall(t *testing.T, n *testnode.Node, c *Conn) {
 func TestCallDeadline(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
+	// A node is reachable before its boot has registered `user`; until then
+	// spawn mode falls back to rex. Wait for a booted node.
+	booted := dial(t, n, Options{})
+	require.Eventually(t, func() bool {
+		_, ok := call(t, booted, "erlang", "whereis", etf.Atom("user")).(etf.Pid)
+		return ok
+	}, 10*time.Second, 20*time.Millisecond)
 	for _, mode := range rpcModes {
 		t.Run(mode.String(), func(t *testing.T) {
 			c := dial(t, n, Options{RPC: mode})
-			procs := func() int64 {
-				v, err := etf.ToInt64(call(t, c, "erlang", "system_info", etf.Atom("process_count")))
+			// sleepers counts the node's processes sitting in timer:sleep/1,
+			// in one rpc: lists:zipwith(fun erlang:process_info/2, Pids, Items).
+			sleepers := func() int {
+				pids, err := etf.ToList(call(t, c, "erlang", "processes"))
 				require.NoError(t, err)
-				return v
+				items := make(etf.List, len(pids))
+				for i := range items {
+					items[i] = etf.Atom("current_function")
+				}
+				infos, err := etf.ToList(call(t, c, "lists", "zipwith",
+					etf.Export{Module: "erlang", Function: "process_info", Arity: 2}, etf.List(pids), items))
+				require.NoError(t, err)
+				n := 0
+				for _, info := range infos {
+					if etf.Equal(info, etf.Tuple{etf.Atom("current_function"), etf.Tuple{etf.Atom("timer"), etf.Atom("sleep"), int64(1)}}) {
+						n++
+					}
+				}
+				return n
 			}
-			before := procs()
 
 			// In spawn mode the call would sleep far past the test unless it
 			// is killed; rex cannot kill it, so there it sleeps briefly.
@@ -281,9 +302,9 @@ func TestCallDeadline(t *testing.T) {
 			require.Less(t, time.Since(start), 1200*time.Millisecond, "the deadline fires before the remote call returns")
 
 			if mode == RPCSpawn {
-				// The call's process is killed at the deadline. (<=: a rex
-				// worker of the dial may still have been counted in before.)
-				require.Eventually(t, func() bool { return procs() <= before }, 5*time.Second, 20*time.Millisecond)
+				// The call's process is killed at the deadline instead of
+				// sleeping for a minute.
+				require.Eventually(t, func() bool { return sleepers() == 0 }, 5*time.Second, 20*time.Millisecond)
 			} else {
 				// rex cannot stop the call: its reply comes late and is dropped.
 				require.Eventually(t, func() bool { return c.Stats().LateReplies == 1 }, 5*time.Second, 20*time.Millisecond)

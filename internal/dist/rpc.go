@@ -38,8 +38,11 @@ func (c *Conn) Call(ctx context.Context, module, function string, args ...etf.Te
 	if args == nil {
 		args = []etf.Term{}
 	}
-	if c.opts.RPC == RPCSpawn && c.hasUser {
-		return c.callSpawn(ctx, mfaString(module, function, args), module, function, args)
+	if c.opts.RPC == RPCSpawn && c.flags&FlagSpawn != 0 {
+		// Without a `user` process yet, the call goes through rex.
+		if gl, ok := c.groupLeader(ctx); ok {
+			return c.callSpawn(ctx, mfaString(module, function, args), gl, module, function, args)
+		}
 	}
 	return c.callRex(ctx, module, function, args...)
 }

@@ -19,24 +19,30 @@ type spawnCall struct {
 // spawnError is a SPAWN_REPLY whose result is an error atom.
 type spawnError struct{ reason etf.Term }
 
-// findUser looks up the node's `user` process, the group leader spawned
-// calls get, so that their I/O stays on the node as with rex.
-func (c *Conn) findUser(ctx context.Context) {
+// groupLeader returns the node's `user` process, the group leader spawned
+// calls get so that their I/O stays on the node as with rex. It is looked
+// up on first use, and again while the node has none yet (early in its
+// boot, `user` is registered after the node is reachable).
+func (c *Conn) groupLeader(ctx context.Context) (etf.Pid, bool) {
+	if p := c.userPid.Load(); p != nil {
+		return *p, true
+	}
 	r, err := c.callRex(ctx, "erlang", "whereis", etf.Atom("user"))
 	if err != nil {
-		c.log.Debug("Cannot find the node's user process; rpc goes through rex", "err", err)
-		return
+		return etf.Pid{}, false
 	}
-	if pid, ok := r.(etf.Pid); ok {
-		c.userPid, c.hasUser = pid, true
+	pid, ok := r.(etf.Pid)
+	if ok {
+		c.userPid.Store(&pid)
 	}
+	return pid, ok
 }
 
 // callSpawn runs module:function(args...) in a process spawned on the node
 // by a SPAWN_REQUEST for erpc:execute_call(Ref, M, F, A), monitored by us;
 // the result comes back as the monitor's exit reason {Ref, return, Value}.
 // When the deadline passes first, the process is killed.
-func (c *Conn) callSpawn(ctx context.Context, mfa, module, function string, args []etf.Term) (etf.Term, error) {
+func (c *Conn) callSpawn(ctx context.Context, mfa string, gl etf.Pid, module, function string, args []etf.Term) (etf.Term, error) {
 	reqID := c.MakeRef()
 	sc := &spawnCall{done: make(chan etf.Term, 1)}
 	c.mu.Lock()
@@ -49,7 +55,7 @@ func (c *Conn) callSpawn(ctx context.Context, mfa, module, function string, args
 	c.mu.Unlock()
 
 	ctl := etf.Tuple{
-		int64(opSpawnRequest), reqID, c.pid, c.userPid,
+		int64(opSpawnRequest), reqID, c.pid, gl,
 		etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)},
 		etf.List{etf.Atom("monitor")},
 	}
