@@ -26,6 +26,7 @@ import (
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/store"
 	"github.com/beamctl/beamctl/internal/web"
 )
@@ -36,7 +37,9 @@ type Options struct {
 	// ConfigFile, when set, is read again by ReloadFile and POST /-/reload.
 	ConfigFile  string
 	StoragePath string
-	Listen      string // e.g. 127.0.0.1:9464; port 0 picks a free one
+	// Store configures the store (retention); nil: store.DefaultOptions.
+	Store  *store.Options
+	Listen string // e.g. 127.0.0.1:9464; port 0 picks a free one
 	Logger      *slog.Logger
 }
 
@@ -74,7 +77,12 @@ type nodeKey struct{ cluster, node string }
 
 type nodeInfo struct {
 	lastCollect time.Time
-	series      int
+	// series stored by the last round of all collectors (true) and of a
+	// part of them (false).
+	series     map[bool]int
+	family     string
+	otpRelease string
+	uptime     float64
 }
 
 // New opens the store; nothing runs before Start.
@@ -85,17 +93,15 @@ func New(o Options) (*App, error) {
 	if o.Config == nil {
 		return nil, errors.New("no configuration")
 	}
-	db, err := store.Open(o.StoragePath, o.Logger.With("component", "store"), nil)
+	db, err := store.Open(o.StoragePath, o.Logger.With("component", "store"), o.Store)
 	if err != nil {
 		return nil, err
 	}
 	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{},
 		metadata: map[string]web.Metadata{"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."}}}
-	for _, cl := range o.Config.Clusters {
-		if _, err := collector.NewSet(nil, cl.Collectors, time.Second); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("cluster %q: %w", cl.Name, err)
-		}
+	if err := checkCollectors(o.Config); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	return a, nil
 }
@@ -125,15 +131,43 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
+// setOptions are a cluster's collector settings.
+func setOptions(cl config.Cluster, g config.Global) collector.SetOptions {
+	o := collector.SetOptions{Overrides: map[string]collector.Override{}, Timeout: time.Duration(g.CollectTimeout),
+		Interval: time.Duration(g.CollectInterval), FastInterval: time.Duration(g.FastInterval)}
+	for name, cc := range cl.Collectors {
+		o.Overrides[name] = collector.Override{Enabled: cc.Enabled, Interval: time.Duration(cc.Interval)}
+	}
+	return o
+}
+
+// checkCollectors reports a collector name no collector has.
+func checkCollectors(cfg *config.Config) error {
+	for _, cl := range cfg.Clusters {
+		if _, err := collector.NewSet(nil, setOptions(cl, cfg.Global)); err != nil {
+			return fmt.Errorf("cluster %q: %w", cl.Name, err)
+		}
+	}
+	return nil
+}
+
 // startRun starts discovering and collecting a cluster, on pool or, when
 // pool is nil, on a new one. The caller holds runMu.
 func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool) error {
-	set, err := collector.NewSet(a.log.With("cluster", cl.Name), cl.Collectors, time.Duration(g.CollectTimeout))
+	set, err := collector.NewSet(a.log.With("cluster", cl.Name), setOptions(cl, g))
 	if err != nil {
 		return fmt.Errorf("cluster %q: %w", cl.Name, err)
 	}
 	if pool == nil {
-		pool = dist.NewPool(dist.PoolOptions{Options: dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name)}})
+		o := dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name)}
+		if t := cl.TLS; t != nil {
+			o.TLS, err = dist.LoadTLS(dist.TLSFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile,
+				ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify})
+			if err != nil {
+				return fmt.Errorf("cluster %q: %w", cl.Name, err)
+			}
+		}
+		pool = dist.NewPool(dist.PoolOptions{Options: o})
 	}
 	ctx, cancel := context.WithCancel(a.rootCtx)
 	run := &clusterRun{cfg: cl, global: g, pool: pool, set: set, cancel: cancel}
@@ -158,10 +192,8 @@ func (a *App) stopRun(run *clusterRun, closePool bool) {
 // their settings changed; removed clusters are disconnected; new ones
 // start.
 func (a *App) Reload(cfg *config.Config) error {
-	for _, cl := range cfg.Clusters {
-		if _, err := collector.NewSet(nil, cl.Collectors, time.Second); err != nil {
-			return fmt.Errorf("cluster %q: %w", cl.Name, err)
-		}
+	if err := checkCollectors(cfg); err != nil {
+		return err
 	}
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
@@ -174,7 +206,7 @@ func (a *App) Reload(cfg *config.Config) error {
 		case prev != nil && sameCluster(prev.cfg, cl) && prev.global == cfg.Global:
 			a.runs[cl.Name] = prev // untouched
 			continue
-		case prev != nil && prev.cfg.Cookie == cl.Cookie:
+		case prev != nil && prev.cfg.Cookie == cl.Cookie && fmt.Sprint(prev.cfg.TLS) == fmt.Sprint(cl.TLS):
 			a.stopRun(prev, false)
 			if err := a.startRun(cl, cfg.Global, prev.pool); err != nil {
 				return err
@@ -212,7 +244,8 @@ func sameCluster(x, y config.Cluster) bool {
 	}
 	return x.Name == y.Name && x.Cookie == y.Cookie && fmt.Sprint(x.Nodes) == fmt.Sprint(y.Nodes) &&
 		fmt.Sprint(x.Seeds) == fmt.Sprint(y.Seeds) && epmd(x.Epmd) == epmd(y.Epmd) && dns(x.DNS) == dns(y.DNS) &&
-		fmt.Sprint(x.Collectors) == fmt.Sprint(y.Collectors) // fmt prints maps sorted by key
+		fmt.Sprint(x.Collectors) == fmt.Sprint(y.Collectors) && // fmt prints maps sorted by key
+		x.AgentEnabled() == y.AgentEnabled() && x.Family == y.Family && fmt.Sprint(x.TLS) == fmt.Sprint(y.TLS)
 }
 
 // reloadHandler serves POST /-/reload when the server knows its
@@ -370,13 +403,15 @@ func (a *App) epmdNodes(ctx context.Context, cluster string, hosts []string, pat
 	return out
 }
 
-// collect collects one node every CollectInterval into the store.
+// collect runs the collectors that are due on one node, every tick of the
+// shortest collector interval, into the store.
 func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 	defer run.wg.Done()
-	tick := time.NewTicker(time.Duration(run.global.CollectInterval))
+	tick := time.NewTicker(run.set.Tick())
 	defer tick.Stop()
+	sched := run.set.NewSchedule()
 	for {
-		a.collectOnce(ctx, run, node)
+		a.collectOnce(ctx, run, node, sched.Due(time.Now()))
 		select {
 		case <-ctx.Done():
 			return
@@ -385,7 +420,7 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 	}
 }
 
-func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string) {
+func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string) {
 	cluster, pool := run.cfg.Name, run.pool
 	now := time.Now()
 	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
@@ -395,7 +430,16 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string) {
 	defer cancel()
 	if conn, err := pool.Conn(cctx, node); err == nil {
 		up = 1
-		collected := run.set.Collect(cctx, conn)
+		var cc collector.Conn = conn
+		if run.cfg.AgentEnabled() {
+			if _, err := inspect.EnsureAgent(cctx, conn); err != nil {
+				a.log.Warn("Cannot load beamctl_agent; its collectors report nothing", "cluster", cluster, "node", node, "err", err)
+			} else {
+				cc = collector.WithAgent(conn)
+			}
+		}
+		collected := run.set.CollectOnly(cctx, cc, due)
+		a.learn(cluster, node, run.cfg.Family, collected)
 		a.mu.Lock()
 		for _, s := range collected {
 			a.metadata[s.Name] = web.Metadata{Type: s.Type.String(), Help: s.Help}
@@ -415,8 +459,52 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string) {
 		return
 	}
 	a.mu.Lock()
-	a.nodes[nodeKey{cluster, node}] = &nodeInfo{lastCollect: now, series: len(samples)}
+	info := a.info(cluster, node)
+	info.lastCollect = now
+	info.series[len(due) == len(run.set.Names())] = len(samples)
 	a.mu.Unlock()
+}
+
+// info returns the node's record, created on first use. The caller holds mu.
+func (a *App) info(cluster, node string) *nodeInfo {
+	k := nodeKey{cluster, node}
+	if a.nodes[k] == nil {
+		a.nodes[k] = &nodeInfo{series: map[bool]int{}}
+	}
+	return a.nodes[k]
+}
+
+// learn keeps what the JSON API shows of a node from its samples: OTP
+// release, uptime and family (the configured one, else the release name
+// and version).
+func (a *App) learn(cluster, node, family string, samples []collector.Sample) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	info := a.info(cluster, node)
+	if family != "" {
+		info.family = family
+	}
+	for _, s := range samples {
+		switch s.Name {
+		case "erlang_vm_info":
+			info.otpRelease = label(s, "otp_release")
+		case "erlang_vm_uptime_seconds":
+			info.uptime = s.Value
+		case "erlang_vm_release_info":
+			if family == "" {
+				info.family = label(s, "release") + " " + label(s, "version")
+			}
+		}
+	}
+}
+
+func label(s collector.Sample, name string) string {
+	for _, l := range s.Labels {
+		if l.Name == name {
+			return l.Value
+		}
+	}
+	return ""
 }
 
 // selfMetrics serves beamctl's own metrics: Go runtime and process, and
@@ -491,7 +579,8 @@ func (a *App) Nodes() []web.Node {
 			}
 			a.mu.Lock()
 			if info := a.nodes[nodeKey{cluster, st.Node}]; info != nil {
-				n.LastCollect, n.Series = info.lastCollect, info.series
+				n.LastCollect, n.Series = info.lastCollect, info.series[true]
+				n.Family, n.OTPRelease, n.UptimeSeconds = info.family, info.otpRelease, info.uptime
 			}
 			a.mu.Unlock()
 			out = append(out, n)

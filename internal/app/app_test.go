@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/erlnode"
 	"github.com/beamctl/beamctl/internal/testnode"
+	"github.com/beamctl/beamctl/internal/web"
 )
 
 type apiResponse struct {
@@ -82,6 +85,20 @@ clusters:
 		require.NotEqual(t, "0", s.Value[1])
 	}
 	require.Equal(t, map[string]bool{a.Name: true, b.Name: true}, nodes)
+
+	// The model: each node's family (its release), OTP release and uptime,
+	// and the families.
+	var model []web.Node
+	require.NoError(t, json.Unmarshal(get(t, base, "/api/v1/nodes", nil).Data, &model))
+	require.Len(t, model, 2)
+	for _, n := range model {
+		require.Equal(t, "Erlang/OTP 25", n.Family, n.Node)
+		require.Equal(t, "25", n.OTPRelease, n.Node)
+		require.Greater(t, n.UptimeSeconds, 0.0, n.Node)
+	}
+	var fams []web.Family
+	require.NoError(t, json.Unmarshal(get(t, base, "/api/v1/families", nil).Data, &fams))
+	require.Equal(t, []web.Family{{Cluster: "test", Family: "Erlang/OTP 25", Nodes: sortedNames(a.Name, b.Name), OTPReleases: []string{"25"}}}, fams)
 
 	// promtool, Prometheus's own client, reads the API.
 	promtool, err := exec.LookPath("promtool")
@@ -186,6 +203,58 @@ clusters:
 	require.NoError(t, json.Unmarshal(r.Data, &v))
 	require.Len(t, v.Result, 1, "samples stored before the restart")
 	require.False(t, strings.Contains(string(r.Data), a.Cookie), "the cookie never appears in the API")
+}
+
+func sortedNames(names ...string) []string {
+	sort.Strings(names)
+	return names
+}
+
+// TestCollectorIntervals checks that the fast set runs at the fast
+// interval, a collector at its own interval, a disabled one not at all,
+// and that a configured family names the node's family.
+func TestCollectorIntervals(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 3s, fast_interval: 200ms, collect_timeout: 2s}
+clusters:
+  - name: test
+    cookie: %s
+    nodes: [%s]
+    family: chat
+    collectors:
+      ets: false
+      os: {interval: 1s}
+`, a.Cookie, a.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	time.Sleep(2500 * time.Millisecond) // less than one normal interval after the first round
+	count := func(q string) int {
+		var v vector
+		r := get(t, base, "/api/v1/query", url.Values{"query": {q}})
+		require.Equal(t, "success", r.Status, r.Error)
+		require.NoError(t, json.Unmarshal(r.Data, &v))
+		if len(v.Result) == 0 {
+			return 0
+		}
+		n, err := strconv.Atoi(v.Result[0].Value[1].(string))
+		require.NoError(t, err)
+		return n
+	}
+	fast := count(`count_over_time(erlang_vm_memory_bytes{kind="total"}[1m])`)
+	own := count(`count_over_time(erlang_vm_os_open_fds[1m])`)
+	slow := count(`count_over_time(erlang_vm_processes[1m])`)
+	require.GreaterOrEqual(t, fast, 8, "fast set every 200ms for 2.5s")
+	require.True(t, own >= 2 && own <= 4, "os every 1s: %d samples", own)
+	require.Equal(t, 1, slow, "system every 3s")
+	require.Equal(t, 0, count(`count(erlang_vm_ets_tables)`), "ets is disabled")
+	require.Greater(t, count(`count(erlang_vm_scheduler_utilization_ratio)`), 0)
+	var model []web.Node
+	require.NoError(t, json.Unmarshal(get(t, base, "/api/v1/nodes", nil).Data, &model))
+	require.Len(t, model, 1)
+	require.Equal(t, "chat", model[0].Family)
 }
 
 func TestEpmdDiscovery(t *testing.T) {

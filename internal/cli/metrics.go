@@ -10,18 +10,22 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/beamctl/beamctl/internal/collector"
+	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 type metricsCmd struct {
-	node    string
-	enabled map[string]*bool
+	node      string
+	enabled   map[string]*bool
+	agentless bool
 }
 
 func registerMetrics(app *kingpin.Application, register func(string, command)) {
 	c := &metricsCmd{enabled: map[string]*bool{}}
 	cmd := app.Command("metrics", "Collect a node's metrics once and print them in the Prometheus text format "+
-		"(what beamctl serve will store). Each collector costs one or two round trips; nothing is loaded on the node.")
+		"(what beamctl serve will store). The collectors' calls go to the node batched in one or two round trips. "+
+		"The message queue, allocator and logger collectors use beamctl_agent, loaded unless --agentless.")
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
+	cmd.Flag("agentless", "Do not load beamctl_agent; the collectors that need it report nothing.").BoolVar(&c.agentless)
 	names := collector.Names()
 	sorted := make([]string, 0, len(names))
 	for n := range names {
@@ -44,11 +48,11 @@ type sampleJSON struct {
 }
 
 func (c *metricsCmd) run(ctx context.Context, e *env) error {
-	overrides := map[string]bool{}
+	overrides := map[string]collector.Override{}
 	for n, v := range c.enabled {
-		overrides[n] = *v
+		overrides[n] = collector.Override{Enabled: v}
 	}
-	set, err := collector.NewSet(e.logger, overrides, e.g.timeout)
+	set, err := collector.NewSet(e.logger, collector.SetOptions{Overrides: overrides, Timeout: e.g.timeout})
 	if err != nil {
 		return err
 	}
@@ -57,8 +61,15 @@ func (c *metricsCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
+	var cc collector.Conn = conn
+	if !c.agentless {
+		if _, err := inspect.EnsureAgent(ctx, conn); err != nil {
+			return err
+		}
+		cc = collector.WithAgent(conn)
+	}
 	start := time.Now()
-	samples := set.Collect(ctx, conn)
+	samples := set.Collect(ctx, cc)
 	e.logger.Debug("Collected", "node", conn.Node(), "samples", len(samples), "duration", time.Since(start))
 	if e.g.output == "json" {
 		out := make([]sampleJSON, len(samples))

@@ -2,20 +2,41 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
+	"github.com/prometheus/common/model"
 
 	"github.com/beamctl/beamctl/internal/app"
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/store"
 )
 
 type serveCmd struct {
 	configFile, storagePath, listen string
+	retention                       promDuration
+	retentionSize                   units.Base2Bytes
 }
+
+// promDuration is a flag written as Prometheus writes durations (15d, 6h).
+type promDuration model.Duration
+
+func (d *promDuration) Set(s string) error {
+	v, err := model.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (e.g. 15d, 12h)", s)
+	}
+	*d = promDuration(v)
+	return nil
+}
+
+func (d *promDuration) String() string { return model.Duration(*d).String() }
 
 func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	c := &serveCmd{}
@@ -23,6 +44,9 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 		"embedded time-series store, and serve the Prometheus-compatible query API.")
 	cmd.Flag("config.file", "YAML configuration (see docs/serve.md).").Required().StringVar(&c.configFile)
 	cmd.Flag("storage.path", "Data directory of the time-series store.").Default("data").StringVar(&c.storagePath)
+	cmd.Flag("storage.retention.time", "How long samples are kept.").Default("15d").SetValue(&c.retention)
+	cmd.Flag("storage.retention.size", "Most bytes the store's blocks may take on disk (e.g. 512MB, 10GB; 0: no bound). "+
+		"The oldest blocks go first; the WAL and the newest two hours are not counted.").Default("0").BytesVar(&c.retentionSize)
 	cmd.Flag("web.listen-address", "Address of the HTTP API.").Default("127.0.0.1:9464").StringVar(&c.listen)
 	register(cmd.FullCommand(), c)
 
@@ -40,7 +64,13 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Listen: c.listen, Logger: e.logger})
+	if c.retention <= 0 {
+		return errors.New("--storage.retention.time must be positive")
+	}
+	so := store.DefaultOptions()
+	so.Retention, so.MaxBytes = time.Duration(c.retention), int64(c.retentionSize)
+	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
+		Listen: c.listen, Logger: e.logger})
 	if err != nil {
 		return err
 	}

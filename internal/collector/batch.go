@@ -15,6 +15,41 @@ type Conn interface {
 	Self() string
 }
 
+// AgentConn is a Conn on which beamctl_agent may be used (WithAgent). The
+// collectors that scan on the node need it.
+type AgentConn interface {
+	Conn
+	AgentLoaded() bool
+}
+
+type withAgent struct{ Conn }
+
+func (withAgent) AgentLoaded() bool { return true }
+
+// WithAgent marks a connection on which beamctl_agent (of this beamctl's
+// version) is loaded.
+func WithAgent(c Conn) Conn { return withAgent{c} }
+
+// agentLoaded reports whether the agent may be called on c.
+func agentLoaded(c Conn) bool {
+	a, ok := c.(AgentConn)
+	return ok && a.AgentLoaded()
+}
+
+// countingConn is a connection outside the batch whose calls still count
+// in the round's rpc count.
+type countingConn struct {
+	Conn
+	b *batch
+}
+
+func (c *countingConn) Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error) {
+	c.b.count()
+	return c.Conn.Call(ctx, module, function, args...)
+}
+
+func (c *countingConn) AgentLoaded() bool { return agentLoaded(c.Conn) }
+
 // batch merges the calls that concurrent collectors make into one rpc per
 // round: when every running collector is waiting for a call, the waiting
 // calls go to the node together as
@@ -45,8 +80,9 @@ type callResult struct {
 
 func newBatch(conn Conn, collectors int) *batch { return &batch{conn: conn, active: collectors} }
 
-func (b *batch) Node() string { return b.conn.Node() }
-func (b *batch) Self() string { return b.conn.Self() }
+func (b *batch) Node() string      { return b.conn.Node() }
+func (b *batch) AgentLoaded() bool { return agentLoaded(b.conn) }
+func (b *batch) Self() string      { return b.conn.Self() }
 
 // Call queues one call and waits for its round.
 func (b *batch) Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error) {

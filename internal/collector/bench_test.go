@@ -3,9 +3,9 @@ package collector
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
@@ -37,10 +37,14 @@ func BenchmarkCollectionCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	set, err := NewSet(nil, nil, 10*time.Second)
+	set, err := NewSet(nil, SetOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	if _, err := inspect.EnsureAgent(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	ac := WithAgent(c)
 	var obsReds, obsCPU float64
 	for _, way := range []string{"observer_sys_info", "beamctl_round"} {
 		b.Run(way, func(b *testing.B) {
@@ -54,7 +58,7 @@ func BenchmarkCollectionCost(b *testing.B) {
 					continue
 				}
 				var smp []Sample
-				smp, rpcs = set.collect(ctx, c)
+				smp, rpcs = set.collect(ctx, ac, set.Names())
 				series = len(smp)
 			}
 			b.StopTimer()

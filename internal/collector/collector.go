@@ -86,35 +86,75 @@ func Names() map[string]bool {
 	return out
 }
 
-// Set is the enabled collectors. It is safe for concurrent use.
+// fastSet is the collectors that run at the fast interval by default:
+// the per-second timeline (wsar's columns).
+var fastSet = map[string]bool{"memory": true, "statistics": true, "scheduler": true}
+
+// Override changes a collector's defaults: on or off, and its interval.
+type Override struct {
+	Enabled  *bool         // nil: the collector's default
+	Interval time.Duration // 0: the fast or the normal interval
+}
+
+// SetOptions configure a Set.
+type SetOptions struct {
+	Overrides map[string]Override
+	// Timeout bounds one collection round (default 5s).
+	Timeout time.Duration
+	// Interval is the default interval (default 10s); FastInterval the
+	// fast set's (default 1s).
+	Interval, FastInterval time.Duration
+}
+
+// Set is the enabled collectors with their intervals. It is safe for
+// concurrent use.
 type Set struct {
 	names      []string
 	collectors map[string]Collector
+	intervals  map[string]time.Duration
 	logger     *slog.Logger
 	timeout    time.Duration
 }
 
-// NewSet builds the collectors enabled by default, with overrides
-// (name -> enabled). An unknown name is an error.
-func NewSet(logger *slog.Logger, overrides map[string]bool, timeout time.Duration) (*Set, error) {
+// NewSet builds the collectors enabled by default, with overrides. An
+// unknown name is an error.
+func NewSet(logger *slog.Logger, o SetOptions) (*Set, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Interval == 0 {
+		o.Interval = 10 * time.Second
+	}
+	if o.FastInterval == 0 {
+		o.FastInterval = min(time.Second, o.Interval)
+	}
 	factoriesMu.Lock()
 	defer factoriesMu.Unlock()
-	for n := range overrides {
+	for n := range o.Overrides {
 		if _, ok := factories[n]; !ok {
 			return nil, fmt.Errorf("unknown collector %q", n)
 		}
 	}
-	s := &Set{collectors: map[string]Collector{}, logger: logger, timeout: timeout}
+	s := &Set{collectors: map[string]Collector{}, intervals: map[string]time.Duration{}, logger: logger, timeout: o.Timeout}
 	for n, f := range factories {
-		on := f.defaultEnabled
-		if v, ok := overrides[n]; ok {
-			on = v
+		on, iv := f.defaultEnabled, o.Interval
+		if fastSet[n] {
+			iv = o.FastInterval
+		}
+		if v, ok := o.Overrides[n]; ok {
+			if v.Enabled != nil {
+				on = *v.Enabled
+			}
+			if v.Interval != 0 {
+				iv = v.Interval
+			}
 		}
 		if on {
 			s.collectors[n] = f.new()
+			s.intervals[n] = iv
 			s.names = append(s.names, n)
 		}
 	}
@@ -122,28 +162,100 @@ func NewSet(logger *slog.Logger, overrides map[string]bool, timeout time.Duratio
 	return s, nil
 }
 
-// Collect runs every collector against the node concurrently, their calls
-// batched into one rpc per round, and returns all samples, sorted by name,
-// with the collectors' own duration and success samples. The whole
-// collection is bounded by the Set's timeout.
+// Names are the enabled collectors, sorted.
+func (s *Set) Names() []string { return s.names }
+
+// Interval is how often the named collector runs.
+func (s *Set) Interval(name string) time.Duration { return s.intervals[name] }
+
+// Tick is the shortest interval of the set: how often a node's collection
+// loop wakes up to run the collectors that are due.
+func (s *Set) Tick() time.Duration {
+	var t time.Duration
+	for _, iv := range s.intervals {
+		if t == 0 || iv < t {
+			t = iv
+		}
+	}
+	if t == 0 {
+		t = 10 * time.Second
+	}
+	return t
+}
+
+// Schedule tracks when each collector of a Set is next due on one node.
+type Schedule struct {
+	set  *Set
+	next map[string]time.Time
+}
+
+// NewSchedule starts a schedule on which every collector is due now.
+func (s *Set) NewSchedule() *Schedule { return &Schedule{set: s, next: map[string]time.Time{}} }
+
+// Due returns the collectors due at now and books their next run. Half a
+// tick of slack absorbs timer jitter, so that a 10s collector on a 1s tick
+// runs every 10 ticks and not every 11.
+func (sc *Schedule) Due(now time.Time) []string {
+	slack := sc.set.Tick() / 2
+	var due []string
+	for _, n := range sc.set.names {
+		if next, ok := sc.next[n]; ok && now.Add(slack).Before(next) {
+			continue
+		}
+		due = append(due, n)
+		sc.next[n] = now.Add(sc.set.intervals[n])
+	}
+	return due
+}
+
+// Collect runs every collector against the node; see CollectOnly.
 func (s *Set) Collect(ctx context.Context, c Conn) []Sample {
-	samples, _ := s.collect(ctx, c)
+	samples, _ := s.collect(ctx, c, s.names)
 	return samples
 }
 
-// collect is Collect that also reports how many rpc calls it made.
-func (s *Set) collect(ctx context.Context, c Conn) ([]Sample, int) {
+// CollectOnly runs the named collectors against the node concurrently,
+// their calls batched into one rpc per round, and returns all samples,
+// sorted by name, with the collectors' own duration and success samples.
+// The whole collection is bounded by the Set's timeout.
+func (s *Set) CollectOnly(ctx context.Context, c Conn, names []string) []Sample {
+	samples, _ := s.collect(ctx, c, names)
+	return samples
+}
+
+// unbatched is implemented by collectors whose call must not join the
+// round's batch (the scheduler collector sleeps through a window, which
+// would delay every other collector's reading).
+type unbatched interface{ unbatched() }
+
+// collect is CollectOnly that also reports how many rpc calls it made.
+func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, int) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	b := newBatch(c, len(s.names))
+	batched := 0
+	for _, name := range names {
+		if _, ok := s.collectors[name].(unbatched); !ok && s.collectors[name] != nil {
+			batched++
+		}
+	}
+	b := newBatch(c, batched)
 	var mu sync.Mutex
 	var out []Sample
 	var wg sync.WaitGroup
-	for _, name := range s.names {
+	for _, name := range names {
+		col := s.collectors[name]
+		if col == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			samples := s.run(ctx, name, b)
+			var samples []Sample
+			if _, ok := col.(unbatched); ok {
+				samples = s.run(ctx, name, &countingConn{Conn: c, b: b}, nil)
+			} else {
+				samples = s.run(ctx, name, b, b)
+			}
 			mu.Lock()
 			out = append(out, samples...)
 			mu.Unlock()
@@ -154,7 +266,7 @@ func (s *Set) collect(ctx context.Context, c Conn) ([]Sample, int) {
 	return out, b.rpcs
 }
 
-func (s *Set) run(ctx context.Context, name string, b *batch) []Sample {
+func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 	ch := make(chan Sample, 64)
 	var samples []Sample
 	done := make(chan struct{})
@@ -165,20 +277,22 @@ func (s *Set) run(ctx context.Context, name string, b *batch) []Sample {
 		close(done)
 	}()
 	start := time.Now()
-	err := s.collectors[name].Update(ctx, b, ch)
-	b.finished(ctx)
+	err := s.collectors[name].Update(ctx, c, ch)
+	if b != nil {
+		b.finished(ctx)
+	}
 	close(ch)
 	<-done
 	success := 1.0
 	switch {
 	case errors.Is(err, ErrNoData):
-		s.logger.Debug("Collector returned no data", "collector", name, "node", b.Node(), "err", err)
+		s.logger.Debug("Collector returned no data", "collector", name, "node", c.Node(), "err", err)
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		success = 0 // the server is stopping: not worth an error
-		s.logger.Debug("Collector interrupted", "collector", name, "node", b.Node(), "err", err)
+		s.logger.Debug("Collector interrupted", "collector", name, "node", c.Node(), "err", err)
 	case err != nil:
 		success = 0
-		s.logger.Error("Collector failed", "collector", name, "node", b.Node(), "err", err)
+		s.logger.Error("Collector failed", "collector", name, "node", c.Node(), "err", err)
 	}
 	label := []Label{{"collector", name}}
 	return append(samples,

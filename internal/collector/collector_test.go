@@ -12,6 +12,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -59,10 +60,31 @@ func TestCollectors(t *testing.T) {
 	_, err = c.Call(ctx, "ets", "insert", etf.Atom("collector_test_tab"), rows)
 	require.NoError(t, err)
 
-	set, err := NewSet(nil, nil, 10*time.Second)
+	// A process with a long message queue, registered so that its name shows.
+	pid, err := c.Call(ctx, "erlang", "spawn", etf.Atom("timer"), etf.Atom("sleep"), etf.List{etf.Atom("infinity")})
 	require.NoError(t, err)
-	samples := set.Collect(ctx, c)
+	_, err = c.Call(ctx, "erlang", "register", etf.Atom("collector_test_mq"), pid)
+	require.NoError(t, err)
+	pids, msgs := make(etf.List, 700), make(etf.List, 700)
+	for i := range pids {
+		pids[i], msgs[i] = pid, int64(i)
+	}
+	_, err = c.Call(ctx, "lists", "zipwith", etf.Export{Module: "erlang", Function: "send", Arity: 2}, pids, msgs)
+	require.NoError(t, err)
+	defer c.Call(ctx, "erlang", "exit", pid, etf.Atom("kill")) //nolint:errcheck // the node goes away with the test anyway
+
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	set, err := NewSet(nil, SetOptions{})
+	require.NoError(t, err)
+	samples := set.Collect(ctx, WithAgent(c)) // installs the log counter
+	_, err = c.Call(ctx, "logger", "error", etf.String("collector test error"))
+	require.NoError(t, err)
+	samples = set.Collect(ctx, WithAgent(c))
 	require.GreaterOrEqual(t, len(samples), 100, "a node yields 100+ series")
+	swt, err := c.Call(ctx, "erlang", "statistics", etf.Atom("scheduler_wall_time"))
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("undefined"), swt, "scheduler_wall_time is off again after the round")
 
 	for name := range Names() {
 		s, ok := find(samples, "beamctl_collector_success", Label{"collector", name})
@@ -103,12 +125,31 @@ func TestCollectors(t *testing.T) {
 		{"erlang_vm_os_open_fds", nil, 3},
 		{"erlang_vm_os_max_fds", nil, 64},
 		{"erlang_vm_os_load1", nil, 0},
+		{"erlang_vm_scheduler_type_utilization_ratio", []Label{{"type", "normal"}}, 0},
+		{"erlang_vm_scheduler_utilization_ratio", []Label{{"type", "normal"}, {"scheduler", "1"}}, 0},
+		{"erlang_vm_scheduler_utilization_ratio", []Label{{"type", "dirty_cpu"}}, 0},
+		{"erlang_vm_message_queue_max_length", nil, 700},
+		{"erlang_vm_message_queue_messages", nil, 700},
+		{"erlang_vm_message_queue_nonempty", nil, 1},
+		{"erlang_vm_message_queue_scanned_processes", nil, 20},
+		{"erlang_vm_message_queue_longest_info", []Label{{"name", "collector_test_mq"}}, 1},
+		{"erlang_vm_allocator_carriers_bytes", []Label{{"alloc", "binary_alloc"}}, 1},
+		{"erlang_vm_allocator_blocks_bytes", []Label{{"alloc", "eheap_alloc"}}, 1},
+		{"erlang_vm_allocator_blocks", []Label{{"alloc", "eheap_alloc"}}, 1},
+		{"erlang_vm_logger_events_total", []Label{{"level", "error"}}, 1},
 	}
 	for _, tc := range checks {
 		s, ok := find(samples, tc.name, tc.labels...)
 		require.True(t, ok, "%s %v", tc.name, tc.labels)
 		require.GreaterOrEqual(t, s.Value, tc.min, "%s %v", tc.name, tc.labels)
 	}
+	for _, s := range samples {
+		if strings.HasSuffix(s.Name, "_ratio") {
+			require.LessOrEqual(t, s.Value, 1.0, "%s %v", s.Name, s.Labels)
+		}
+	}
+	s, _ = find(samples, "erlang_vm_logger_events_total", Label{"level", "error"})
+	require.Equal(t, 1.0, s.Value, "the one error logged since the counter was installed")
 
 	var buf bytes.Buffer
 	require.NoError(t, WriteText(&buf, samples, Label{"node", a.Name}))
@@ -118,12 +159,68 @@ func TestCollectors(t *testing.T) {
 	require.Equal(t, strings.Count(out, "# TYPE erlang_vm_memory_bytes "), 1, "one HELP/TYPE per family")
 }
 
-func TestNewSetUnknownCollector(t *testing.T) {
-	_, err := NewSet(nil, map[string]bool{"nosuch": true}, time.Second)
-	require.EqualError(t, err, `unknown collector "nosuch"`)
-	s, err := NewSet(nil, map[string]bool{"os": false}, time.Second)
+// TestSchedulerFlagKept checks that the scheduler collector leaves
+// scheduler_wall_time on when someone else had turned it on.
+func TestSchedulerFlagKept(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
 	require.NoError(t, err)
-	require.NotContains(t, s.names, "os")
+	defer c.Close()
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	initPid, err := c.Call(ctx, "erlang", "whereis", etf.Atom("init"))
+	require.NoError(t, err)
+	holder, err := c.Call(ctx, inspect.AgentModule, "hold_swt", initPid, int64(60000)) // another user's measurement
+	require.NoError(t, err)
+	defer c.Call(ctx, "erlang", "send", holder, etf.Atom("stop")) //nolint:errcheck // ends with the node anyway
+	set, err := NewSet(nil, SetOptions{Overrides: map[string]Override{"memory": {Enabled: new(bool)}}})
+	require.NoError(t, err)
+	samples := set.CollectOnly(ctx, c, []string{"scheduler"})
+	_, ok := find(samples, "erlang_vm_scheduler_type_utilization_ratio", Label{"type", "normal"})
+	require.True(t, ok)
+	swt, err := c.Call(ctx, "erlang", "statistics", etf.Atom("scheduler_wall_time"))
+	require.NoError(t, err)
+	require.IsType(t, etf.List{}, swt, "still on for its other user")
+}
+
+func TestNewSet(t *testing.T) {
+	_, err := NewSet(nil, SetOptions{Overrides: map[string]Override{"nosuch": {}}})
+	require.EqualError(t, err, `unknown collector "nosuch"`)
+	off := false
+	s, err := NewSet(nil, SetOptions{Overrides: map[string]Override{"os": {Enabled: &off}, "ets": {Interval: time.Minute}}})
+	require.NoError(t, err)
+	require.NotContains(t, s.Names(), "os")
+	require.Equal(t, time.Minute, s.Interval("ets"))
+	require.Equal(t, time.Second, s.Interval("memory"), "fast set")
+	require.Equal(t, 10*time.Second, s.Interval("applications"))
+	require.Equal(t, time.Second, s.Tick())
+}
+
+// TestSchedule runs a schedule over a minute of 1s ticks (with jitter) and
+// counts how often each collector was due.
+func TestSchedule(t *testing.T) {
+	s, err := NewSet(nil, SetOptions{Overrides: map[string]Override{"ets": {Interval: 30 * time.Second}}})
+	require.NoError(t, err)
+	sched := s.NewSchedule()
+	runs := map[string]int{}
+	t0 := time.Unix(1000, 0)
+	for i := range 60 {
+		jitter := time.Duration(i%3-1) * 20 * time.Millisecond
+		for _, n := range sched.Due(t0.Add(time.Duration(i)*time.Second + jitter)) {
+			runs[n]++
+		}
+	}
+	tests := []struct {
+		name string
+		runs int
+	}{
+		{"memory", 60}, {"statistics", 60}, {"scheduler", 60}, {"applications", 6}, {"os", 6}, {"ets", 2},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.runs, runs[tc.name], tc.name)
+	}
 }
 
 func TestWriteTextEscapes(t *testing.T) {
@@ -143,10 +240,12 @@ func TestPromtoolLint(t *testing.T) {
 	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
 	require.NoError(t, err)
 	defer c.Close()
-	set, err := NewSet(nil, nil, 10*time.Second)
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	set, err := NewSet(nil, SetOptions{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
-	require.NoError(t, WriteText(&buf, set.Collect(ctx, c), Label{"node", n.Name}))
+	require.NoError(t, WriteText(&buf, set.Collect(ctx, WithAgent(c)), Label{"node", n.Name}))
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = &buf
 	out, err := cmd.CombinedOutput()

@@ -28,8 +28,12 @@ type Config struct {
 
 // Global holds server-wide settings.
 type Global struct {
-	// CollectInterval is how often every node is collected (default 10s).
+	// CollectInterval is how often a node is collected by the collectors
+	// not in the fast set (default 10s).
 	CollectInterval Duration `yaml:"collect_interval"`
+	// FastInterval is the interval of the fast set (memory, statistics,
+	// scheduler utilisation), the per-second timeline (default 1s).
+	FastInterval Duration `yaml:"fast_interval"`
 	// CollectTimeout bounds one collection round of one node (default 5s).
 	CollectTimeout Duration `yaml:"collect_timeout"`
 	// DiscoverInterval is how often seeds are crawled for new nodes
@@ -46,7 +50,65 @@ type Cluster struct {
 	Seeds      []string        `yaml:"seeds"` // crawled: every node they are connected to
 	Epmd       *EpmdScan       `yaml:"epmd"`  // names registered in these hosts' epmd
 	DNS        *DNSScan        `yaml:"dns"`   // hosts from DNS, then their epmd
-	Collectors map[string]bool `yaml:"collectors"`
+	Collectors map[string]CollectorConfig `yaml:"collectors"`
+	// Agent lets beamctl load its helper module beamctl_agent on the
+	// nodes for the collectors that scan processes or allocators on the
+	// node (default true). Without it those collectors report nothing.
+	Agent *bool `yaml:"agent"`
+	// Family, when set, is the node family of every node of the cluster;
+	// by default a node's family is its release name and version.
+	Family string `yaml:"family"`
+	// TLS connects with TLS distribution (nodes run -proto_dist inet_tls).
+	TLS *TLS `yaml:"tls"`
+}
+
+// TLS names the PEM files for TLS distribution; relative paths are
+// resolved against the configuration file's directory.
+type TLS struct {
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	CAFile             string `yaml:"ca_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// AgentEnabled reports whether beamctl may load its agent on the nodes.
+func (c *Cluster) AgentEnabled() bool { return c.Agent == nil || *c.Agent }
+
+// CollectorConfig turns a collector on or off and may set its interval.
+// In YAML it is a boolean (`os: false`) or a mapping
+// (`allocators: {interval: 30s}`, `ets: {enabled: true, interval: 1m}`).
+type CollectorConfig struct {
+	Enabled  *bool    `yaml:"enabled"`
+	Interval Duration `yaml:"interval"`
+}
+
+// UnmarshalYAML accepts a boolean or a mapping.
+func (cc *CollectorConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return fmt.Errorf("line %d: a collector is true, false or a mapping with enabled and interval", n.Line)
+		}
+		cc.Enabled = &b
+		return nil
+	}
+	type plain CollectorConfig // without this method
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*cc = CollectorConfig(p)
+	return nil
+}
+
+// String is the setting as YAML would show it (for comparing configs).
+func (cc CollectorConfig) String() string {
+	e := "default"
+	if cc.Enabled != nil {
+		e = fmt.Sprint(*cc.Enabled)
+	}
+	return e + "/" + time.Duration(cc.Interval).String()
 }
 
 // DNSScan discovers hosts from DNS (A/AAAA records, e.g. a Kubernetes
@@ -121,6 +183,12 @@ func (c *Config) applyDefaults() {
 	if c.Global.CollectInterval == 0 {
 		c.Global.CollectInterval = Duration(10 * time.Second)
 	}
+	if c.Global.FastInterval == 0 {
+		c.Global.FastInterval = Duration(time.Second)
+		if c.Global.CollectInterval < c.Global.FastInterval {
+			c.Global.FastInterval = c.Global.CollectInterval
+		}
+	}
 	if c.Global.CollectTimeout == 0 {
 		c.Global.CollectTimeout = Duration(5 * time.Second)
 	}
@@ -136,6 +204,9 @@ func (c *Config) validate(dir string) error {
 	}
 	if g.CollectTimeout > g.CollectInterval {
 		return errors.New("global.collect_timeout must not be longer than global.collect_interval")
+	}
+	if g.FastInterval < Duration(100*time.Millisecond) || g.FastInterval > g.CollectInterval {
+		return errors.New("global.fast_interval must be between 100ms and global.collect_interval")
 	}
 	if len(c.Clusters) == 0 {
 		return errors.New("clusters must list at least one cluster")
@@ -200,6 +271,30 @@ func (c *Config) validate(dir string) error {
 		}
 		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 && cl.Epmd == nil && cl.DNS == nil {
 			return fmt.Errorf("%s: nodes, seeds, epmd or dns must name at least one node", where)
+		}
+		for name, cc := range cl.Collectors {
+			if cc.Interval != 0 && cc.Interval < Duration(100*time.Millisecond) {
+				return fmt.Errorf("%s: collectors.%s.interval must be at least 100ms", where, name)
+			}
+		}
+		if t := cl.TLS; t != nil {
+			if (t.CertFile == "") != (t.KeyFile == "") {
+				return fmt.Errorf("%s: tls needs both cert_file and key_file, or neither", where)
+			}
+			for _, f := range []*string{&t.CertFile, &t.KeyFile, &t.CAFile} {
+				if *f == "" {
+					continue
+				}
+				if !filepath.IsAbs(*f) {
+					*f = filepath.Join(dir, *f)
+				}
+				if _, err := os.Stat(*f); err != nil {
+					return fmt.Errorf("%s: cannot read tls file %s", where, *f)
+				}
+			}
+			if t.CAFile == "" && !t.InsecureSkipVerify {
+				return fmt.Errorf("%s: tls needs ca_file (or insecure_skip_verify: true, for tests)", where)
+			}
 		}
 		for _, n := range append(append([]string{}, cl.Nodes...), cl.Seeds...) {
 			if _, err := dist.ParseNodeName(n); err != nil {

@@ -16,7 +16,17 @@ func TestLoadGood(t *testing.T) {
 	require.Equal(t, Duration(30*time.Second), c.Global.DiscoverInterval, "default")
 	require.Len(t, c.Clusters, 2)
 	require.Equal(t, "filecookie", c.Clusters[1].Cookie, "read from cookie_file, relative to the config")
-	require.Equal(t, map[string]bool{"os": false}, c.Clusters[1].Collectors)
+	require.Equal(t, Duration(time.Second), c.Global.FastInterval, "default")
+	off, on := false, true
+	require.Equal(t, map[string]CollectorConfig{
+		"os":         {Enabled: &off},
+		"allocators": {Interval: Duration(time.Minute)},
+		"ets":        {Enabled: &on, Interval: Duration(30 * time.Second)},
+	}, c.Clusters[1].Collectors)
+	require.True(t, c.Clusters[0].AgentEnabled(), "default")
+	require.False(t, c.Clusters[1].AgentEnabled())
+	require.Equal(t, "chat-server", c.Clusters[0].Family)
+	require.Equal(t, &TLS{CAFile: filepath.Join("testdata", "cookie.txt"), ServerName: "rabbit"}, c.Clusters[1].TLS, "relative to the config")
 }
 
 // TestValidation has one bad config file per rule, with its exact sentence.
@@ -41,6 +51,12 @@ func TestValidation(t *testing.T) {
 		{"conf.dns-bad-type.yml", `cluster "x": dns.type must be A or SRV, not "MX"`},
 		{"conf.epmd-no-hosts.yml", `cluster "x": epmd.hosts must list at least one host`},
 		{"conf.epmd-bad-pattern.yml", `cluster "x": epmd.name_pattern "([" is not a regular expression`},
+		{"conf.fast-interval.yml", "global.fast_interval must be between 100ms and global.collect_interval"},
+		{"conf.collector-interval.yml", `cluster "x": collectors.memory.interval must be at least 100ms`},
+		{"conf.collector-bad.yml", "parse YAML: line 6: a collector is true, false or a mapping with enabled and interval"},
+		{"conf.tls-no-key.yml", `cluster "x": tls needs both cert_file and key_file, or neither`},
+		{"conf.tls-no-ca.yml", `cluster "x": tls needs ca_file (or insecure_skip_verify: true, for tests)`},
+		{"conf.tls-missing-file.yml", `cluster "x": cannot read tls file ` + filepath.Join(dir, "ca.pem")},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 	}
 	for _, tc := range tests {

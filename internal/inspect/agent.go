@@ -17,7 +17,7 @@ const AgentModule = "beamctl_agent"
 
 // agentVersion must match version() in beamctl_agent.erl; a node with
 // another version loaded gets this one.
-const agentVersion = 6
+const agentVersion = 7
 
 //go:generate erlc +deterministic -o . beamctl_agent.erl
 
@@ -172,6 +172,11 @@ func RemoveAgent(ctx context.Context, c *dist.Conn) (bool, error) {
 	}
 	if r == etf.False {
 		return false, nil
+	}
+	// The log counter handler (log_counts/0) calls the module: take it
+	// away first, or logger would report its failure at the next event.
+	if _, err := c.Call(ctx, "logger", "remove_handler", etf.Atom("beamctl_log_counter")); err != nil {
+		return true, fmt.Errorf("remove agent: logger:remove_handler: %w", err)
 	}
 	// purge (old code), delete (current becomes old), purge again.
 	for _, f := range []string{"purge", "delete", "purge"} {

@@ -5,9 +5,11 @@
 %% returns only a bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
-         leaks/3, alloc/0]).
+         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0]).
+%% The logger handler callbacks of log_counts/0.
+-export([adding_handler/1, log/2]).
 
-version() -> 6.
+version() -> 7.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -230,3 +232,58 @@ cur(K, L) ->
         {K, V} -> V;
         _ -> 0
     end.
+
+%% mq(Limit): the message queues of the first Limit processes (0: all), as
+%% {Scanned, TotalMessages, NonEmptyQueues, LongestLen, LongestPid, LongestName}.
+%% The scanning process itself is left out.
+mq(Limit) ->
+    Self = self(),
+    {S, T, NE, M, MP} =
+        lists:foldl(fun(P, Acc) when P =:= Self -> Acc;
+                       (P, {S, T, NE, M, MP}) ->
+                            case erlang:process_info(P, message_queue_len) of
+                                {message_queue_len, 0} -> {S + 1, T, NE, M, MP};
+                                {message_queue_len, N} when N > M -> {S + 1, T + N, NE + 1, N, P};
+                                {message_queue_len, N} -> {S + 1, T + N, NE + 1, M, MP};
+                                undefined -> {S, T, NE, M, MP}
+                            end
+                    end, {0, 0, 0, 0, undefined}, procs(Limit)),
+    Name = case MP of
+               undefined -> undefined;
+               _ -> name(MP)
+           end,
+    {S, T, NE, M, MP, Name}.
+
+%% log_counts(): the number of log events per level that passed the
+%% primary logger level since beamctl first asked, as [{Level, Count}].
+%% The first call installs the logger handler beamctl_log_counter (this
+%% module), which only bumps a counter per event; log_counts_remove/0 (and
+%% `beamctl agent remove`) takes it away.
+log_counts() ->
+    C = case logger:get_handler_config(beamctl_log_counter) of
+            {ok, #{config := #{counters := C0}}} -> C0;
+            _ ->
+                C0 = counters:new(length(levels()), [write_concurrency]),
+                case logger:add_handler(beamctl_log_counter, beamctl_agent,
+                                        #{level => all, config => #{counters => C0}}) of
+                    ok -> C0;
+                    {error, {already_exist, _}} -> C0;
+                    {error, _} = E -> throw(E)
+                end
+        end,
+    [{L, counters:get(C, I)} || {L, I} <- lists:zip(levels(), lists:seq(1, length(levels())))].
+
+log_counts_remove() ->
+    logger:remove_handler(beamctl_log_counter).
+
+levels() -> [emergency, alert, critical, error, warning, notice, info, debug].
+
+adding_handler(Config) -> {ok, Config}.
+
+log(#{level := Level}, #{config := #{counters := C}}) ->
+    counters:add(C, level_index(Level, levels(), 1), 1);
+log(_, _) -> ok.
+
+level_index(L, [L | _], I) -> I;
+level_index(L, [_ | T], I) -> level_index(L, T, I + 1);
+level_index(_, [], _) -> 8.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,13 @@ type Node struct {
 	Since       time.Time `json:"since"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastCollect time.Time `json:"last_collect"`
-	Series      int       `json:"series"`
+	// Series is how many series the last full round stored.
+	Series int `json:"series"`
+	// Family groups nodes that should run the same code: the configured
+	// family, else the release name and version.
+	Family        string  `json:"family,omitempty"`
+	OTPRelease    string  `json:"otp_release,omitempty"`
+	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
 }
 
 // Model is what the API needs of the server besides the store.
@@ -81,6 +88,7 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) htt
 	mux.HandleFunc("POST /api/v1/series", h.series)
 	mux.HandleFunc("GET /api/v1/metadata", h.metadata)
 	mux.HandleFunc("GET /api/v1/nodes", h.nodes)
+	mux.HandleFunc("GET /api/v1/families", h.families)
 	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })
@@ -493,6 +501,58 @@ func (h *handler) nodes(w http.ResponseWriter, _ *http.Request) {
 		nodes = []Node{}
 	}
 	h.respond(w, nodes, nil)
+}
+
+// Family is a group of nodes of one cluster that should run the same code.
+type Family struct {
+	Cluster string   `json:"cluster"`
+	Family  string   `json:"family"`
+	Nodes   []string `json:"nodes"`
+	// OTPReleases lists the OTP releases the family's nodes run; more
+	// than one is worth a look.
+	OTPReleases []string `json:"otp_releases"`
+}
+
+// families groups the nodes by cluster and family; nodes whose family is
+// not known yet (never collected) are left out.
+func families(nodes []Node) []Family {
+	idx := map[[2]string]int{}
+	var out []Family
+	for _, n := range nodes {
+		if n.Family == "" {
+			continue
+		}
+		k := [2]string{n.Cluster, n.Family}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, Family{Cluster: n.Cluster, Family: n.Family, OTPReleases: []string{}})
+		}
+		f := &out[i]
+		f.Nodes = append(f.Nodes, n.Node)
+		if n.OTPRelease != "" && !slices.Contains(f.OTPReleases, n.OTPRelease) {
+			f.OTPReleases = append(f.OTPReleases, n.OTPRelease)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Cluster != out[j].Cluster {
+			return out[i].Cluster < out[j].Cluster
+		}
+		return out[i].Family < out[j].Family
+	})
+	for i := range out {
+		sort.Strings(out[i].Nodes)
+		sort.Strings(out[i].OTPReleases)
+	}
+	if out == nil {
+		out = []Family{}
+	}
+	return out
+}
+
+func (h *handler) families(w http.ResponseWriter, _ *http.Request) {
+	h.respond(w, families(h.m.Nodes()), nil)
 }
 
 func nonNil(s []string) []string {

@@ -1,0 +1,55 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/termtext"
+)
+
+func init() {
+	registerCollector("message_queues", true, func() Collector { return messageQueuesCollector{limit: mqScanLimit} })
+}
+
+// mqScanLimit bounds the processes one round looks at. The scan runs as
+// compiled code on the node (beamctl_agent:mq/1): about 50 ms of one
+// scheduler per million processes.
+const mqScanLimit = 1_000_000
+
+// messageQueuesCollector reports the message queues of all processes
+// (up to the limit): messages waiting, non-empty queues, the longest queue
+// and which process has it. It needs beamctl_agent.
+type messageQueuesCollector struct{ limit int }
+
+func (m messageQueuesCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+	if !agentLoaded(c) {
+		return fmt.Errorf("%w: the message queue scan needs beamctl_agent (agent: false)", ErrNoData)
+	}
+	r, err := c.Call(ctx, inspect.AgentModule, "mq", int64(m.limit))
+	if err != nil {
+		return err
+	}
+	t, err := etf.ToTuple(r, 6)
+	if err != nil {
+		return fmt.Errorf("beamctl_agent:mq: %w", err)
+	}
+	scanned, _ := num(t[0])
+	total, _ := num(t[1])
+	nonEmpty, _ := num(t[2])
+	longest, _ := num(t[3])
+	ch <- Sample{Name: "erlang_vm_message_queue_scanned_processes", Help: "Processes whose message queue the last scan looked at (bounded).", Value: scanned}
+	ch <- Sample{Name: "erlang_vm_message_queue_messages", Help: "Messages waiting in all scanned processes' queues.", Value: total}
+	ch <- Sample{Name: "erlang_vm_message_queue_nonempty", Help: "Scanned processes with at least one message waiting.", Value: nonEmpty}
+	ch <- Sample{Name: "erlang_vm_message_queue_max_length", Help: "Length of the longest message queue.", Value: longest}
+	if pid, ok := t[4].(etf.Pid); ok {
+		name := ""
+		if a, ok := t[5].(etf.Atom); ok && a != "undefined" {
+			name = string(a)
+		}
+		ch <- Sample{Name: "erlang_vm_message_queue_longest_info", Help: "The process with the longest message queue (value 1).",
+			Labels: []Label{{"pid", termtext.FormatWith(pid, termtext.Options{LocalNode: etf.Atom(c.Node())})}, {"name", name}}, Value: 1}
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+func init() {
+	registerCollector("scheduler", true, func() Collector { return schedulerCollector{window: 250 * time.Millisecond} })
+}
+
+// schedulerCollector reports scheduler utilisation per scheduler and per
+// type (normal, dirty CPU, dirty I/O) over a short window, as
+// recon:scheduler_usage/1 does: one call turns scheduler_wall_time on,
+// reads it, sleeps through the window, reads it again and turns it off.
+// The VM counts the flag per process and drops the call process's count
+// when it ends, so the flag goes back to what it was even if the call is
+// killed; another user's measurement is never switched off.
+type schedulerCollector struct{ window time.Duration }
+
+func (schedulerCollector) unbatched() {}
+
+func (s schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+	swt, all := etf.Atom("scheduler_wall_time"), etf.Atom("scheduler_wall_time_all")
+	calls := []struct {
+		m, f string
+		args etf.List
+	}{
+		{"erlang", "system_info", etf.List{etf.Atom("schedulers")}},
+		{"erlang", "system_info", etf.List{etf.Atom("dirty_cpu_schedulers")}},
+		{"erlang", "system_flag", etf.List{swt, etf.True}},
+		{"erlang", "statistics", etf.List{all}},
+		{"timer", "sleep", etf.List{int64(s.window.Milliseconds())}},
+		{"erlang", "statistics", etf.List{all}},
+		{"erlang", "system_flag", etf.List{swt, etf.False}},
+	}
+	funs, args := make(etf.List, len(calls)), make(etf.List, len(calls))
+	for i, cl := range calls {
+		funs[i] = etf.Export{Module: etf.Atom(cl.m), Function: etf.Atom(cl.f), Arity: uint8(len(cl.args))}
+		args[i] = cl.args
+	}
+	r, err := c.Call(ctx, "lists", "zipwith", etf.Export{Module: "erlang", Function: "apply", Arity: 2}, funs, args)
+	if err != nil {
+		return err
+	}
+	l, err := etf.ToList(r)
+	if err != nil || len(l) != len(calls) {
+		return fmt.Errorf("scheduler_wall_time: unexpected reply %v", r)
+	}
+	normal, _ := num(l[0])
+	dirtyCPU, _ := num(l[1])
+	before, err := wallTimes(l[3])
+	if err != nil {
+		return err
+	}
+	after, err := wallTimes(l[5])
+	if err != nil {
+		return err
+	}
+	type sum struct{ active, total float64 }
+	byType := map[string]*sum{}
+	for id, a := range after {
+		b, ok := before[id]
+		if !ok || a[1] <= b[1] {
+			continue
+		}
+		typ := "normal"
+		switch {
+		case float64(id) > normal+dirtyCPU:
+			typ = "dirty_io"
+		case float64(id) > normal:
+			typ = "dirty_cpu"
+		}
+		active, total := a[0]-b[0], a[1]-b[1]
+		ch <- Sample{Name: "erlang_vm_scheduler_utilization_ratio", Help: "Busy share of a scheduler's wall time over the sampling window.",
+			Labels: []Label{{"type", typ}, {"scheduler", strconv.Itoa(id)}}, Value: active / total}
+		if byType[typ] == nil {
+			byType[typ] = &sum{}
+		}
+		byType[typ].active += active
+		byType[typ].total += total
+	}
+	if len(byType) == 0 {
+		return fmt.Errorf("%w: scheduler_wall_time did not advance", ErrNoData)
+	}
+	for typ, s := range byType {
+		ch <- Sample{Name: "erlang_vm_scheduler_type_utilization_ratio", Help: "Busy share of the wall time of all schedulers of a type over the sampling window.",
+			Labels: []Label{{"type", typ}}, Value: s.active / s.total}
+	}
+	return nil
+}
+
+// wallTimes reads statistics(scheduler_wall_time_all): id -> {active, total}.
+func wallTimes(t etf.Term) (map[int][2]float64, error) {
+	l, err := etf.ToList(t)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler_wall_time_all: %v", t) // undefined: the flag is off
+	}
+	out := make(map[int][2]float64, len(l))
+	for _, e := range l {
+		tup, err := etf.ToTuple(e, 3)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler_wall_time_all: %w", err)
+		}
+		id, _ := num(tup[0])
+		a, _ := num(tup[1])
+		tot, _ := num(tup[2])
+		out[int(id)] = [2]float64{a, tot}
+	}
+	return out, nil
+}
