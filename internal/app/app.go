@@ -40,7 +40,7 @@ type Options struct {
 	// Store configures the store (retention); nil: store.DefaultOptions.
 	Store  *store.Options
 	Listen string // e.g. 127.0.0.1:9464; port 0 picks a free one
-	Logger      *slog.Logger
+	Logger *slog.Logger
 }
 
 // App is a running (or stopped) server.

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/beamctl/beamctl/internal/dist"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 

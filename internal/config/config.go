@@ -43,13 +43,13 @@ type Global struct {
 
 // Cluster is one set of nodes sharing a cookie.
 type Cluster struct {
-	Name       string          `yaml:"name"`
-	Cookie     string          `yaml:"cookie"`
-	CookieFile string          `yaml:"cookie_file"`
-	Nodes      []string        `yaml:"nodes"` // static list
-	Seeds      []string        `yaml:"seeds"` // crawled: every node they are connected to
-	Epmd       *EpmdScan       `yaml:"epmd"`  // names registered in these hosts' epmd
-	DNS        *DNSScan        `yaml:"dns"`   // hosts from DNS, then their epmd
+	Name       string                     `yaml:"name"`
+	Cookie     string                     `yaml:"cookie"`
+	CookieFile string                     `yaml:"cookie_file"`
+	Nodes      []string                   `yaml:"nodes"` // static list
+	Seeds      []string                   `yaml:"seeds"` // crawled: every node they are connected to
+	Epmd       *EpmdScan                  `yaml:"epmd"`  // names registered in these hosts' epmd
+	DNS        *DNSScan                   `yaml:"dns"`   // hosts from DNS, then their epmd
 	Collectors map[string]CollectorConfig `yaml:"collectors"`
 	// Agent lets beamctl load its helper module beamctl_agent on the
 	// nodes for the collectors that scan processes or allocators on the
