@@ -257,6 +257,29 @@ clusters:
 	require.Equal(t, "chat", model[0].Family)
 }
 
+// TestTLSCluster watches a node that runs TLS distribution only, with the
+// certificates named in the config.
+func TestTLSCluster(t *testing.T) {
+	files := testnode.MakeTLS(t)
+	n := testnode.Start(t, testnode.Options{Args: testnode.TLSDistArgs(t, files)})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: tls
+    cookie: %s
+    nodes: [%s]
+    tls: {cert_file: %s, key_file: %s, ca_file: %s}
+`, n.Cookie, n.Name, files.ClientCert, files.ClientKey, files.CACert)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	require.Eventually(t, func() bool {
+		var v vector
+		r := get(t, "http://"+srv.Addr(), "/api/v1/query", url.Values{"query": {`erlang_vm_processes{cluster="tls"}`}})
+		return r.Status == "success" && json.Unmarshal(r.Data, &v) == nil && len(v.Result) == 1
+	}, 20*time.Second, 100*time.Millisecond, "collected over TLS")
+}
+
 func TestEpmdDiscovery(t *testing.T) {
 	prefix := erlnode.RandomName("ed")
 	a := testnode.Start(t, testnode.Options{Name: prefix + "x1", Cookie: "epmdcookie"})
