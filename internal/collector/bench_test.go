@@ -45,8 +45,22 @@ func BenchmarkCollectionCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	ac := WithAgent(c)
+	var fast []string
+	for _, n := range set.Names() {
+		if fastSet[n] {
+			fast = append(fast, n)
+		}
+	}
+	// Every way of collecting, and each collector alone: the round's cost
+	// by collector.
+	ways := map[string][]string{"beamctl_round": set.Names(), "beamctl_fast_round": fast}
+	order := []string{"observer_sys_info", "beamctl_round", "beamctl_fast_round"}
+	for _, n := range set.Names() {
+		ways["collector_"+n] = []string{n}
+		order = append(order, "collector_"+n)
+	}
 	var obsReds, obsCPU float64
-	for _, way := range []string{"observer_sys_info", "beamctl_round"} {
+	for _, way := range order {
 		b.Run(way, func(b *testing.B) {
 			cpu0, reds0 := nodeCost(b, c)
 			series, rpcs := 0, 0
@@ -58,7 +72,7 @@ func BenchmarkCollectionCost(b *testing.B) {
 					continue
 				}
 				var smp []Sample
-				smp, rpcs = set.collect(ctx, ac, set.Names())
+				smp, rpcs = set.collect(ctx, ac, ways[way])
 				series = len(smp)
 			}
 			b.StopTimer()

@@ -226,7 +226,12 @@ func (s *Set) CollectOnly(ctx context.Context, c Conn, names []string) []Sample 
 // unbatched is implemented by collectors whose call must not join the
 // round's batch (the scheduler collector sleeps through a window, which
 // would delay every other collector's reading).
-type unbatched interface{ unbatched() }
+type unbatched interface{ unbatched(c Conn) bool }
+
+func isUnbatched(col Collector, c Conn) bool {
+	u, ok := col.(unbatched)
+	return ok && u.unbatched(c)
+}
 
 // collect is CollectOnly that also reports how many rpc calls it made.
 func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, int) {
@@ -234,7 +239,7 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 	defer cancel()
 	batched := 0
 	for _, name := range names {
-		if _, ok := s.collectors[name].(unbatched); !ok && s.collectors[name] != nil {
+		if col := s.collectors[name]; col != nil && !isUnbatched(col, c) {
 			batched++
 		}
 	}
@@ -251,7 +256,7 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 		go func() {
 			defer wg.Done()
 			var samples []Sample
-			if _, ok := col.(unbatched); ok {
+			if isUnbatched(col, c) {
 				samples = s.run(ctx, name, &countingConn{Conn: c, b: b}, nil)
 			} else {
 				samples = s.run(ctx, name, b, b)

@@ -82,9 +82,9 @@ func TestCollectors(t *testing.T) {
 	require.NoError(t, err)
 	samples = set.Collect(ctx, WithAgent(c))
 	require.GreaterOrEqual(t, len(samples), 100, "a node yields 100+ series")
-	swt, err := c.Call(ctx, "erlang", "statistics", etf.Atom("scheduler_wall_time"))
+	holder, err := c.Call(ctx, "erlang", "whereis", etf.Atom("beamctl_swt"))
 	require.NoError(t, err)
-	require.Equal(t, etf.Atom("undefined"), swt, "scheduler_wall_time is off again after the round")
+	require.IsType(t, etf.Pid{}, holder, "the agent holds scheduler_wall_time on between rounds")
 
 	for name := range Names() {
 		s, ok := find(samples, "beamctl_collector_success", Label{"collector", name})
@@ -159,30 +159,61 @@ func TestCollectors(t *testing.T) {
 	require.Equal(t, strings.Count(out, "# TYPE erlang_vm_memory_bytes "), 1, "one HELP/TYPE per family")
 }
 
-// TestSchedulerFlagKept checks that the scheduler collector leaves
-// scheduler_wall_time on when someone else had turned it on.
-func TestSchedulerFlagKept(t *testing.T) {
+// TestSchedulerFlag checks that the scheduler collector leaves
+// scheduler_wall_time as it found it: without the agent, off after each
+// window unless someone else had turned it on; with the agent, on between
+// rounds and off again once rounds stop for the hold time.
+func TestSchedulerFlag(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
 	ctx := context.Background()
 	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
 	require.NoError(t, err)
 	defer c.Close()
+	flag := func() etf.Term {
+		swt, err := c.Call(ctx, "erlang", "statistics", etf.Atom("scheduler_wall_time"))
+		require.NoError(t, err)
+		return swt
+	}
+	run := func(col Collector, conn Conn) []Sample {
+		ch := make(chan Sample, 100)
+		require.NoError(t, col.Update(ctx, conn, ch))
+		close(ch)
+		var out []Sample
+		for s := range ch {
+			out = append(out, s)
+		}
+		return out
+	}
+	window := &schedulerCollector{window: 50 * time.Millisecond, last: map[string]wallTimeReading{}}
+	samples := run(window, c)
+	_, ok := find(samples, "erlang_vm_scheduler_type_utilization_ratio", Label{"type", "normal"})
+	require.True(t, ok)
+	require.Equal(t, etf.Atom("undefined"), flag(), "off again after the window")
+
 	_, err = inspect.EnsureAgent(ctx, c)
 	require.NoError(t, err)
 	initPid, err := c.Call(ctx, "erlang", "whereis", etf.Atom("init"))
 	require.NoError(t, err)
-	holder, err := c.Call(ctx, inspect.AgentModule, "hold_swt", initPid, int64(60000)) // another user's measurement
+	other, err := c.Call(ctx, inspect.AgentModule, "hold_swt", initPid, int64(60000)) // another user's measurement
 	require.NoError(t, err)
-	defer c.Call(ctx, "erlang", "send", holder, etf.Atom("stop")) //nolint:errcheck // ends with the node anyway
-	set, err := NewSet(nil, SetOptions{Overrides: map[string]Override{"memory": {Enabled: new(bool)}}})
+	run(window, c)
+	require.IsType(t, etf.List{}, flag(), "still on for its other user")
+	_, err = c.Call(ctx, "erlang", "send", other, etf.Atom("stop"))
 	require.NoError(t, err)
-	samples := set.CollectOnly(ctx, c, []string{"scheduler"})
-	_, ok := find(samples, "erlang_vm_scheduler_type_utilization_ratio", Label{"type", "normal"})
+	require.Eventually(t, func() bool { return flag() == etf.Atom("undefined") }, 5*time.Second, 20*time.Millisecond)
+
+	held := &schedulerCollector{hold: 300 * time.Millisecond, last: map[string]wallTimeReading{}}
+	ch := make(chan Sample, 100)
+	require.ErrorIs(t, held.Update(ctx, WithAgent(c), ch), ErrNoData, "the first reading has nothing to compare with")
+	time.Sleep(100 * time.Millisecond)
+	samples = run(held, WithAgent(c))
+	s, ok := find(samples, "erlang_vm_scheduler_utilization_ratio", Label{"scheduler", "1"})
 	require.True(t, ok)
-	swt, err := c.Call(ctx, "erlang", "statistics", etf.Atom("scheduler_wall_time"))
-	require.NoError(t, err)
-	require.IsType(t, etf.List{}, swt, "still on for its other user")
+	require.True(t, s.Value >= 0 && s.Value <= 1, "%v", s.Value)
+	require.IsType(t, etf.List{}, flag(), "held between rounds")
+	require.Eventually(t, func() bool { return flag() == etf.Atom("undefined") }, 5*time.Second, 20*time.Millisecond,
+		"off again once rounds stop for the hold time")
 }
 
 func TestNewSet(t *testing.T) {

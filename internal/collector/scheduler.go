@@ -4,27 +4,79 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 func init() {
-	registerCollector("scheduler", true, func() Collector { return schedulerCollector{window: 250 * time.Millisecond} })
+	registerCollector("scheduler", true, func() Collector {
+		return &schedulerCollector{window: 250 * time.Millisecond, hold: time.Minute, last: map[string]wallTimeReading{}}
+	})
 }
 
 // schedulerCollector reports scheduler utilisation per scheduler and per
-// type (normal, dirty CPU, dirty I/O) over a short window, as
-// recon:scheduler_usage/1 does: one call turns scheduler_wall_time on,
-// reads it, sleeps through the window, reads it again and turns it off.
-// The VM counts the flag per process and drops the call process's count
-// when it ends, so the flag goes back to what it was even if the call is
-// killed; another user's measurement is never switched off.
-type schedulerCollector struct{ window time.Duration }
+// type (normal, dirty CPU, dirty I/O) from scheduler_wall_time.
+//
+// With beamctl_agent, a holder process on the node keeps the flag on while
+// beamctl collects (and for hold after the last round, then the flag goes
+// back to what it was), and utilisation covers the whole time between two
+// rounds. Switching the flag costs the node about a millisecond of CPU
+// (every scheduler is interrupted), so this is done once, not per round.
+//
+// Without the agent it samples a short window, as recon:scheduler_usage/1
+// does: one call turns the flag on, reads it, sleeps through the window,
+// reads it again and turns it off. The VM counts the flag per process and
+// drops the call process's count when it ends, so the flag goes back to
+// what it was even if the call is killed; another user's measurement is
+// never switched off.
+type schedulerCollector struct {
+	window, hold time.Duration
 
-func (schedulerCollector) unbatched() {}
+	mu   sync.Mutex
+	last map[string]wallTimeReading // by node
+}
 
-func (s schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+type wallTimeReading struct {
+	normal, dirtyCPU float64
+	times            map[int][2]float64
+}
+
+// unbatched keeps the window's sleep out of the round's batch.
+func (s *schedulerCollector) unbatched(c Conn) bool { return !agentLoaded(c) }
+
+func (s *schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+	if !agentLoaded(c) {
+		return s.sampleWindow(ctx, c, ch)
+	}
+	r, err := c.Call(ctx, inspect.AgentModule, "swt", int64(s.hold.Milliseconds()))
+	if err != nil {
+		return err
+	}
+	t, err := etf.ToTuple(r, 3)
+	if err != nil {
+		return fmt.Errorf("beamctl_agent:swt: %w", err)
+	}
+	now := wallTimeReading{}
+	now.normal, _ = num(t[0])
+	now.dirtyCPU, _ = num(t[1])
+	if now.times, err = wallTimes(t[2]); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	prev, ok := s.last[c.Node()]
+	s.last[c.Node()] = now
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: first reading of scheduler_wall_time", ErrNoData)
+	}
+	return utilisation(ch, prev.times, now.times, now.normal, now.dirtyCPU)
+}
+
+// sampleWindow measures over a window in one call, without the agent.
+func (s *schedulerCollector) sampleWindow(ctx context.Context, c Conn, ch chan<- Sample) error {
 	swt, all := etf.Atom("scheduler_wall_time"), etf.Atom("scheduler_wall_time_all")
 	calls := []struct {
 		m, f string
@@ -61,6 +113,13 @@ func (s schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample
 	if err != nil {
 		return err
 	}
+	return utilisation(ch, before, after, normal, dirtyCPU)
+}
+
+// utilisation reports the busy share of each scheduler and type between
+// two readings. Schedulers whose total went backwards (the flag was off in
+// between, which resets the counters) are left out.
+func utilisation(ch chan<- Sample, before, after map[int][2]float64, normal, dirtyCPU float64) error {
 	type sum struct{ active, total float64 }
 	byType := map[string]*sum{}
 	for id, a := range after {
@@ -85,7 +144,7 @@ func (s schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample
 		byType[typ].total += total
 	}
 	if len(byType) == 0 {
-		return fmt.Errorf("%w: scheduler_wall_time did not advance", ErrNoData)
+		return fmt.Errorf("%w: scheduler_wall_time did not advance (reset)", ErrNoData)
 	}
 	for typ, s := range byType {
 		ch <- Sample{Name: "erlang_vm_scheduler_type_utilization_ratio", Help: "Busy share of the wall time of all schedulers of a type over the sampling window.",

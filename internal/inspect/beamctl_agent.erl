@@ -5,11 +5,11 @@
 %% returns only a bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
-         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0]).
+         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0, swt/1]).
 %% The logger handler callbacks of log_counts/0.
 -export([adding_handler/1, log/2]).
 
-version() -> 7.
+version() -> 8.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -287,3 +287,46 @@ log(_, _) -> ok.
 level_index(L, [L | _], I) -> I;
 level_index(L, [_ | T], I) -> level_index(L, T, I + 1);
 level_index(_, [], _) -> 8.
+
+%% swt(MaxMs): scheduler wall time for beamctl serve, as
+%% {Schedulers, DirtyCPUSchedulers, statistics(scheduler_wall_time_all)}.
+%% A registered holder process (beamctl_swt) keeps the flag on between
+%% calls, so consecutive readings cover the whole interval and the costly
+%% switching of the flag happens once; it ends, and the flag goes back to
+%% what it was, when MaxMs pass without another call.
+swt(MaxMs) ->
+    Pid = case whereis(beamctl_swt) of
+              undefined -> start_swt_holder(MaxMs);
+              P -> P
+          end,
+    Pid ! {renew, MaxMs},
+    {erlang:system_info(schedulers), erlang:system_info(dirty_cpu_schedulers),
+     erlang:statistics(scheduler_wall_time_all)}.
+
+start_swt_holder(MaxMs) ->
+    Caller = self(),
+    {Pid, Ref} = spawn_monitor(fun() ->
+                                       erlang:system_flag(scheduler_wall_time, true),
+                                       Registered = (catch register(beamctl_swt, self())) =:= true,
+                                       Caller ! {beamctl_swt, self()},
+                                       case Registered of
+                                           true -> swt_loop(MaxMs);
+                                           false -> ok % another caller's holder won
+                                       end
+                               end),
+    receive
+        {beamctl_swt, Pid} -> ok;
+        {'DOWN', Ref, _, _, _} -> ok
+    after 5000 -> ok
+    end,
+    erlang:demonitor(Ref, [flush]),
+    case whereis(beamctl_swt) of
+        undefined -> Pid;
+        Holder -> Holder
+    end.
+
+swt_loop(MaxMs) ->
+    receive
+        {renew, Ms} -> swt_loop(Ms)
+    after MaxMs -> ok
+    end.
