@@ -51,28 +51,49 @@ func (s *schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sampl
 	if !agentLoaded(c) {
 		return s.sampleWindow(ctx, c, ch)
 	}
-	r, err := c.Call(ctx, inspect.AgentModule, "swt", int64(s.hold.Milliseconds()))
-	if err != nil {
-		return err
+	s.mu.Lock()
+	prev, ok := s.last[c.Node()]
+	s.mu.Unlock()
+	if !ok { // the first round: a second reading after a short window
+		first, err := s.read(ctx, c)
+		if err != nil {
+			return err
+		}
+		select {
+		case <-time.After(firstWindow):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		prev = first
 	}
-	t, err := etf.ToTuple(r, 3)
+	now, err := s.read(ctx, c)
 	if err != nil {
-		return fmt.Errorf("beamctl_agent:swt: %w", err)
-	}
-	now := wallTimeReading{}
-	now.normal, _ = num(t[0])
-	now.dirtyCPU, _ = num(t[1])
-	if now.times, err = wallTimes(t[2]); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	prev, ok := s.last[c.Node()]
 	s.last[c.Node()] = now
 	s.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: first reading of scheduler_wall_time", ErrNoData)
-	}
 	return utilisation(ch, prev.times, now.times, now.normal, now.dirtyCPU)
+}
+
+// firstWindow is how far apart the first two readings of a node are.
+const firstWindow = 100 * time.Millisecond
+
+// read takes one reading through the agent, which keeps the flag on.
+func (s *schedulerCollector) read(ctx context.Context, c Conn) (wallTimeReading, error) {
+	r, err := c.Call(ctx, inspect.AgentModule, "swt", int64(s.hold.Milliseconds()))
+	if err != nil {
+		return wallTimeReading{}, err
+	}
+	t, err := etf.ToTuple(r, 3)
+	if err != nil {
+		return wallTimeReading{}, fmt.Errorf("beamctl_agent:swt: %w", err)
+	}
+	w := wallTimeReading{}
+	w.normal, _ = num(t[0])
+	w.dirtyCPU, _ = num(t[1])
+	w.times, err = wallTimes(t[2])
+	return w, err
 }
 
 // sampleWindow measures over a window in one call, without the agent.
