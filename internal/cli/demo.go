@@ -221,13 +221,15 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 			}
 			return fmt.Sprintf("%.0f", r.Series[0].Points[0].Value)
 		}
-		fmt.Fprintf(e.stdout, "%s  nodes up %s  processes %s  reductions/s %s  dist msgs/s %s  memory MB %s\n",
+		fmt.Fprintf(e.stdout, "%s  nodes up %s  processes %s  reductions/s %s  dist msgs/s %s  memory MB %s  sched %% %s  msgs queued %s\n",
 			time.Now().Format(time.TimeOnly),
 			val(`sum(beamctl_node_up{cluster="demo"})`),
 			val(`sum(erlang_vm_processes{cluster="demo"})`),
 			val(`sum(rate(erlang_vm_statistics_reductions_total{cluster="demo"}[10s]))`),
 			val(`sum(rate(erlang_vm_dist_messages_sent_total{cluster="demo"}[10s]))`),
-			val(`sum(erlang_vm_memory_bytes{cluster="demo",kind="total"}) / 1048576`))
+			val(`sum(erlang_vm_memory_bytes{cluster="demo",kind="total"}) / 1048576`),
+			val(`avg(erlang_vm_scheduler_type_utilization_ratio{cluster="demo",type="normal"}) * 100`),
+			val(`sum(erlang_vm_message_queue_messages{cluster="demo"})`))
 	}
 	return func() { _ = a.Stop() }, figures, nil
 }
