@@ -268,6 +268,8 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 	}
 	wg.Wait()
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	b.mu.Lock() // a flush whose caller timed out may still be counting
+	defer b.mu.Unlock()
 	return out, b.rpcs
 }
 

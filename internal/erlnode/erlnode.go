@@ -104,15 +104,22 @@ func (n *Node) args() []string {
 	}
 	args := []string{flag, name, "-setcookie", n.Cookie, "-noshell", "-noinput"}
 	args = append(args, n.spec.Args...)
+	// -eval runs once the boot script is done: the node is fully started
+	// (a node is reachable earlier, before kernel_refc and others run).
+	args = append(args, "-eval", `io:format("~s~n", ["`+bootedMarker+`"])`)
 	if n.spec.Eval != "" {
 		args = append(args, "-eval", n.spec.Eval)
 	}
 	return args
 }
 
+// bootedMarker is what a node prints when its boot is complete.
+const bootedMarker = "erlnode: booted"
+
 func (n *Node) start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	from := len(n.Output())
 	cmd := exec.Command("erl", n.args()...)
 	cmd.Dir = n.spec.Dir
 	cmd.Stdout = &n.output
@@ -135,8 +142,11 @@ func (n *Node) start(ctx context.Context) error {
 			return fmt.Errorf("erl exited before registering in epmd; output:\n%s", n.Output())
 		case <-ctx.Done():
 			n.killLocked()
-			return fmt.Errorf("node did not register in epmd within %s: %w; output:\n%s", n.spec.StartTimeout, ctx.Err(), n.Output())
+			return fmt.Errorf("node did not boot and register in epmd within %s: %w; output:\n%s", n.spec.StartTimeout, ctx.Err(), n.Output())
 		case <-time.After(50 * time.Millisecond):
+		}
+		if !strings.Contains(n.Output()[from:], bootedMarker) {
+			continue
 		}
 		if names, err := EpmdNames(ctx); err == nil && names[n.Alive] {
 			return nil
