@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/store"
 	"github.com/beamctl/beamctl/internal/web"
 )
@@ -38,9 +40,11 @@ type Options struct {
 	ConfigFile  string
 	StoragePath string
 	// Store configures the store (retention); nil: store.DefaultOptions.
-	Store  *store.Options
-	Listen string // e.g. 127.0.0.1:9464; port 0 picks a free one
-	Logger *slog.Logger
+	Store *store.Options
+	// Notifications configures the notification store (retention).
+	Notifications notify.Options
+	Listen        string // e.g. 127.0.0.1:9464; port 0 picks a free one
+	Logger        *slog.Logger
 }
 
 // App is a running (or stopped) server.
@@ -48,10 +52,13 @@ type App struct {
 	opts    Options
 	log     *slog.Logger
 	db      *store.DB
+	notes   *notify.Recorder
 	srv     *http.Server
 	ln      net.Listener
 	rootCtx context.Context
 	cancel  context.CancelFunc
+
+	notesDone chan struct{} // closed when the recorder's loop ends
 
 	runMu sync.Mutex // guards cfg and runs (Start, Reload, Stop)
 	cfg   *config.Config
@@ -82,7 +89,9 @@ type nodeInfo struct {
 	series     map[bool]int
 	family     string
 	otpRelease string
+	release    string // name and version
 	uptime     float64
+	apps       map[string]string // running applications and their versions
 }
 
 // New opens the store; nothing runs before Start.
@@ -103,6 +112,12 @@ func New(o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	ns, err := notify.Open(filepath.Join(o.StoragePath, "notifications"), o.Notifications)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.notes = notify.NewRecorder(ns, o.Logger.With("component", "notifications"), notify.RecorderOptions{})
 	return a, nil
 }
 
@@ -120,6 +135,11 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}()
 	a.rootCtx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.notesDone = make(chan struct{})
+	go func() {
+		defer close(a.notesDone)
+		a.notes.Run(a.rootCtx, 10*time.Second)
+	}()
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
 	for _, cl := range a.cfg.Clusters {
@@ -172,8 +192,9 @@ func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool) erro
 	ctx, cancel := context.WithCancel(a.rootCtx)
 	run := &clusterRun{cfg: cl, global: g, pool: pool, set: set, cancel: cancel}
 	a.runs[cl.Name] = run
-	run.wg.Add(1)
+	run.wg.Add(2)
 	go a.discover(ctx, run)
+	go a.lifecycle(ctx, run)
 	return nil
 }
 
@@ -293,7 +314,10 @@ func (a *App) Stop() error {
 	}
 	a.runs = map[string]*clusterRun{}
 	a.runMu.Unlock()
-	errs = append(errs, a.db.Close())
+	if a.notesDone != nil {
+		<-a.notesDone
+	}
+	errs = append(errs, a.db.Close(), a.notes.Store().Close())
 	return errors.Join(errs...)
 }
 
@@ -317,8 +341,9 @@ func (a *App) discover(ctx context.Context, run *clusterRun) {
 			queue = queue[1:]
 			if !known[n] {
 				known[n] = true
-				run.wg.Add(1)
+				run.wg.Add(2)
 				go a.collect(ctx, run, n)
+				go a.watch(ctx, run, n)
 			}
 			if crawled[n] {
 				continue
@@ -479,8 +504,10 @@ func (a *App) info(cluster, node string) *nodeInfo {
 // and version).
 func (a *App) learn(cluster, node, family string, samples []collector.Sample) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	info := a.info(cluster, node)
+	ns := a.changes(cluster, node, info, samples)
+	defer a.record(ns...) // after Unlock: it writes to disk
+	defer a.mu.Unlock()
 	if family != "" {
 		info.family = family
 	}
@@ -550,6 +577,9 @@ func (a *App) Conn(ctx context.Context, node string) (*dist.Conn, error) {
 	}
 	return pool.Conn(ctx, node)
 }
+
+// Recorder holds the notifications (web.Model).
+func (a *App) Recorder() *notify.Recorder { return a.notes }
 
 // Metadata returns the type and help of every metric family seen so far.
 func (a *App) Metadata() map[string]web.Metadata {

@@ -20,7 +20,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/erlnode"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/testnode"
 	"github.com/beamctl/beamctl/internal/web"
 )
@@ -383,4 +387,124 @@ clusters:
 		}
 		return false
 	}, 20*time.Second, 100*time.Millisecond)
+}
+
+// notes queries the server's notifications.
+func notes(t *testing.T, base string, q url.Values) []notify.Notification {
+	t.Helper()
+	r := get(t, base, "/api/v1/notifications", q)
+	require.Equal(t, "success", r.Status, r.Error)
+	var ns []notify.Notification
+	require.NoError(t, json.Unmarshal(r.Data, &ns))
+	return ns
+}
+
+const loadModule = `
+Forms = [begin {ok, T, _} = erl_scan:string(S), {ok, F} = erl_parse:parse_form(T), F end
+         || S <- ["-module(beamctl_test_mod).", "-export([v/0]).", "v() -> " ++ V ++ "."]],
+{ok, M, Bin} = compile:forms(Forms, [binary]),
+code:load_binary(M, "beamctl_test_mod.erl", Bin).`
+
+// TestNotifications checks what the server records about a node: its
+// lifecycle, logs and crash reports, code loaded by hand (also while the
+// server was stopped), and a log burst that is rate limited.
+func TestNotifications(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: test
+    cookie: %s
+    nodes: [%s]
+    notifications: {code_interval: 1s}
+`, a.Cookie, a.Name)), t.TempDir())
+	require.NoError(t, err)
+	dir := t.TempDir()
+	srv := startApp(t, cfg, dir)
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, a.Name, dist.Options{Cookie: a.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	has := func(q url.Values, match func(notify.Notification) bool) func() bool {
+		return func() bool {
+			for _, n := range notes(t, base, q) {
+				if match(n) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	any := func(notify.Notification) bool { return true }
+	require.Eventually(t, has(url.Values{"kind": {"node_first_seen"}, "node": {a.Name}}, any), 10*time.Second, 50*time.Millisecond)
+	// The log handler is in place once the node is watched.
+	require.Eventually(t, func() bool {
+		r, err := c.Call(ctx, "logger", "get_handler_ids")
+		require.NoError(t, err)
+		return strings.Contains(fmt.Sprint(r), "beamctl_")
+	}, 10*time.Second, 50*time.Millisecond)
+
+	// A crashing gen_server: its crash report with mfa and reason.
+	_, err = c.Call(ctx, "gen_server", "start", etf.Tuple{etf.Atom("local"), etf.Atom("notif_test_pg")}, etf.Atom("pg"),
+		etf.List{etf.Atom("notif_test_pg")}, etf.List{})
+	require.NoError(t, err)
+	_, _ = c.Call(ctx, "gen_server", "call", etf.Atom("notif_test_pg"), etf.Atom("unexpected"))
+	require.Eventually(t, has(url.Values{"kind": {"crash_report"}, "grep": {"notif_test_pg"}}, func(n notify.Notification) bool {
+		return n.Severity == notify.Error && strings.Contains(n.Text, "pg:init/1") && strings.Contains(n.Text, "badarg") && n.Fields["mfa"] != ""
+	}), 10*time.Second, 50*time.Millisecond)
+
+	// Code loaded by hand, then changed: both md5s.
+	_, err = inspect.EvalWith(ctx, c, loadModule, map[string]etf.Term{"V": etf.String("1")})
+	require.NoError(t, err)
+	require.Eventually(t, has(url.Values{"kind": {"code_loaded"}, "grep": {"beamctl_test_mod"}}, any), 10*time.Second, 50*time.Millisecond)
+	_, err = inspect.EvalWith(ctx, c, loadModule, map[string]etf.Term{"V": etf.String("2")})
+	require.NoError(t, err)
+	var reloaded notify.Notification
+	require.Eventually(t, has(url.Values{"kind": {"code_reloaded"}}, func(n notify.Notification) bool {
+		reloaded = n
+		return n.Fields["module"] == "beamctl_test_mod"
+	}), 10*time.Second, 50*time.Millisecond)
+	require.Len(t, reloaded.Fields["old_md5"], 32)
+	require.Len(t, reloaded.Fields["new_md5"], 32)
+	require.NotEqual(t, reloaded.Fields["old_md5"], reloaded.Fields["new_md5"])
+	require.Equal(t, notify.Warning, reloaded.Severity)
+
+	// A burst of 10,000 error logs: rate limited, with the count of what was dropped.
+	_, err = inspect.EvalWith(ctx, c, `[logger:error("burst ~p", [I]) || I <- lists:seq(1, 10000)], ok.`, nil)
+	require.NoError(t, err)
+	var limited notify.Notification
+	require.Eventually(t, has(url.Values{"kind": {"rate_limited"}}, func(n notify.Notification) bool {
+		limited = n
+		return n.Fields["dropped_kind"] == "log"
+	}), 30*time.Second, 100*time.Millisecond)
+	dropped, err := strconv.Atoi(limited.Fields["dropped"])
+	require.NoError(t, err)
+	kept := len(notes(t, base, url.Values{"grep": {"burst"}, "kind": {"log"}, "limit": {"10000"}}))
+	require.Greater(t, dropped, 5000)
+	require.Less(t, kept, 1000, "the burst allowance and the rate, not the flood")
+	r, err := c.Call(ctx, "erlang", "node") // the node's logger did not stall it
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom(a.Name), r)
+
+	// A change made while the server is stopped is reported at reconnect.
+	require.NoError(t, srv.Stop())
+	_, err = inspect.EvalWith(ctx, c, loadModule, map[string]etf.Term{"V": etf.String("3")})
+	require.NoError(t, err)
+	srv = startApp(t, cfg, dir)
+	defer srv.Stop()
+	base = "http://" + srv.Addr()
+	require.Eventually(t, has(url.Values{"kind": {"code_reloaded"}}, func(n notify.Notification) bool {
+		return n.Fields["module"] == "beamctl_test_mod" && n.Fields["observed"] == "changed while unobserved" &&
+			n.Fields["old_md5"] == reloaded.Fields["new_md5"]
+	}), 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, has(url.Values{"kind": {"node_up"}, "node": {a.Name}}, any), 10*time.Second, 50*time.Millisecond,
+		"known from before the restart: up, not first seen")
+
+	// kill -9 and restart: down with its reason, up, restarted.
+	a.Kill()
+	require.Eventually(t, has(url.Values{"kind": {"node_down"}}, func(n notify.Notification) bool { return n.Fields["reason"] != "" }),
+		20*time.Second, 100*time.Millisecond)
+	a.Restart()
+	require.Eventually(t, has(url.Values{"kind": {"node_restarted"}}, any), 30*time.Second, 100*time.Millisecond)
 }

@@ -77,7 +77,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("tls.insecure", "Do not verify node certificates (testing only); enables TLS distribution.").BoolVar(&g.tlsInsec)
 	app.Flag("timeout", "Deadline for the whole command.").Default("15s").DurationVar(&g.timeout)
 	app.Flag("max-message-size", "Largest reply accepted from a node, in bytes.").Default("67108864").IntVar(&g.maxMsg)
-	app.Flag("server", "Run pi, top, memory, alloc, ets and apps through a beamctl server at this URL (its connections and cookie) instead of connecting to the node.").
+	app.Flag("server", "Run pi, top, memory, alloc, ets and apps through a beamctl server at this URL (its connections and cookie) instead of connecting to the node; notifications always need it.").
 		StringVar(&g.server)
 	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
 	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
@@ -103,6 +103,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerAlloc(app, register)
 	registerMetrics(app, register)
 	registerServe(app, register)
+	registerNotifications(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

@@ -20,7 +20,12 @@ func (e *env) fromServer(ctx context.Context, node, tool string, params url.Valu
 	if err != nil {
 		return err
 	}
-	u := strings.TrimSuffix(e.g.server, "/") + "/api/v1/nodes/" + url.PathEscape(name) + "/" + tool
+	return e.apiGet(ctx, "/api/v1/nodes/"+url.PathEscape(name)+"/"+tool, params, v)
+}
+
+// apiGet reads the data of a beamctl server's API answer into v.
+func (e *env) apiGet(ctx context.Context, path string, params url.Values, v any) error {
+	u := strings.TrimSuffix(e.g.server, "/") + path
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}

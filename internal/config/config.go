@@ -60,6 +60,19 @@ type Cluster struct {
 	Family string `yaml:"family"`
 	// TLS connects with TLS distribution (nodes run -proto_dist inet_tls).
 	TLS *TLS `yaml:"tls"`
+	// Notifications sets what is captured from the nodes as
+	// notifications besides their lifecycle.
+	Notifications Capture `yaml:"notifications"`
+}
+
+// Capture sets what beamctl captures from a cluster's nodes.
+type Capture struct {
+	// LogLevel forwards logger events at this level and above
+	// (emergency … debug; default warning; none: no forwarding).
+	LogLevel string `yaml:"log_level"`
+	// CodeInterval is how often the loaded modules' md5s are compared
+	// (default 30s; at least 1s).
+	CodeInterval Duration `yaml:"code_interval"`
 }
 
 // TLS names the PEM files for TLS distribution; relative paths are
@@ -271,6 +284,19 @@ func (c *Config) validate(dir string) error {
 		}
 		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 && cl.Epmd == nil && cl.DNS == nil {
 			return fmt.Errorf("%s: nodes, seeds, epmd or dns must name at least one node", where)
+		}
+		switch cl.Notifications.LogLevel {
+		case "":
+			cl.Notifications.LogLevel = "warning"
+		case "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug", "none":
+		default:
+			return fmt.Errorf("%s: notifications.log_level must be a logger level (emergency … debug) or none, not %q", where, cl.Notifications.LogLevel)
+		}
+		switch ci := cl.Notifications.CodeInterval; {
+		case ci == 0:
+			cl.Notifications.CodeInterval = Duration(30 * time.Second)
+		case ci < Duration(time.Second):
+			return fmt.Errorf("%s: notifications.code_interval must be at least 1s", where)
 		}
 		for name, cc := range cl.Collectors {
 			if cc.Interval != 0 && cc.Interval < Duration(100*time.Millisecond) {

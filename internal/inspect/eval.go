@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
@@ -13,6 +14,12 @@ import (
 // Scanning and parsing also run on the node, so the node's own syntax and
 // error messages apply.
 func Eval(ctx context.Context, c *dist.Conn, expr string) (etf.Term, error) {
+	return EvalWith(ctx, c, expr, nil)
+}
+
+// EvalWith is Eval with variables bound to terms (e.g. a pid of beamctl's,
+// which Erlang source cannot spell).
+func EvalWith(ctx context.Context, c *dist.Conn, expr string, vars map[string]etf.Term) (etf.Term, error) {
 	r, err := c.Call(ctx, "erl_scan", "string", charlist(expr))
 	if err != nil {
 		return nil, err
@@ -29,9 +36,16 @@ func Eval(ctx context.Context, c *dist.Conn, expr string) (etf.Term, error) {
 	if err != nil || parsed[0] != etf.Atom("ok") {
 		return nil, fmt.Errorf("parse: %s", describeError(ctx, c, r))
 	}
-	bindings, err := c.Call(ctx, "erl_eval", "new_bindings")
-	if err != nil {
-		return nil, err
+	// Bindings as an orddict, which erl_eval accepts on every supported
+	// OTP release.
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	bindings := etf.List{}
+	for _, n := range names {
+		bindings = append(bindings, etf.Tuple{etf.Atom(n), vars[n]})
 	}
 	r, err = c.Call(ctx, "erl_eval", "exprs", parsed[1], bindings)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
@@ -46,6 +47,8 @@ type Model interface {
 	Metadata() map[string]Metadata
 	// Conn returns the live connection to a managed node.
 	Conn(ctx context.Context, node string) (*dist.Conn, error)
+	// Recorder holds the notifications.
+	Recorder() *notify.Recorder
 }
 
 // Querier is the part of the store the API uses.
@@ -89,6 +92,8 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) htt
 	mux.HandleFunc("GET /api/v1/metadata", h.metadata)
 	mux.HandleFunc("GET /api/v1/nodes", h.nodes)
 	mux.HandleFunc("GET /api/v1/families", h.families)
+	mux.HandleFunc("GET /api/v1/notifications", h.notifications)
+	mux.HandleFunc("GET /api/v1/notifications/stream", h.notificationStream)
 	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })

@@ -13,10 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
-type model struct{}
+type model struct{ rec *notify.Recorder }
+
+func (m model) Recorder() *notify.Recorder { return m.rec }
 
 func (model) Nodes() []Node { return nil }
 func (model) Metadata() map[string]Metadata {
@@ -33,7 +36,10 @@ func TestHostileRequests(t *testing.T) {
 	db, err := store.Open(t.TempDir(), nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
-	srv := httptest.NewServer(New(db, model{}, nil, nil, nil))
+	ns, err := notify.Open(t.TempDir(), notify.Options{})
+	require.NoError(t, err)
+	defer ns.Close()
+	srv := httptest.NewServer(New(db, model{notify.NewRecorder(ns, nil, notify.RecorderOptions{})}, nil, nil, nil))
 	defer srv.Close()
 
 	big := strings.Repeat("a", 2<<20)
@@ -61,6 +67,13 @@ func TestHostileRequests(t *testing.T) {
 		{"federate bad selector", "GET", "/federate?match[]=" + url.QueryEscape("rate("), "", 400, ""},
 		{"metadata bad limit", "GET", "/api/v1/metadata?limit=x", "", 400, "limit must be a number"},
 		{"inspect unknown node", "GET", "/api/v1/nodes/nosuch@h/top", "", 404, "not managed by this server"},
+		{"notifications bad since", "GET", "/api/v1/notifications?since=lately", "", 400, "since: cannot parse"},
+		{"notifications bad limit", "GET", "/api/v1/notifications?limit=-1", "", 400, "limit must be a whole number"},
+		{"notifications huge limit", "GET", "/api/v1/notifications?limit=99999999", "", 400, "limit must be a whole number"},
+		{"notifications bad after_id", "GET", "/api/v1/notifications?after_id=x", "", 400, "after_id must be a whole number"},
+		{"notifications FTS syntax", "GET", "/api/v1/notifications?grep=" + url.QueryEscape(`"(*) NEAR AND`), "", 200, ""},
+		{"notifications huge grep", "GET", "/api/v1/notifications?grep=" + strings.Repeat("w%20", 3000), "", 200, ""},
+		{"stream bad since", "GET", "/api/v1/notifications/stream?since=lately", "", 400, "since: cannot parse"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

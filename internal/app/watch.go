@@ -1,0 +1,262 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/capture"
+	"github.com/beamctl/beamctl/internal/collector"
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/notify"
+)
+
+// record stores notifications, logging (not returning) a failure.
+func (a *App) record(ns ...notify.Notification) {
+	if len(ns) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.notes.Record(ctx, ns...); err != nil {
+		a.log.Error("Cannot store notifications", "err", err, "count", len(ns))
+	}
+}
+
+// lifecycle records the cluster's node up and down events, and a node's
+// first connection ever (remembered in the notification store).
+func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
+	defer run.wg.Done()
+	events, cancel := run.pool.Subscribe(256)
+	defer cancel()
+	cluster := run.cfg.Name
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			n := notify.Notification{Time: ev.Time, Cluster: cluster, Node: ev.Node}
+			switch ev.Kind {
+			case dist.NodeUp:
+				var seen bool
+				found, err := a.notes.Store().LoadSnapshot(ctx, cluster, ev.Node, "seen", &seen)
+				if err != nil {
+					a.log.Error("Cannot read node history", "node", ev.Node, "err", err)
+				}
+				if !found {
+					n.Kind, n.Severity, n.Text = "node_first_seen", notify.Info, fmt.Sprintf("Node %s connected for the first time.", ev.Node)
+					if err := a.notes.Store().SaveSnapshot(ctx, cluster, ev.Node, "seen", true); err != nil {
+						a.log.Error("Cannot write node history", "node", ev.Node, "err", err)
+					}
+				} else {
+					n.Kind, n.Severity, n.Text = "node_up", notify.Info, fmt.Sprintf("Node %s is up.", ev.Node)
+				}
+			case dist.NodeDown:
+				reason := "closed"
+				if ev.Err != nil {
+					reason = ev.Err.Error()
+				}
+				n.Kind, n.Severity, n.Text = "node_down", notify.Error, fmt.Sprintf("Node %s is down: %s.", ev.Node, reason)
+				n.Fields = map[string]string{"reason": reason}
+			}
+			a.record(n)
+		}
+	}
+}
+
+// watch captures one node's logs and code changes while it is connected:
+// on every new connection it installs the log forwarder and compares the
+// loaded modules with the last reading (which survives restarts of
+// beamctl), then polls them every code interval.
+func (a *App) watch(ctx context.Context, run *clusterRun, node string) {
+	defer run.wg.Done()
+	cluster, capt := run.cfg.Name, run.cfg.Notifications
+	for ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
+		conn, err := run.pool.Conn(cctx, node)
+		cancel()
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+				continue
+			}
+		}
+		a.watchConn(ctx, run, conn, cluster, capt.LogLevel, time.Duration(capt.CodeInterval))
+	}
+}
+
+// watchConn captures from one connection until it closes or ctx ends.
+func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, cluster, level string, codeEvery time.Duration) {
+	node := conn.Node()
+	timeout := time.Duration(run.global.CollectTimeout)
+	if level != "none" {
+		ictx, cancel := context.WithTimeout(ctx, timeout)
+		fwd, err := capture.ForwardLogs(ictx, conn, level)
+		cancel()
+		if err != nil {
+			a.log.Warn("Cannot forward the node's logs", "cluster", cluster, "node", node, "err", err)
+		} else {
+			defer func() { // taken away when beamctl stops watching, if the node is still there
+				rctx, cancel := context.WithTimeout(context.Background(), timeout)
+				defer cancel()
+				if err := fwd.Remove(rctx); err != nil {
+					a.log.Debug("Cannot remove the log handler", "node", node, "err", err)
+				}
+			}()
+			drained := make(chan struct{})
+			defer func() { <-drained }() // before the removal above: defers run last first
+			go func() {
+				defer close(drained)
+				for n := range fwd.Events(ctx) {
+					n.Cluster = cluster
+					a.record(n)
+				}
+			}()
+		}
+	}
+	first := true
+	tick := time.NewTicker(codeEvery)
+	defer tick.Stop()
+	for {
+		a.pollCode(ctx, conn, cluster, timeout, first)
+		first = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-conn.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// pollCode compares the node's loaded modules with the last reading and
+// records what changed. Changes found at the first poll of a connection
+// happened while beamctl was not watching.
+func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration, first bool) {
+	node := conn.Node()
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cur, err := capture.LoadedModules(pctx, conn)
+	if err != nil {
+		a.log.Debug("Cannot read the loaded modules", "node", node, "err", err)
+		return
+	}
+	var prev capture.Modules
+	found, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "modules", &prev)
+	if err != nil {
+		a.log.Error("Cannot read the last module reading", "node", node, "err", err)
+		return
+	}
+	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", cur); err != nil {
+		a.log.Error("Cannot save the module reading", "node", node, "err", err)
+	}
+	if !found {
+		return // the baseline
+	}
+	now := time.Now()
+	var ns []notify.Notification
+	for _, ch := range capture.Diff(prev, cur) {
+		n := notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_" + ch.Kind, Severity: notify.Info,
+			Fields: map[string]string{"module": ch.Module}}
+		switch ch.Kind {
+		case "loaded":
+			n.Text = fmt.Sprintf("Module %s loaded (md5 %s).", ch.Module, ch.NewMD5)
+		case "reloaded":
+			n.Severity = notify.Warning
+			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s.", ch.Module, ch.NewMD5, ch.OldMD5)
+		case "deleted":
+			n.Text = fmt.Sprintf("Module %s deleted (md5 was %s).", ch.Module, ch.OldMD5)
+		}
+		if ch.OldMD5 != "" {
+			n.Fields["old_md5"] = ch.OldMD5
+		}
+		if ch.NewMD5 != "" {
+			n.Fields["new_md5"] = ch.NewMD5
+		}
+		if first {
+			n.Text += " Changed while beamctl was not watching."
+			n.Fields["observed"] = "changed while unobserved"
+		}
+		ns = append(ns, n)
+	}
+	a.record(ns...)
+}
+
+// changes compares what a collection round tells about a node with what
+// the previous one did: restarts (uptime went back), OTP or release
+// changes, applications started and stopped. The caller holds mu.
+func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.Sample) []notify.Notification {
+	now := time.Now()
+	var ns []notify.Notification
+	note := func(kind, severity, text string, fields map[string]string) {
+		ns = append(ns, notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: kind, Severity: severity, Text: text, Fields: fields})
+	}
+	var apps map[string]string
+	for _, s := range samples {
+		switch s.Name {
+		case "erlang_vm_uptime_seconds":
+			if info.uptime > 0 && s.Value+1 < info.uptime {
+				note("node_restarted", notify.Warning, fmt.Sprintf("Node %s restarted: up %.0fs, was up %.0fs.", node, s.Value, info.uptime),
+					map[string]string{"uptime_seconds": fmt.Sprintf("%.0f", s.Value), "previous_uptime_seconds": fmt.Sprintf("%.0f", info.uptime)})
+			}
+		case "erlang_vm_info":
+			if r := label(s, "otp_release"); info.otpRelease != "" && r != info.otpRelease {
+				note("version_changed", notify.Warning, fmt.Sprintf("Node %s now runs OTP %s, was %s.", node, r, info.otpRelease),
+					map[string]string{"otp_release": r, "previous_otp_release": info.otpRelease})
+			}
+		case "erlang_vm_release_info":
+			rel := label(s, "release") + " " + label(s, "version")
+			if info.release != "" && rel != info.release {
+				note("version_changed", notify.Warning, fmt.Sprintf("Node %s now runs release %s, was %s.", node, rel, info.release),
+					map[string]string{"release": rel, "previous_release": info.release})
+			}
+			info.release = rel
+		case "erlang_vm_application_info":
+			if apps == nil {
+				apps = map[string]string{}
+			}
+			if label(s, "state") == "running" {
+				apps[label(s, "application")] = label(s, "version")
+			}
+		}
+	}
+	if apps == nil { // the applications collector did not run this round
+		return ns
+	}
+	if info.apps != nil {
+		var names []string
+		for app := range apps {
+			names = append(names, app)
+		}
+		for app := range info.apps {
+			if _, ok := apps[app]; !ok {
+				names = append(names, app)
+			}
+		}
+		sort.Strings(names)
+		for _, app := range names {
+			old, was := info.apps[app]
+			vsn, is := apps[app]
+			switch {
+			case is && !was:
+				note("application_started", notify.Info, fmt.Sprintf("Application %s %s started on %s.", app, vsn, node),
+					map[string]string{"application": app, "version": vsn})
+			case was && !is:
+				note("application_stopped", notify.Warning, fmt.Sprintf("Application %s %s stopped on %s.", app, old, node),
+					map[string]string{"application": app, "version": old})
+			case old != vsn:
+				note("application_upgraded", notify.Info, fmt.Sprintf("Application %s on %s is now %s, was %s.", app, node, vsn, old),
+					map[string]string{"application": app, "version": vsn, "previous_version": old})
+			}
+		}
+	}
+	info.apps = apps
+	return ns
+}

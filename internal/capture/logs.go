@@ -1,0 +1,175 @@
+// Package capture turns what happens on a managed node into
+// notifications without installing code on it: logger events forwarded by
+// an erl_eval-built logger filter, code changes found by comparing the
+// loaded modules' md5s, and the node lifecycle the server observes.
+package capture
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/termtext"
+)
+
+// installLogHandler is evaluated on the node with erl_eval (nothing is
+// loaded). It adds a logger handler whose filter formats each event on the
+// node (one line, at most 4,096 characters) and sends it to Dest with
+// nosuspend and noconnect, so that a slow or gone beamctl never blocks the
+// logging process: what cannot be sent is counted in Drops. When beamctl
+// is gone (noconnect) the filter has the handler removed. The filter
+// always returns stop, so logger_std_h itself never prints, and it never
+// logs, so it cannot loop.
+const installLogHandler = `
+Drops = counters:new(1, []),
+Keep = [pid, mfa, file, line, domain, registered_name, error_logger, time],
+Filter = fun(Event, _) ->
+    try
+        #{level := L, meta := M} = Event,
+        Text = try unicode:characters_to_binary(logger_formatter:format(Event,
+                       #{single_line => true, template => [msg], chars_limit => 4096, max_size => 4096}))
+               catch _:_ -> <<"(event not formattable)">> end,
+        Meta = maps:with(Keep, M),
+        case erlang:send(Dest, {beamctl_log, L, Meta, Text}, [nosuspend, noconnect]) of
+            ok -> ok;
+            noconnect -> spawn(logger, remove_handler, [Id]);
+            nosuspend -> counters:add(Drops, 1, 1)
+        end
+    catch _:_ -> counters:add(Drops, 1, 1)
+    end,
+    stop
+end,
+_ = logger:remove_handler(Id),
+ok = logger:add_handler(Id, logger_std_h, #{level => Level, filter_default => log,
+                                            filters => [{beamctl_forward, {Filter, []}}],
+                                            config => #{type => standard_io}}),
+Drops.
+`
+
+// LogForwarder forwards one node's logger events to a mailbox while it
+// runs.
+type LogForwarder struct {
+	conn *dist.Conn
+	mb   *dist.Mailbox
+	id   etf.Atom
+}
+
+// HandlerID is the logger handler id beamctl uses on nodes: one per
+// beamctl node name, so two servers do not replace each other's handler.
+func HandlerID(self string) etf.Atom {
+	return etf.Atom("beamctl_" + strings.NewReplacer("@", "_", ".", "_", "-", "_").Replace(self))
+}
+
+// ForwardLogs installs (or replaces) the forwarding handler for events at
+// level and above (emergency … debug, as logger's levels).
+func ForwardLogs(ctx context.Context, c *dist.Conn, level string) (*LogForwarder, error) {
+	switch level {
+	case "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug":
+	default:
+		return nil, fmt.Errorf("log level %q is not a logger level", level)
+	}
+	f := &LogForwarder{conn: c, mb: c.NewMailbox(10000), id: HandlerID(c.Self())}
+	_, err := inspect.EvalWith(ctx, c, installLogHandler, map[string]etf.Term{
+		"Dest": f.mb.Pid, "Id": f.id, "Level": etf.Atom(level),
+	})
+	if err != nil {
+		c.CloseMailbox(f.mb)
+		return nil, fmt.Errorf("install logger handler on %s: %w", c.Node(), err)
+	}
+	return f, nil
+}
+
+// Remove takes the handler away from the node and stops delivery.
+func (f *LogForwarder) Remove(ctx context.Context) error {
+	f.conn.CloseMailbox(f.mb)
+	if _, err := f.conn.Call(ctx, "logger", "remove_handler", f.id); err != nil {
+		return fmt.Errorf("remove logger handler from %s: %w", f.conn.Node(), err)
+	}
+	return nil
+}
+
+// Dropped counts events beamctl received but could not buffer.
+func (f *LogForwarder) Dropped() uint64 { return f.mb.Dropped() }
+
+// Events delivers the forwarded events as notifications (without cluster),
+// until ctx ends or the connection closes; then the channel is closed.
+func (f *LogForwarder) Events(ctx context.Context) <-chan notify.Notification {
+	out := make(chan notify.Notification, 256)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-f.conn.Done():
+				return
+			case m := <-f.mb.C():
+				n, ok := logNotification(f.conn.Node(), m.Msg)
+				if !ok {
+					continue
+				}
+				select {
+				case out <- n:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// logNotification reads {beamctl_log, Level, Meta, Text}.
+func logNotification(node string, msg etf.Term) (notify.Notification, bool) {
+	t, err := etf.ToTuple(msg, 4)
+	if err != nil || t[0] != etf.Atom("beamctl_log") {
+		return notify.Notification{}, false
+	}
+	level, _ := t[1].(etf.Atom)
+	text, _ := etf.ToString(t[3])
+	n := notify.Notification{Time: time.Now(), Node: node, Kind: "log", Severity: severity(string(level)), Text: text,
+		Fields: map[string]string{"level": string(level)}}
+	local := termtext.Options{LocalNode: etf.Atom(node)}
+	if m, ok := t[2].(etf.Map); ok {
+		for _, kv := range m {
+			k, _ := kv.Key.(etf.Atom)
+			switch k {
+			case "time": // microseconds of system time
+				if us, err := etf.ToInt64(kv.Value); err == nil {
+					n.Time = time.UnixMicro(us)
+				}
+			case "file":
+				n.Fields["file"], _ = etf.ToString(kv.Value)
+			case "":
+			default:
+				n.Fields[string(k)] = termtext.FormatWith(kv.Value, local)
+			}
+		}
+	}
+	switch {
+	case strings.HasPrefix(text, "crasher:"):
+		n.Kind = "crash_report"
+	case strings.HasPrefix(text, "supervisor:"):
+		n.Kind = "supervisor_report"
+	}
+	return n, true
+}
+
+// severity maps a logger level to a notification severity.
+func severity(level string) string {
+	switch level {
+	case "emergency", "alert", "critical":
+		return notify.Critical
+	case "error":
+		return notify.Error
+	case "warning":
+		return notify.Warning
+	default:
+		return notify.Info
+	}
+}
