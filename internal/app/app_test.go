@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/erlnode"
@@ -469,6 +470,15 @@ clusters:
 	require.Len(t, reloaded.Fields["new_md5"], 32)
 	require.NotEqual(t, reloaded.Fields["old_md5"], reloaded.Fields["new_md5"])
 	require.Equal(t, notify.Warning, reloaded.Severity)
+	require.Eventually(t, func() bool { // a poll saw the old code
+		var mods capture.Modules
+		_, err := srv.Recorder().Store().LoadSnapshot(ctx, "test", a.Name, "modules", &mods)
+		require.NoError(t, err)
+		return strings.HasSuffix(mods["beamctl_test_mod"], "+old")
+	}, 10*time.Second, 50*time.Millisecond)
+	_, err = c.Call(ctx, "code", "purge", etf.Atom("beamctl_test_mod"))
+	require.NoError(t, err)
+	require.Eventually(t, has(url.Values{"kind": {"code_purged"}, "grep": {"beamctl_test_mod"}}, any), 10*time.Second, 50*time.Millisecond)
 
 	// A burst of 10,000 error logs: rate limited, with the count of what was dropped.
 	_, err = inspect.EvalWith(ctx, c, `[logger:error("burst ~p", [I]) || I <- lists:seq(1, 10000)], ok.`, nil)

@@ -87,7 +87,7 @@ func (a *App) watch(ctx context.Context, run *clusterRun, node string) {
 				continue
 			}
 		}
-		a.watchConn(ctx, run, conn, cluster, capt.LogLevel, time.Duration(capt.CodeInterval))
+		a.watchConn(ctx, run, conn, cluster, capt.LevelOf(node), time.Duration(capt.CodeInterval))
 	}
 }
 
@@ -171,6 +171,8 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		case "reloaded":
 			n.Severity = notify.Warning
 			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s.", ch.Module, ch.NewMD5, ch.OldMD5)
+		case "purged":
+			n.Text = fmt.Sprintf("Old code of module %s purged (current md5 %s).", ch.Module, ch.NewMD5)
 		case "deleted":
 			n.Text = fmt.Sprintf("Module %s deleted (md5 was %s).", ch.Module, ch.OldMD5)
 		}

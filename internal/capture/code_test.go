@@ -21,6 +21,9 @@ func TestDiff(t *testing.T) {
 		{"loaded", Modules{}, Modules{"a": "1"}, []Change{{Module: "a", Kind: "loaded", NewMD5: "1"}}},
 		{"reloaded", Modules{"a": "1"}, Modules{"a": "2"}, []Change{{Module: "a", Kind: "reloaded", OldMD5: "1", NewMD5: "2"}}},
 		{"deleted", Modules{"a": "1", "b": "2"}, Modules{"b": "2"}, []Change{{Module: "a", Kind: "deleted", OldMD5: "1"}}},
+		{"purged", Modules{"a": "1+old"}, Modules{"a": "1"}, []Change{{Module: "a", Kind: "purged", NewMD5: "1"}}},
+		{"old code appears", Modules{"a": "1"}, Modules{"a": "1+old"}, nil},
+		{"reloaded with old code", Modules{"a": "1"}, Modules{"a": "2+old"}, []Change{{Module: "a", Kind: "reloaded", OldMD5: "1", NewMD5: "2"}}},
 		{"sorted", Modules{"b": "1"}, Modules{"a": "1", "c": "1"}, []Change{
 			{Module: "a", Kind: "loaded", NewMD5: "1"}, {Module: "b", Kind: "deleted", OldMD5: "1"}, {Module: "c", Kind: "loaded", NewMD5: "1"}}},
 	}

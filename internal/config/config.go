@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -70,6 +71,8 @@ type Capture struct {
 	// LogLevel forwards logger events at this level and above
 	// (emergency … debug; default warning; none: no forwarding).
 	LogLevel string `yaml:"log_level"`
+	// NodeLogLevels overrides LogLevel for some nodes (node name -> level).
+	NodeLogLevels map[string]string `yaml:"node_log_levels"`
 	// CodeInterval is how often the loaded modules' md5s are compared
 	// (default 30s; at least 1s).
 	CodeInterval Duration `yaml:"code_interval"`
@@ -285,12 +288,19 @@ func (c *Config) validate(dir string) error {
 		if len(cl.Nodes) == 0 && len(cl.Seeds) == 0 && cl.Epmd == nil && cl.DNS == nil {
 			return fmt.Errorf("%s: nodes, seeds, epmd or dns must name at least one node", where)
 		}
-		switch cl.Notifications.LogLevel {
-		case "":
+		if cl.Notifications.LogLevel == "" {
 			cl.Notifications.LogLevel = "warning"
-		case "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug", "none":
-		default:
-			return fmt.Errorf("%s: notifications.log_level must be a logger level (emergency … debug) or none, not %q", where, cl.Notifications.LogLevel)
+		}
+		levels := map[string]string{"log_level": cl.Notifications.LogLevel}
+		for n, l := range cl.Notifications.NodeLogLevels {
+			levels["node_log_levels."+n] = l
+		}
+		for _, key := range sortedKeys(levels) {
+			switch levels[key] {
+			case "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug", "none":
+			default:
+				return fmt.Errorf("%s: notifications.%s must be a logger level (emergency … debug) or none, not %q", where, key, levels[key])
+			}
 		}
 		switch ci := cl.Notifications.CodeInterval; {
 		case ci == 0:
@@ -329,6 +339,23 @@ func (c *Config) validate(dir string) error {
 		}
 	}
 	return nil
+}
+
+// LevelOf is the level from which a node's logs are forwarded.
+func (c Capture) LevelOf(node string) string {
+	if l, ok := c.NodeLogLevels[node]; ok {
+		return l
+	}
+	return c.LogLevel
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Secrets returns the cookies, so that callers can keep them out of logs.
