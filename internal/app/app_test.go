@@ -480,6 +480,21 @@ clusters:
 	require.NoError(t, err)
 	require.Eventually(t, has(url.Values{"kind": {"code_purged"}, "grep": {"beamctl_test_mod"}}, any), 10*time.Second, 50*time.Millisecond)
 
+	// The node's own alarms (alarm_handler, with SASL), set and cleared.
+	_, err = c.Call(ctx, "application", "ensure_all_started", etf.Atom("sasl"))
+	require.NoError(t, err)
+	_, err = c.Call(ctx, "alarm_handler", "set_alarm", etf.Tuple{etf.Atom("test_disk_alarm"), etf.String("disk almost full")})
+	require.NoError(t, err)
+	require.Eventually(t, has(url.Values{"kind": {"node_alarm_set"}}, func(n notify.Notification) bool {
+		return n.Fields["alarm"] == "test_disk_alarm" && n.Fields["description"] == `"disk almost full"`
+	}), 10*time.Second, 50*time.Millisecond)
+	_, err = c.Call(ctx, "alarm_handler", "clear_alarm", etf.Atom("test_disk_alarm"))
+	require.NoError(t, err)
+	require.Eventually(t, has(url.Values{"kind": {"node_alarm_cleared"}, "grep": {"test_disk_alarm"}}, any), 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, has(url.Values{"kind": {"application_started"}}, func(n notify.Notification) bool {
+		return n.Fields["application"] == "sasl"
+	}), 10*time.Second, 50*time.Millisecond)
+
 	// A burst of 10,000 error logs: rate limited, with the count of what was dropped.
 	_, err = inspect.EvalWith(ctx, c, `[logger:error("burst ~p", [I]) || I <- lists:seq(1, 10000)], ok.`, nil)
 	require.NoError(t, err)

@@ -9,7 +9,9 @@ import (
 	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // record stores notifications, logging (not returning) a failure.
@@ -125,6 +127,7 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	defer tick.Stop()
 	for {
 		a.pollCode(ctx, conn, cluster, timeout, first)
+		a.pollAlarms(ctx, conn, cluster, timeout)
 		first = false
 		select {
 		case <-ctx.Done():
@@ -261,4 +264,66 @@ func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.
 	}
 	info.apps = apps
 	return ns
+}
+
+// pollAlarms compares the node's own alarms (alarm_handler:get_alarms/0,
+// where SASL runs: os_mon's memory and disk alarms, the applications'
+// alarms) with the last reading, and records those set and cleared.
+func (a *App) pollAlarms(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration) {
+	node := conn.Node()
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r, err := conn.Call(pctx, "alarm_handler", "get_alarms")
+	if err != nil {
+		return // no SASL on the node: no alarm_handler
+	}
+	l, err := etf.ToList(r)
+	if err != nil {
+		return
+	}
+	local := termtext.Options{LocalNode: etf.Atom(node)}
+	cur := map[string]string{} // alarm id -> description, as Erlang text
+	for _, e := range l {
+		t, err := etf.ToTuple(e, 2)
+		if err != nil {
+			continue
+		}
+		cur[termtext.FormatWith(t[0], local)] = termtext.FormatWith(t[1], local)
+	}
+	var prev map[string]string
+	found, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "alarms", &prev)
+	if err != nil {
+		a.log.Error("Cannot read the last alarm reading", "node", node, "err", err)
+		return
+	}
+	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "alarms", cur); err != nil {
+		a.log.Error("Cannot save the alarm reading", "node", node, "err", err)
+	}
+	if !found {
+		prev = map[string]string{}
+	}
+	now := time.Now()
+	var ns []notify.Notification
+	for _, id := range sortedKeys(cur) {
+		if _, ok := prev[id]; !ok {
+			ns = append(ns, notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: "node_alarm_set", Severity: notify.Warning,
+				Text: fmt.Sprintf("Alarm %s set on %s: %s.", id, node, cur[id]), Fields: map[string]string{"alarm": id, "description": cur[id]}})
+		}
+	}
+	for _, id := range sortedKeys(prev) {
+		if _, ok := cur[id]; !ok {
+			ns = append(ns, notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: "node_alarm_cleared", Severity: notify.Info,
+				Text: fmt.Sprintf("Alarm %s cleared on %s.", id, node), Fields: map[string]string{"alarm": id}})
+		}
+	}
+	a.record(ns...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
