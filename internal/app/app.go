@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
@@ -92,6 +93,7 @@ type nodeInfo struct {
 	release    string // name and version
 	uptime     float64
 	apps       map[string]string // running applications and their versions
+	sysmon     *capture.Sysmon   // beamctl's system_monitor on the node, if any
 }
 
 // New opens the store; nothing runs before Start.
@@ -107,7 +109,11 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{},
-		metadata: map[string]web.Metadata{"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."}}}
+		metadata: map[string]web.Metadata{
+			"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."},
+			"erlang_vm_system_monitor_events_total": {Type: "counter",
+				Help: "system_monitor events (long_gc, long_schedule, large_heap, busy_port, busy_dist_port) since beamctl's monitor started on the node."},
+		}}
 	if err := checkCollectors(o.Config); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -479,6 +485,18 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 		}
 	}
 	samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_node_up"}}, base...), Time: now, Value: up})
+	a.mu.Lock()
+	var sm *capture.Sysmon
+	if info := a.nodes[nodeKey{cluster, node}]; info != nil {
+		sm = info.sysmon
+	}
+	a.mu.Unlock()
+	if sm != nil && up == 1 {
+		for event, v := range sm.Counts() {
+			samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "erlang_vm_system_monitor_events_total"}},
+				append(base, store.Label{Name: "event", Value: event})...), Time: now, Value: v})
+		}
+	}
 	if err := a.db.Append(ctx, samples); err != nil {
 		a.log.Error("Cannot store samples", "cluster", cluster, "node", node, "err", err)
 		return

@@ -417,7 +417,7 @@ clusters:
   - name: test
     cookie: %s
     nodes: [%s]
-    notifications: {code_interval: 1s}
+    notifications: {code_interval: 1s, system_monitor: record}
 `, a.Cookie, a.Name)), t.TempDir())
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -525,6 +525,16 @@ clusters:
 	}), 10*time.Second, 50*time.Millisecond)
 	require.Eventually(t, has(url.Values{"kind": {"node_up"}, "node": {a.Name}}, any), 10*time.Second, 50*time.Millisecond,
 		"known from before the restart: up, not first seen")
+
+	// system_monitor events: recorded and counted.
+	_, err = inspect.EvalWith(ctx, c, `spawn(fun() -> L = lists:seq(1, 5000000), timer:sleep(100), length(L) end), ok.`, nil)
+	require.NoError(t, err)
+	require.Eventually(t, has(url.Values{"kind": {"sysmon_large_heap"}}, any), 20*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool {
+		var v vector
+		r := get(t, base, "/api/v1/query", url.Values{"query": {`erlang_vm_system_monitor_events_total{event="large_heap"}`}})
+		return r.Status == "success" && json.Unmarshal(r.Data, &v) == nil && len(v.Result) == 1
+	}, 20*time.Second, 100*time.Millisecond)
 
 	// kill -9 and restart: down with its reason, up, restarted.
 	a.Kill()

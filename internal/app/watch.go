@@ -122,6 +122,44 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 			}()
 		}
 	}
+	if mode := run.cfg.Notifications.SystemMonitor; mode != "off" {
+		o := capture.DefaultSysmon
+		o.Record, o.Steal = mode == "record", run.cfg.Notifications.SystemMonitorSteal
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		sm, err := capture.StartSysmon(sctx, conn, o)
+		cancel()
+		switch {
+		case capture.IsTaken(err):
+			a.record(notify.Notification{Time: time.Now(), Cluster: cluster, Node: node, Kind: "system_monitor_taken", Severity: notify.Info,
+				Text: fmt.Sprintf("Node %s: %v.", node, err)})
+		case err != nil:
+			a.log.Warn("Cannot start the system monitor", "cluster", cluster, "node", node, "err", err)
+		default:
+			k := nodeKey{cluster, node}
+			a.mu.Lock()
+			a.info(cluster, node).sysmon = sm
+			a.mu.Unlock()
+			drained := make(chan struct{})
+			defer func() {
+				<-drained
+				a.mu.Lock()
+				if a.nodes[k].sysmon == sm {
+					a.nodes[k].sysmon = nil
+				}
+				a.mu.Unlock()
+				sctx, cancel := context.WithTimeout(context.Background(), timeout)
+				defer cancel()
+				_ = sm.Stop(sctx) // fails only if the node is gone, which gives the slot back too
+			}()
+			go func() {
+				defer close(drained)
+				for n := range sm.Events(ctx) {
+					n.Cluster = cluster
+					a.record(n)
+				}
+			}()
+		}
+	}
 	first := true
 	tick := time.NewTicker(codeEvery)
 	defer tick.Stop()

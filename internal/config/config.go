@@ -76,6 +76,13 @@ type Capture struct {
 	// CodeInterval is how often the loaded modules' md5s are compared
 	// (default 30s; at least 1s).
 	CodeInterval Duration `yaml:"code_interval"`
+	// SystemMonitor is count (default: long_gc, long_schedule,
+	// large_heap, busy_port and busy_dist_port events are counted as
+	// metrics), record (also recorded as notifications) or off.
+	SystemMonitor string `yaml:"system_monitor"`
+	// SystemMonitorSteal takes the node's one system_monitor slot even
+	// when another process owns it.
+	SystemMonitorSteal bool `yaml:"system_monitor_steal"`
 }
 
 // TLS names the PEM files for TLS distribution; relative paths are
@@ -301,6 +308,13 @@ func (c *Config) validate(dir string) error {
 			default:
 				return fmt.Errorf("%s: notifications.%s must be a logger level (emergency … debug) or none, not %q", where, key, levels[key])
 			}
+		}
+		switch cl.Notifications.SystemMonitor {
+		case "":
+			cl.Notifications.SystemMonitor = "count"
+		case "count", "record", "off":
+		default:
+			return fmt.Errorf("%s: notifications.system_monitor must be count, record or off, not %q", where, cl.Notifications.SystemMonitor)
 		}
 		switch ci := cl.Notifications.CodeInterval; {
 		case ci == 0:

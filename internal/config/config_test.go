@@ -26,7 +26,7 @@ func TestLoadGood(t *testing.T) {
 	require.True(t, c.Clusters[0].AgentEnabled(), "default")
 	require.False(t, c.Clusters[1].AgentEnabled())
 	require.Equal(t, "chat-server", c.Clusters[0].Family)
-	require.Equal(t, Capture{LogLevel: "warning", CodeInterval: Duration(30 * time.Second)}, c.Clusters[1].Notifications, "defaults")
+	require.Equal(t, Capture{LogLevel: "warning", CodeInterval: Duration(30 * time.Second), SystemMonitor: "count"}, c.Clusters[1].Notifications, "defaults")
 	require.Equal(t, "error", c.Clusters[0].Notifications.LevelOf("a@host1"))
 	require.Equal(t, "warning", c.Clusters[0].Notifications.LevelOf("b@host2"))
 	require.Equal(t, &TLS{CAFile: filepath.Join("testdata", "cookie.txt"), ServerName: "rabbit"}, c.Clusters[1].TLS, "relative to the config")
@@ -62,6 +62,7 @@ func TestValidation(t *testing.T) {
 		{"conf.tls-missing-file.yml", `cluster "x": cannot read tls file ` + filepath.Join(dir, "ca.pem")},
 		{"conf.bad-log-level.yml", `cluster "x": notifications.log_level must be a logger level (emergency … debug) or none, not "loud"`},
 		{"conf.bad-node-log-level.yml", `cluster "x": notifications.node_log_levels.a@h must be a logger level (emergency … debug) or none, not "verbose"`},
+		{"conf.bad-sysmon.yml", `cluster "x": notifications.system_monitor must be count, record or off, not "yes"`},
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 	}

@@ -1,0 +1,56 @@
+package capture
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+// TestSysmon provokes large_heap and long_gc events on a real node and
+// checks they are counted and recorded, that the slot is given back, and
+// that another owner's slot is not taken.
+func TestSysmon(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	o := DefaultSysmon
+	o.Record, o.LargeHeapWords, o.LongGC = true, 100_000, 1
+	s, err := StartSysmon(ctx, c, o)
+	require.NoError(t, err)
+	events := s.Events(ctx)
+	// A process whose heap grows past 100,000 words.
+	_, err = inspect.EvalWith(ctx, c, `spawn(fun() -> L = lists:seq(1, 300000), timer:sleep(200), length(L) end), ok.`, nil)
+	require.NoError(t, err)
+	select {
+	case ev := <-events:
+		require.Contains(t, []string{"sysmon_large_heap", "sysmon_long_gc"}, ev.Kind)
+		require.Contains(t, ev.Fields["who"], "<0.")
+		require.NotEmpty(t, ev.Fields["info"])
+	case <-time.After(10 * time.Second):
+		t.Fatal("no system_monitor event")
+	}
+	require.Eventually(t, func() bool { return s.Counts()["large_heap"] >= 1 }, 10*time.Second, 50*time.Millisecond, "counted")
+
+	// Someone else cannot get the slot while beamctl has it; beamctl's
+	// second monitor does not steal from its first.
+	_, err = StartSysmon(ctx, c, o)
+	require.True(t, IsTaken(err), "%v", err)
+
+	require.NoError(t, s.Stop(ctx))
+	require.Eventually(t, func() bool {
+		r, err := c.Call(ctx, "erlang", "system_monitor")
+		require.NoError(t, err)
+		return r == etf.Atom("undefined")
+	}, 5*time.Second, 20*time.Millisecond, "the slot is given back")
+}
