@@ -542,4 +542,21 @@ clusters:
 		20*time.Second, 100*time.Millisecond)
 	a.Restart()
 	require.Eventually(t, has(url.Values{"kind": {"node_restarted"}}, any), 30*time.Second, 100*time.Millisecond)
+
+	// erlang:halt/1 writes a crash dump; after the restart it is fetched.
+	c2, err := dist.Dial(ctx, a.Name, dist.Options{Cookie: a.Cookie})
+	require.NoError(t, err)
+	_, _ = c2.Call(ctx, "erlang", "halt", etf.String("boom"))
+	c2.Close()
+	a.Restart()
+	var dump notify.Notification
+	require.Eventually(t, has(url.Values{"kind": {"crash_dump"}}, func(n notify.Notification) bool {
+		dump = n
+		return true
+	}), 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, "boom", dump.Fields["slogan"])
+	require.Equal(t, notify.Critical, dump.Severity)
+	require.FileExists(t, dump.Fields["stored"])
+	require.True(t, strings.HasPrefix(dump.Fields["stored"], dir), "in the server's data directory")
+	require.FileExists(t, dump.Fields["renamed_to"], "renamed on the node")
 }

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/beamctl/beamctl/internal/capture"
@@ -97,6 +99,12 @@ func (a *App) watch(ctx context.Context, run *clusterRun, node string) {
 func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, cluster, level string, codeEvery time.Duration) {
 	node := conn.Node()
 	timeout := time.Duration(run.global.CollectTimeout)
+	fetched := make(chan struct{})
+	defer func() { <-fetched }()
+	go func() {
+		defer close(fetched)
+		a.fetchCrashDump(ctx, conn, cluster, run.cfg.Notifications.CrashDump)
+	}()
 	if level != "none" {
 		ictx, cancel := context.WithTimeout(ctx, timeout)
 		fwd, err := capture.ForwardLogs(ictx, conn, level)
@@ -364,4 +372,51 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// fetchCrashDump fetches a crash dump the node left (streamed, for as long
+// as it takes up to an hour) and records it with its slogan and top
+// processes.
+func (a *App) fetchCrashDump(ctx context.Context, conn *dist.Conn, cluster, path string) {
+	node := conn.Node()
+	fctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	dir := filepath.Join(a.opts.StoragePath, "crashdumps", safeName(cluster), safeName(node))
+	d, err := capture.FetchCrashDump(fctx, conn, path, dir)
+	if d == nil {
+		if err != nil {
+			a.log.Warn("Cannot fetch the crash dump", "cluster", cluster, "node", node, "err", err)
+		}
+		return
+	}
+	procs := func(ps []capture.DumpProcess, queue bool) string {
+		var parts []string
+		for _, p := range ps {
+			v := fmt.Sprintf("%d words", p.Words)
+			if queue {
+				v = fmt.Sprintf("%d messages", p.Queue)
+			}
+			parts = append(parts, strings.TrimSpace(p.Pid+" "+p.Name)+": "+v)
+		}
+		return strings.Join(parts, "; ")
+	}
+	n := notify.Notification{Time: time.Now(), Cluster: cluster, Node: node, Kind: "crash_dump", Severity: notify.Critical,
+		Text: fmt.Sprintf("Node %s crashed (%s): %s. Crash dump of %d bytes fetched to %s.", node, d.Written, d.Slogan, d.Size, d.Stored),
+		Fields: map[string]string{"slogan": d.Slogan, "dump_time": d.Written, "stored": d.Stored, "size": fmt.Sprint(d.Size),
+			"node_path": d.NodePath, "renamed_to": d.RenamedTo,
+			"top_memory": procs(d.TopMemory, false), "top_message_queues": procs(d.TopQueue, true)}}
+	if err != nil {
+		n.Text += " " + err.Error() + "."
+	}
+	a.record(n)
+}
+
+// safeName makes a cluster or node name a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 {
+			return '_'
+		}
+		return r
+	}, s)
 }

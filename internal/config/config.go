@@ -83,6 +83,11 @@ type Capture struct {
 	// SystemMonitorSteal takes the node's one system_monitor slot even
 	// when another process owns it.
 	SystemMonitorSteal bool `yaml:"system_monitor_steal"`
+	// CrashDump is where a node writes its crash dump, as the node sees
+	// it (default: $ERL_CRASH_DUMP, else erl_crash.dump in its working
+	// directory). When a node comes up with a dump there, beamctl fetches
+	// it, then renames it on the node.
+	CrashDump string `yaml:"crash_dump"`
 }
 
 // TLS names the PEM files for TLS distribution; relative paths are
