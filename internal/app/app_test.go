@@ -480,6 +480,19 @@ clusters:
 	require.NoError(t, err)
 	require.Eventually(t, has(url.Values{"kind": {"code_purged"}, "grep": {"beamctl_test_mod"}}, any), 10*time.Second, 50*time.Millisecond)
 
+	// A command typed in a remote shell.
+	shellClient := exec.Command("erl", "-sname", fmt.Sprintf("notifsh%d", time.Now().UnixNano()%1_000_000), "-setcookie", a.Cookie,
+		"-noshell", "-eval", fmt.Sprintf("rpc:call('%s', shell, start, []), timer:sleep(infinity).", a.Name))
+	stdin, err := shellClient.StdinPipe() // kept open: at its end the shell would halt the node
+	require.NoError(t, err)
+	require.NoError(t, shellClient.Start())
+	defer func() { _ = shellClient.Process.Kill(); _ = shellClient.Wait() }()
+	_, err = io.WriteString(stdin, "ets:new(typed_by_hand, [named_table, public]).\n")
+	require.NoError(t, err)
+	require.Eventually(t, has(url.Values{"kind": {"shell_command"}}, func(n notify.Notification) bool {
+		return n.Fields["command"] == "ets:new(typed_by_hand, [named_table, public])" && strings.HasPrefix(n.Fields["from_node"], "notifsh")
+	}), 10*time.Second, 50*time.Millisecond)
+
 	// The node's own alarms (alarm_handler, with SASL), set and cleared.
 	_, err = c.Call(ctx, "application", "ensure_all_started", etf.Atom("sasl"))
 	require.NoError(t, err)

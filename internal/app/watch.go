@@ -112,22 +112,13 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 		if err != nil {
 			a.log.Warn("Cannot forward the node's logs", "cluster", cluster, "node", node, "err", err)
 		} else {
-			defer func() { // taken away when beamctl stops watching, if the node is still there
+			defer a.forward(fwd.Events(ctx), cluster, func() { // taken away when beamctl stops watching
 				rctx, cancel := context.WithTimeout(context.Background(), timeout)
 				defer cancel()
 				if err := fwd.Remove(rctx); err != nil {
 					a.log.Debug("Cannot remove the log handler", "node", node, "err", err)
 				}
-			}()
-			drained := make(chan struct{})
-			defer func() { <-drained }() // before the removal above: defers run last first
-			go func() {
-				defer close(drained)
-				for n := range fwd.Events(ctx) {
-					n.Cluster = cluster
-					a.record(n)
-				}
-			}()
+			})()
 		}
 	}
 	if mode := run.cfg.Notifications.SystemMonitor; mode != "off" {
@@ -147,9 +138,7 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 			a.mu.Lock()
 			a.info(cluster, node).sysmon = sm
 			a.mu.Unlock()
-			drained := make(chan struct{})
-			defer func() {
-				<-drained
+			defer a.forward(sm.Events(ctx), cluster, func() {
 				a.mu.Lock()
 				if a.nodes[k].sysmon == sm {
 					a.nodes[k].sysmon = nil
@@ -158,14 +147,21 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 				sctx, cancel := context.WithTimeout(context.Background(), timeout)
 				defer cancel()
 				_ = sm.Stop(sctx) // fails only if the node is gone, which gives the slot back too
-			}()
-			go func() {
-				defer close(drained)
-				for n := range sm.Events(ctx) {
-					n.Cluster = cluster
-					a.record(n)
-				}
-			}()
+			})()
+		}
+	}
+	if run.cfg.Notifications.RecordShells() {
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		st, err := capture.TraceShells(sctx, conn)
+		cancel()
+		if err != nil {
+			a.log.Warn("Cannot record shell commands", "cluster", cluster, "node", node, "err", err)
+		} else {
+			defer a.forward(st.Events(ctx), cluster, func() {
+				sctx, cancel := context.WithTimeout(context.Background(), timeout)
+				defer cancel()
+				_ = st.Stop(sctx) // fails only if the node is gone, which ends the tracing too
+			})()
 		}
 	}
 	first := true
@@ -182,6 +178,24 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// forward records a capture's notifications until its channel closes (ctx
+// ended or the connection closed). The returned func waits for that, then
+// runs stop: defer a.forward(...)().
+func (a *App) forward(events <-chan notify.Notification, cluster string, stop func()) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := range events {
+			n.Cluster = cluster
+			a.record(n)
+		}
+	}()
+	return func() {
+		<-done
+		stop()
 	}
 }
 

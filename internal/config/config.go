@@ -88,7 +88,13 @@ type Capture struct {
 	// directory). When a node comes up with a dump there, beamctl fetches
 	// it, then renames it on the node.
 	CrashDump string `yaml:"crash_dump"`
+	// ShellCommands records the commands typed in shells on the nodes,
+	// local or remote (default true): a call trace on shell:shell_cmd/6.
+	ShellCommands *bool `yaml:"shell_commands"`
 }
+
+// RecordShells reports whether shell commands are recorded.
+func (c Capture) RecordShells() bool { return c.ShellCommands == nil || *c.ShellCommands }
 
 // TLS names the PEM files for TLS distribution; relative paths are
 // resolved against the configuration file's directory.

@@ -1,0 +1,138 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/termtext"
+)
+
+// startShellTracer is evaluated on the node with erl_eval. It spawns an
+// interpreted tracer that records every command a shell on the node
+// evaluates, local or remote (erl -remsh): a local-call trace pattern on
+// shell:shell_cmd/6 whose match spec passes only the parsed expressions,
+// with the arity flag so that the bindings are never copied. Only that
+// function is traced, so other calls cost nothing. For each command it
+// sends Dest the shell's pid, the node of the shell's group leader (where
+// the user typed) and the command as text, with nosuspend and noconnect.
+// It turns the tracing off when Dest's node disconnects or it is sent stop.
+const startShellTracer = `
+MFA = {shell, shell_cmd, 6},
+Spec = [{['$1', '_', '_', '_', '_', cmd], [], [{message, '$1'}]}],
+Off = fun() ->
+          erlang:trace_pattern(MFA, false, [local]),
+          catch erlang:trace(all, false, [call, arity])
+      end,
+Loop = fun Loop() ->
+    receive
+        {trace, Shell, call, MFA, Es} ->
+            Text = try lists:flatten(erl_pp:exprs(Es)) catch _:_ -> "(unprintable)" end,
+            From = case erlang:process_info(Shell, group_leader) of
+                       {group_leader, GL} -> node(GL);
+                       _ -> undefined
+                   end,
+            case erlang:send(Dest, {beamctl_shell, Shell, From, unicode:characters_to_binary(Text)}, [nosuspend, noconnect]) of
+                noconnect -> Off();
+                _ -> Loop()
+            end;
+        {'DOWN', _, _, _, _} -> Off();
+        stop -> Off();
+        _ -> Loop()
+    end
+end,
+Self = self(),
+Pid = spawn(fun() ->
+          erlang:monitor(process, Dest),
+          R = try
+                  {module, shell} = code:ensure_loaded(shell), % a pattern needs the code loaded
+                  1 = erlang:trace_pattern(MFA, Spec, [local]),
+                  erlang:trace(all, true, [call, arity, {tracer, self()}]),
+                  ok
+              catch C:E -> Off(), {error, {C, E}}
+              end,
+          Self ! {self(), R},
+          case R of
+              ok -> Loop();
+              _ -> ok
+          end
+      end),
+receive
+    {Pid, ok} -> Pid;
+    {Pid, Err} -> Err
+after 5000 -> {error, timeout}
+end.
+`
+
+// ShellTracer records shell commands typed on one node.
+type ShellTracer struct {
+	conn *dist.Conn
+	mb   *dist.Mailbox
+	pid  etf.Pid
+}
+
+// TraceShells starts recording shell commands on the node.
+func TraceShells(ctx context.Context, c *dist.Conn) (*ShellTracer, error) {
+	s := &ShellTracer{conn: c, mb: c.NewMailbox(1000)}
+	r, err := inspect.EvalWith(ctx, c, startShellTracer, map[string]etf.Term{"Dest": s.mb.Pid})
+	if err != nil {
+		c.CloseMailbox(s.mb)
+		return nil, fmt.Errorf("trace shells on %s: %w", c.Node(), err)
+	}
+	pid, ok := r.(etf.Pid)
+	if !ok {
+		c.CloseMailbox(s.mb)
+		return nil, fmt.Errorf("trace shells on %s: %s", c.Node(), termtext.Format(r))
+	}
+	s.pid = pid
+	return s, nil
+}
+
+// Stop turns the tracing off and stops delivery.
+func (s *ShellTracer) Stop(ctx context.Context) error {
+	s.conn.CloseMailbox(s.mb)
+	return s.conn.Send(ctx, s.pid, etf.Atom("stop"))
+}
+
+// Events delivers the commands as notifications (without cluster) until
+// ctx ends or the connection closes.
+func (s *ShellTracer) Events(ctx context.Context) <-chan notify.Notification {
+	out := make(chan notify.Notification, 64)
+	node := s.conn.Node()
+	local := termtext.Options{LocalNode: etf.Atom(node)}
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.conn.Done():
+				return
+			case m := <-s.mb.C():
+				t, err := etf.ToTuple(m.Msg, 4)
+				if err != nil || t[0] != etf.Atom("beamctl_shell") {
+					continue
+				}
+				cmd, _ := etf.ToString(t[3])
+				from, _ := t[2].(etf.Atom)
+				n := notify.Notification{Time: time.Now(), Node: node, Kind: "shell_command", Severity: notify.Info,
+					Fields: map[string]string{"shell": termtext.FormatWith(t[1], local), "from_node": string(from), "command": cmd}}
+				where := "its own shell"
+				if string(from) != node {
+					where = "a remote shell from " + string(from)
+				}
+				n.Text = fmt.Sprintf("Shell command on %s (%s): %s", node, where, cmd)
+				select {
+				case out <- n:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
