@@ -13,15 +13,16 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 # deps installs from Debian what is missing: erlang-nox for the nodes,
-# erlang-src for the OTP 26 flag emulation the tests use, and prometheus for
-# promtool, which lints the metrics exposition in the tests.
+# erlang-src for the OTP 26 flag emulation the tests use, prometheus for
+# promtool, which lints the metrics exposition in the tests, and rsyslog, the
+# real syslog receiver of the export tests.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go >= 1.26): https://go.dev/dl/"; exit 1; }
 	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1 \
-		|| ! command -v promtool >/dev/null; then \
-		echo "Installing erlang-nox, erlang-src and prometheus (for promtool) with apt-get..."; \
+		|| ! command -v promtool >/dev/null || ! test -x /usr/sbin/rsyslogd; then \
+		echo "Installing erlang-nox, erlang-src, prometheus (for promtool) and rsyslog with apt-get..."; \
 		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog; \
 	fi
 
 build:

@@ -28,6 +28,7 @@ import (
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/export"
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/store"
@@ -60,6 +61,12 @@ type App struct {
 	cancel  context.CancelFunc
 
 	notesDone chan struct{} // closed when the recorder's loop ends
+
+	exportMu     sync.Mutex // guards exports and exportsStop
+	exports      []*export.Target
+	exportsStop  context.CancelFunc
+	exportsDone  sync.WaitGroup
+	exportConfig string // the exports' configuration, to see a reload change it
 
 	runMu sync.Mutex // guards cfg and runs (Start, Reload, Stop)
 	cfg   *config.Config
@@ -146,6 +153,9 @@ func (a *App) Start(ctx context.Context) error {
 		defer close(a.notesDone)
 		a.notes.Run(a.rootCtx, 10*time.Second)
 	}()
+	if err := a.startExports(a.cfg.Exports); err != nil {
+		return err
+	}
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
 	for _, cl := range a.cfg.Clusters {
@@ -155,6 +165,51 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.log.Info("Serving", "addr", ln.Addr().String(), "clusters", len(a.cfg.Clusters))
 	return nil
+}
+
+// startExports (re)starts the export targets if their configuration
+// changed; targets whose configuration did not change keep their queues.
+func (a *App) startExports(cfg []config.Export) error {
+	key := fmt.Sprintf("%+v", cfg)
+	a.exportMu.Lock()
+	same := a.exportsStop != nil && key == a.exportConfig
+	a.exportMu.Unlock()
+	if same {
+		return nil
+	}
+	var targets []*export.Target
+	for i, e := range cfg {
+		t, err := export.New(e.Options())
+		if err != nil {
+			return fmt.Errorf("exports[%d]: %w", i, err)
+		}
+		t.Name = fmt.Sprintf("exports[%d] %s", i, t.Name) // unique, as a metric label
+		targets = append(targets, t)
+	}
+	a.stopExports()
+	ctx, cancel := context.WithCancel(a.rootCtx)
+	a.exportMu.Lock()
+	defer a.exportMu.Unlock()
+	a.exports, a.exportsStop, a.exportConfig = targets, cancel, key
+	for _, t := range targets {
+		a.exportsDone.Add(1)
+		go func() {
+			defer a.exportsDone.Done()
+			t.Run(ctx, a.notes, a.log.With("component", "export"))
+		}()
+	}
+	return nil
+}
+
+func (a *App) stopExports() {
+	a.exportMu.Lock()
+	stop := a.exportsStop
+	a.exportsStop = nil
+	a.exportMu.Unlock()
+	if stop != nil {
+		stop()
+		a.exportsDone.Wait()
+	}
 }
 
 // setOptions are a cluster's collector settings.
@@ -250,6 +305,9 @@ func (a *App) Reload(cfg *config.Config) error {
 	for _, run := range old { // clusters no longer configured
 		a.stopRun(run, true)
 	}
+	if err := a.startExports(cfg.Exports); err != nil {
+		return err
+	}
 	a.cfg = cfg
 	a.log.Info("Configuration reloaded", "clusters", len(cfg.Clusters))
 	return nil
@@ -320,6 +378,7 @@ func (a *App) Stop() error {
 	}
 	a.runs = map[string]*clusterRun{}
 	a.runMu.Unlock()
+	a.stopExports()
 	if a.notesDone != nil {
 		<-a.notesDone
 	}
@@ -558,6 +617,7 @@ func (a *App) selfMetrics() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNodes))
+	reg.MustRegister(prometheus.CollectorFunc(a.describeNotifications))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
@@ -570,6 +630,27 @@ func (a *App) describeNodes(ch chan<- prometheus.Metric) {
 	}
 	for k, v := range counts {
 		ch <- prometheus.MustNewConstMetric(nodesDesc, prometheus.GaugeValue, v, k[0], k[1])
+	}
+}
+
+var (
+	notesDesc   = prometheus.NewDesc("beamctl_notifications_total", "Notifications recorded or dropped by the rate limit, by cluster, node and kind.", []string{"cluster", "node", "kind", "result"}, nil)
+	exportsDesc = prometheus.NewDesc("beamctl_export_notifications_total", "Notifications an export target sent, or dropped because its queue was full.", []string{"target", "result"}, nil)
+	exportFails = prometheus.NewDesc("beamctl_export_failures_total", "Failed attempts to send a batch to an export target (each is retried).", []string{"target"}, nil)
+)
+
+func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
+	for _, c := range a.notes.Counts() {
+		ch <- prometheus.MustNewConstMetric(notesDesc, prometheus.CounterValue, float64(c.Recorded), c.Cluster, c.Node, c.Kind, "recorded")
+		ch <- prometheus.MustNewConstMetric(notesDesc, prometheus.CounterValue, float64(c.Dropped), c.Cluster, c.Node, c.Kind, "dropped")
+	}
+	a.exportMu.Lock()
+	targets := a.exports
+	a.exportMu.Unlock()
+	for _, t := range targets {
+		ch <- prometheus.MustNewConstMetric(exportsDesc, prometheus.CounterValue, float64(t.Sent.Load()), t.Name, "sent")
+		ch <- prometheus.MustNewConstMetric(exportsDesc, prometheus.CounterValue, float64(t.Dropped.Load()), t.Name, "dropped")
+		ch <- prometheus.MustNewConstMetric(exportFails, prometheus.CounterValue, float64(t.Failed.Load()), t.Name)
 	}
 }
 

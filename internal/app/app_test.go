@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -411,6 +413,40 @@ code:load_binary(M, "beamctl_test_mod.erl", Bin).`
 // server was stopped), and a log burst that is rate limited.
 func TestNotifications(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{})
+	var exportedMu sync.Mutex
+	exported := map[string]int{} // kind -> records, as an OTLP endpoint received them
+	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			ResourceLogs []struct {
+				ScopeLogs []struct {
+					LogRecords []struct {
+						Attributes []struct {
+							Key   string
+							Value struct{ StringValue string }
+						}
+					}
+				}
+			}
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		exportedMu.Lock()
+		defer exportedMu.Unlock()
+		for _, rl := range body.ResourceLogs {
+			for _, sl := range rl.ScopeLogs {
+				for _, lr := range sl.LogRecords {
+					for _, at := range lr.Attributes {
+						if at.Key == "beamctl.kind" {
+							exported[at.Value.StringValue]++
+						}
+					}
+				}
+			}
+		}
+	}))
+	defer otlp.Close()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
@@ -418,7 +454,9 @@ clusters:
     cookie: %s
     nodes: [%s]
     notifications: {code_interval: 1s, system_monitor: record}
-`, a.Cookie, a.Name)), t.TempDir())
+exports:
+  - {format: otlp, url: "%s/v1/logs", min_severity: warning}
+`, a.Cookie, a.Name, otlp.URL)), t.TempDir())
 	require.NoError(t, err)
 	dir := t.TempDir()
 	srv := startApp(t, cfg, dir)
@@ -572,4 +610,22 @@ clusters:
 	require.FileExists(t, dump.Fields["stored"])
 	require.True(t, strings.HasPrefix(dump.Fields["stored"], dir), "in the server's data directory")
 	require.FileExists(t, dump.Fields["renamed_to"], "renamed on the node")
+
+	// Exported: warnings and above only.
+	require.Eventually(t, func() bool {
+		exportedMu.Lock()
+		defer exportedMu.Unlock()
+		return exported["crash_dump"] == 1 && exported["node_down"] >= 1
+	}, 10*time.Second, 50*time.Millisecond)
+	exportedMu.Lock()
+	require.Zero(t, exported["node_up"], "info is below min_severity")
+	exportedMu.Unlock()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	self, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(self), `beamctl_export_notifications_total{result="sent",target="exports[0] otlp `+otlp.URL+`/v1/logs"}`)
+	require.Contains(t, string(self), `beamctl_notifications_total{cluster="test",kind="crash_dump",node="`+a.Name+`",result="recorded"} 1`)
+	require.NotContains(t, string(self), `kind="code_deleted"`, "modules not loaded after a restart are no news")
 }

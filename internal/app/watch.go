@@ -220,12 +220,30 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", cur); err != nil {
 		a.log.Error("Cannot save the module reading", "node", node, "err", err)
 	}
+	// After a restart of the node, modules loaded or not are no news (code
+	// loads on demand); a different md5 is (a new release, or a patch).
+	restarted := false
+	if first { // saved before the baseline check, so the first connection has it too
+		if r, err := conn.Call(pctx, "os", "getpid"); err == nil {
+			pid, _ := etf.ToString(r)
+			var prevPid string
+			if _, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "os_pid", &prevPid); err == nil {
+				restarted = prevPid != "" && prevPid != pid
+			}
+			if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "os_pid", pid); err != nil {
+				a.log.Error("Cannot save the node's OS pid", "node", node, "err", err)
+			}
+		}
+	}
 	if !found {
 		return // the baseline
 	}
 	now := time.Now()
 	var ns []notify.Notification
 	for _, ch := range capture.Diff(prev, cur) {
+		if restarted && ch.Kind != "reloaded" {
+			continue
+		}
 		n := notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_" + ch.Kind, Severity: notify.Info,
 			Fields: map[string]string{"module": ch.Module}}
 		switch ch.Kind {
@@ -248,6 +266,9 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		if first {
 			n.Text += " Changed while beamctl was not watching."
 			n.Fields["observed"] = "changed while unobserved"
+			if restarted {
+				n.Text += " The node restarted since."
+			}
 		}
 		ns = append(ns, n)
 	}

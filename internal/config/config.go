@@ -19,12 +19,33 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/export"
 )
 
 // Config is the whole configuration file.
 type Config struct {
 	Global   Global    `yaml:"global"`
 	Clusters []Cluster `yaml:"clusters"`
+	// Exports send every notification to external log systems.
+	Exports []Export `yaml:"exports"`
+}
+
+// Export is one destination for notifications: syslog, gelf or otlp.
+type Export struct {
+	Format      string            `yaml:"format"`
+	Protocol    string            `yaml:"protocol"` // udp (default) or tcp
+	Address     string            `yaml:"address"`  // host:port, for syslog and gelf
+	URL         string            `yaml:"url"`      // for otlp
+	Headers     map[string]string `yaml:"headers"`  // for otlp, e.g. an Authorization header
+	Facility    string            `yaml:"facility"`
+	MinSeverity string            `yaml:"min_severity"` // info (default), warning, error or critical
+	Hostname    string            `yaml:"hostname"`
+}
+
+// Options are the export's settings for package export.
+func (e Export) Options() export.Options {
+	return export.Options{Format: e.Format, Protocol: e.Protocol, Address: e.Address, URL: e.URL, Headers: e.Headers,
+		Facility: e.Facility, MinSeverity: e.MinSeverity, Hostname: e.Hostname}
 }
 
 // Global holds server-wide settings.
@@ -244,6 +265,16 @@ func (c *Config) validate(dir string) error {
 	}
 	if len(c.Clusters) == 0 {
 		return errors.New("clusters must list at least one cluster")
+	}
+	for i, e := range c.Exports {
+		switch e.MinSeverity {
+		case "", "info", "warning", "error", "critical":
+		default:
+			return fmt.Errorf("exports[%d]: min_severity must be info, warning, error or critical, not %q", i, e.MinSeverity)
+		}
+		if _, err := export.New(e.Options()); err != nil {
+			return fmt.Errorf("exports[%d]: %w", i, err)
+		}
 	}
 	names := map[string]bool{}
 	for i := range c.Clusters {

@@ -63,6 +63,8 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-log-level.yml", `cluster "x": notifications.log_level must be a logger level (emergency … debug) or none, not "loud"`},
 		{"conf.bad-node-log-level.yml", `cluster "x": notifications.node_log_levels.a@h must be a logger level (emergency … debug) or none, not "verbose"`},
 		{"conf.bad-sysmon.yml", `cluster "x": notifications.system_monitor must be count, record or off, not "yes"`},
+		{"conf.bad-export.yml", `exports[1]: export protocol "sctp" is not udp or tcp`},
+		{"conf.bad-export-severity.yml", `exports[0]: min_severity must be info, warning, error or critical, not "loud"`},
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 	}
