@@ -7,6 +7,7 @@ package capture
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,29 +19,58 @@ import (
 )
 
 // installLogHandler is evaluated on the node with erl_eval (nothing is
-// loaded). It adds a logger handler whose filter formats each event on the
-// node (one line, at most 4,096 characters) and sends it to Dest with
-// nosuspend and noconnect, so that a slow or gone beamctl never blocks the
-// logging process: what cannot be sent is counted in Drops. When beamctl
-// is gone (noconnect) the filter has the handler removed. The filter
-// always returns stop, so logger_std_h itself never prints, and it never
-// logs, so it cannot loop.
+// loaded). It spawns a forwarder process and adds a logger handler whose
+// filter only hands each event to it, so the logging process pays for one
+// message send, and at most Rate events a second are handed on (a flood
+// costs the node little more than counting it): the forwarder formats the
+// event (one line, at most 4,096 characters) and sends it to Dest with
+// nosuspend and noconnect, so that a slow or gone beamctl never blocks it.
+// What is over the rate, cannot be queued (more than 1,000 events waiting)
+// or cannot be sent is counted in Drops, whose total the forwarder sends
+// every 5 seconds when it grew. When Dest's node disconnects the forwarder
+// removes the handler and ends. The filter always returns stop, so
+// logger_std_h itself never prints, and nothing here logs, so it cannot
+// loop.
 const installLogHandler = `
 Drops = counters:new(1, []),
+Window = atomics:new(2, []),
 Keep = [pid, mfa, file, line, domain, registered_name, error_logger, time],
+Loop = fun Loop(MRef, Reported) ->
+    receive
+        {'DOWN', MRef, _, _, _} -> logger:remove_handler(Id);
+        report ->
+            D = counters:get(Drops, 1),
+            D > Reported andalso erlang:send(Dest, {beamctl_log_drops, D}, [nosuspend, noconnect]),
+            erlang:send_after(5000, self(), report),
+            Loop(MRef, D);
+        {beamctl_event, Event} ->
+            try
+                #{level := L, meta := M} = Event,
+                Text = try unicode:characters_to_binary(logger_formatter:format(Event,
+                               #{single_line => true, template => [msg], chars_limit => 4096, max_size => 4096}))
+                       catch _:_ -> <<"(event not formattable)">> end,
+                case erlang:send(Dest, {beamctl_log, L, maps:with(Keep, M), Text}, [nosuspend, noconnect]) of
+                    ok -> ok;
+                    _ -> counters:add(Drops, 1, 1)
+                end
+            catch _:_ -> counters:add(Drops, 1, 1)
+            end,
+            Loop(MRef, Reported);
+        stop -> logger:remove_handler(Id)
+    end
+end,
+Fwd = spawn(fun() -> self() ! report, Loop(erlang:monitor(process, Dest), 0) end),
 Filter = fun(Event, _) ->
-    try
-        #{level := L, meta := M} = Event,
-        Text = try unicode:characters_to_binary(logger_formatter:format(Event,
-                       #{single_line => true, template => [msg], chars_limit => 4096, max_size => 4096}))
-               catch _:_ -> <<"(event not formattable)">> end,
-        Meta = maps:with(Keep, M),
-        case erlang:send(Dest, {beamctl_log, L, Meta, Text}, [nosuspend, noconnect]) of
-            ok -> ok;
-            noconnect -> spawn(logger, remove_handler, [Id]);
-            nosuspend -> counters:add(Drops, 1, 1)
-        end
-    catch _:_ -> counters:add(Drops, 1, 1)
+    Sec = erlang:monotonic_time(second),
+    N = case atomics:get(Window, 1) of
+            Sec -> atomics:add_get(Window, 2, 1);
+            _ -> atomics:put(Window, 1, Sec), atomics:put(Window, 2, 1), 1
+        end,
+    case N =< Rate andalso erlang:process_info(Fwd, message_queue_len) of
+        false -> counters:add(Drops, 1, 1);
+        {message_queue_len, Q} when Q < 1000 -> Fwd ! {beamctl_event, Event};
+        undefined -> spawn(logger, remove_handler, [Id]);
+        _ -> counters:add(Drops, 1, 1)
     end,
     stop
 end,
@@ -48,7 +78,7 @@ _ = logger:remove_handler(Id),
 ok = logger:add_handler(Id, logger_std_h, #{level => Level, filter_default => log,
                                             filters => [{beamctl_forward, {Filter, []}}],
                                             config => #{type => standard_io}}),
-Drops.
+{Fwd, Drops}.
 `
 
 // LogForwarder forwards one node's logger events to a mailbox while it
@@ -57,7 +87,14 @@ type LogForwarder struct {
 	conn *dist.Conn
 	mb   *dist.Mailbox
 	id   etf.Atom
+	fwd  etf.Pid
+
+	nodeDrops int64 // the node's drop total last reported (Events' goroutine only)
 }
+
+// NodeLogRate is how many log events a second a node forwards at most;
+// the rest are counted there and reported as dropped.
+const NodeLogRate = 200
 
 // HandlerID is the logger handler id beamctl uses on nodes: one per
 // beamctl node name, so two servers do not replace each other's handler.
@@ -74,21 +111,28 @@ func ForwardLogs(ctx context.Context, c *dist.Conn, level string) (*LogForwarder
 		return nil, fmt.Errorf("log level %q is not a logger level", level)
 	}
 	f := &LogForwarder{conn: c, mb: c.NewMailbox(10000), id: HandlerID(c.Self())}
-	_, err := inspect.EvalWith(ctx, c, installLogHandler, map[string]etf.Term{
-		"Dest": f.mb.Pid, "Id": f.id, "Level": etf.Atom(level),
+	r, err := inspect.EvalWith(ctx, c, installLogHandler, map[string]etf.Term{
+		"Dest": f.mb.Pid, "Id": f.id, "Level": etf.Atom(level), "Rate": int64(NodeLogRate),
 	})
 	if err != nil {
 		c.CloseMailbox(f.mb)
 		return nil, fmt.Errorf("install logger handler on %s: %w", c.Node(), err)
 	}
+	if t, err := etf.ToTuple(r, 2); err == nil {
+		f.fwd, _ = t[0].(etf.Pid)
+	}
 	return f, nil
 }
 
-// Remove takes the handler away from the node and stops delivery.
+// Remove takes the handler away from the node, ends the forwarder and
+// stops delivery.
 func (f *LogForwarder) Remove(ctx context.Context) error {
 	f.conn.CloseMailbox(f.mb)
 	if _, err := f.conn.Call(ctx, "logger", "remove_handler", f.id); err != nil {
 		return fmt.Errorf("remove logger handler from %s: %w", f.conn.Node(), err)
+	}
+	if err := f.conn.Send(ctx, f.fwd, etf.Atom("stop")); err != nil {
+		return fmt.Errorf("stop the log forwarder on %s: %w", f.conn.Node(), err)
 	}
 	return nil
 }
@@ -111,6 +155,9 @@ func (f *LogForwarder) Events(ctx context.Context) <-chan notify.Notification {
 			case m := <-f.mb.C():
 				n, ok := logNotification(f.conn.Node(), m.Msg)
 				if !ok {
+					n, ok = f.dropNotification(m.Msg)
+				}
+				if !ok {
 					continue
 				}
 				select {
@@ -122,6 +169,25 @@ func (f *LogForwarder) Events(ctx context.Context) <-chan notify.Notification {
 		}
 	}()
 	return out
+}
+
+// dropNotification reads {beamctl_log_drops, Total}: events the node did
+// not forward since the last report.
+func (f *LogForwarder) dropNotification(msg etf.Term) (notify.Notification, bool) {
+	t, err := etf.ToTuple(msg, 2)
+	if err != nil || t[0] != etf.Atom("beamctl_log_drops") {
+		return notify.Notification{}, false
+	}
+	total, _ := etf.ToInt64(t[1])
+	delta := total - f.nodeDrops
+	f.nodeDrops = total
+	if delta <= 0 {
+		return notify.Notification{}, false
+	}
+	node := f.conn.Node()
+	return notify.Notification{Time: time.Now(), Node: node, Kind: "rate_limited", Severity: notify.Warning,
+		Text: fmt.Sprintf("Node %s did not forward %d log events: more than %d a second.", node, delta, NodeLogRate),
+		Fields: map[string]string{"dropped": strconv.FormatInt(delta, 10), "dropped_kind": "log", "where": "node"}}, true
 }
 
 // logNotification reads {beamctl_log, Level, Meta, Text}.
