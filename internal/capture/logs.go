@@ -186,7 +186,7 @@ func (f *LogForwarder) dropNotification(msg etf.Term) (notify.Notification, bool
 	}
 	node := f.conn.Node()
 	return notify.Notification{Time: time.Now(), Node: node, Kind: "rate_limited", Severity: notify.Warning,
-		Text: fmt.Sprintf("Node %s did not forward %d log events: more than %d a second.", node, delta, NodeLogRate),
+		Text:   fmt.Sprintf("Node %s did not forward %d log events: more than %d a second.", node, delta, NodeLogRate),
 		Fields: map[string]string{"dropped": strconv.FormatInt(delta, 10), "dropped_kind": "log", "where": "node"}}, true
 }
 
