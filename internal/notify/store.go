@@ -247,6 +247,8 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Notification, error) {
 // (each quoted, so that FTS operators in user text are plain text).
 func ftsQuery(grep string) string {
 	var terms []string
+	// SQLite ends an FTS query string at a NUL; invalid UTF-8 is no word.
+	grep = strings.ReplaceAll(strings.ToValidUTF8(grep, " "), "\x00", " ")
 	for _, w := range strings.Fields(grep) {
 		if !strings.ContainsFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
 			continue // punctuation only: the tokenizer keeps nothing of it

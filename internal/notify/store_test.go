@@ -145,3 +145,19 @@ func TestRecorderRateLimit(t *testing.T) {
 	require.Equal(t, []Counts{{"c", "a@h", "log", 50, 950}, {"c", "b@h", "log", 1, 0}}, r.Counts())
 	require.Len(t, live, 51, "the 50 kept and the summary, for node a@h only")
 }
+
+// FuzzQuery feeds arbitrary filter text to the store: an answer or an
+// error, never a panic, and FTS syntax in the text is never an error.
+func FuzzQuery(f *testing.F) {
+	s, err := Open(f.TempDir(), Options{})
+	require.NoError(f, err)
+	defer s.Close()
+	require.NoError(f, s.Add(context.Background(), []Notification{{Cluster: "c", Node: "n@h", Kind: "log", Severity: Info, Text: "crash in my_server"}}))
+	f.Add("crash", "n@h", "log")
+	f.Add(`" AND NOT (x*`, "", "")
+	f.Add("NEAR(a b)", "'; DROP TABLE notifications; --", "")
+	f.Fuzz(func(t *testing.T, grep, node, kind string) {
+		_, err := s.Query(context.Background(), Filter{Grep: grep, Node: node, Kind: kind, Limit: 10})
+		require.NoError(t, err)
+	})
+}
