@@ -10,11 +10,6 @@ import (
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
-// Caller makes rpc calls; *dist.Conn is one.
-type Caller interface {
-	Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error)
-}
-
 // Modules is a node's loaded modules: name -> md5 (hex), with "+old"
 // appended when the module also has old code (not purged yet).
 type Modules map[string]string

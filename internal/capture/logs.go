@@ -1,7 +1,3 @@
-// Package capture turns what happens on a managed node into
-// notifications without installing code on it: logger events forwarded by
-// an erl_eval-built logger filter, code changes found by comparing the
-// loaded modules' md5s, and the node lifecycle the server observes.
 package capture
 
 import (

@@ -211,6 +211,7 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 	fmt.Fprintf(e.stdout, "  Prometheus/Grafana data source: %s\n", base)
 	fmt.Fprintf(e.stdout, "  nodes:   %s/api/v1/nodes\n", base)
 	fmt.Fprintf(e.stdout, "  a query: %s/api/v1/query?query=sum(rate(erlang_vm_statistics_reductions_total[10s]))\n", base)
+	fmt.Fprintf(e.stdout, "  notifications (logs, crashes, code, shell commands): beamctl --server %s notifications --follow\n", base)
 	figures := func() {
 		qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

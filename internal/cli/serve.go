@@ -15,6 +15,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/app"
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
@@ -22,6 +23,8 @@ type serveCmd struct {
 	configFile, storagePath, listen string
 	retention                       promDuration
 	retentionSize                   units.Base2Bytes
+	notesRetention                  promDuration
+	notesRetentionSize              units.Base2Bytes
 }
 
 // promDuration is a flag written as Prometheus writes durations (15d, 6h).
@@ -47,6 +50,9 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cmd.Flag("storage.retention.time", "How long samples are kept.").Default("15d").SetValue(&c.retention)
 	cmd.Flag("storage.retention.size", "Most bytes the store's blocks may take on disk (e.g. 512MB, 10GB; 0: no bound). "+
 		"The oldest blocks go first; the WAL and the newest two hours are not counted.").Default("0").BytesVar(&c.retentionSize)
+	cmd.Flag("notifications.retention.time", "How long notifications are kept.").Default("90d").SetValue(&c.notesRetention)
+	cmd.Flag("notifications.retention.size", "Most bytes the notification database may take (e.g. 1GB; 0: no bound); the oldest go first.").
+		Default("0").BytesVar(&c.notesRetentionSize)
 	cmd.Flag("web.listen-address", "Address of the HTTP API.").Default("127.0.0.1:9464").StringVar(&c.listen)
 	register(cmd.FullCommand(), c)
 
@@ -67,10 +73,14 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if c.retention <= 0 {
 		return errors.New("--storage.retention.time must be positive")
 	}
+	if c.notesRetention <= 0 {
+		return errors.New("--notifications.retention.time must be positive")
+	}
 	so := store.DefaultOptions()
 	so.Retention, so.MaxBytes = time.Duration(c.retention), int64(c.retentionSize)
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
-		Listen: c.listen, Logger: e.logger})
+		Notifications: notify.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
+		Listen:        c.listen, Logger: e.logger})
 	if err != nil {
 		return err
 	}
