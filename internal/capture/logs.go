@@ -139,32 +139,12 @@ func (f *LogForwarder) Dropped() uint64 { return f.mb.Dropped() }
 // Events delivers the forwarded events as notifications (without cluster),
 // until ctx ends or the connection closes; then the channel is closed.
 func (f *LogForwarder) Events(ctx context.Context) <-chan notify.Notification {
-	out := make(chan notify.Notification, 256)
-	go func() {
-		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-f.conn.Done():
-				return
-			case m := <-f.mb.C():
-				n, ok := logNotification(f.conn.Node(), m.Msg)
-				if !ok {
-					n, ok = f.dropNotification(m.Msg)
-				}
-				if !ok {
-					continue
-				}
-				select {
-				case out <- n:
-				case <-ctx.Done():
-					return
-				}
-			}
+	return pump(ctx, f.conn, f.mb, 256, func(msg etf.Term) (notify.Notification, bool) {
+		if n, ok := logNotification(f.conn.Node(), msg); ok {
+			return n, true
 		}
-	}()
-	return out
+		return f.dropNotification(msg)
+	})
 }
 
 // dropNotification reads {beamctl_log_drops, Total}: events the node did

@@ -101,38 +101,22 @@ func (s *ShellTracer) Stop(ctx context.Context) error {
 // Events delivers the commands as notifications (without cluster) until
 // ctx ends or the connection closes.
 func (s *ShellTracer) Events(ctx context.Context) <-chan notify.Notification {
-	out := make(chan notify.Notification, 64)
 	node := s.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	go func() {
-		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.conn.Done():
-				return
-			case m := <-s.mb.C():
-				t, err := etf.ToTuple(m.Msg, 4)
-				if err != nil || t[0] != etf.Atom("beamctl_shell") {
-					continue
-				}
-				cmd, _ := etf.ToString(t[3])
-				from, _ := t[2].(etf.Atom)
-				n := notify.Notification{Time: time.Now(), Node: node, Kind: "shell_command", Severity: notify.Info,
-					Fields: map[string]string{"shell": termtext.FormatWith(t[1], local), "from_node": string(from), "command": cmd}}
-				where := "its own shell"
-				if string(from) != node {
-					where = "a remote shell from " + string(from)
-				}
-				n.Text = fmt.Sprintf("Shell command on %s (%s): %s", node, where, cmd)
-				select {
-				case out <- n:
-				case <-ctx.Done():
-					return
-				}
-			}
+	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (notify.Notification, bool) {
+		t, err := etf.ToTuple(msg, 4)
+		if err != nil || t[0] != etf.Atom("beamctl_shell") {
+			return notify.Notification{}, false
 		}
-	}()
-	return out
+		cmd, _ := etf.ToString(t[3])
+		from, _ := t[2].(etf.Atom)
+		n := notify.Notification{Time: time.Now(), Node: node, Kind: "shell_command", Severity: notify.Info,
+			Fields: map[string]string{"shell": termtext.FormatWith(t[1], local), "from_node": string(from), "command": cmd}}
+		where := "its own shell"
+		if string(from) != node {
+			where = "a remote shell from " + string(from)
+		}
+		n.Text = fmt.Sprintf("Shell command on %s (%s): %s", node, where, cmd)
+		return n, true
+	})
 }

@@ -161,53 +161,36 @@ func (s *Sysmon) Counts() map[string]float64 {
 // Events delivers the forwarded events as notifications (without cluster)
 // and keeps the counts, until ctx ends or the connection closes.
 func (s *Sysmon) Events(ctx context.Context) <-chan notify.Notification {
-	out := make(chan notify.Notification, 64)
 	node := s.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	go func() {
-		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.conn.Done():
-				return
-			case m := <-s.mb.C():
-				t, err := etf.ToTuple(m.Msg, -1)
-				if err != nil || len(t) == 0 {
-					continue
+	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (notify.Notification, bool) {
+		t, err := etf.ToTuple(msg, -1)
+		switch {
+		case err != nil || len(t) == 0:
+		case t[0] == etf.Atom("beamctl_sysmon_counts") && len(t) == 2:
+			if cm, ok := t[1].(etf.Map); ok {
+				s.mu.Lock()
+				for _, kv := range cm {
+					k, _ := kv.Key.(etf.Atom)
+					v, _ := etf.ToFloat64(kv.Value)
+					s.counts[string(k)] = v
 				}
-				switch {
-				case t[0] == etf.Atom("beamctl_sysmon_counts") && len(t) == 2:
-					if cm, ok := t[1].(etf.Map); ok {
-						s.mu.Lock()
-						for _, kv := range cm {
-							k, _ := kv.Key.(etf.Atom)
-							v, _ := etf.ToFloat64(kv.Value)
-							s.counts[string(k)] = v
-						}
-						s.mu.Unlock()
-					}
-				case t[0] == etf.Atom("beamctl_sysmon") && len(t) == 5:
-					event, _ := t[1].(etf.Atom)
-					who := termtext.FormatWith(t[2], local)
-					n := notify.Notification{Time: time.Now(), Node: node, Kind: "sysmon_" + string(event), Severity: notify.Warning,
-						Fields: map[string]string{"event": string(event), "who": who, "info": termtext.FormatWith(t[4], local)}}
-					if name, ok := t[3].(etf.Atom); ok && name != "undefined" {
-						n.Fields["name"] = string(name)
-						who += " (" + string(name) + ")"
-					}
-					n.Text = fmt.Sprintf("%s on %s: %s %s.", event, node, who, n.Fields["info"])
-					select {
-					case out <- n:
-					case <-ctx.Done():
-						return
-					}
-				}
+				s.mu.Unlock()
 			}
+		case t[0] == etf.Atom("beamctl_sysmon") && len(t) == 5:
+			event, _ := t[1].(etf.Atom)
+			who := termtext.FormatWith(t[2], local)
+			n := notify.Notification{Time: time.Now(), Node: node, Kind: "sysmon_" + string(event), Severity: notify.Warning,
+				Fields: map[string]string{"event": string(event), "who": who, "info": termtext.FormatWith(t[4], local)}}
+			if name, ok := t[3].(etf.Atom); ok && name != "undefined" {
+				n.Fields["name"] = string(name)
+				who += " (" + string(name) + ")"
+			}
+			n.Text = fmt.Sprintf("%s on %s: %s %s.", event, node, who, n.Fields["info"])
+			return n, true
 		}
-	}()
-	return out
+		return notify.Notification{}, false
+	})
 }
 
 func atomBool(b bool) etf.Atom {

@@ -61,19 +61,27 @@ func notificationFilter(r *http.Request, now time.Time) (notify.Filter, *apiErro
 	return f, nil
 }
 
-// notifications serves GET /api/v1/notifications: the newest first.
-func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
-	rec := h.m.Recorder()
-	if aerr := h.form(w, r); aerr != nil {
-		h.respond(w, nil, aerr)
-		return
+// notificationRequest reads a request's filter; on a bad request it has
+// answered it and ok is false.
+func (h *handler) notificationRequest(w http.ResponseWriter, r *http.Request) (f notify.Filter, ok bool) {
+	aerr := h.form(w, r)
+	if aerr == nil {
+		f, aerr = notificationFilter(r, time.Now())
 	}
-	f, aerr := notificationFilter(r, time.Now())
 	if aerr != nil {
 		h.respond(w, nil, aerr)
+		return f, false
+	}
+	return f, true
+}
+
+// notifications serves GET /api/v1/notifications: the newest first.
+func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.notificationRequest(w, r)
+	if !ok {
 		return
 	}
-	ns, err := rec.Store().Query(r.Context(), f)
+	ns, err := h.m.Recorder().Store().Query(r.Context(), f)
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
 		return
@@ -87,13 +95,8 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 // A comment line every 15 s keeps proxies from closing the stream.
 func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 	rec := h.m.Recorder()
-	if aerr := h.form(w, r); aerr != nil {
-		h.respond(w, nil, aerr)
-		return
-	}
-	f, aerr := notificationFilter(r, time.Now())
-	if aerr != nil {
-		h.respond(w, nil, aerr)
+	f, ok := h.notificationRequest(w, r)
+	if !ok {
 		return
 	}
 	flusher, ok := w.(http.Flusher)
