@@ -55,7 +55,7 @@ func TestFetchCrashDump(t *testing.T) {
 	require.NotEmpty(t, d.Written)
 	require.Greater(t, d.Size, int64(1000))
 	require.Equal(t, "dump_test_queue", d.TopQueue[0].Name)
-	require.Equal(t, int64(300), d.TopQueue[0].Queue)
+	require.GreaterOrEqual(t, d.TopQueue[0].Queue, int64(300))
 	require.NotEmpty(t, d.TopMemory)
 
 	// Stored compressed, byte for byte; renamed on the node.
