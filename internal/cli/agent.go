@@ -16,7 +16,8 @@ type agentRemoveCmd struct {
 func registerAgent(app *kingpin.Application, register func(string, command)) {
 	agent := app.Command("agent", "Manage the helper module beamctl compiles and loads on nodes for scans (beamctl_agent).")
 	c := &agentRemoveCmd{}
-	rm := agent.Command("remove", "Purge and delete beamctl_agent from a node.")
+	rm := agent.Command("remove", "Purge and delete beamctl_agent from a node, and remove the logger handlers beamctl installed there "+
+		"(a beamctl serve that still watches the node installs its log forwarder again at its next connection).")
 	rm.Arg("node", "Node name.").Required().StringVar(&c.node)
 	register(rm.FullCommand(), c)
 }
@@ -27,12 +28,20 @@ func (c *agentRemoveCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
+	handlers, err := inspect.RemoveLogHandlers(ctx, conn) // first: the log counter calls the agent
+	if err != nil {
+		return err
+	}
 	was, err := inspect.RemoveAgent(ctx, conn)
 	if err != nil {
 		return err
 	}
 	if e.g.output == "json" {
-		return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "module": inspect.AgentModule, "removed": was})
+		return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "module": inspect.AgentModule, "removed": was,
+			"removed_log_handlers": nonNilStrings(handlers)})
+	}
+	for _, h := range handlers {
+		fmt.Fprintf(e.stdout, "Removed logger handler %s from %s.\n", h, conn.Node())
 	}
 	if was {
 		fmt.Fprintf(e.stdout, "Removed %s from %s.\n", inspect.AgentModule, conn.Node())
@@ -40,4 +49,11 @@ func (c *agentRemoveCmd) run(ctx context.Context, e *env) error {
 		fmt.Fprintf(e.stdout, "%s was not loaded on %s.\n", inspect.AgentModule, conn.Node())
 	}
 	return nil
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -325,10 +325,15 @@ func TestInspect(t *testing.T) {
 	})
 	t.Run("agent remove", func(t *testing.T) {
 		var r struct {
-			Removed bool `json:"removed"`
+			Removed     bool     `json:"removed"`
+			LogHandlers []string `json:"removed_log_handlers"`
 		}
+		// The metrics command installs the agent's log counter handler.
+		code, _, stderr := run(t, cookie, "metrics", n.Name)
+		require.Zero(t, code, stderr)
 		runJSON(t, &r, cookie, "agent", "remove", n.Name)
 		require.True(t, r.Removed, "top loaded the agent")
+		require.Equal(t, []string{"beamctl_log_counter"}, r.LogHandlers)
 		runJSON(t, &r, cookie, "agent", "remove", n.Name)
 		require.False(t, r.Removed)
 		code, stdout, _ := run(t, cookie, "rpc", n.Name, "code", "is_loaded", "[beamctl_agent]")

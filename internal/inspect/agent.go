@@ -189,3 +189,29 @@ func RemoveAgent(ctx context.Context, c *dist.Conn) (bool, error) {
 	agents.Unlock()
 	return true, nil
 }
+
+// RemoveLogHandlers removes every logger handler beamctl installed on the
+// node (ids beginning with beamctl_: the log forwarders of beamctl
+// servers, the agent's log counter) and returns their ids.
+func RemoveLogHandlers(ctx context.Context, c *dist.Conn) ([]string, error) {
+	r, err := c.Call(ctx, "logger", "get_handler_ids")
+	if err != nil {
+		return nil, err
+	}
+	ids, err := etf.ToList(r)
+	if err != nil {
+		return nil, fmt.Errorf("logger:get_handler_ids: %w", err)
+	}
+	var removed []string
+	for _, id := range ids {
+		a, ok := id.(etf.Atom)
+		if !ok || !strings.HasPrefix(string(a), "beamctl_") {
+			continue
+		}
+		if _, err := c.Call(ctx, "logger", "remove_handler", a); err != nil {
+			return removed, fmt.Errorf("remove logger handler %s: %w", a, err)
+		}
+		removed = append(removed, string(a))
+	}
+	return removed, nil
+}
