@@ -549,15 +549,20 @@ exports:
 	// A burst of 10,000 error logs: rate limited, with the count of what was dropped.
 	_, err = inspect.EvalWith(ctx, c, `[logger:error("burst ~p", [I]) || I <- lists:seq(1, 10000)], ok.`, nil)
 	require.NoError(t, err)
-	var limited notify.Notification
-	require.Eventually(t, has(url.Values{"kind": {"rate_limited"}}, func(n notify.Notification) bool {
-		limited = n
-		return n.Fields["dropped_kind"] == "log"
-	}), 30*time.Second, 100*time.Millisecond)
-	dropped, err := strconv.Atoi(limited.Fields["dropped"])
-	require.NoError(t, err)
+	// Dropped on the node (over 200 a second) and by the server's limit,
+	// each reported as rate_limited: together nearly all of the burst.
+	require.Eventually(t, func() bool {
+		dropped := 0
+		for _, n := range notes(t, base, url.Values{"kind": {"rate_limited"}}) {
+			if n.Fields["dropped_kind"] == "log" {
+				d, err := strconv.Atoi(n.Fields["dropped"])
+				require.NoError(t, err)
+				dropped += d
+			}
+		}
+		return dropped > 9000
+	}, 30*time.Second, 100*time.Millisecond)
 	kept := len(notes(t, base, url.Values{"grep": {"burst"}, "kind": {"log"}, "limit": {"10000"}}))
-	require.Greater(t, dropped, 5000)
 	require.Less(t, kept, 1000, "the burst allowance and the rate, not the flood")
 	r, err := c.Call(ctx, "erlang", "node") // the node's logger did not stall it
 	require.NoError(t, err)
