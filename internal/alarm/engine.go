@@ -1,0 +1,376 @@
+package alarm
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Rule finds the conditions alarms are about.
+type Rule interface {
+	Name() string
+	// For is how long a condition must hold before its alarm is raised.
+	For() time.Duration
+	// Evaluate returns one observation per key the rule looks at (keys
+	// without an observation do not hold). active has the severities of
+	// the rule's raised alarms, for hysteresis. An error leaves the rule's
+	// alarms as they are.
+	Evaluate(ctx context.Context, now time.Time, active map[Key]Severity) ([]Observation, error)
+}
+
+// Options configure an engine.
+type Options struct {
+	Dir string // where alarms.db lives
+	// FlapCount raises of one key within FlapWindow make its alarm
+	// flapping: it then stays raised until the condition has been absent
+	// for FlapWindow (defaults 4 and 10 minutes).
+	FlapCount  int
+	FlapWindow time.Duration
+	Logger     *slog.Logger
+}
+
+// Change is an alarm after one of its events, for notifiers.
+type Change struct {
+	Alarm Alarm
+	Event Event
+}
+
+// Engine evaluates rules and keeps the alarms. It is safe for concurrent
+// use.
+type Engine struct {
+	st   *store
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	rules   []Rule
+	active  map[Key]*Alarm
+	pending map[Key]time.Time // condition holds since, not raised yet
+	raises  map[Key][]time.Time
+	quiet   map[Key]time.Time // a flapping alarm's condition stopped holding at
+	subs    []func(Change)
+}
+
+// Open opens the engine's store and loads the raised alarms and the
+// pending for: timers, so that a restart neither raises again nor clears
+// silently.
+func Open(ctx context.Context, o Options) (*Engine, error) {
+	if o.FlapCount == 0 {
+		o.FlapCount = 4
+	}
+	if o.FlapWindow == 0 {
+		o.FlapWindow = 10 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := openStore(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{st: st, opts: o, log: o.Logger, active: map[Key]*Alarm{}, raises: map[Key][]time.Time{}, quiet: map[Key]time.Time{}}
+	as, err := st.list(ctx, Filter{ActiveOnly: true, Limit: 1 << 30})
+	if err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	for i := range as {
+		e.active[as[i].Key()] = &as[i]
+	}
+	if e.pending, err = st.pending(ctx); err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close closes the store.
+func (e *Engine) Close() error { return e.st.db.Close() }
+
+// SetRules replaces the rules (at start and on reload). Alarms of rules
+// that are gone stay as they are until cleared by an operator.
+func (e *Engine) SetRules(rules []Rule) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rules = rules
+}
+
+// OnChange calls f after every alarm change (from the goroutine that made
+// it; f must not block).
+func (e *Engine) OnChange(f func(Change)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.subs = append(e.subs, f)
+}
+
+// Run evaluates every rule each interval until ctx ends.
+func (e *Engine) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		e.Evaluate(ctx, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Evaluate runs every rule once at now and applies what they found.
+func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
+	e.mu.Lock()
+	rules := e.rules
+	e.mu.Unlock()
+	for _, r := range rules {
+		e.mu.Lock()
+		active := map[Key]Severity{}
+		for k, a := range e.active {
+			if k.Rule == r.Name() {
+				active[k] = a.Severity
+			}
+		}
+		e.mu.Unlock()
+		obs, err := r.Evaluate(ctx, now, active)
+		if err != nil {
+			e.log.Warn("Alarm rule failed; its alarms stay as they are", "rule", r.Name(), "err", err)
+			continue
+		}
+		if err := e.apply(ctx, r, now, obs); err != nil {
+			e.log.Error("Cannot store alarms", "rule", r.Name(), "err", err)
+		}
+	}
+}
+
+// apply moves every key of the rule along: pending, raised, changed
+// severity, flapping, cleared.
+func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observation) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var changes []Change
+	holds := map[Key]bool{}
+	for _, o := range obs {
+		o.Key.Rule = r.Name()
+		if o.Severity == "" {
+			continue
+		}
+		holds[o.Key] = true
+		delete(e.quiet, o.Key)
+		if a := e.active[o.Key]; a != nil {
+			ev := Event{Time: now}
+			switch {
+			case o.Severity.Rank() > a.Severity.Rank():
+				ev.Kind, ev.Text = "escalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
+			case o.Severity.Rank() < a.Severity.Rank():
+				ev.Kind, ev.Text = "deescalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
+			}
+			a.Severity, a.Value, a.Description, a.Evidence = o.Severity, o.Value, o.Description, o.Evidence
+			if ev.Kind == "" {
+				if err := e.st.save(ctx, a); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := e.st.save(ctx, a, ev); err != nil {
+				return err
+			}
+			changes = append(changes, Change{*a, ev})
+			continue
+		}
+		since, ok := e.pending[o.Key]
+		if !ok {
+			since = now
+			e.pending[o.Key] = now
+			if err := e.st.setPending(ctx, o.Key, now); err != nil {
+				return err
+			}
+		}
+		if now.Sub(since) < r.For() {
+			continue
+		}
+		a := &Alarm{Rule: o.Key.Rule, Cluster: o.Key.Cluster, Node: o.Key.Node, Subject: o.Key.Subject, Severity: o.Severity,
+			Active: true, RaisedAt: now, Value: o.Value, Description: o.Description, Evidence: o.Evidence}
+		ev := Event{Time: now, Kind: "raised", Text: o.Description}
+		raises := append(e.recentRaises(o.Key, now), now)
+		e.raises[o.Key] = raises
+		if len(raises) >= e.opts.FlapCount {
+			a.Flapping = true
+			ev.Text += fmt.Sprintf(" (flapping: raised %d times in %s)", len(raises), e.opts.FlapWindow)
+		}
+		if err := e.st.save(ctx, a, ev); err != nil {
+			return err
+		}
+		delete(e.pending, o.Key)
+		if err := e.st.deletePending(ctx, o.Key); err != nil {
+			return err
+		}
+		e.active[o.Key] = a
+		changes = append(changes, Change{*a, ev})
+	}
+	for k := range e.pending {
+		if k.Rule == r.Name() && !holds[k] {
+			delete(e.pending, k)
+			if err := e.st.deletePending(ctx, k); err != nil {
+				return err
+			}
+		}
+	}
+	for k, a := range e.active {
+		if k.Rule != r.Name() || holds[k] {
+			continue
+		}
+		if !a.Flapping && len(e.recentRaises(k, now)) >= e.opts.FlapCount-1 {
+			a.Flapping = true // the next raise would make it flap: hold it now
+			ev := Event{Time: now, Kind: "flapping", Text: fmt.Sprintf("raised %d times in %s: held until quiet for %s",
+				len(e.recentRaises(k, now)), e.opts.FlapWindow, e.opts.FlapWindow)}
+			if err := e.st.save(ctx, a, ev); err != nil {
+				return err
+			}
+			changes = append(changes, Change{*a, ev})
+		}
+		if a.Flapping {
+			q, ok := e.quiet[k]
+			if !ok {
+				e.quiet[k] = now
+				continue
+			}
+			if now.Sub(q) < e.opts.FlapWindow {
+				continue
+			}
+		}
+		cleared := now
+		a.Active, a.ClearedAt = false, &cleared
+		ev := Event{Time: now, Kind: "cleared"}
+		if err := e.st.save(ctx, a, ev); err != nil {
+			return err
+		}
+		delete(e.active, k)
+		delete(e.quiet, k)
+		changes = append(changes, Change{*a, ev})
+	}
+	e.notify(changes)
+	return nil
+}
+
+// recentRaises are the key's raises within the flap window.
+func (e *Engine) recentRaises(k Key, now time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range e.raises[k] {
+		if now.Sub(t) < e.opts.FlapWindow {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// notify calls the subscribers; the caller holds mu.
+func (e *Engine) notify(changes []Change) {
+	for _, c := range changes {
+		for _, f := range e.subs {
+			f(c)
+		}
+	}
+}
+
+// Active returns the raised alarms, most severe and newest first.
+func (e *Engine) Active() []Alarm {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Alarm, 0, len(e.active))
+	for _, a := range e.active {
+		out = append(out, *a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Severity.Rank() != out[j].Severity.Rank() {
+			return out[i].Severity.Rank() > out[j].Severity.Rank()
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out
+}
+
+// List returns alarms from the store, newest first.
+func (e *Engine) List(ctx context.Context, f Filter) ([]Alarm, error) { return e.st.list(ctx, f) }
+
+// Get returns an alarm with its history.
+func (e *Engine) Get(ctx context.Context, id int64) (*Alarm, error) { return e.st.get(ctx, id) }
+
+// Ack acknowledges an alarm for who.
+func (e *Engine) Ack(ctx context.Context, id int64, who string) (*Alarm, error) {
+	return e.operate(ctx, id, func(a *Alarm, now time.Time) (Event, error) {
+		a.AckedBy, a.AckedAt = who, &now
+		return Event{Time: now, Kind: "acked", Who: who}, nil
+	})
+}
+
+// Unack takes an acknowledgement back.
+func (e *Engine) Unack(ctx context.Context, id int64, who string) (*Alarm, error) {
+	return e.operate(ctx, id, func(a *Alarm, now time.Time) (Event, error) {
+		if a.AckedAt == nil {
+			return Event{}, fmt.Errorf("alarm %d is not acknowledged", id)
+		}
+		a.AckedBy, a.AckedAt = "", nil
+		return Event{Time: now, Kind: "unacked", Who: who}, nil
+	})
+}
+
+// Comment adds a comment to an alarm's history.
+func (e *Engine) Comment(ctx context.Context, id int64, who, text string) (*Alarm, error) {
+	return e.operate(ctx, id, func(a *Alarm, now time.Time) (Event, error) {
+		if text == "" {
+			return Event{}, fmt.Errorf("a comment needs text")
+		}
+		return Event{Time: now, Kind: "commented", Who: who, Text: text}, nil
+	})
+}
+
+// Clear clears a raised alarm by hand. If its condition still holds it is
+// raised again after the rule's for: duration.
+func (e *Engine) Clear(ctx context.Context, id int64, who string) (*Alarm, error) {
+	return e.operate(ctx, id, func(a *Alarm, now time.Time) (Event, error) {
+		if !a.Active {
+			return Event{}, fmt.Errorf("alarm %d is already cleared", id)
+		}
+		a.Active, a.ClearedAt = false, &now
+		k := a.Key()
+		delete(e.active, k)
+		delete(e.quiet, k)
+		delete(e.pending, k)
+		if err := e.st.deletePending(ctx, k); err != nil {
+			return Event{}, err
+		}
+		return Event{Time: now, Kind: "cleared_by_operator", Who: who}, nil
+	})
+}
+
+// operate applies an operator's action to an alarm and records it.
+func (e *Engine) operate(ctx context.Context, id int64, f func(*Alarm, time.Time) (Event, error)) (*Alarm, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var a *Alarm
+	for _, x := range e.active {
+		if x.ID == id {
+			a = x
+		}
+	}
+	if a == nil {
+		stored, err := e.st.get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		stored.History = nil
+		a = stored
+	}
+	ev, err := f(a, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := e.st.save(ctx, a, ev); err != nil {
+		return nil, err
+	}
+	e.notify([]Change{{*a, ev}})
+	return e.st.get(ctx, id)
+}

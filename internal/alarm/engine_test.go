@@ -1,0 +1,207 @@
+package alarm
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// scripted is a rule whose observations the test sets (the engine's logic
+// needs no node; the rules that read nodes are tested against real ones).
+type scripted struct {
+	forDur time.Duration
+	obs    []Observation
+	err    error
+}
+
+func (s *scripted) Name() string       { return "scripted" }
+func (s *scripted) For() time.Duration { return s.forDur }
+func (s *scripted) Evaluate(context.Context, time.Time, map[Key]Severity) ([]Observation, error) {
+	return s.obs, s.err
+}
+
+var nodeA = Key{Cluster: "c", Node: "a@h"}
+
+func holds(sev Severity, v float64) []Observation {
+	return []Observation{{Key: nodeA, Severity: sev, Value: v, Description: "value " + string(sev)}}
+}
+
+func TestThresholds(t *testing.T) {
+	th := Thresholds{Levels: []Level{{Minor, 80}, {Major, 90}, {Critical, 95}}, Hysteresis: 0.05}
+	tests := []struct {
+		value   float64
+		current Severity
+		want    Severity
+	}{
+		{50, "", ""},
+		{80, "", Minor},
+		{91, "", Major},
+		{99, "", Critical},
+		{78, "", ""},       // below 80, not raised: nothing
+		{78, Minor, Minor}, // raised: held until below 76
+		{75, Minor, ""},    // cleared
+		{88, Major, Major}, // held until below 85.5
+		{85, Major, Minor}, // de-escalated, not cleared
+		{94, Critical, Critical},
+		{89, Minor, Minor}, // escalation needs the full threshold
+		{90, Minor, Major},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, th.Level(tc.value, tc.current), "%v at %q", tc.value, tc.current)
+	}
+	below := Thresholds{Levels: []Level{{Major, 10}}, Hysteresis: 0.5, Below: true}
+	require.Equal(t, Major, below.Level(9, ""))
+	require.Equal(t, Major, below.Level(14, Major))
+	require.Equal(t, Severity(""), below.Level(16, Major))
+}
+
+func TestEngine(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := Open(ctx, Options{Dir: dir, FlapCount: 3, FlapWindow: 10 * time.Minute})
+	require.NoError(t, err)
+	r := &scripted{forDur: time.Minute}
+	e.SetRules([]Rule{r})
+	var changes []Change
+	e.OnChange(func(c Change) { changes = append(changes, c) })
+	t0 := time.Unix(1_800_000_000, 0)
+
+	// for: the condition must hold a minute.
+	r.obs = holds(Minor, 81)
+	e.Evaluate(ctx, t0)
+	require.Empty(t, e.Active(), "pending")
+	e.Evaluate(ctx, t0.Add(30*time.Second))
+	require.Empty(t, e.Active(), "still pending")
+
+	// A restart keeps the pending timer: raised a minute after t0, not after the restart.
+	require.NoError(t, e.Close())
+	e, err = Open(ctx, Options{Dir: dir, FlapCount: 3, FlapWindow: 10 * time.Minute})
+	require.NoError(t, err)
+	e.SetRules([]Rule{r})
+	e.OnChange(func(c Change) { changes = append(changes, c) })
+	e.Evaluate(ctx, t0.Add(61*time.Second))
+	act := e.Active()
+	require.Len(t, act, 1)
+	id := act[0].ID
+	require.Equal(t, Minor, act[0].Severity)
+	require.Equal(t, "raised", changes[0].Event.Kind)
+
+	// Escalation and de-escalation change the alarm in place.
+	r.obs = holds(Major, 92)
+	e.Evaluate(ctx, t0.Add(2*time.Minute))
+	r.obs = holds(Minor, 85)
+	e.Evaluate(ctx, t0.Add(3*time.Minute))
+	act = e.Active()
+	require.Len(t, act, 1)
+	require.Equal(t, id, act[0].ID)
+	require.Equal(t, Minor, act[0].Severity)
+
+	// A rule that fails leaves the alarm as it is.
+	r.obs, r.err = nil, errors.New("store unavailable")
+	e.Evaluate(ctx, t0.Add(4*time.Minute))
+	require.Len(t, e.Active(), 1)
+	r.err = nil
+
+	// A restart with the alarm raised: not raised again, not cleared.
+	r.obs = holds(Minor, 85)
+	require.NoError(t, e.Close())
+	e, err = Open(ctx, Options{Dir: dir, FlapCount: 3, FlapWindow: 10 * time.Minute})
+	require.NoError(t, err)
+	defer e.Close()
+	e.SetRules([]Rule{r})
+	e.OnChange(func(c Change) { changes = append(changes, c) })
+	before := len(changes)
+	e.Evaluate(ctx, t0.Add(5*time.Minute))
+	require.Len(t, e.Active(), 1)
+	require.Equal(t, id, e.Active()[0].ID)
+	require.Len(t, changes, before, "no event")
+
+	// Operators: ack, comment, unack; all in the history.
+	_, err = e.Ack(ctx, id, "alice")
+	require.NoError(t, err)
+	_, err = e.Comment(ctx, id, "alice", "looking at the queue")
+	require.NoError(t, err)
+	a, err := e.Unack(ctx, id, "bob")
+	require.NoError(t, err)
+	require.Nil(t, a.AckedAt)
+	_, err = e.Unack(ctx, id, "bob")
+	require.EqualError(t, err, "alarm 1 is not acknowledged")
+
+	// The condition stops: cleared.
+	r.obs = nil
+	e.Evaluate(ctx, t0.Add(6*time.Minute))
+	require.Empty(t, e.Active())
+	a, err = e.Get(ctx, id)
+	require.NoError(t, err)
+	require.False(t, a.Active)
+	var kinds []string
+	for _, ev := range a.History {
+		kinds = append(kinds, ev.Kind)
+	}
+	require.Equal(t, []string{"raised", "escalated", "deescalated", "acked", "commented", "unacked", "cleared"}, kinds)
+	require.Equal(t, "alice", a.History[3].Who)
+	_, err = e.Get(ctx, 999)
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestFlapping(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, Options{Dir: t.TempDir(), FlapCount: 3, FlapWindow: 10 * time.Minute})
+	require.NoError(t, err)
+	defer e.Close()
+	r := &scripted{}
+	e.SetRules([]Rule{r})
+	t0 := time.Unix(1_800_000_000, 0)
+	var raised int
+	e.OnChange(func(c Change) {
+		if c.Event.Kind == "raised" {
+			raised++
+		}
+	})
+	// On and off every minute for ten minutes: two raises, then one held alarm.
+	for i := range 10 {
+		if i%2 == 0 {
+			r.obs = holds(Major, 1)
+		} else {
+			r.obs = nil
+		}
+		e.Evaluate(ctx, t0.Add(time.Duration(i)*time.Minute))
+	}
+	require.Equal(t, 2, raised, "not one alarm per flap")
+	act := e.Active()
+	require.Len(t, act, 1)
+	require.True(t, act[0].Flapping)
+	// Quiet for the window: cleared.
+	r.obs = nil
+	e.Evaluate(ctx, t0.Add(20*time.Minute))
+	e.Evaluate(ctx, t0.Add(31*time.Minute))
+	require.Empty(t, e.Active())
+}
+
+func TestOperatorClear(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer e.Close()
+	r := &scripted{forDur: time.Minute}
+	e.SetRules([]Rule{r})
+	t0 := time.Unix(1_800_000_000, 0)
+	r.obs = holds(Critical, 1)
+	e.Evaluate(ctx, t0)
+	e.Evaluate(ctx, t0.Add(time.Minute))
+	id := e.Active()[0].ID
+	a, err := e.Clear(ctx, id, "carol")
+	require.NoError(t, err)
+	require.False(t, a.Active)
+	require.Equal(t, "cleared_by_operator", a.History[len(a.History)-1].Kind)
+	_, err = e.Clear(ctx, id, "carol")
+	require.EqualError(t, err, "alarm 1 is already cleared")
+	e.Evaluate(ctx, t0.Add(2*time.Minute))
+	require.Empty(t, e.Active(), "the condition holds again: pending for a minute")
+	e.Evaluate(ctx, t0.Add(3*time.Minute))
+	require.Len(t, e.Active(), 1, "raised again")
+	require.NotEqual(t, id, e.Active()[0].ID)
+}
