@@ -41,7 +41,7 @@ type Change struct {
 // Engine evaluates rules and keeps the alarms. It is safe for concurrent
 // use.
 type Engine struct {
-	st   *store
+	st   *db
 	opts Options
 	log  *slog.Logger
 

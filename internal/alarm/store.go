@@ -17,8 +17,8 @@ import (
 // ErrNotFound means no alarm has the id.
 var ErrNotFound = errors.New("no such alarm")
 
-// store keeps alarms, their history and the pending for: timers.
-type store struct{ db *sql.DB }
+// db keeps alarms, their history and the pending for: timers.
+type db struct{ db *sql.DB }
 
 const schema = `
 CREATE TABLE IF NOT EXISTS alarms (
@@ -42,21 +42,21 @@ CREATE TABLE IF NOT EXISTS pending (
 );
 `
 
-func openStore(dir string) (*store, error) {
+func openStore(dir string) (*db, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("alarms: %w", err)
 	}
 	path := filepath.Join(dir, "alarms.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)")
+	sqlDB, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return nil, fmt.Errorf("alarms: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
-		_ = db.Close()
+	sqlDB.SetMaxOpenConns(1)
+	if _, err := sqlDB.Exec(schema); err != nil {
+		_ = sqlDB.Close()
 		return nil, fmt.Errorf("alarms: create schema in %s: %w", path, err)
 	}
-	return &store{db: db}, nil
+	return &db{db: sqlDB}, nil
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -69,7 +69,7 @@ func optMicros(t *time.Time) any {
 }
 
 // save inserts (ID 0) or updates an alarm, with events, in one transaction.
-func (s *store) save(ctx context.Context, a *Alarm, events ...Event) error {
+func (s *db) save(ctx context.Context, a *Alarm, events ...Event) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("alarms: begin: %w", err)
@@ -115,7 +115,7 @@ type Filter struct {
 	Limit         int // default 1000, newest first
 }
 
-func (s *store) list(ctx context.Context, f Filter) ([]Alarm, error) {
+func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 	var where []string
 	var args []any
 	if f.ActiveOnly {
@@ -170,7 +170,7 @@ func (s *store) list(ctx context.Context, f Filter) ([]Alarm, error) {
 	return out, rows.Err()
 }
 
-func (s *store) get(ctx context.Context, id int64) (*Alarm, error) {
+func (s *db) get(ctx context.Context, id int64) (*Alarm, error) {
 	as, err := s.list(ctx, Filter{Limit: 1 << 30})
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func (s *store) get(ctx context.Context, id int64) (*Alarm, error) {
 	return nil, ErrNotFound
 }
 
-func (s *store) setPending(ctx context.Context, k Key, since time.Time) error {
+func (s *db) setPending(ctx context.Context, k Key, since time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO pending(rule, cluster, node, subject, since) VALUES (?,?,?,?,?)
 		ON CONFLICT(rule, cluster, node, subject) DO UPDATE SET since = excluded.since`, k.Rule, k.Cluster, k.Node, k.Subject, micros(since))
 	if err != nil {
@@ -208,7 +208,7 @@ func (s *store) setPending(ctx context.Context, k Key, since time.Time) error {
 	return nil
 }
 
-func (s *store) deletePending(ctx context.Context, k Key) error {
+func (s *db) deletePending(ctx context.Context, k Key) error {
 	_, err := s.db.ExecContext(ctx, "DELETE FROM pending WHERE rule=? AND cluster=? AND node=? AND subject=?", k.Rule, k.Cluster, k.Node, k.Subject)
 	if err != nil {
 		return fmt.Errorf("alarms: pending %s: %w", k, err)
@@ -216,7 +216,7 @@ func (s *store) deletePending(ctx context.Context, k Key) error {
 	return nil
 }
 
-func (s *store) pending(ctx context.Context) (map[Key]time.Time, error) {
+func (s *db) pending(ctx context.Context) (map[Key]time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT rule, cluster, node, subject, since FROM pending")
 	if err != nil {
 		return nil, fmt.Errorf("alarms: pending: %w", err)

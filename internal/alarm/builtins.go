@@ -1,0 +1,130 @@
+package alarm
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Builtin is one of beamctl's own alarms over the metric store: its
+// expression, default levels, for: duration, description and the failure
+// it exists for (docs/alarms.md tells the stories).
+type Builtin struct {
+	Name       string
+	Expr       string
+	Subject    string // label naming the subject, if any
+	Levels     []Level
+	Hysteresis float64
+	Below      bool
+	For        time.Duration
+	Text       string
+}
+
+// Builtins are the query-based built-in alarms.
+var Builtins = []Builtin{
+	{Name: "node_down", Expr: `1 - beamctl_node_up`, Levels: []Level{{Critical, 1}}, For: 30 * time.Second,
+		Text: `Node {{.Node}} is down (not connected to beamctl).`},
+	{Name: "node_restart_loop", Expr: `resets(erlang_vm_uptime_seconds[30m])`, Levels: []Level{{Minor, 2}, {Major, 3}, {Critical, 6}},
+		Text: `Node {{.Node}} restarted {{num .Value}} times in 30 minutes.`},
+	{Name: "process_limit", Expr: `erlang_vm_processes / erlang_vm_process_limit`, Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.95}},
+		Hysteresis: 0.05, For: 30 * time.Second, Text: `{{.Node}} uses {{pct .Value}} of its process limit (+P).`},
+	{Name: "port_limit", Expr: `erlang_vm_ports / erlang_vm_port_limit`, Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.95}},
+		Hysteresis: 0.05, For: 30 * time.Second, Text: `{{.Node}} uses {{pct .Value}} of its port limit (+Q).`},
+	{Name: "atom_limit", Expr: `erlang_vm_atoms / erlang_vm_atom_limit`, Levels: []Level{{Minor, 0.7}, {Major, 0.85}, {Critical, 0.95}},
+		Hysteresis: 0.02, Text: `{{.Node}} uses {{pct .Value}} of its atom table (+t); atoms are never freed.`},
+	{Name: "ets_limit", Expr: `erlang_vm_ets_tables / erlang_vm_ets_limit`, Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.95}},
+		Hysteresis: 0.05, For: 30 * time.Second, Text: `{{.Node}} uses {{pct .Value}} of its ETS table limit.`},
+	{Name: "atom_growth", Expr: `deriv(erlang_vm_atoms[10m])`, Levels: []Level{{Warning, 0.2}, {Minor, 1}, {Major, 10}},
+		Hysteresis: 0.5, For: 10 * time.Minute, Text: `{{.Node}} creates {{num .Value}} atoms a second, steadily: a leak (list_to_atom of input?).`},
+	{Name: "memory_high", Expr: `sum by (cluster, node) (erlang_vm_memory_bytes{kind="total"}) / on (cluster, node) erlang_vm_os_memory_total_bytes`,
+		Levels: []Level{{Minor, 0.7}, {Major, 0.85}, {Critical, 0.95}}, Hysteresis: 0.03, For: time.Minute,
+		Text: `The VM of {{.Node}} uses {{pct .Value}} of the host's memory.`},
+	{Name: "host_memory_low", Expr: `erlang_vm_os_memory_available_bytes / erlang_vm_os_memory_total_bytes`, Below: true,
+		Levels: []Level{{Minor, 0.15}, {Major, 0.07}, {Critical, 0.03}}, Hysteresis: 0.2, For: time.Minute,
+		Text: `The host of {{.Node}} has {{pct .Value}} of its memory available.`},
+	{Name: "binary_memory_growth", Expr: `deriv(erlang_vm_memory_bytes{kind="binary"}[15m])`,
+		Levels: []Level{{Warning, 1 << 20}, {Minor, 10 << 20}, {Major, 50 << 20}}, Hysteresis: 0.5, For: 15 * time.Minute,
+		Text: `Binary memory on {{.Node}} grows by {{bytes .Value}} a second (refc binaries held: see beamctl leaks).`},
+	{Name: "process_message_queue",
+		Expr:   `erlang_vm_message_queue_max_length * on (cluster, node) group_left (pid, name) erlang_vm_message_queue_longest_info`,
+		Levels: []Level{{Minor, 10000}, {Major, 100000}, {Critical, 1000000}}, Hysteresis: 0.2, For: 30 * time.Second,
+		Text: `A process on {{.Node}} has {{num .Value}} messages waiting: {{index .Labels "pid"}} {{index .Labels "name"}}.`},
+	{Name: "message_queue_growing", Expr: `deriv(erlang_vm_message_queue_messages[5m])`,
+		Levels: []Level{{Minor, 100}, {Major, 1000}}, Hysteresis: 0.5, For: 5 * time.Minute,
+		Text: `Messages waiting on {{.Node}} grow by {{num .Value}} a second: queues fill faster than they drain.`},
+	{Name: "run_queue_high", Expr: `erlang_vm_statistics_run_queues_length / erlang_vm_schedulers_online`,
+		Levels: []Level{{Minor, 2}, {Major, 5}, {Critical, 20}}, Hysteresis: 0.3, For: time.Minute,
+		Text: `{{.Node}} has {{num .Value}} runnable processes and ports per scheduler: more work than CPU.`},
+	{Name: "scheduler_utilisation_high", Expr: `avg_over_time(erlang_vm_scheduler_type_utilization_ratio{type="normal"}[5m])`,
+		Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.97}}, Hysteresis: 0.05, For: 5 * time.Minute,
+		Text: `The schedulers of {{.Node}} are busy {{pct .Value}} of the time (5 minute average).`},
+	{Name: "long_gc", Expr: `rate(erlang_vm_system_monitor_events_total{event="long_gc"}[5m]) * 60`,
+		Levels: []Level{{Warning, 1}, {Minor, 10}, {Major, 60}}, Hysteresis: 0.5,
+		Text: `{{.Node}} has {{num .Value}} garbage collections a minute over 100 ms.`},
+	{Name: "long_schedule", Expr: `rate(erlang_vm_system_monitor_events_total{event="long_schedule"}[5m]) * 60`,
+		Levels: []Level{{Warning, 1}, {Minor, 10}, {Major, 60}}, Hysteresis: 0.5,
+		Text: `{{.Node}} has {{num .Value}} processes or ports a minute running over 100 ms without yielding.`},
+	{Name: "large_heap", Expr: `rate(erlang_vm_system_monitor_events_total{event="large_heap"}[5m]) * 60`,
+		Levels: []Level{{Warning, 1}, {Minor, 10}}, Hysteresis: 0.5,
+		Text: `{{.Node}} has {{num .Value}} heaps a minute over 8 Mi words.`},
+	{Name: "busy_dist_port", Expr: `rate(erlang_vm_system_monitor_events_total{event="busy_dist_port"}[5m]) * 60`,
+		Levels: []Level{{Warning, 1}, {Minor, 60}, {Major, 600}}, Hysteresis: 0.5,
+		Text: `Processes on {{.Node}} were suspended {{num .Value}} times a minute on a busy distribution port.`},
+	{Name: "busy_port", Expr: `rate(erlang_vm_system_monitor_events_total{event="busy_port"}[5m]) * 60`,
+		Levels: []Level{{Warning, 10}, {Minor, 600}}, Hysteresis: 0.5,
+		Text: `Processes on {{.Node}} were suspended {{num .Value}} times a minute on a busy port.`},
+	{Name: "open_files", Expr: `erlang_vm_os_open_fds / erlang_vm_os_max_fds`, Levels: []Level{{Minor, 0.7}, {Major, 0.85}, {Critical, 0.95}},
+		Hysteresis: 0.05, For: 30 * time.Second, Text: `The VM of {{.Node}} has {{pct .Value}} of its file descriptors open (ulimit -n).`},
+	{Name: "logger_error_rate", Expr: `sum by (cluster, node) (rate(erlang_vm_logger_events_total{level=~"error|critical|alert|emergency"}[5m])) * 60`,
+		Levels: []Level{{Warning, 10}, {Minor, 60}, {Major, 600}}, Hysteresis: 0.3, For: time.Minute,
+		Text: `{{.Node}} logs {{num .Value}} errors a minute.`},
+}
+
+// Override changes a built-in's defaults from the configuration.
+type Override struct {
+	Disabled bool
+	For      *time.Duration
+	Levels   map[Severity]float64 // replaces the value of a level (adds it if new)
+}
+
+// BuiltinRules makes the built-in rules with the overrides (by name; an
+// unknown name is an error).
+func BuiltinRules(q Querier, overrides map[string]Override) ([]Rule, error) {
+	known := map[string]bool{}
+	for _, b := range Builtins {
+		known[b.Name] = true
+	}
+	for name := range overrides {
+		if !known[name] {
+			return nil, fmt.Errorf("unknown built-in alarm %q", name)
+		}
+	}
+	var out []Rule
+	for _, b := range Builtins {
+		o := overrides[b.Name]
+		if o.Disabled {
+			continue
+		}
+		levels := map[Severity]float64{}
+		for _, l := range b.Levels {
+			levels[l.Severity] = l.At
+		}
+		for s, v := range o.Levels {
+			levels[s] = v
+		}
+		th := &Thresholds{Hysteresis: b.Hysteresis, Below: b.Below}
+		for s, v := range levels {
+			th.Levels = append(th.Levels, Level{s, v})
+		}
+		sort.Slice(th.Levels, func(i, j int) bool { return th.Levels[i].Severity.Rank() < th.Levels[j].Severity.Rank() })
+		r := &QueryRule{RuleName: b.Name, Expr: b.Expr, SubjectLabel: b.Subject, Thresholds: th, ForDur: b.For, Text: b.Text, Q: q}
+		if o.For != nil {
+			r.ForDur = *o.For
+		}
+		if err := r.Check(); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

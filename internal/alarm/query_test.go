@@ -1,0 +1,94 @@
+package alarm
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/store"
+)
+
+func sample(name string, v float64, ts time.Time, labels ...string) store.Sample {
+	l := []store.Label{{Name: "__name__", Value: name}, {Name: "cluster", Value: "c"}, {Name: "node", Value: "a@h"}}
+	for i := 0; i+1 < len(labels); i += 2 {
+		l = append(l, store.Label{Name: labels[i], Value: labels[i+1]})
+	}
+	return store.Sample{Labels: l, Time: ts, Value: v}
+}
+
+// TestBuiltinRules evaluates every built-in expression against the real
+// store (each must parse and run) and checks a few against known samples.
+func TestBuiltinRules(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(t.TempDir(), nil, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	now := time.Now()
+	require.NoError(t, db.Append(ctx, []store.Sample{
+		sample("erlang_vm_processes", 960, now),
+		sample("erlang_vm_process_limit", 1000, now),
+		sample("erlang_vm_message_queue_max_length", 250000, now),
+		sample("erlang_vm_message_queue_longest_info", 1, now, "pid", "<0.99.0>", "name", "stuck_server"),
+		sample("beamctl_node_up", 1, now),
+	}))
+	rules, err := BuiltinRules(db, map[string]Override{"atom_growth": {Disabled: true}})
+	require.NoError(t, err)
+	require.Len(t, rules, len(Builtins)-1)
+	found := map[string]Observation{}
+	for _, r := range rules {
+		obs, err := r.Evaluate(ctx, now, nil)
+		require.NoError(t, err, r.Name())
+		for _, o := range obs {
+			found[r.Name()] = o
+		}
+	}
+	require.Equal(t, Critical, found["process_limit"].Severity)
+	require.Equal(t, "a@h uses 96.0% of its process limit (+P).", found["process_limit"].Description)
+	require.Equal(t, Major, found["process_message_queue"].Severity)
+	require.Equal(t, "A process on a@h has 2.5e+05 messages waiting: <0.99.0> stuck_server.", found["process_message_queue"].Description)
+	_, down := found["node_down"]
+	require.False(t, down, "up")
+
+	_, err = BuiltinRules(db, map[string]Override{"nosuch": {}})
+	require.EqualError(t, err, `unknown built-in alarm "nosuch"`)
+	fiveMin := 5 * time.Minute
+	rules, err = BuiltinRules(db, map[string]Override{"process_limit": {For: &fiveMin, Levels: map[Severity]float64{Critical: 0.99}}})
+	require.NoError(t, err)
+	for _, r := range rules {
+		if r.Name() == "process_limit" {
+			require.Equal(t, fiveMin, r.For())
+			obs, err := r.Evaluate(ctx, now, nil)
+			require.NoError(t, err)
+			require.Equal(t, Major, obs[0].Severity, "critical moved to 99%")
+		}
+	}
+}
+
+// TestUserRule is a rule in Prometheus alerting style: every series the
+// expression returns holds, keyed by its other labels.
+func TestUserRule(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(t.TempDir(), nil, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	now := time.Now()
+	require.NoError(t, db.Append(ctx, []store.Sample{
+		sample("erlang_vm_ets_table_size", 5e6, now, "table", "sessions"),
+		sample("erlang_vm_ets_table_size", 10, now, "table", "small"),
+	}))
+	r := &QueryRule{RuleName: "big_tables", Expr: `erlang_vm_ets_table_size > 1e6`, Severity: Major, Q: db,
+		Text: `Table {{index .Labels "table"}} on {{.Node}} has {{num .Value}} rows.`}
+	require.NoError(t, r.Check())
+	obs, err := r.Evaluate(ctx, now, nil)
+	require.NoError(t, err)
+	require.Len(t, obs, 1)
+	require.Equal(t, Key{Rule: "big_tables", Cluster: "c", Node: "a@h", Subject: "table=sessions"}, obs[0].Key)
+	require.Equal(t, "Table sessions on a@h has 5e+06 rows.", obs[0].Description)
+	bad := &QueryRule{RuleName: "bad", Expr: "up", Severity: "loud", Text: "{{"}
+	require.Error(t, bad.Check())
+	r.Expr = "rate("
+	_, err = r.Evaluate(ctx, now, nil)
+	require.ErrorContains(t, err, "rule big_tables")
+}
