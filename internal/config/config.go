@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,6 +29,76 @@ type Config struct {
 	Clusters []Cluster `yaml:"clusters"`
 	// Exports send every notification to external log systems.
 	Exports []Export `yaml:"exports"`
+	// Alarms configures the alarm engine.
+	Alarms Alarms `yaml:"alarms"`
+}
+
+// Alarms configures the alarm engine: how often rules run, the built-in
+// alarms' levels, the user's rules and where alarms go.
+type Alarms struct {
+	// Interval is how often every rule is evaluated (default 10s).
+	Interval Duration `yaml:"interval"`
+	// Builtin overrides built-in alarms by name: false turns one off; a
+	// mapping sets its for: and levels (warning, minor, major, critical).
+	Builtin map[string]BuiltinAlarm `yaml:"builtin"`
+	// Rules are the user's PromQL rules, as Prometheus alerting rules: every
+	// series the expression returns holds.
+	Rules []AlarmRule `yaml:"rules"`
+	// Alertmanager lists Alertmanager URLs (e.g. http://localhost:9093)
+	// that receive every alarm.
+	Alertmanager []string `yaml:"alertmanager"`
+	// ResendInterval is how often active alarms are sent to Alertmanager
+	// again (default 1m), so its dedup, grouping and silences keep working.
+	ResendInterval Duration `yaml:"resend_interval"`
+}
+
+// BuiltinAlarm overrides a built-in alarm.
+type BuiltinAlarm struct {
+	Disabled bool
+	For      *Duration          `yaml:"for"`
+	Levels   map[string]float64 `yaml:",inline"`
+}
+
+// UnmarshalYAML accepts false (off) or a mapping of for and levels.
+func (b *BuiltinAlarm) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var on bool
+		if err := n.Decode(&on); err != nil {
+			return fmt.Errorf("line %d: a built-in alarm is false or a mapping of for and levels", n.Line)
+		}
+		b.Disabled = !on
+		return nil
+	}
+	var m map[string]yaml.Node
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	b.Levels = map[string]float64{}
+	for k, v := range m {
+		if k == "for" {
+			var d Duration
+			if err := v.Decode(&d); err != nil {
+				return err
+			}
+			b.For = &d
+			continue
+		}
+		var f float64
+		if err := v.Decode(&f); err != nil {
+			return fmt.Errorf("line %d: %s must be a number", v.Line, k)
+		}
+		b.Levels[k] = f
+	}
+	return nil
+}
+
+// AlarmRule is a user's rule.
+type AlarmRule struct {
+	Name        string   `yaml:"name"`
+	Expr        string   `yaml:"expr"`
+	For         Duration `yaml:"for"`
+	Severity    string   `yaml:"severity"`
+	Description string   `yaml:"description"`
 }
 
 // Export is one destination for notifications: syslog, gelf or otlp.
@@ -266,6 +337,9 @@ func (c *Config) validate(dir string) error {
 	if len(c.Clusters) == 0 {
 		return errors.New("clusters must list at least one cluster")
 	}
+	if err := c.Alarms.validate(); err != nil {
+		return err
+	}
 	for i, e := range c.Exports {
 		switch e.MinSeverity {
 		case "", "info", "warning", "error", "critical":
@@ -392,6 +466,51 @@ func (c *Config) validate(dir string) error {
 			if _, err := dist.ParseNodeName(n); err != nil {
 				return fmt.Errorf("%s: %q is not a node name (name@host)", where, n)
 			}
+		}
+	}
+	return nil
+}
+
+func (a *Alarms) validate() error {
+	if a.Interval == 0 {
+		a.Interval = Duration(10 * time.Second)
+	}
+	if a.ResendInterval == 0 {
+		a.ResendInterval = Duration(time.Minute)
+	}
+	if a.Interval < Duration(time.Second) {
+		return errors.New("alarms.interval must be at least 1s")
+	}
+	for name, b := range a.Builtin {
+		for lvl := range b.Levels {
+			switch lvl {
+			case "warning", "minor", "major", "critical":
+			default:
+				return fmt.Errorf("alarms.builtin.%s: %q is not for, warning, minor, major or critical", name, lvl)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for i, r := range a.Rules {
+		where := fmt.Sprintf("alarms.rules[%d]", i)
+		switch {
+		case r.Name == "":
+			return fmt.Errorf("%s.name is required", where)
+		case names[r.Name]:
+			return fmt.Errorf("alarms.rules: the name %q is used twice", r.Name)
+		case r.Expr == "":
+			return fmt.Errorf("%s.expr is required", where)
+		}
+		names[r.Name] = true
+		switch r.Severity {
+		case "warning", "minor", "major", "critical":
+		default:
+			return fmt.Errorf("%s.severity must be warning, minor, major or critical, not %q", where, r.Severity)
+		}
+	}
+	for i, u := range a.Alertmanager {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("alarms.alertmanager[%d]: %q is not an http(s) URL such as http://localhost:9093", i, u)
 		}
 	}
 	return nil

@@ -28,6 +28,12 @@ func TestLoadGood(t *testing.T) {
 	require.Equal(t, "chat-server", c.Clusters[0].Family)
 	require.Equal(t, Capture{LogLevel: "warning", CodeInterval: Duration(30 * time.Second), SystemMonitor: "count"}, c.Clusters[1].Notifications, "defaults")
 	require.Equal(t, "error", c.Clusters[0].Notifications.LevelOf("a@host1"))
+	require.Equal(t, Duration(5*time.Second), c.Alarms.Interval)
+	require.Equal(t, Duration(time.Minute), c.Alarms.ResendInterval, "default")
+	require.True(t, c.Alarms.Builtin["atom_growth"].Disabled)
+	require.Equal(t, map[string]float64{"major": 0.85}, c.Alarms.Builtin["process_limit"].Levels)
+	require.Equal(t, Duration(time.Minute), *c.Alarms.Builtin["process_limit"].For)
+	require.Equal(t, "major", c.Alarms.Rules[0].Severity)
 	require.Equal(t, "warning", c.Clusters[0].Notifications.LevelOf("b@host2"))
 	require.Equal(t, &TLS{CAFile: filepath.Join("testdata", "cookie.txt"), ServerName: "rabbit"}, c.Clusters[1].TLS, "relative to the config")
 }
@@ -65,6 +71,9 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-sysmon.yml", `cluster "x": notifications.system_monitor must be count, record or off, not "yes"`},
 		{"conf.bad-export.yml", `exports[1]: export protocol "sctp" is not udp or tcp`},
 		{"conf.bad-export-severity.yml", `exports[0]: min_severity must be info, warning, error or critical, not "loud"`},
+		{"conf.bad-alarm-rule.yml", `alarms.rules[0].severity must be warning, minor, major or critical, not "page"`},
+		{"conf.bad-alertmanager.yml", `alarms.alertmanager[0]: "localhost:9093" is not an http(s) URL such as http://localhost:9093`},
+		{"conf.bad-builtin-level.yml", `alarms.builtin.process_limit: "severe" is not for, warning, minor, major or critical`},
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 	}
