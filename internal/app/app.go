@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/config"
@@ -61,6 +62,10 @@ type App struct {
 	cancel  context.CancelFunc
 
 	notesDone chan struct{} // closed when the recorder's loop ends
+
+	alarms     *alarm.Engine
+	alarmsDone chan struct{}
+	am         *alarm.Alertmanager
 
 	exportMu     sync.Mutex // guards exports and exportsStop
 	exports      []*export.Target
@@ -131,6 +136,19 @@ func New(o Options) (*App, error) {
 		return nil, err
 	}
 	a.notes = notify.NewRecorder(ns, o.Logger.With("component", "notifications"), notify.RecorderOptions{})
+	a.alarms, err = alarm.Open(context.Background(), alarm.Options{Dir: filepath.Join(o.StoragePath, "alarms"),
+		Logger: o.Logger.With("component", "alarms")})
+	if err != nil {
+		_ = db.Close()
+		_ = ns.Close()
+		return nil, err
+	}
+	if err := a.setAlarmRules(o.Config); err != nil {
+		_ = a.alarms.Close()
+		_ = db.Close()
+		_ = ns.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -152,6 +170,25 @@ func (a *App) Start(ctx context.Context) error {
 	go func() {
 		defer close(a.notesDone)
 		a.notes.Run(a.rootCtx, 10*time.Second)
+	}()
+	a.alarmsDone = make(chan struct{})
+	interval := time.Duration(a.cfg.Alarms.Interval)
+	if len(a.cfg.Alarms.Alertmanager) > 0 {
+		a.am = &alarm.Alertmanager{URLs: a.cfg.Alarms.Alertmanager, Resend: time.Duration(a.cfg.Alarms.ResendInterval),
+			ExternalURL: "http://" + ln.Addr().String(), Logger: a.log.With("component", "alertmanager")}
+	}
+	go func() {
+		defer close(a.alarmsDone)
+		var wg sync.WaitGroup
+		if a.am != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a.am.Run(a.rootCtx, a.alarms)
+			}()
+		}
+		a.alarms.Run(a.rootCtx, interval)
+		wg.Wait()
 	}()
 	if err := a.startExports(a.cfg.Exports); err != nil {
 		return err
@@ -211,6 +248,47 @@ func (a *App) stopExports() {
 		a.exportsDone.Wait()
 	}
 }
+
+// setAlarmRules builds the built-in and the user's alarm rules from the
+// configuration and gives them to the engine.
+func (a *App) setAlarmRules(cfg *config.Config) error {
+	overrides := map[string]alarm.Override{}
+	for name, b := range cfg.Alarms.Builtin {
+		o := alarm.Override{Disabled: b.Disabled, Levels: map[alarm.Severity]float64{}}
+		if b.For != nil {
+			d := time.Duration(*b.For)
+			o.For = &d
+		}
+		for lvl, v := range b.Levels {
+			o.Levels[alarm.Severity(lvl)] = v
+		}
+		overrides[name] = o
+	}
+	rules, err := alarm.BuiltinRules(a.db, overrides)
+	if err != nil {
+		return fmt.Errorf("alarms.builtin: %w", err)
+	}
+	for _, ur := range cfg.Alarms.Rules {
+		text := ur.Description
+		if text == "" {
+			text = ur.Name + " on {{.Node}}: {{num .Value}}"
+		}
+		r := &alarm.QueryRule{RuleName: ur.Name, Expr: ur.Expr, Severity: alarm.Severity(ur.Severity), ForDur: time.Duration(ur.For),
+			Text: text, Q: a.db}
+		if err := r.Check(); err != nil {
+			return fmt.Errorf("alarms.rules: %w", err)
+		}
+		if _, err := a.db.Query(context.Background(), ur.Expr, time.Now()); err != nil {
+			return fmt.Errorf("alarms.rules: rule %s: %w", ur.Name, err)
+		}
+		rules = append(rules, r)
+	}
+	a.alarms.SetRules(rules)
+	return nil
+}
+
+// Alarms is the alarm engine (web.Model).
+func (a *App) Alarms() *alarm.Engine { return a.alarms }
 
 // setOptions are a cluster's collector settings.
 func setOptions(cl config.Cluster, g config.Global) collector.SetOptions {
@@ -275,6 +353,9 @@ func (a *App) stopRun(run *clusterRun, closePool bool) {
 // start.
 func (a *App) Reload(cfg *config.Config) error {
 	if err := checkCollectors(cfg); err != nil {
+		return err
+	}
+	if err := a.setAlarmRules(cfg); err != nil {
 		return err
 	}
 	a.runMu.Lock()
@@ -382,7 +463,10 @@ func (a *App) Stop() error {
 	if a.notesDone != nil {
 		<-a.notesDone
 	}
-	errs = append(errs, a.db.Close(), a.notes.Store().Close())
+	if a.alarmsDone != nil {
+		<-a.alarmsDone
+	}
+	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close())
 	return errors.Join(errs...)
 }
 

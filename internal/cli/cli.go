@@ -104,6 +104,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerMetrics(app, register)
 	registerServe(app, register)
 	registerNotifications(app, register)
+	registerAlarms(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

@@ -33,6 +33,21 @@ func (e *env) apiGet(ctx context.Context, path string, params url.Values, v any)
 	if err != nil {
 		return fmt.Errorf("server URL: %w", err)
 	}
+	return e.apiDo(req, v)
+}
+
+// apiPost posts a form to a beamctl server's API and reads the answer's
+// data into v.
+func (e *env) apiPost(ctx context.Context, path string, form url.Values, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(e.g.server, "/")+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("server URL: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return e.apiDo(req, v)
+}
+
+func (e *env) apiDo(req *http.Request, v any) error {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("ask the server: %w", err)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/notify"
@@ -49,6 +50,8 @@ type Model interface {
 	Conn(ctx context.Context, node string) (*dist.Conn, error)
 	// Recorder holds the notifications.
 	Recorder() *notify.Recorder
+	// Alarms is the alarm engine.
+	Alarms() *alarm.Engine
 }
 
 // Querier is the part of the store the API uses.
@@ -94,6 +97,9 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) htt
 	mux.HandleFunc("GET /api/v1/families", h.families)
 	mux.HandleFunc("GET /api/v1/notifications", h.notifications)
 	mux.HandleFunc("GET /api/v1/notifications/stream", h.notificationStream)
+	mux.HandleFunc("GET /api/v1/alarms", h.alarms)
+	mux.HandleFunc("GET /api/v1/alarms/{id}", h.alarm)
+	mux.HandleFunc("POST /api/v1/alarms/{id}/{action}", h.alarmAction)
 	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })

@@ -12,14 +12,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
-type model struct{ rec *notify.Recorder }
+type model struct {
+	rec    *notify.Recorder
+	alarms *alarm.Engine
+}
 
 func (m model) Recorder() *notify.Recorder { return m.rec }
+func (m model) Alarms() *alarm.Engine      { return m.alarms }
 
 func (model) Nodes() []Node { return nil }
 func (model) Metadata() map[string]Metadata {
@@ -39,7 +44,10 @@ func TestHostileRequests(t *testing.T) {
 	ns, err := notify.Open(t.TempDir(), notify.Options{})
 	require.NoError(t, err)
 	defer ns.Close()
-	srv := httptest.NewServer(New(db, model{notify.NewRecorder(ns, nil, notify.RecorderOptions{})}, nil, nil, nil))
+	ae, err := alarm.Open(context.Background(), alarm.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer ae.Close()
+	srv := httptest.NewServer(New(db, model{notify.NewRecorder(ns, nil, notify.RecorderOptions{}), ae}, nil, nil, nil))
 	defer srv.Close()
 
 	big := strings.Repeat("a", 2<<20)
@@ -73,6 +81,11 @@ func TestHostileRequests(t *testing.T) {
 		{"notifications bad after_id", "GET", "/api/v1/notifications?after_id=x", "", 400, "after_id must be a whole number"},
 		{"notifications FTS syntax", "GET", "/api/v1/notifications?grep=" + url.QueryEscape(`"(*) NEAR AND`), "", 200, ""},
 		{"notifications huge grep", "GET", "/api/v1/notifications?grep=" + strings.Repeat("w%20", 3000), "", 200, ""},
+		{"alarm bad id", "GET", "/api/v1/alarms/x", "", 400, "alarm id must be a positive whole number"},
+		{"alarm unknown", "GET", "/api/v1/alarms/7", "", 404, "no such alarm"},
+		{"alarm unknown action", "POST", "/api/v1/alarms/7/snooze", "", 404, "unknown action"},
+		{"alarm ack unknown", "POST", "/api/v1/alarms/7/ack", "", 404, "no such alarm"},
+		{"alarms bad limit", "GET", "/api/v1/alarms?limit=0", "", 400, "limit must be a whole number"},
 		{"stream bad since", "GET", "/api/v1/notifications/stream?since=lately", "", 400, "since: cannot parse"},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,102 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/beamctl/beamctl/internal/alarm"
+)
+
+// alarms serves GET /api/v1/alarms?active=true&cluster=&node=&limit=.
+func (h *handler) alarms(w http.ResponseWriter, r *http.Request) {
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	f := alarm.Filter{ActiveOnly: r.Form.Get("active") == "true", Cluster: r.Form.Get("cluster"), Node: r.Form.Get("node")}
+	if s := r.Form.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			h.respond(w, nil, badData("limit must be a whole number from 1 to %d, not %q", maxLimit, s))
+			return
+		}
+		f.Limit = n
+	}
+	as, err := h.m.Alarms().List(r.Context(), f)
+	if err != nil {
+		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
+		return
+	}
+	h.respond(w, as, nil)
+}
+
+// alarm serves GET /api/v1/alarms/{id}: the alarm with its history.
+func (h *handler) alarm(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.alarmID(w, r)
+	if !ok {
+		return
+	}
+	a, err := h.m.Alarms().Get(r.Context(), id)
+	h.alarmResult(w, a, err)
+}
+
+// alarmAction serves POST /api/v1/alarms/{id}/{action} for ack, unack,
+// comment (text) and clear, recorded with who (the form's who, else the
+// X-Beamctl-User header, else "anonymous").
+func (h *handler) alarmAction(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.alarmID(w, r)
+	if !ok {
+		return
+	}
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	who := r.Form.Get("who")
+	if who == "" {
+		who = r.Header.Get("X-Beamctl-User")
+	}
+	if who == "" {
+		who = "anonymous"
+	}
+	e := h.m.Alarms()
+	var a *alarm.Alarm
+	var err error
+	switch r.PathValue("action") {
+	case "ack":
+		a, err = e.Ack(r.Context(), id, who)
+	case "unack":
+		a, err = e.Unack(r.Context(), id, who)
+	case "comment":
+		a, err = e.Comment(r.Context(), id, who, strings.TrimSpace(r.Form.Get("text")))
+	case "clear":
+		a, err = e.Clear(r.Context(), id, who)
+	default:
+		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "bad_data",
+			err: errors.New("unknown action " + strconv.Quote(r.PathValue("action")) + ": ack, unack, comment or clear")})
+		return
+	}
+	h.alarmResult(w, a, err)
+}
+
+func (h *handler) alarmID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		h.respond(w, nil, badData("alarm id must be a positive whole number, not %q", r.PathValue("id")))
+		return 0, false
+	}
+	return id, true
+}
+
+func (h *handler) alarmResult(w http.ResponseWriter, a *alarm.Alarm, err error) {
+	switch {
+	case errors.Is(err, alarm.ErrNotFound):
+		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "bad_data", err: err})
+	case err != nil:
+		h.respond(w, nil, badData("%v", err))
+	default:
+		h.respond(w, a, nil)
+	}
+}
