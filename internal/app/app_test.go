@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
@@ -633,4 +634,131 @@ exports:
 	require.Contains(t, string(self), `beamctl_export_notifications_total{result="sent",target="exports[0] otlp `+otlp.URL+`/v1/logs"}`)
 	require.Contains(t, string(self), `beamctl_notifications_total{cluster="test",kind="crash_dump",node="`+a.Name+`",result="recorded"} 1`)
 	require.NotContains(t, string(self), `kind="code_deleted"`, "modules not loaded after a restart are no news")
+}
+
+// alarms reads the server's alarms.
+func alarms(t *testing.T, base string, q url.Values) []alarm.Alarm {
+	t.Helper()
+	r := get(t, base, "/api/v1/alarms", q)
+	require.Equal(t, "success", r.Status, r.Error)
+	var as []alarm.Alarm
+	require.NoError(t, json.Unmarshal(r.Data, &as))
+	return as
+}
+
+// TestAlarms creates conditions on real nodes and checks that built-in
+// alarms are raised with their severity and details and cleared when the
+// condition goes; that a restart of the server neither raises again nor
+// loses them; and that operators' actions are recorded.
+func TestAlarms(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{Args: []string{"+P", "1024"}})
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: test
+    cookie: %s
+    nodes: [%s, %s]
+alarms:
+  interval: 1s
+  builtin:
+    process_limit: {for: 0s}
+    process_message_queue: {for: 0s, minor: 5000}
+    node_down: {for: 1s}
+  rules:
+    - {name: many_processes, expr: "erlang_vm_processes > 500", severity: warning}
+`, a.Cookie, a.Name, b.Name)), t.TempDir())
+	require.NoError(t, err)
+	dir := t.TempDir()
+	srv := startApp(t, cfg, dir)
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, a.Name, dist.Options{Cookie: a.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	find := func(rule, node string) func() (alarm.Alarm, bool) {
+		return func() (alarm.Alarm, bool) {
+			for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+				if x.Rule == rule && x.Node == node {
+					return x, true
+				}
+			}
+			return alarm.Alarm{}, false
+		}
+	}
+	raised := func(rule, node string) func() bool {
+		return func() bool { _, ok := find(rule, node)(); return ok }
+	}
+
+	// Fill a's process table (limit 1024) to over 95%.
+	_, err = inspect.EvalWith(ctx, c, `[spawn(timer, sleep, [infinity]) || _ <- lists:seq(1, 1000 - erlang:system_info(process_count))], ok.`, nil)
+	require.NoError(t, err)
+	require.Eventually(t, raised("process_limit", a.Name), 20*time.Second, 100*time.Millisecond)
+	pl, _ := find("process_limit", a.Name)()
+	require.Equal(t, alarm.Critical, pl.Severity)
+	require.Contains(t, pl.Description, "of its process limit (+P)")
+	require.Eventually(t, raised("many_processes", a.Name), 20*time.Second, 100*time.Millisecond, "the user's rule")
+
+	// A process that receives 20,000 messages and never reads them.
+	_, err = inspect.EvalWith(ctx, c, `P = spawn(timer, sleep, [infinity]), register(never_reads, P), [P ! I || I <- lists:seq(1, 20000)], ok.`, nil)
+	require.NoError(t, err)
+	require.Eventually(t, raised("process_message_queue", a.Name), 20*time.Second, 100*time.Millisecond)
+	mq, _ := find("process_message_queue", a.Name)()
+	require.Equal(t, alarm.Minor, mq.Severity)
+	require.Contains(t, mq.Description, "never_reads")
+
+	// An operator acknowledges and comments.
+	resp, err := http.PostForm(base+fmt.Sprintf("/api/v1/alarms/%d/ack", mq.ID), url.Values{"who": {"alice"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, err = http.PostForm(base+fmt.Sprintf("/api/v1/alarms/%d/comment", mq.ID), url.Values{"who": {"alice"}, "text": {"draining it"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	// b goes down: node_down after its grace.
+	b.Kill()
+	require.Eventually(t, raised("node_down", b.Name), 30*time.Second, 100*time.Millisecond)
+
+	// Restart the server: the active alarms are the same ones, not raised again.
+	before := map[int64]bool{}
+	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+		before[x.ID] = true
+	}
+	require.NoError(t, srv.Stop())
+	srv = startApp(t, cfg, dir)
+	defer srv.Stop()
+	base = "http://" + srv.Addr()
+	time.Sleep(3 * time.Second) // a few evaluations
+	after := map[int64]bool{}
+	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+		after[x.ID] = true
+	}
+	for id := range before {
+		require.True(t, after[id], "alarm %d survived the restart", id)
+	}
+	r := get(t, base, fmt.Sprintf("/api/v1/alarms/%d", mq.ID), nil)
+	var hist alarm.Alarm
+	require.NoError(t, json.Unmarshal(r.Data, &hist))
+	require.Equal(t, "alice", hist.AckedBy)
+	var kinds []string
+	for _, ev := range hist.History {
+		kinds = append(kinds, ev.Kind)
+	}
+	require.Equal(t, []string{"raised", "acked", "commented"}, kinds, "not raised twice")
+
+	// The conditions go: cleared.
+	_, err = inspect.EvalWith(ctx, c, `exit(whereis(never_reads), kill), [exit(P, kill) || P <- erlang:processes(), {current_function, {timer, sleep, 1}} =:= erlang:process_info(P, current_function)], ok.`, nil)
+	require.NoError(t, err)
+	b.Restart()
+	for _, rule := range []struct{ rule, node string }{{"process_limit", a.Name}, {"process_message_queue", a.Name}, {"node_down", b.Name}} {
+		deadline := time.Now().Add(40 * time.Second)
+		for raised(rule.rule, rule.node)() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s on %s not cleared; active: %+v; nodes: %+v", rule.rule, rule.node,
+					alarms(t, base, url.Values{"active": {"true"}}), srv.Nodes())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }
