@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -253,7 +254,15 @@ func (a *App) stopExports() {
 // configuration and gives them to the engine.
 func (a *App) setAlarmRules(cfg *config.Config) error {
 	overrides := map[string]alarm.Override{}
+	modelOff, modelFor := map[string]bool{}, map[string]time.Duration{}
 	for name, b := range cfg.Alarms.Builtin {
+		if slices.Contains(modelRuleNames, name) {
+			modelOff[name] = b.Disabled
+			if b.For != nil {
+				modelFor[name] = time.Duration(*b.For)
+			}
+			continue
+		}
 		o := alarm.Override{Disabled: b.Disabled, Levels: map[alarm.Severity]float64{}}
 		if b.For != nil {
 			d := time.Duration(*b.For)
@@ -268,6 +277,7 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("alarms.builtin: %w", err)
 	}
+	rules = append(rules, a.modelRules(modelOff, modelFor)...)
 	for _, ur := range cfg.Alarms.Rules {
 		text := ur.Description
 		if text == "" {
@@ -584,8 +594,9 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 	tick := time.NewTicker(run.set.Tick())
 	defer tick.Stop()
 	sched := run.set.NewSchedule()
+	stale := &staleTracker{last: map[string]map[string][]store.Label{}}
 	for {
-		a.collectOnce(ctx, run, node, sched.Due(time.Now()))
+		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale)
 		select {
 		case <-ctx.Done():
 			return
@@ -594,7 +605,7 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 	}
 }
 
-func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string) {
+func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker) {
 	cluster, pool := run.cfg.Name, run.pool
 	now := time.Now()
 	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
@@ -619,13 +630,20 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 			a.metadata[s.Name] = web.Metadata{Type: s.Type.String(), Help: s.Help}
 		}
 		a.mu.Unlock()
+		byCollector := map[string][][]store.Label{}
 		for _, s := range collected {
 			lbls := append([]store.Label{{Name: "__name__", Value: s.Name}}, base...)
 			for _, l := range s.Labels {
 				lbls = append(lbls, store.Label{Name: l.Name, Value: l.Value})
 			}
 			samples = append(samples, store.Sample{Labels: lbls, Time: now, Value: s.Value})
+			byCollector[s.Collector] = append(byCollector[s.Collector], lbls)
 		}
+		for _, name := range due {
+			samples = append(samples, stale.update(name, byCollector[name], now)...)
+		}
+	} else {
+		samples = append(samples, stale.all(now)...) // as Prometheus does for a failed scrape
 	}
 	samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_node_up"}}, base...), Time: now, Value: up})
 	a.mu.Lock()
@@ -649,6 +667,55 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	info.lastCollect = now
 	info.series[len(due) == len(run.set.Names())] = len(samples)
 	a.mu.Unlock()
+}
+
+// staleTracker remembers the series each collector last wrote for one
+// node, so that a series that disappears (a process no longer the longest
+// queue, a peer disconnected, a deleted table) gets a staleness marker, as
+// Prometheus writes when a series leaves a scrape, instead of lingering in
+// queries for the five-minute lookback.
+type staleTracker struct {
+	last map[string]map[string][]store.Label // collector -> series key -> labels
+}
+
+func seriesKey(l []store.Label) string {
+	var b strings.Builder
+	for _, x := range l {
+		b.WriteString(x.Name)
+		b.WriteByte(0)
+		b.WriteString(x.Value)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// update records what the collector wrote now and returns staleness
+// markers for the series it wrote last time and not now.
+func (st *staleTracker) update(collector string, series [][]store.Label, now time.Time) []store.Sample {
+	cur := make(map[string][]store.Label, len(series))
+	for _, l := range series {
+		cur[seriesKey(l)] = l
+	}
+	var out []store.Sample
+	for k, l := range st.last[collector] {
+		if _, ok := cur[k]; !ok {
+			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+		}
+	}
+	st.last[collector] = cur
+	return out
+}
+
+// all marks every series stale (the node is gone) and forgets them.
+func (st *staleTracker) all(now time.Time) []store.Sample {
+	var out []store.Sample
+	for c, series := range st.last {
+		for _, l := range series {
+			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+		}
+		delete(st.last, c)
+	}
+	return out
 }
 
 // info returns the node's record, created on first use. The caller holds mu.

@@ -762,3 +762,124 @@ alarms:
 		}
 	}
 }
+
+// TestFamilyAlarms checks the alarms that compare nodes: a module loaded
+// in different versions on two nodes of one family, old code left behind,
+// a node's own alarm_handler alarm, and a partial netsplit in a 3-node
+// mesh.
+func TestFamilyAlarms(t *testing.T) {
+	args := []string{"-kernel", "prevent_overlapping_partitions", "false", "-kernel", "dist_auto_connect", "once"}
+	a := testnode.Start(t, testnode.Options{Args: args})
+	connect := fmt.Sprintf("net_kernel:connect_node('%s')", a.Name)
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Args: args, Eval: connect})
+	c := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Args: args, Eval: connect + fmt.Sprintf(", net_kernel:connect_node('%s')", b.Name)})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: fam
+    cookie: %s
+    nodes: [%s, %s, %s]
+    notifications: {code_interval: 1s}
+alarms:
+  interval: 1s
+  builtin:
+    old_code: {for: 0s}
+    partial_netsplit: {for: 0s}
+`, a.Cookie, a.Name, b.Name, c.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	conn := func(n *testnode.Node) *dist.Conn {
+		x, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+		require.NoError(t, err)
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	ca, cb, cc := conn(a), conn(b), conn(c)
+	active := func(rule string) []alarm.Alarm {
+		var out []alarm.Alarm
+		for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+			if x.Rule == rule {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	// Every node has a baseline reading of its modules first.
+	require.Eventually(t, func() bool {
+		for _, n := range []*testnode.Node{a, b, c} {
+			var mods capture.Modules
+			if found, _ := srv.Recorder().Store().LoadSnapshot(ctx, "fam", n.Name, "modules", &mods); !found {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 50*time.Millisecond)
+
+	load := func(c *dist.Conn, v string) {
+		_, err := inspect.EvalWith(ctx, c, loadModule, map[string]etf.Term{"V": etf.String(v)})
+		require.NoError(t, err)
+	}
+	load(ca, "1")
+	load(cb, "1")
+	load(cb, "2") // b: another version, and the first one left as old code
+	require.Eventually(t, func() bool { return len(active("module_version_mismatch")) == 1 }, 20*time.Second, 100*time.Millisecond)
+	mm := active("module_version_mismatch")[0]
+	require.Equal(t, alarm.Major, mm.Severity)
+	require.Contains(t, mm.Description, "Module beamctl_test_mod differs between nodes of family Erlang/OTP 25")
+	require.Contains(t, mm.Description, a.Name)
+	require.Contains(t, mm.Description, b.Name)
+	require.Eventually(t, func() bool {
+		for _, x := range active("old_code") {
+			if x.Node == b.Name && x.Subject == "beamctl_test_mod" {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond)
+
+	// c's own alarm.
+	_, err = cc.Call(ctx, "application", "ensure_all_started", etf.Atom("sasl"))
+	require.NoError(t, err)
+	_, err = cc.Call(ctx, "alarm_handler", "set_alarm", etf.Tuple{etf.Atom("disk_almost_full"), etf.String("/data")})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		na := active("node_alarm")
+		return len(na) == 1 && na[0].Node == c.Name && na[0].Subject == "disk_almost_full"
+	}, 20*time.Second, 100*time.Millisecond)
+
+	// a and b part; both still see c.
+	r, err := ca.Call(ctx, "erlang", "disconnect_node", etf.Atom(b.Name))
+	require.NoError(t, err)
+	require.Equal(t, etf.True, r)
+	require.Eventually(t, func() bool {
+		pairs := map[string]bool{}
+		for _, x := range active("partial_netsplit") {
+			pairs[x.Node+">"+x.Subject] = true
+		}
+		return pairs[a.Name+">"+b.Name] && pairs[b.Name+">"+a.Name] && len(pairs) == 2
+	}, 20*time.Second, 100*time.Millisecond)
+
+	// Repaired: the same code everywhere, old code purged, alarm cleared, a and b connected.
+	load(ca, "2")
+	_, err = cb.Call(ctx, "code", "purge", etf.Atom("beamctl_test_mod"))
+	require.NoError(t, err)
+	_, err = cc.Call(ctx, "alarm_handler", "clear_alarm", etf.Atom("disk_almost_full"))
+	require.NoError(t, err)
+	r, err = ca.Call(ctx, "net_kernel", "connect_node", etf.Atom(b.Name))
+	require.NoError(t, err)
+	require.Equal(t, etf.True, r)
+	for _, rule := range []string{"module_version_mismatch", "node_alarm", "partial_netsplit"} {
+		require.Eventually(t, func() bool { return len(active(rule)) == 0 }, 20*time.Second, 100*time.Millisecond, "%s cleared", rule)
+	}
+	require.Eventually(t, func() bool {
+		for _, x := range active("old_code") {
+			if x.Node == b.Name {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 100*time.Millisecond)
+}

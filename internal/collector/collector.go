@@ -47,6 +47,8 @@ type Sample struct {
 	Type   Type
 	Labels []Label
 	Value  float64
+	// Collector is the collector that made it (set by the Set).
+	Collector string
 }
 
 // Collector collects one metric family from a node.
@@ -302,9 +304,12 @@ func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 		s.logger.Error("Collector failed", "collector", name, "node", c.Node(), "err", err)
 	}
 	label := []Label{{"collector", name}}
+	for i := range samples {
+		samples[i].Collector = name
+	}
 	return append(samples,
-		Sample{Name: "beamctl_collector_duration_seconds", Help: "Time a collector took on a node.", Labels: label, Value: time.Since(start).Seconds()},
-		Sample{Name: "beamctl_collector_success", Help: "Whether a collector succeeded (1) or failed (0).", Labels: label, Value: success},
+		Sample{Name: "beamctl_collector_duration_seconds", Help: "Time a collector took on a node.", Labels: label, Value: time.Since(start).Seconds(), Collector: name},
+		Sample{Name: "beamctl_collector_success", Help: "Whether a collector succeeded (1) or failed (0).", Labels: label, Value: success, Collector: name},
 	)
 }
 

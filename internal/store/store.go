@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
@@ -38,6 +39,11 @@ type Options struct {
 func DefaultOptions() *Options {
 	return &Options{Retention: 15 * 24 * time.Hour, QueryTimeout: 2 * time.Minute, MaxSamples: 50_000_000}
 }
+
+// StaleNaN is the value that marks a series as ended at a time (what
+// Prometheus writes when a series leaves a scrape): queries stop returning
+// it from then on instead of for the lookback delta.
+var StaleNaN = math.Float64frombits(value.StaleNaN)
 
 // Label is a label of a series.
 type Label struct {

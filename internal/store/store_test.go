@@ -96,3 +96,22 @@ func TestAppendIsAllOrNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.Series)
 }
+
+// TestStaleMarker checks that a staleness marker ends a series in instant
+// queries at once instead of after the lookback delta.
+func TestStaleMarker(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(t.TempDir(), nil, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	t0 := time.Now().Add(-time.Minute)
+	l := []Label{{Name: "__name__", Value: "x"}, {Name: "peer", Value: "b@h"}}
+	require.NoError(t, db.Append(ctx, []Sample{{Labels: l, Time: t0, Value: 1}}))
+	res, err := db.Query(ctx, "x", t0.Add(10*time.Second))
+	require.NoError(t, err)
+	require.Len(t, res.Series, 1, "within the lookback")
+	require.NoError(t, db.Append(ctx, []Sample{{Labels: l, Time: t0.Add(5 * time.Second), Value: StaleNaN}}))
+	res, err = db.Query(ctx, "x", t0.Add(10*time.Second))
+	require.NoError(t, err)
+	require.Empty(t, res.Series, "ended by the marker")
+}
