@@ -67,6 +67,7 @@ type App struct {
 	alarms     *alarm.Engine
 	alarmsDone chan struct{}
 	am         *alarm.Alertmanager
+	notifiers  []*alarm.Webhook
 
 	exportMu     sync.Mutex // guards exports and exportsStop
 	exports      []*export.Target
@@ -178,6 +179,13 @@ func (a *App) Start(ctx context.Context) error {
 		a.am = &alarm.Alertmanager{URLs: a.cfg.Alarms.Alertmanager, Resend: time.Duration(a.cfg.Alarms.ResendInterval),
 			ExternalURL: "http://" + ln.Addr().String(), Logger: a.log.With("component", "alertmanager")}
 	}
+	for _, n := range a.cfg.Alarms.Notifiers {
+		a.notifiers = append(a.notifiers, &alarm.Webhook{Format: n.Format, URL: n.URL, RoutingKey: n.RoutingKey,
+			Logger: a.log.With("component", "alarm-notifier"), OnFailure: func(err error) {
+				a.record(notify.Notification{Time: time.Now(), Kind: "alarm_delivery_failed", Severity: notify.Error,
+					Text: fmt.Sprintf("An alarm notifier failed (retrying): %v.", err)})
+			}})
+	}
 	go func() {
 		defer close(a.alarmsDone)
 		var wg sync.WaitGroup
@@ -186,6 +194,13 @@ func (a *App) Start(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				a.am.Run(a.rootCtx, a.alarms)
+			}()
+		}
+		for _, n := range a.notifiers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n.Run(a.rootCtx, a.alarms)
 			}()
 		}
 		a.alarms.Run(a.rootCtx, interval)
@@ -788,12 +803,31 @@ var (
 	notesDesc   = prometheus.NewDesc("beamctl_notifications_total", "Notifications recorded or dropped by the rate limit, by cluster, node and kind.", []string{"cluster", "node", "kind", "result"}, nil)
 	exportsDesc = prometheus.NewDesc("beamctl_export_notifications_total", "Notifications an export target sent, or dropped because its queue was full.", []string{"target", "result"}, nil)
 	exportFails = prometheus.NewDesc("beamctl_export_failures_total", "Failed attempts to send a batch to an export target (each is retried).", []string{"target"}, nil)
+	alarmsDesc  = prometheus.NewDesc("beamctl_alarms_active", "Active alarms by cluster, rule and severity.", []string{"cluster", "rule", "severity"}, nil)
+	deliverDesc = prometheus.NewDesc("beamctl_alarm_deliveries_total", "Alarm deliveries by destination: sent, failed attempts (retried), dropped (queue full).", []string{"destination", "result"}, nil)
 )
 
 func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 	for _, c := range a.notes.Counts() {
 		ch <- prometheus.MustNewConstMetric(notesDesc, prometheus.CounterValue, float64(c.Recorded), c.Cluster, c.Node, c.Kind, "recorded")
 		ch <- prometheus.MustNewConstMetric(notesDesc, prometheus.CounterValue, float64(c.Dropped), c.Cluster, c.Node, c.Kind, "dropped")
+	}
+	active := map[[3]string]float64{}
+	for _, x := range a.alarms.Active() {
+		active[[3]string{x.Cluster, x.Rule, string(x.Severity)}]++
+	}
+	for k, v := range active {
+		ch <- prometheus.MustNewConstMetric(alarmsDesc, prometheus.GaugeValue, v, k[0], k[1], k[2])
+	}
+	if a.am != nil {
+		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(a.am.Sent.Load()), "alertmanager", "sent")
+		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(a.am.Failed.Load()), "alertmanager", "failed")
+	}
+	for i, n := range a.notifiers {
+		dest := fmt.Sprintf("notifiers[%d] %s", i, n.URL)
+		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Sent.Load()), dest, "sent")
+		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Failed.Load()), dest, "failed")
+		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Dropped.Load()), dest, "dropped")
 	}
 	a.exportMu.Lock()
 	targets := a.exports

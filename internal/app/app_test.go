@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -653,6 +654,22 @@ func alarms(t *testing.T, base string, q url.Values) []alarm.Alarm {
 func TestAlarms(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{Args: []string{"+P", "1024"}})
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
+	var hookMu sync.Mutex
+	var hooked []string // event kind and rule, as a webhook receiver decoded them
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			Event struct{ Kind string }
+			Alarm struct{ Rule string }
+		}
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		hookMu.Lock()
+		hooked = append(hooked, m.Event.Kind+" "+m.Alarm.Rule)
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
@@ -667,7 +684,9 @@ alarms:
     node_down: {for: 1s}
   rules:
     - {name: many_processes, expr: "erlang_vm_processes > 500", severity: warning}
-`, a.Cookie, a.Name, b.Name)), t.TempDir())
+  notifiers:
+    - {url: "%s"}
+`, a.Cookie, a.Name, b.Name, hook.URL)), t.TempDir())
 	require.NoError(t, err)
 	dir := t.TempDir()
 	srv := startApp(t, cfg, dir)
@@ -698,6 +717,17 @@ alarms:
 	require.Equal(t, alarm.Critical, pl.Severity)
 	require.Contains(t, pl.Description, "of its process limit (+P)")
 	require.Eventually(t, raised("many_processes", a.Name), 20*time.Second, 100*time.Millisecond, "the user's rule")
+	require.Eventually(t, func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		return slices.Contains(hooked, "raised process_limit")
+	}, 10*time.Second, 50*time.Millisecond, "delivered to the webhook")
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	self, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(self), `beamctl_alarms_active{cluster="test",rule="process_limit",severity="critical"} 1`)
 
 	// A process that receives 20,000 messages and never reads them.
 	_, err = inspect.EvalWith(ctx, c, `P = spawn(timer, sleep, [infinity]), register(never_reads, P), [P ! I || I <- lists:seq(1, 20000)], ok.`, nil)
@@ -708,7 +738,7 @@ alarms:
 	require.Contains(t, mq.Description, "never_reads")
 
 	// An operator acknowledges and comments.
-	resp, err := http.PostForm(base+fmt.Sprintf("/api/v1/alarms/%d/ack", mq.ID), url.Values{"who": {"alice"}})
+	resp, err = http.PostForm(base+fmt.Sprintf("/api/v1/alarms/%d/ack", mq.ID), url.Values{"who": {"alice"}})
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -50,6 +50,15 @@ type Alarms struct {
 	// ResendInterval is how often active alarms are sent to Alertmanager
 	// again (default 1m), so its dedup, grouping and silences keep working.
 	ResendInterval Duration `yaml:"resend_interval"`
+	// Notifiers receive every alarm change directly.
+	Notifiers []Notifier `yaml:"notifiers"`
+}
+
+// Notifier is a direct alarm destination.
+type Notifier struct {
+	Format     string `yaml:"format"` // webhook (default), pagerduty or slack
+	URL        string `yaml:"url"`
+	RoutingKey string `yaml:"routing_key"` // PagerDuty integration key
 }
 
 // BuiltinAlarm overrides a built-in alarm.
@@ -506,6 +515,20 @@ func (a *Alarms) validate() error {
 		case "warning", "minor", "major", "critical":
 		default:
 			return fmt.Errorf("%s.severity must be warning, minor, major or critical, not %q", where, r.Severity)
+		}
+	}
+	for i, n := range a.Notifiers {
+		switch n.Format {
+		case "", "webhook", "slack":
+		case "pagerduty":
+			if n.RoutingKey == "" {
+				return fmt.Errorf("alarms.notifiers[%d]: pagerduty needs routing_key", i)
+			}
+		default:
+			return fmt.Errorf("alarms.notifiers[%d]: format must be webhook, pagerduty or slack, not %q", i, n.Format)
+		}
+		if p, err := url.Parse(n.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("alarms.notifiers[%d]: url %q is not an http(s) URL", i, n.URL)
 		}
 	}
 	for i, u := range a.Alertmanager {

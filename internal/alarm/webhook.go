@@ -1,0 +1,189 @@
+package alarm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Webhook delivers every alarm change to a URL as a generic JSON webhook,
+// a PagerDuty Events API v2 event (trigger, acknowledge, resolve with a
+// dedup_key per alarm) or a Slack incoming-webhook message. Changes wait
+// in a bounded queue; a post that fails is retried with backoff (1 s to
+// 1 min) until it succeeds, each failure counted and reported to
+// OnFailure, so a broken notifier is never silent.
+type Webhook struct {
+	Format     string // webhook (default), pagerduty or slack
+	URL        string
+	RoutingKey string // PagerDuty integration key
+	Logger     *slog.Logger
+	// OnFailure is told about each failed attempt (e.g. to record a
+	// notification).
+	OnFailure func(err error)
+
+	Sent, Failed, Dropped atomic.Uint64
+	queue                 chan Change
+}
+
+// Run delivers until ctx ends.
+func (w *Webhook) Run(ctx context.Context, e *Engine) {
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.DiscardHandler)
+	}
+	w.queue = make(chan Change, 1000)
+	e.OnChange(func(c Change) {
+		select {
+		case w.queue <- c:
+		default:
+			w.Dropped.Add(1)
+		}
+	})
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-w.queue:
+			body, ok, err := w.payload(c)
+			if err != nil {
+				w.Logger.Error("Cannot encode an alarm", "url", w.URL, "err", err)
+				continue
+			}
+			if !ok {
+				continue // nothing to say in this format
+			}
+			backoff := time.Second
+			for {
+				err := w.post(ctx, body)
+				if err == nil {
+					w.Sent.Add(1)
+					break
+				}
+				w.Failed.Add(1)
+				w.Logger.Warn("Alarm notifier failed; retrying", "format", w.Format, "url", w.URL, "err", err, "in", backoff)
+				if w.OnFailure != nil {
+					w.OnFailure(fmt.Errorf("%s %s: %w", w.format(), w.URL, err))
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, time.Minute)
+			}
+		}
+	}
+}
+
+func (w *Webhook) format() string {
+	if w.Format == "" {
+		return "webhook"
+	}
+	return w.Format
+}
+
+// payload encodes a change; ok is false when the format has nothing to
+// say about it (a comment for PagerDuty or Slack).
+func (w *Webhook) payload(c Change) (b []byte, ok bool, err error) {
+	a := c.Alarm
+	switch w.format() {
+	case "pagerduty":
+		action := ""
+		switch c.Event.Kind {
+		case "raised", "escalated", "deescalated", "flapping", "unacked":
+			action = "trigger"
+		case "acked":
+			action = "acknowledge"
+		case "cleared", "cleared_by_operator":
+			action = "resolve"
+		default:
+			return nil, false, nil
+		}
+		ev := map[string]any{"routing_key": w.RoutingKey, "event_action": action, "dedup_key": "beamctl-" + strconv.FormatInt(a.ID, 10)}
+		if action == "trigger" {
+			source := a.Node
+			if source == "" {
+				source = a.Cluster
+			}
+			summary := fmt.Sprintf("[%s] %s: %s", a.Severity, a.Rule, a.Description)
+			if len(summary) > 1024 {
+				summary = summary[:1024]
+			}
+			ev["payload"] = map[string]any{"summary": summary, "source": source, "severity": pagerDutySeverity(a.Severity),
+				"component": a.Rule, "group": a.Cluster, "timestamp": a.RaisedAt.UTC().Format(time.RFC3339),
+				"custom_details": map[string]any{"value": a.Value, "subject": a.Subject, "evidence": a.Evidence, "beamctl_alarm_id": a.ID}}
+		}
+		b, err = json.Marshal(ev)
+	case "slack":
+		if c.Event.Kind == "commented" && c.Event.Text == "" {
+			return nil, false, nil
+		}
+		where := a.Node
+		if where == "" {
+			where = a.Cluster
+		}
+		text := fmt.Sprintf("%s *[%s] %s* on %s: %s (%s", slackIcon(a, c.Event.Kind), strings.ToUpper(string(a.Severity)), a.Rule, where,
+			a.Description, c.Event.Kind)
+		if c.Event.Who != "" {
+			text += " by " + c.Event.Who
+		}
+		if c.Event.Kind == "commented" {
+			text += ": " + c.Event.Text
+		}
+		b, err = json.Marshal(map[string]string{"text": text + ")"})
+	case "webhook":
+		b, err = json.Marshal(map[string]any{"version": "1", "event": c.Event, "alarm": a})
+	default:
+		return nil, false, fmt.Errorf("notifier format %q is not webhook, pagerduty or slack", w.Format)
+	}
+	return b, err == nil, err
+}
+
+func pagerDutySeverity(s Severity) string {
+	switch s {
+	case Critical:
+		return "critical"
+	case Major:
+		return "error"
+	case Minor:
+		return "warning"
+	}
+	return "info"
+}
+
+func slackIcon(a Alarm, kind string) string {
+	switch {
+	case kind == "cleared" || kind == "cleared_by_operator":
+		return ":large_green_circle:"
+	case a.Severity == Critical || a.Severity == Major:
+		return ":red_circle:"
+	}
+	return ":large_yellow_circle:"
+}
+
+func (w *Webhook) post(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
