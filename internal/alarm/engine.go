@@ -169,9 +169,8 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 			}
 			a.Severity, a.Value, a.Description, a.Evidence = o.Severity, o.Value, o.Description, o.Evidence
 			if ev.Kind == "" {
-				if err := e.st.save(ctx, a); err != nil {
-					return err
-				}
+				// Only the value moved: kept in memory (and stored with the
+				// next event), not written every round.
 				continue
 			}
 			if err := e.st.save(ctx, a, ev); err != nil {
@@ -292,11 +291,42 @@ func (e *Engine) Active() []Alarm {
 	return out
 }
 
-// List returns alarms from the store, newest first.
-func (e *Engine) List(ctx context.Context, f Filter) ([]Alarm, error) { return e.st.list(ctx, f) }
+// List returns alarms from the store, newest first, active ones with
+// their latest value and description.
+func (e *Engine) List(ctx context.Context, f Filter) ([]Alarm, error) {
+	as, err := e.st.list(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	byID := map[int64]*Alarm{}
+	for _, a := range e.active {
+		byID[a.ID] = a
+	}
+	for i := range as {
+		if a := byID[as[i].ID]; a != nil {
+			as[i].Value, as[i].Description, as[i].Evidence = a.Value, a.Description, a.Evidence
+		}
+	}
+	return as, nil
+}
 
 // Get returns an alarm with its history.
-func (e *Engine) Get(ctx context.Context, id int64) (*Alarm, error) { return e.st.get(ctx, id) }
+func (e *Engine) Get(ctx context.Context, id int64) (*Alarm, error) {
+	a, err := e.st.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.active {
+		if x.ID == id {
+			a.Value, a.Description, a.Evidence = x.Value, x.Description, x.Evidence
+		}
+	}
+	return a, nil
+}
 
 // Ack acknowledges an alarm for who.
 func (e *Engine) Ack(ctx context.Context, id int64, who string) (*Alarm, error) {
