@@ -22,8 +22,6 @@ type Builtin struct {
 
 // Builtins are the query-based built-in alarms.
 var Builtins = []Builtin{
-	{Name: "node_down", Expr: `1 - beamctl_node_up`, Levels: []Level{{Critical, 1}}, For: 30 * time.Second,
-		Text: `Node {{.Node}} is down (not connected to beamctl).`},
 	{Name: "node_restart_loop", Expr: `resets(erlang_vm_uptime_seconds[30m])`, Levels: []Level{{Minor, 2}, {Major, 3}, {Critical, 6}},
 		Text: `Node {{.Node}} restarted {{num .Value}} times in 30 minutes.`},
 	{Name: "process_limit", Expr: `erlang_vm_processes / erlang_vm_process_limit`, Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.95}},

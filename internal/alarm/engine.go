@@ -52,6 +52,7 @@ type Engine struct {
 	raises  map[Key][]time.Time
 	quiet   map[Key]time.Time // a flapping alarm's condition stopped holding at
 	subs    []func(Change)
+	kick    chan struct{}
 }
 
 // Open opens the engine's store and loads the raised alarms and the
@@ -71,7 +72,8 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{st: st, opts: o, log: o.Logger, active: map[Key]*Alarm{}, raises: map[Key][]time.Time{}, quiet: map[Key]time.Time{}}
+	e := &Engine{st: st, opts: o, log: o.Logger, active: map[Key]*Alarm{}, raises: map[Key][]time.Time{}, quiet: map[Key]time.Time{},
+		kick: make(chan struct{}, 1)}
 	as, err := st.list(ctx, Filter{ActiveOnly: true, Limit: 1 << 30})
 	if err != nil {
 		st.db.Close()
@@ -106,7 +108,8 @@ func (e *Engine) OnChange(f func(Change)) {
 	e.subs = append(e.subs, f)
 }
 
-// Run evaluates every rule each interval until ctx ends.
+// Run evaluates every rule each interval, and at once when kicked, until
+// ctx ends.
 func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -116,7 +119,17 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-e.kick:
 		}
+	}
+}
+
+// Kick asks Run for an evaluation now (e.g. a node just went down), so
+// that detection does not wait for the interval.
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
 	}
 }
 

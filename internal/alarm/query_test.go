@@ -31,7 +31,6 @@ func TestBuiltinRules(t *testing.T) {
 		sample("erlang_vm_process_limit", 1000, now),
 		sample("erlang_vm_message_queue_max_length", 250000, now),
 		sample("erlang_vm_message_queue_longest_info", 1, now, "pid", "<0.99.0>", "name", "stuck_server"),
-		sample("beamctl_node_up", 1, now),
 	}))
 	rules, err := BuiltinRules(db, map[string]Override{"atom_growth": {Disabled: true}})
 	require.NoError(t, err)
@@ -48,8 +47,6 @@ func TestBuiltinRules(t *testing.T) {
 	require.Equal(t, "a@h uses 96.0% of its process limit (+P).", found["process_limit"].Description)
 	require.Equal(t, Major, found["process_message_queue"].Severity)
 	require.Equal(t, "A process on a@h has 2.5e+05 messages waiting: <0.99.0> stuck_server.", found["process_message_queue"].Description)
-	_, down := found["node_down"]
-	require.False(t, down, "up")
 
 	_, err = BuiltinRules(db, map[string]Override{"nosuch": {}})
 	require.EqualError(t, err, `unknown built-in alarm "nosuch"`)

@@ -67,6 +67,7 @@ func families(nodes []upNode) map[[2]string][]upNode {
 // turns some off by name.
 func (a *App) modelRules(disabled map[string]bool, fors map[string]time.Duration) []alarm.Rule {
 	all := []*nodeRule{
+		{name: "node_down", forDur: 30 * time.Second, eval: a.nodeDown},
 		{name: "module_version_mismatch", eval: a.moduleVersionMismatch},
 		{name: "old_code", forDur: 5 * time.Minute, eval: a.oldCode},
 		{name: "application_version_mismatch", forDur: time.Minute, eval: a.applicationVersionMismatch},
@@ -87,7 +88,27 @@ func (a *App) modelRules(disabled map[string]bool, fors map[string]time.Duration
 }
 
 // modelRuleNames are the names of the model's built-in alarms.
-var modelRuleNames = []string{"module_version_mismatch", "old_code", "application_version_mismatch", "node_alarm", "partial_netsplit"}
+var modelRuleNames = []string{"node_down", "module_version_mismatch", "old_code", "application_version_mismatch", "node_alarm", "partial_netsplit"}
+
+// nodeDown: a known node beamctl is not connected to, from the
+// connection's own state (a distribution connection notices a dead peer
+// at once, a silent one within the tick time), evaluated at once on every
+// node event.
+func (a *App) nodeDown(context.Context, time.Time) ([]alarm.Observation, error) {
+	var out []alarm.Observation
+	for _, n := range a.Nodes() {
+		if n.State == "up" {
+			continue
+		}
+		desc := fmt.Sprintf("Node %s is %s", n.Node, n.State)
+		if n.LastError != "" && !strings.Contains(n.State, n.LastError) {
+			desc += ": " + n.LastError
+		}
+		out = append(out, alarm.Observation{Key: alarm.Key{Cluster: n.Cluster, Node: n.Node}, Severity: alarm.Critical, Value: 1,
+			Description: desc + fmt.Sprintf(" (since %s).", n.Since.Format(time.RFC3339))})
+	}
+	return out, nil
+}
 
 // moduleVersionMismatch: a module loaded on several nodes of one family
 // with different md5s (the same release should run the same code).

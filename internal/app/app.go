@@ -64,8 +64,9 @@ type App struct {
 
 	notesDone chan struct{} // closed when the recorder's loop ends
 
-	alarms     *alarm.Engine
-	alarmsDone chan struct{}
+	alarms      *alarm.Engine
+	alarmsDone  chan struct{}
+	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
 	am         *alarm.Alertmanager
 	notifiers  []*alarm.Webhook
 
@@ -87,6 +88,10 @@ type App struct {
 // clusterRun is one cluster being discovered and collected. Its pool
 // (the connections) can outlive it across a reload.
 type clusterRun struct {
+	// firstPasses, for the clusters of Start, is told when the first
+	// discovery pass is over (once).
+	firstPasses *sync.WaitGroup
+	firstPass   sync.Once
 	cfg    config.Cluster
 	global config.Global
 	pool   *dist.Pool
@@ -168,6 +173,7 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}()
 	a.rootCtx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.firstPasses.Add(len(a.cfg.Clusters)) // before warmUp waits on it
 	a.notesDone = make(chan struct{})
 	go func() {
 		defer close(a.notesDone)
@@ -175,6 +181,7 @@ func (a *App) Start(ctx context.Context) error {
 	}()
 	a.alarmsDone = make(chan struct{})
 	interval := time.Duration(a.cfg.Alarms.Interval)
+	warm := 2*time.Duration(a.cfg.Global.FastInterval) + time.Duration(a.cfg.Global.CollectTimeout)
 	if len(a.cfg.Alarms.Alertmanager) > 0 {
 		a.am = &alarm.Alertmanager{URLs: a.cfg.Alarms.Alertmanager, Resend: time.Duration(a.cfg.Alarms.ResendInterval),
 			ExternalURL: "http://" + ln.Addr().String(), Logger: a.log.With("component", "alertmanager")}
@@ -203,6 +210,7 @@ func (a *App) Start(ctx context.Context) error {
 				n.Run(a.rootCtx, a.alarms)
 			}()
 		}
+		a.warmUp(warm)
 		a.alarms.Run(a.rootCtx, interval)
 		wg.Wait()
 	}()
@@ -212,7 +220,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
 	for _, cl := range a.cfg.Clusters {
-		if err := a.startRun(cl, a.cfg.Global, nil); err != nil {
+		if err := a.startRun(cl, a.cfg.Global, nil, &a.firstPasses); err != nil {
 			return err
 		}
 	}
@@ -262,6 +270,25 @@ func (a *App) stopExports() {
 	if stop != nil {
 		stop()
 		a.exportsDone.Wait()
+	}
+}
+
+// warmUp waits, before the first alarm evaluation, for every cluster's
+// first discovery pass (at most a minute), then for d (two collection
+// ticks), so that a restart of beamctl does not clear alarms of nodes it
+// has not reconnected to yet, and raise them again a moment later.
+func (a *App) warmUp(d time.Duration) {
+	done := make(chan struct{})
+	go func() { a.firstPasses.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+	case <-a.rootCtx.Done():
+		return
+	}
+	select {
+	case <-time.After(d):
+	case <-a.rootCtx.Done():
 	}
 }
 
@@ -336,8 +363,9 @@ func checkCollectors(cfg *config.Config) error {
 }
 
 // startRun starts discovering and collecting a cluster, on pool or, when
-// pool is nil, on a new one. The caller holds runMu.
-func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool) error {
+// pool is nil, on a new one; firstPasses (if set) is told when its first
+// discovery pass is over. The caller holds runMu.
+func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool, firstPasses *sync.WaitGroup) error {
 	set, err := collector.NewSet(a.log.With("cluster", cl.Name), setOptions(cl, g))
 	if err != nil {
 		return fmt.Errorf("cluster %q: %w", cl.Name, err)
@@ -354,7 +382,7 @@ func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool) erro
 		pool = dist.NewPool(dist.PoolOptions{Options: o})
 	}
 	ctx, cancel := context.WithCancel(a.rootCtx)
-	run := &clusterRun{cfg: cl, global: g, pool: pool, set: set, cancel: cancel}
+	run := &clusterRun{cfg: cl, global: g, pool: pool, set: set, cancel: cancel, firstPasses: firstPasses}
 	a.runs[cl.Name] = run
 	run.wg.Add(2)
 	go a.discover(ctx, run)
@@ -396,14 +424,14 @@ func (a *App) Reload(cfg *config.Config) error {
 			continue
 		case prev != nil && prev.cfg.Cookie == cl.Cookie && fmt.Sprint(prev.cfg.TLS) == fmt.Sprint(cl.TLS):
 			a.stopRun(prev, false)
-			if err := a.startRun(cl, cfg.Global, prev.pool); err != nil {
+			if err := a.startRun(cl, cfg.Global, prev.pool, nil); err != nil {
 				return err
 			}
 		default:
 			if prev != nil {
 				a.stopRun(prev, true)
 			}
-			if err := a.startRun(cl, cfg.Global, nil); err != nil {
+			if err := a.startRun(cl, cfg.Global, nil, nil); err != nil {
 				return err
 			}
 		}
@@ -535,6 +563,9 @@ func (a *App) discover(ctx context.Context, run *clusterRun) {
 					queue = append(queue, string(name))
 				}
 			}
+		}
+		if run.firstPasses != nil {
+			run.firstPass.Do(run.firstPasses.Done)
 		}
 		select {
 		case <-ctx.Done():

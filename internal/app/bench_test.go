@@ -1,8 +1,13 @@
 package app
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -101,5 +106,97 @@ func BenchmarkServerCost(b *testing.B) {
 				b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/float64(nodes)/1024, "heap_KiB/node")
 			}
 		})
+	}
+}
+
+// BenchmarkNodeDownDetection kills -9 a node and measures how long until
+// beamctl raises node_down and until a webhook receives it, against the
+// anchor of an Erlang node monitoring the same node with
+// net_kernel:monitor_nodes/1, timed in the same run (both clocks are the
+// host's). The rule's for: is 0 and the evaluation interval 10 s: the
+// alarm comes from the connection's own event, not the next round.
+func BenchmarkNodeDownDetection(b *testing.B) {
+	for b.Loop() {
+		n := testnode.Start(b, testnode.Options{})
+		received := make(chan time.Time, 10)
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var m struct {
+				Event struct{ Kind string }
+				Alarm struct{ Rule string }
+			}
+			if json.NewDecoder(r.Body).Decode(&m) == nil && m.Event.Kind == "raised" && m.Alarm.Rule == "node_down" {
+				received <- time.Now()
+			}
+		}))
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 10s, discover_interval: 1m}
+clusters:
+  - {name: bench, cookie: %s, nodes: [%s]}
+alarms:
+  interval: 10s
+  builtin: {node_down: {for: 0s}}
+  notifiers: [{url: "%s"}]
+`, n.Cookie, n.Name, hook.URL)), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv, err := New(Options{Config: cfg, StoragePath: b.TempDir(), Listen: "127.0.0.1:0"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := srv.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		// The anchor: an Erlang node that prints when it sees the nodedown.
+		obs := exec.Command("erl", "-sname", fmt.Sprintf("obs%d", time.Now().UnixNano()%1_000_000), "-setcookie", n.Cookie, "-noshell", "-eval",
+			fmt.Sprintf(`true = net_kernel:connect_node('%s'), ok = net_kernel:monitor_nodes(true), io:format("ready~n"),
+				receive {nodedown, _} -> io:format("down ~p~n", [os:system_time(microsecond)]) end, halt().`, n.Name))
+		out, err := obs.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := obs.Start(); err != nil {
+			b.Fatal(err)
+		}
+		lines := bufio.NewScanner(out)
+		if !lines.Scan() || lines.Text() != "ready" {
+			b.Fatalf("observer: %q", lines.Text())
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for srv.Nodes() == nil || srv.Nodes()[0].State != "up" {
+			if time.Now().After(deadline) {
+				b.Fatal("node not up")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		killed := time.Now()
+		n.Kill()
+		var delivered time.Time
+		select {
+		case delivered = <-received:
+		case <-time.After(30 * time.Second):
+			b.Fatal("node_down not delivered")
+		}
+		var raised time.Time
+		for _, a := range srv.Alarms().Active() {
+			if a.Rule == "node_down" {
+				raised = a.RaisedAt
+			}
+		}
+		if !lines.Scan() {
+			b.Fatal("observer said nothing")
+		}
+		var us int64
+		if _, err := fmt.Sscanf(lines.Text(), "down %d", &us); err != nil {
+			b.Fatalf("observer: %q", lines.Text())
+		}
+		_ = obs.Wait()
+		erlang := time.UnixMicro(us).Sub(killed)
+		b.ReportMetric(float64(raised.Sub(killed).Microseconds())/1000, "raised_ms")
+		b.ReportMetric(float64(delivered.Sub(killed).Microseconds())/1000, "delivered_ms")
+		b.ReportMetric(float64(erlang.Microseconds())/1000, "erlang_nodedown_ms")
+		b.ReportMetric(float64(delivered.Sub(killed))/float64(erlang), "x_vs_erlang_nodedown")
+		_ = srv.Stop()
+		hook.Close()
 	}
 }

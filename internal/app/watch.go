@@ -43,6 +43,7 @@ func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
 			if !ok {
 				return
 			}
+			a.alarms.Kick() // node_down without waiting for the interval
 			n := notify.Notification{Time: ev.Time, Cluster: cluster, Node: ev.Node}
 			switch ev.Kind {
 			case dist.NodeUp:
