@@ -67,8 +67,8 @@ type App struct {
 	alarms      *alarm.Engine
 	alarmsDone  chan struct{}
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
-	am         *alarm.Alertmanager
-	notifiers  []*alarm.Webhook
+	am          *alarm.Alertmanager
+	notifiers   []*alarm.Webhook
 
 	exportMu     sync.Mutex // guards exports and exportsStop
 	exports      []*export.Target
@@ -92,12 +92,12 @@ type clusterRun struct {
 	// discovery pass is over (once).
 	firstPasses *sync.WaitGroup
 	firstPass   sync.Once
-	cfg    config.Cluster
-	global config.Global
-	pool   *dist.Pool
-	set    *collector.Set
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg         config.Cluster
+	global      config.Global
+	pool        *dist.Pool
+	set         *collector.Set
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 type nodeKey struct{ cluster, node string }
