@@ -335,6 +335,11 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 		}
 		rules = append(rules, r)
 	}
+	for _, er := range cfg.Alarms.EventRules {
+		rules = append(rules, &alarm.EventRule{RuleName: er.Name, Kind: er.Kind, Grep: er.Grep, Count: er.Count, Window: time.Duration(er.Window),
+			GroupBy: er.GroupBy, Severity: alarm.Severity(er.Severity), ForDur: time.Duration(er.For), Description: er.Description,
+			N: a.notes.Store()})
+	}
 	a.alarms.SetRules(rules)
 	return nil
 }

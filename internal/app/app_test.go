@@ -686,6 +686,8 @@ alarms:
     - {name: many_processes, expr: "erlang_vm_processes > 500", severity: warning}
   notifiers:
     - {url: "%s"}
+  event_rules:
+    - {name: crash_loop, kind: crash_report, count: 3, window: 1m, group_by: mfa, severity: major}
 `, a.Cookie, a.Name, b.Name, hook.URL)), t.TempDir())
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -708,6 +710,23 @@ alarms:
 	raised := func(rule, node string) func() bool {
 		return func() bool { _, ok := find(rule, node)(); return ok }
 	}
+
+	// A gen_server that crashes three times in a minute: the event rule.
+	require.Eventually(t, func() bool {
+		r, err := c.Call(ctx, "logger", "get_handler_ids")
+		require.NoError(t, err)
+		return strings.Contains(fmt.Sprint(r), "beamctl_")
+	}, 10*time.Second, 50*time.Millisecond)
+	for range 3 {
+		_, err = c.Call(ctx, "gen_server", "start", etf.Tuple{etf.Atom("local"), etf.Atom("loop_pg")}, etf.Atom("pg"),
+			etf.List{etf.Atom("loop_pg")}, etf.List{})
+		require.NoError(t, err)
+		_, _ = c.Call(ctx, "gen_server", "call", etf.Atom("loop_pg"), etf.Atom("unexpected"))
+	}
+	require.Eventually(t, raised("crash_loop", a.Name), 20*time.Second, 100*time.Millisecond)
+	cl, _ := find("crash_loop", a.Name)()
+	require.Equal(t, alarm.Major, cl.Severity)
+	require.Contains(t, cl.Description, "3 crash_report notifications in 1m0s")
 
 	// Fill a's process table (limit 1024) to over 95%.
 	_, err = inspect.EvalWith(ctx, c, `[spawn(timer, sleep, [infinity]) || _ <- lists:seq(1, 1000 - erlang:system_info(process_count))], ok.`, nil)

@@ -52,6 +52,22 @@ type Alarms struct {
 	ResendInterval Duration `yaml:"resend_interval"`
 	// Notifiers receive every alarm change directly.
 	Notifiers []Notifier `yaml:"notifiers"`
+	// EventRules count notifications: at least count of a kind within
+	// window, per node, cluster or field.
+	EventRules []EventRule `yaml:"event_rules"`
+}
+
+// EventRule is a rule over notifications.
+type EventRule struct {
+	Name        string   `yaml:"name"`
+	Kind        string   `yaml:"kind"`
+	Grep        string   `yaml:"grep"`
+	Count       int      `yaml:"count"`
+	Window      Duration `yaml:"window"`
+	GroupBy     string   `yaml:"group_by"` // node (default), cluster or a field name
+	Severity    string   `yaml:"severity"`
+	For         Duration `yaml:"for"`
+	Description string   `yaml:"description"`
 }
 
 // Notifier is a direct alarm destination.
@@ -509,6 +525,27 @@ func (a *Alarms) validate() error {
 			return fmt.Errorf("alarms.rules: the name %q is used twice", r.Name)
 		case r.Expr == "":
 			return fmt.Errorf("%s.expr is required", where)
+		}
+		names[r.Name] = true
+		switch r.Severity {
+		case "warning", "minor", "major", "critical":
+		default:
+			return fmt.Errorf("%s.severity must be warning, minor, major or critical, not %q", where, r.Severity)
+		}
+	}
+	for i, r := range a.EventRules {
+		where := fmt.Sprintf("alarms.event_rules[%d]", i)
+		switch {
+		case r.Name == "":
+			return fmt.Errorf("%s.name is required", where)
+		case names[r.Name]:
+			return fmt.Errorf("alarms: the rule name %q is used twice", r.Name)
+		case r.Kind == "":
+			return fmt.Errorf("%s.kind is required (a notification kind such as crash_report)", where)
+		case r.Count < 1:
+			return fmt.Errorf("%s.count must be at least 1", where)
+		case r.Window <= 0:
+			return fmt.Errorf("%s.window is required (e.g. 1m)", where)
 		}
 		names[r.Name] = true
 		switch r.Severity {
