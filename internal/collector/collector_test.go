@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"math"
 	"os/exec"
 	"strings"
 	"testing"
@@ -137,6 +138,7 @@ func TestCollectors(t *testing.T) {
 		{"erlang_vm_allocator_blocks_bytes", []Label{{"alloc", "eheap_alloc"}}, 1},
 		{"erlang_vm_allocator_blocks", []Label{{"alloc", "eheap_alloc"}}, 1},
 		{"erlang_vm_logger_events_total", []Label{{"level", "error"}}, 1},
+		{"erlang_vm_clock_offset_uncertainty_seconds", nil, 0},
 	}
 	for _, tc := range checks {
 		s, ok := find(samples, tc.name, tc.labels...)
@@ -148,6 +150,12 @@ func TestCollectors(t *testing.T) {
 			require.LessOrEqual(t, s.Value, 1.0, "%s %v", s.Name, s.Labels)
 		}
 	}
+	off, ok := find(samples, "erlang_vm_clock_offset_seconds")
+	require.True(t, ok)
+	unc, _ := find(samples, "erlang_vm_clock_offset_uncertainty_seconds")
+	require.LessOrEqual(t, math.Abs(off.Value), unc.Value+0.01, "the node runs on this host: the same clock")
+	_, ok = find(samples, "erlang_vm_utc_offset_seconds")
+	require.True(t, ok)
 	s, _ = find(samples, "erlang_vm_logger_events_total", Label{"level", "error"})
 	require.Equal(t, 1.0, s.Value, "the one error logged since the counter was installed")
 
@@ -282,4 +290,26 @@ func TestPromtoolLint(t *testing.T) {
 	cmd.Stdin = &buf
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "promtool check metrics:\n%s", out)
+}
+
+// TestClockOffset reads a real node's clock with beamctl's clock set five
+// seconds back: the offset shows it.
+func TestClockOffset(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	skewed := clockCollector{now: func() time.Time { return time.Now().Add(-5 * time.Second) }}
+	ch := make(chan Sample, 10)
+	require.NoError(t, skewed.Update(ctx, c, ch))
+	close(ch)
+	for s := range ch {
+		if s.Name == "erlang_vm_clock_offset_seconds" {
+			require.InDelta(t, 5, s.Value, 0.1)
+			return
+		}
+	}
+	t.Fatal("no offset")
 }
