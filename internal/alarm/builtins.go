@@ -73,7 +73,7 @@ var Builtins = []Builtin{
 		Text: `Processes on {{.Node}} were suspended {{num .Value}} times a minute on a busy port.`},
 	{Name: "dist_connection_flapping", Expr: `resets(erlang_vm_dist_recv_bytes_total[10m])`, Subject: "peer",
 		Levels: []Level{{Minor, 3}, {Major, 10}},
-		Text: `The connection from {{.Node}} to {{.Subject}} was set up again {{num .Value}} times in 10 minutes.`},
+		Text:   `The connection from {{.Node}} to {{.Subject}} was set up again {{num .Value}} times in 10 minutes.`},
 	{Name: "time_drift", Expr: `abs(erlang_vm_clock_offset_seconds) - erlang_vm_clock_offset_uncertainty_seconds`,
 		Levels: []Level{{Minor, 1}, {Major, 10}, {Critical, 60}}, Hysteresis: 0.2, For: time.Minute,
 		Text: `The clock of {{.Node}} is {{num .Value}} s away from beamctl's (and so from its family's): timestamps, leases and timeouts disagree.`},

@@ -8,7 +8,9 @@ import (
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
-func init() { registerCollector("clock", true, func() Collector { return clockCollector{now: time.Now} }) }
+func init() {
+	registerCollector("clock", true, func() Collector { return clockCollector{now: time.Now} })
+}
 
 // clockCollector reports how far the node's clock is from beamctl's (the
 // node's os:system_time against the middle of the call's round trip, so
