@@ -73,6 +73,8 @@ func (a *App) modelRules(disabled map[string]bool, fors map[string]time.Duration
 		{name: "application_version_mismatch", forDur: time.Minute, eval: a.applicationVersionMismatch},
 		{name: "node_alarm", eval: a.nodeAlarms},
 		{name: "partial_netsplit", forDur: 30 * time.Second, eval: a.partialNetsplit},
+		{name: "config_sanity", eval: a.configSanity},
+		{name: "module_clash", eval: a.moduleClash},
 	}
 	var out []alarm.Rule
 	for _, r := range all {
@@ -88,7 +90,7 @@ func (a *App) modelRules(disabled map[string]bool, fors map[string]time.Duration
 }
 
 // modelRuleNames are the names of the model's built-in alarms.
-var modelRuleNames = []string{"node_down", "module_version_mismatch", "old_code", "application_version_mismatch", "node_alarm", "partial_netsplit"}
+var modelRuleNames = []string{"node_down", "module_version_mismatch", "old_code", "application_version_mismatch", "node_alarm", "partial_netsplit", "config_sanity", "module_clash"}
 
 // nodeDown: a known node beamctl is not connected to, from the
 // connection's own state (a distribution connection notices a dead peer
@@ -258,6 +260,42 @@ func (a *App) partialNetsplit(ctx context.Context, now time.Time) ([]alarm.Obser
 					Description: fmt.Sprintf("%s is not connected to %s although both are up and connected to others: a partial netsplit.", x, y),
 					Evidence:    []string{`erlang_vm_dist_connection_info{node="` + x + `"}`}})
 			}
+		}
+	}
+	return out, nil
+}
+
+// configSanity: a file the running release depends on (sys.config,
+// vm.args, the boot file, an .app file) that cannot be read, holds control
+// characters or does not parse: the node runs, but will not restart.
+func (a *App) configSanity(ctx context.Context, _ time.Time) ([]alarm.Observation, error) {
+	var out []alarm.Observation
+	for _, n := range a.upNodes() {
+		var problems map[string]string
+		if _, err := a.notes.Store().LoadSnapshot(ctx, n.cluster, n.node, "release_problems", &problems); err != nil {
+			return nil, err
+		}
+		for f, p := range problems {
+			out = append(out, alarm.Observation{Key: alarm.Key{Cluster: n.cluster, Node: n.node, Subject: f}, Severity: alarm.Major, Value: 1,
+				Description: fmt.Sprintf("%s on %s %s: the node would not restart with it.", f, n.node, p)})
+		}
+	}
+	return out, nil
+}
+
+// moduleClash: a module found in more than one directory of the code
+// path: which copy loads depends on the path order.
+func (a *App) moduleClash(ctx context.Context, _ time.Time) ([]alarm.Observation, error) {
+	var out []alarm.Observation
+	for _, n := range a.upNodes() {
+		var clashes map[string][]string
+		if _, err := a.notes.Store().LoadSnapshot(ctx, n.cluster, n.node, "module_clashes", &clashes); err != nil {
+			return nil, err
+		}
+		for m, dirs := range clashes {
+			out = append(out, alarm.Observation{Key: alarm.Key{Cluster: n.cluster, Node: n.node, Subject: m}, Severity: alarm.Minor,
+				Value: float64(len(dirs)), Description: fmt.Sprintf("Module %s on %s is in %d code path directories (%s); the first one loads.",
+					m, n.node, len(dirs), strings.Join(dirs, ", "))})
 		}
 	}
 	return out, nil

@@ -818,7 +818,9 @@ alarms:
 // mesh.
 func TestFamilyAlarms(t *testing.T) {
 	args := []string{"-kernel", "prevent_overlapping_partitions", "false", "-kernel", "dist_auto_connect", "once"}
-	a := testnode.Start(t, testnode.Options{Args: args})
+	sysConfig := filepath.Join(t.TempDir(), "sys.config")
+	require.NoError(t, os.WriteFile(sysConfig, []byte("[].\n"), 0o600))
+	a := testnode.Start(t, testnode.Options{Args: append([]string{"-config", sysConfig}, args...)})
 	connect := fmt.Sprintf("net_kernel:connect_node('%s')", a.Name)
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Args: args, Eval: connect})
 	c := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Args: args, Eval: connect + fmt.Sprintf(", net_kernel:connect_node('%s')", b.Name)})
@@ -835,6 +837,8 @@ alarms:
     old_code: {for: 0s}
     partial_netsplit: {for: 0s}
 `, a.Cookie, a.Name, b.Name, c.Name)), t.TempDir())
+	require.NoError(t, err)
+	cfg.Clusters[0].Notifications.CodeInterval = config.Duration(100 * time.Millisecond) // release checks every 10 polls: each second
 	require.NoError(t, err)
 	srv := startApp(t, cfg, t.TempDir())
 	defer srv.Stop()
@@ -898,6 +902,13 @@ alarms:
 		na := active("node_alarm")
 		return len(na) == 1 && na[0].Node == c.Name && na[0].Subject == "disk_almost_full"
 	}, 20*time.Second, 100*time.Millisecond)
+
+	// a's sys.config damaged under the running node (the power-cut story).
+	require.NoError(t, os.WriteFile(sysConfig, []byte("[\x01]."), 0o600))
+	require.Eventually(t, func() bool {
+		cs := active("config_sanity")
+		return len(cs) == 1 && cs[0].Node == a.Name && cs[0].Subject == sysConfig && strings.Contains(cs[0].Description, "control characters")
+	}, 30*time.Second, 100*time.Millisecond)
 
 	// a and b part; both still see c.
 	r, err := ca.Call(ctx, "erlang", "disconnect_node", etf.Atom(b.Name))

@@ -168,9 +168,12 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	first := true
 	tick := time.NewTicker(codeEvery)
 	defer tick.Stop()
-	for {
+	for polls := 0; ; polls++ {
 		a.pollCode(ctx, conn, cluster, timeout, first)
 		a.pollAlarms(ctx, conn, cluster, timeout)
+		if polls%10 == 0 { // the release's files and the code path change rarely
+			a.pollRelease(ctx, conn, cluster, timeout)
+		}
 		first = false
 		select {
 		case <-ctx.Done():
@@ -455,4 +458,23 @@ func safeName(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// pollRelease checks the files the running release depends on and the
+// modules found twice in the code path, for the config_sanity and
+// module_clash alarms.
+func (a *App) pollRelease(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration) {
+	node := conn.Node()
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if problems, err := capture.CheckReleaseFiles(pctx, conn); err != nil {
+		a.log.Debug("Cannot check the release's files", "node", node, "err", err)
+	} else if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "release_problems", problems); err != nil {
+		a.log.Error("Cannot save the release check", "node", node, "err", err)
+	}
+	if clashes, err := capture.ModuleClashes(pctx, conn); err != nil {
+		a.log.Debug("Cannot list the code path", "node", node, "err", err)
+	} else if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "module_clashes", clashes); err != nil {
+		a.log.Error("Cannot save the code path check", "node", node, "err", err)
+	}
 }
