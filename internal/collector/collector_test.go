@@ -3,6 +3,8 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"math"
 	"os/exec"
 	"strings"
@@ -312,4 +314,46 @@ func TestClockOffset(t *testing.T) {
 		}
 	}
 	t.Fatal("no offset")
+}
+
+// TestShellMemory types a command that keeps a large list in a remote
+// shell and finds that shell among the processes holding memory.
+func TestShellMemory(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	client := fmt.Sprintf("memsh%d", time.Now().UnixNano()%1_000_000)
+	cmd := exec.Command("erl", "-sname", client, "-setcookie", n.Cookie, "-noshell", "-eval",
+		fmt.Sprintf("rpc:call('%s', shell, start, []), timer:sleep(infinity).", n.Name))
+	stdin, err := cmd.StdinPipe() // kept open: at its end the shell would halt the node
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	_, err = io.WriteString(stdin, "Big = lists:seq(1, 1000000), ok.\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ch := make(chan Sample, 10)
+		require.NoError(t, shellsCollector{minBytes: 8 << 20}.Update(ctx, WithAgent(c), ch))
+		close(ch)
+		for s := range ch {
+			if label(s, "from_node") == client+"@"+testnode.ShortHost() && s.Value >= 8<<20 {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond)
+}
+
+func label(s Sample, name string) string {
+	for _, l := range s.Labels {
+		if l.Name == name {
+			return l.Value
+		}
+	}
+	return ""
 }

@@ -5,11 +5,11 @@
 %% returns only a bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
-         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0, swt/1]).
+         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0, swt/1, shells/1]).
 %% The logger handler callbacks of log_counts/0.
 -export([adding_handler/1, log/2]).
 
-version() -> 8.
+version() -> 9.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -330,3 +330,16 @@ swt_loop(MaxMs) ->
         {renew, Ms} -> swt_loop(Ms)
     after MaxMs -> ok
     end.
+
+%% shells(MinBytes): the shell processes (servers and evaluators: their
+%% current function is in the shell module) holding at least MinBytes, as
+%% [{Pid, MemoryBytes, NodeOfGroupLeader}]: where the user typed.
+shells(MinBytes) ->
+    lists:filtermap(
+      fun(P) ->
+              case erlang:process_info(P, [current_function, memory, group_leader]) of
+                  [{current_function, {shell, _, _}}, {memory, M}, {group_leader, GL}] when M >= MinBytes ->
+                      {true, {P, M, node(GL)}};
+                  _ -> false
+              end
+      end, erlang:processes()).
