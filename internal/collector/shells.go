@@ -9,7 +9,9 @@ import (
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
-func init() { registerCollector("shells", true, func() Collector { return shellsCollector{minBytes: 1 << 20} }) }
+func init() {
+	registerCollector("shells", true, func() Collector { return shellsCollector{minBytes: 1 << 20} })
+}
 
 // shellsCollector reports the shell processes (local and remote shells'
 // servers and evaluators) that hold at least a MiB, with the node where
