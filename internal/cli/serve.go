@@ -61,6 +61,7 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cfg := check.Command("config", "Validate a beamctl serve configuration file.")
 	cfg.Arg("file", "Configuration file.").Required().StringVar(&cc.file)
 	register(cfg.FullCommand(), cc)
+	registerRuleCommands(kapp, check, register)
 }
 
 func (c *serveCmd) untimed() bool { return true }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/export"
+	"github.com/beamctl/beamctl/internal/store"
 )
 
 // Config is the whole configuration file.
@@ -531,6 +532,9 @@ func (a *Alarms) validate() error {
 		case "warning", "minor", "major", "critical":
 		default:
 			return fmt.Errorf("%s.severity must be warning, minor, major or critical, not %q", where, r.Severity)
+		}
+		if err := store.CheckExpr(r.Expr); err != nil {
+			return fmt.Errorf("%s.expr: %w", where, err)
 		}
 	}
 	for i, r := range a.EventRules {

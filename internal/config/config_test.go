@@ -72,6 +72,7 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-export.yml", `exports[1]: export protocol "sctp" is not udp or tcp`},
 		{"conf.bad-export-severity.yml", `exports[0]: min_severity must be info, warning, error or critical, not "loud"`},
 		{"conf.bad-alarm-rule.yml", `alarms.rules[0].severity must be warning, minor, major or critical, not "page"`},
+		{"conf.bad-promql.yml", `alarms.rules[0].expr: PromQL "rate(erlang_vm_processes[5m]": 1:29: parse error: unclosed left parenthesis`},
 		{"conf.bad-event-rule.yml", `alarms.event_rules[0].window is required (e.g. 1m)`},
 		{"conf.bad-notifier.yml", `alarms.notifiers[0]: pagerduty needs routing_key`},
 		{"conf.bad-alertmanager.yml", `alarms.alertmanager[0]: "localhost:9093" is not an http(s) URL such as http://localhost:9093`},

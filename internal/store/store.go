@@ -269,3 +269,34 @@ func (d *DB) Series(ctx context.Context, selectors []string, start, end time.Tim
 
 // compile-time check that the TSDB is a queryable PromQL source.
 var _ storage.Queryable = (*tsdb.DB)(nil)
+
+// CheckExpr reports whether q is valid PromQL.
+func CheckExpr(q string) error {
+	if _, err := parser.NewParser(parser.Options{}).ParseExpr(q); err != nil {
+		return fmt.Errorf("PromQL %q: %w", q, err)
+	}
+	return nil
+}
+
+// ParseSeries reads a series description in promtool's test syntax,
+// e.g. `up{node="a@h"}` with values `1+0x10 _ 0x5`: its labels and one
+// value per step (ok false where the step is omitted).
+func ParseSeries(series, values string) ([]Label, []SeriesValue, error) {
+	ls, vs, err := parser.NewParser(parser.Options{}).ParseSeriesDesc(series + " " + values)
+	if err != nil {
+		return nil, nil, fmt.Errorf("series %s %q: %w", series, values, err)
+	}
+	var out []Label
+	ls.Range(func(l labels.Label) { out = append(out, Label{Name: l.Name, Value: l.Value}) })
+	svs := make([]SeriesValue, len(vs))
+	for i, v := range vs {
+		svs[i] = SeriesValue{Value: v.Value, Omitted: v.Omitted}
+	}
+	return out, svs, nil
+}
+
+// SeriesValue is one step of a parsed series.
+type SeriesValue struct {
+	Value   float64
+	Omitted bool
+}

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRuleCommands(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{"check good", []string{"check", "rules", "testdata/rules_test.yml"}, 0, "testdata/rules_test.yml: OK (1 rules)", ""},
+		{"check bad PromQL", []string{"check", "rules", "testdata/rules_bad.yml"}, 1, "", `rule r: PromQL "sum(": 1:5: parse error: unclosed left parenthesis`},
+		{"check missing file", []string{"check", "rules", "testdata/nosuch.yml"}, 1, "", "no such file or directory"},
+		{"test passing", []string{"test", "rules", "testdata/rules_test.yml"}, 0, "testdata/rules_test.yml: 3 of 3 tests passed", ""},
+		{"test failing", []string{"test", "rules", "testdata/rules_failing.yml"}, 1,
+			"FAILED expects what does not happen: at 60s expected 1 alarms, missing [{Rule:process_limit", "1 rule tests failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := run(t, tc.args...)
+			require.Equal(t, tc.wantCode, code, "stdout: %s\nstderr: %s", out, errOut)
+			require.Contains(t, out, tc.wantOut)
+			require.Contains(t, errOut, tc.wantErr)
+		})
+	}
+}
