@@ -943,3 +943,84 @@ alarms:
 		return true
 	}, 20*time.Second, 100*time.Millisecond)
 }
+
+// TestMoreBuiltinAlarms creates more conditions on real nodes: a small
+// atom table filled, a small port table filled, ETS tables up to the
+// limit, a burst of error logs, large heaps, and an application in two
+// versions on two nodes of one family.
+func TestMoreBuiltinAlarms(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{Args: []string{"+t", "20000", "+Q", "1024"}})
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: more
+    cookie: %s
+    nodes: [%s, %s]
+alarms:
+  interval: 1s
+  builtin:
+    atom_limit: {for: 0s}
+    port_limit: {for: 0s}
+    ets_limit: {for: 0s}
+    logger_error_rate: {for: 0s}
+    application_version_mismatch: {for: 0s}
+`, a.Cookie, a.Name, b.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	dial := func(n *testnode.Node) *dist.Conn {
+		x, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+		require.NoError(t, err)
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	ca, cb := dial(a), dial(b)
+	eval := func(c *dist.Conn, expr string) {
+		_, err := inspect.EvalWith(ctx, c, expr, nil)
+		require.NoError(t, err)
+	}
+	severityOf := func(rule, node string) alarm.Severity {
+		for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+			if x.Rule == rule && (node == "" || x.Node == node) {
+				return x.Severity
+			}
+		}
+		return ""
+	}
+	wait := func(rule, node string, want alarm.Severity) {
+		t.Helper()
+		require.Eventually(t, func() bool { return severityOf(rule, node) == want }, 30*time.Second, 100*time.Millisecond,
+			"%s on %s: %s, want %s", rule, node, severityOf(rule, node), want)
+	}
+
+	// Atoms up to 90% of +t 20000 (atoms are never freed: major stays).
+	eval(ca, `[list_to_atom("beamctl_test_atom_" ++ integer_to_list(I)) || I <- lists:seq(1, 18000 - erlang:system_info(atom_count))], ok.`)
+	wait("atom_limit", a.Name, alarm.Major)
+
+	// 940 of 1024 ports (92%): UDP sockets held by one process.
+	eval(ca, `Self = self(), spawn(fun() -> register(port_holder, self()), _ = [gen_udp:open(0) || _ <- lists:seq(1, 940 - erlang:system_info(port_count))], Self ! ready, receive stop -> ok end end), receive ready -> ok end.`)
+	wait("port_limit", a.Name, alarm.Major)
+	eval(ca, `port_holder ! stop, ok.`)
+	wait("port_limit", a.Name, "")
+
+	// 7,500 of 8,192 ETS tables on b.
+	eval(cb, `Self = self(), spawn(fun() -> register(ets_holder, self()), _ = [ets:new(t, []) || _ <- lists:seq(1, 7500)], Self ! ready, receive stop -> ok end end), receive ready -> ok end.`)
+	wait("ets_limit", b.Name, alarm.Major)
+	eval(cb, `ets_holder ! stop, ok.`)
+	wait("ets_limit", b.Name, "")
+
+	// 400 error logs: 80 a minute over five minutes.
+	eval(ca, `[logger:error("failing ~p", [I]) || I <- lists:seq(1, 400)], ok.`)
+	wait("logger_error_rate", a.Name, alarm.Minor)
+
+	// An application in version 1 on a and 2 on b (one family: Erlang/OTP 25).
+	for v, c := range map[string]*dist.Conn{"1.0": ca, "2.0": cb} {
+		eval(c, fmt.Sprintf(`ok = application:load({application, beamctl_test_app, [{vsn, "%s"}, {applications, [kernel, stdlib]}]}), ok = application:start(beamctl_test_app).`, v))
+	}
+	wait("application_version_mismatch", "", alarm.Major)
+	eval(cb, `application:stop(beamctl_test_app).`)
+	wait("application_version_mismatch", "", "")
+}
