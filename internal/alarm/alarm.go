@@ -73,26 +73,30 @@ type Observation struct {
 	Value       float64
 	Description string
 	Evidence    []string
+	// Labels and Annotations are a user rule's, for Alertmanager.
+	Labels, Annotations map[string]string
 }
 
 // Alarm is an alarm's state.
 type Alarm struct {
-	ID          int64      `json:"id"`
-	Rule        string     `json:"rule"`
-	Cluster     string     `json:"cluster"`
-	Node        string     `json:"node,omitempty"`
-	Subject     string     `json:"subject,omitempty"`
-	Severity    Severity   `json:"severity"`
-	Active      bool       `json:"active"`
-	RaisedAt    time.Time  `json:"raised_at"`
-	ClearedAt   *time.Time `json:"cleared_at,omitempty"`
-	Value       float64    `json:"value"`
-	Description string     `json:"description"`
-	Evidence    []string   `json:"evidence,omitempty"`
-	Flapping    bool       `json:"flapping,omitempty"`
-	AckedBy     string     `json:"acked_by,omitempty"`
-	AckedAt     *time.Time `json:"acked_at,omitempty"`
-	History     []Event    `json:"history,omitempty"`
+	ID          int64             `json:"id"`
+	Rule        string            `json:"rule"`
+	Cluster     string            `json:"cluster"`
+	Node        string            `json:"node,omitempty"`
+	Subject     string            `json:"subject,omitempty"`
+	Severity    Severity          `json:"severity"`
+	Active      bool              `json:"active"`
+	RaisedAt    time.Time         `json:"raised_at"`
+	ClearedAt   *time.Time        `json:"cleared_at,omitempty"`
+	Value       float64           `json:"value"`
+	Description string            `json:"description"`
+	Evidence    []string          `json:"evidence,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Flapping    bool              `json:"flapping,omitempty"`
+	AckedBy     string            `json:"acked_by,omitempty"`
+	AckedAt     *time.Time        `json:"acked_at,omitempty"`
+	History     []Event           `json:"history,omitempty"`
 }
 
 // Key is the alarm's key.

@@ -45,15 +45,24 @@ type amAlert struct {
 }
 
 func (am *Alertmanager) alert(a Alarm, now time.Time) amAlert {
-	labels := map[string]string{"alertname": a.Rule, "severity": string(a.Severity), "cluster": a.Cluster, "source": "beamctl"}
+	labels := map[string]string{}
+	for k, v := range a.Labels { // the rule's own labels; beamctl's below win
+		labels[k] = v
+	}
+	for k, v := range map[string]string{"alertname": a.Rule, "severity": string(a.Severity), "cluster": a.Cluster, "source": "beamctl"} {
+		labels[k] = v
+	}
 	if a.Node != "" {
 		labels["node"] = a.Node
 	}
 	if a.Subject != "" {
 		labels["subject"] = a.Subject
 	}
-	ann := map[string]string{"description": a.Description, "value": strconv.FormatFloat(a.Value, 'g', -1, 64),
-		"beamctl_alarm_id": strconv.FormatInt(a.ID, 10)}
+	ann := map[string]string{}
+	for k, v := range a.Annotations {
+		ann[k] = v
+	}
+	ann["description"], ann["value"], ann["beamctl_alarm_id"] = a.Description, strconv.FormatFloat(a.Value, 'g', -1, 64), strconv.FormatInt(a.ID, 10)
 	if len(a.Evidence) > 0 {
 		ann["evidence"] = strings.Join(a.Evidence, "\n")
 	}

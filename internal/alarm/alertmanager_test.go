@@ -94,6 +94,8 @@ func TestAlertmanager(t *testing.T) {
 	e.SetRules([]Rule{r})
 	go am.Run(ctx, e)
 	r.obs = holds(Major, 42)
+	r.obs[0].Labels = map[string]string{"team": "db", "severity": "ignored: beamctl's own wins"}
+	r.obs[0].Annotations = map[string]string{"runbook": "https://runbooks/x"}
 	e.Evaluate(ctx, time.Now())
 	status := func(want string) func() bool {
 		return func() bool {
@@ -113,7 +115,8 @@ func TestAlertmanager(t *testing.T) {
 	mu.Lock()
 	a := got[0].Alerts[0]
 	mu.Unlock()
-	require.Equal(t, map[string]string{"alertname": "scripted", "severity": "major", "cluster": "c", "node": "a@h", "source": "beamctl"}, a.Labels)
+	require.Equal(t, map[string]string{"alertname": "scripted", "severity": "major", "cluster": "c", "node": "a@h", "source": "beamctl", "team": "db"}, a.Labels)
+	require.Equal(t, "https://runbooks/x", a.Annotations["runbook"])
 	require.Equal(t, "value major", a.Annotations["description"])
 	require.Equal(t, "42", a.Annotations["value"])
 

@@ -204,7 +204,8 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 			continue
 		}
 		a := &Alarm{Rule: o.Key.Rule, Cluster: o.Key.Cluster, Node: o.Key.Node, Subject: o.Key.Subject, Severity: o.Severity,
-			Active: true, RaisedAt: now, Value: o.Value, Description: o.Description, Evidence: o.Evidence}
+			Active: true, RaisedAt: now, Value: o.Value, Description: o.Description, Evidence: o.Evidence,
+			Labels: o.Labels, Annotations: o.Annotations}
 		ev := Event{Time: now, Kind: "raised", Text: o.Description}
 		raises := append(e.recentRaises(o.Key, now), now)
 		e.raises[o.Key] = raises

@@ -32,9 +32,13 @@ type QueryRule struct {
 	// (map), .Node, .Cluster, .Subject and the functions pct, bytes and
 	// num.
 	Text string
-	Q    Querier
+	// Labels and Annotations (templates, like Text) go with the alarm to
+	// Alertmanager, as a Prometheus alerting rule's do.
+	Labels, Annotations map[string]string
+	Q                   Querier
 
 	tmpl *template.Template
+	ann  map[string]*template.Template
 }
 
 var funcs = template.FuncMap{
@@ -61,6 +65,14 @@ func (r *QueryRule) Check() error {
 		return fmt.Errorf("rule %s: description: %w", r.RuleName, err)
 	}
 	r.tmpl = t
+	r.ann = map[string]*template.Template{}
+	for k, v := range r.Annotations {
+		at, err := template.New(k).Funcs(funcs).Parse(v)
+		if err != nil {
+			return fmt.Errorf("rule %s: annotation %s: %w", r.RuleName, k, err)
+		}
+		r.ann[k] = at
+	}
 	if r.Thresholds == nil {
 		if _, err := ParseSeverity(string(r.Severity)); err != nil {
 			return fmt.Errorf("rule %s: %w", r.RuleName, err)
@@ -108,7 +120,18 @@ func (r *QueryRule) Evaluate(ctx context.Context, now time.Time, active map[Key]
 		if err := r.tmpl.Execute(&b, data); err != nil {
 			return nil, fmt.Errorf("rule %s: description: %w", r.RuleName, err)
 		}
-		out = append(out, Observation{Key: k, Severity: sev, Value: v, Description: b.String(), Evidence: []string{r.Expr}})
+		o := Observation{Key: k, Severity: sev, Value: v, Description: b.String(), Evidence: []string{r.Expr}, Labels: r.Labels}
+		if len(r.ann) > 0 {
+			o.Annotations = map[string]string{}
+			for name, at := range r.ann {
+				var ab strings.Builder
+				if err := at.Execute(&ab, data); err != nil {
+					return nil, fmt.Errorf("rule %s: annotation %s: %w", r.RuleName, name, err)
+				}
+				o.Annotations[name] = ab.String()
+			}
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }

@@ -76,13 +76,17 @@ func TestUserRule(t *testing.T) {
 		sample("erlang_vm_ets_table_size", 10, now, "table", "small"),
 	}))
 	r := &QueryRule{RuleName: "big_tables", Expr: `erlang_vm_ets_table_size > 1e6`, Severity: Major, Q: db,
-		Text: `Table {{index .Labels "table"}} on {{.Node}} has {{num .Value}} rows.`}
+		Text:        `Table {{index .Labels "table"}} on {{.Node}} has {{num .Value}} rows.`,
+		Labels:      map[string]string{"team": "storage"},
+		Annotations: map[string]string{"runbook": `https://runbooks/ets#{{index .Labels "table"}}`}}
 	require.NoError(t, r.Check())
 	obs, err := r.Evaluate(ctx, now, nil)
 	require.NoError(t, err)
 	require.Len(t, obs, 1)
 	require.Equal(t, Key{Rule: "big_tables", Cluster: "c", Node: "a@h", Subject: "table=sessions"}, obs[0].Key)
 	require.Equal(t, "Table sessions on a@h has 5e+06 rows.", obs[0].Description)
+	require.Equal(t, map[string]string{"team": "storage"}, obs[0].Labels)
+	require.Equal(t, map[string]string{"runbook": "https://runbooks/ets#sessions"}, obs[0].Annotations)
 	bad := &QueryRule{RuleName: "bad", Expr: "up", Severity: "loud", Text: "{{"}
 	require.Error(t, bad.Check())
 	r.Expr = "rate("

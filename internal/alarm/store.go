@@ -56,6 +56,13 @@ func openStore(dir string) (*db, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("alarms: create schema in %s: %w", path, err)
 	}
+	for _, col := range []string{"labels", "annotations"} { // added after the first schema
+		if _, err := sqlDB.Exec("ALTER TABLE alarms ADD COLUMN " + col + " TEXT NOT NULL DEFAULT '{}'"); err != nil &&
+			!strings.Contains(err.Error(), "duplicate column") {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("alarms: add column %s in %s: %w", col, path, err)
+		}
+	}
 	return &db{db: sqlDB}, nil
 }
 
@@ -76,11 +83,13 @@ func (s *db) save(ctx context.Context, a *Alarm, events ...Event) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	ev, _ := json.Marshal(a.Evidence)
+	lb, _ := json.Marshal(a.Labels)
+	an, _ := json.Marshal(a.Annotations)
 	if a.ID == 0 {
 		r, err := tx.ExecContext(ctx, `INSERT INTO alarms(rule, cluster, node, subject, severity, active, raised_at, cleared_at, value,
-			description, evidence, flapping, acked_by, acked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			description, evidence, flapping, acked_by, acked_at, labels, annotations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			a.Rule, a.Cluster, a.Node, a.Subject, string(a.Severity), a.Active, micros(a.RaisedAt), optMicros(a.ClearedAt), a.Value,
-			a.Description, string(ev), a.Flapping, a.AckedBy, optMicros(a.AckedAt))
+			a.Description, string(ev), a.Flapping, a.AckedBy, optMicros(a.AckedAt), string(lb), string(an))
 		if err != nil {
 			return fmt.Errorf("alarms: insert: %w", err)
 		}
@@ -130,7 +139,7 @@ func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 		args = append(args, f.Node)
 	}
 	q := `SELECT id, rule, cluster, node, subject, severity, active, raised_at, cleared_at, value, description, evidence, flapping,
-		acked_by, acked_at FROM alarms`
+		acked_by, acked_at, labels, annotations FROM alarms`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -148,11 +157,11 @@ func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 	out := []Alarm{}
 	for rows.Next() {
 		var a Alarm
-		var sev, ev string
+		var sev, ev, lb, an string
 		var raised int64
 		var cleared, acked sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.Rule, &a.Cluster, &a.Node, &a.Subject, &sev, &a.Active, &raised, &cleared, &a.Value,
-			&a.Description, &ev, &a.Flapping, &a.AckedBy, &acked); err != nil {
+			&a.Description, &ev, &a.Flapping, &a.AckedBy, &acked, &lb, &an); err != nil {
 			return nil, fmt.Errorf("alarms: scan: %w", err)
 		}
 		a.Severity, a.RaisedAt = Severity(sev), time.UnixMicro(raised)
@@ -165,6 +174,8 @@ func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 			a.AckedAt = &t
 		}
 		_ = json.Unmarshal([]byte(ev), &a.Evidence)
+		_ = json.Unmarshal([]byte(lb), &a.Labels)
+		_ = json.Unmarshal([]byte(an), &a.Annotations)
 		out = append(out, a)
 	}
 	return out, rows.Err()

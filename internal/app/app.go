@@ -326,7 +326,7 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 			text = ur.Name + " on {{.Node}}: {{num .Value}}"
 		}
 		r := &alarm.QueryRule{RuleName: ur.Name, Expr: ur.Expr, Severity: alarm.Severity(ur.Severity), ForDur: time.Duration(ur.For),
-			Text: text, Q: a.db}
+			Text: text, Labels: ur.Labels, Annotations: ur.Annotations, Q: a.db}
 		if err := r.Check(); err != nil {
 			return fmt.Errorf("alarms.rules: %w", err)
 		}

@@ -125,6 +125,9 @@ type AlarmRule struct {
 	For         Duration `yaml:"for"`
 	Severity    string   `yaml:"severity"`
 	Description string   `yaml:"description"`
+	// Labels and Annotations (templates) go to Alertmanager with the alarm.
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
 }
 
 // Export is one destination for notifications: syslog, gelf or otlp.
