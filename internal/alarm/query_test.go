@@ -31,6 +31,8 @@ func TestBuiltinRules(t *testing.T) {
 		sample("erlang_vm_process_limit", 1000, now),
 		sample("erlang_vm_message_queue_max_length", 250000, now),
 		sample("erlang_vm_message_queue_longest_info", 1, now, "pid", "<0.99.0>", "name", "stuck_server"),
+		sample("erlang_vm_utc_offset_seconds", 3600, now),
+		{Labels: []store.Label{{Name: "__name__", Value: "erlang_vm_utc_offset_seconds"}, {Name: "cluster", Value: "c"}, {Name: "node", Value: "b@h"}}, Time: now, Value: 0},
 	}))
 	rules, err := BuiltinRules(db, map[string]Override{"atom_growth": {Disabled: true}})
 	require.NoError(t, err)
@@ -46,6 +48,8 @@ func TestBuiltinRules(t *testing.T) {
 	require.Equal(t, Critical, found["process_limit"].Severity)
 	require.Equal(t, "a@h uses 96.0% of its process limit (+P).", found["process_limit"].Description)
 	require.Equal(t, Major, found["process_message_queue"].Severity)
+	require.Equal(t, Key{Rule: "time_zone_mismatch", Cluster: "c"}, found["time_zone_mismatch"].Key)
+	require.Equal(t, "The nodes of cluster c run in 2 different time zones: local times in logs and schedules disagree.", found["time_zone_mismatch"].Description)
 	require.Equal(t, "A process on a@h has 2.5e+05 messages waiting: <0.99.0> stuck_server.", found["process_message_queue"].Description)
 
 	_, err = BuiltinRules(db, map[string]Override{"nosuch": {}})
