@@ -298,7 +298,7 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 	overrides := map[string]alarm.Override{}
 	modelOff, modelFor := map[string]bool{}, map[string]time.Duration{}
 	for name, b := range cfg.Alarms.Builtin {
-		if slices.Contains(modelRuleNames, name) {
+		if slices.Contains(modelRuleNames, name) || name == "mnesia_inconsistent" || name == "mnesia_overloaded" {
 			modelOff[name] = b.Disabled
 			if b.For != nil {
 				modelFor[name] = time.Duration(*b.For)
@@ -334,6 +334,22 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 			return fmt.Errorf("alarms.rules: rule %s: %w", ur.Name, err)
 		}
 		rules = append(rules, r)
+	}
+	// Built-in event rules: mnesia's own alarms, from its system events.
+	for _, br := range []*alarm.EventRule{
+		{RuleName: "mnesia_inconsistent", Kind: "mnesia_inconsistent_database", Count: 1, Window: time.Hour, Severity: alarm.Critical,
+			Description: "mnesia reports an inconsistent database (a partition healed with diverging tables)"},
+		{RuleName: "mnesia_overloaded", Kind: "mnesia_overload", Count: 1, Window: 10 * time.Minute, Severity: alarm.Major,
+			Description: "mnesia is overloaded (its transaction log dump falls behind)"},
+	} {
+		if b, ok := cfg.Alarms.Builtin[br.RuleName]; ok && b.Disabled {
+			continue
+		}
+		if b, ok := cfg.Alarms.Builtin[br.RuleName]; ok && b.For != nil {
+			br.ForDur = time.Duration(*b.For)
+		}
+		br.N = a.notes.Store()
+		rules = append(rules, br)
 	}
 	for _, er := range cfg.Alarms.EventRules {
 		rules = append(rules, &alarm.EventRule{RuleName: er.Name, Kind: er.Kind, Grep: er.Grep, Count: er.Count, Window: time.Duration(er.Window),

@@ -168,7 +168,24 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	first := true
 	tick := time.NewTicker(codeEvery)
 	defer tick.Stop()
+	var mnesiaWatched bool
 	for polls := 0; ; polls++ {
+		if !mnesiaWatched { // mnesia may start after the node does
+			mctx, cancel := context.WithTimeout(ctx, timeout)
+			w, err := capture.WatchMnesia(mctx, conn)
+			cancel()
+			switch {
+			case err != nil:
+				a.log.Debug("Cannot watch mnesia", "node", node, "err", err)
+			case w != nil:
+				mnesiaWatched = true
+				defer a.forward(w.Events(ctx), cluster, func() {
+					sctx, cancel := context.WithTimeout(context.Background(), timeout)
+					defer cancel()
+					_ = w.Stop(sctx)
+				})()
+			}
+		}
 		a.pollCode(ctx, conn, cluster, timeout, first)
 		a.pollAlarms(ctx, conn, cluster, timeout)
 		if polls%10 == 0 { // the release's files and the code path change rarely
