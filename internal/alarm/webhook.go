@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
+	"net/smtp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,15 +19,22 @@ import (
 
 // Webhook delivers every alarm change to a URL as a generic JSON webhook,
 // a PagerDuty Events API v2 event (trigger, acknowledge, resolve with a
-// dedup_key per alarm) or a Slack incoming-webhook message. Changes wait
+// dedup_key per alarm) or a Slack incoming-webhook message, or by e-mail
+// through an SMTP server. Changes wait
 // in a bounded queue; a post that fails is retried with backoff (1 s to
 // 1 min) until it succeeds, each failure counted and reported to
 // OnFailure, so a broken notifier is never silent.
 type Webhook struct {
-	Format     string // webhook (default), pagerduty or slack
+	Format     string // webhook (default), pagerduty, slack or email
 	URL        string
 	RoutingKey string // PagerDuty integration key
-	Logger     *slog.Logger
+	// SMTP (host:port), From and To are the e-mail format's; Username and
+	// Password, if set, authenticate (PLAIN, which net/smtp allows only
+	// over TLS or to localhost).
+	SMTP, From         string
+	To                 []string
+	Username, Password string
+	Logger             *slog.Logger
 	// OnFailure is told about each failed attempt (e.g. to record a
 	// notification).
 	OnFailure func(err error)
@@ -61,7 +71,7 @@ func (w *Webhook) Run(ctx context.Context, e *Engine) {
 			}
 			backoff := time.Second
 			for {
-				err := w.post(ctx, body)
+				err := w.deliver(ctx, body)
 				if err == nil {
 					w.Sent.Add(1)
 					break
@@ -69,7 +79,7 @@ func (w *Webhook) Run(ctx context.Context, e *Engine) {
 				w.Failed.Add(1)
 				w.Logger.Warn("Alarm notifier failed; retrying", "format", w.Format, "url", w.URL, "err", err, "in", backoff)
 				if w.OnFailure != nil {
-					w.OnFailure(fmt.Errorf("%s %s: %w", w.format(), w.URL, err))
+					w.OnFailure(fmt.Errorf("%s %s: %w", w.format(), w.URL+w.SMTP, err))
 				}
 				select {
 				case <-ctx.Done():
@@ -140,8 +150,10 @@ func (w *Webhook) payload(c Change) (b []byte, ok bool, err error) {
 		b, err = json.Marshal(map[string]string{"text": text + ")"})
 	case "webhook":
 		b, err = json.Marshal(map[string]any{"version": "1", "event": c.Event, "alarm": a})
+	case "email":
+		b = w.mail(c)
 	default:
-		return nil, false, fmt.Errorf("notifier format %q is not webhook, pagerduty or slack", w.Format)
+		return nil, false, fmt.Errorf("notifier format %q is not webhook, pagerduty, slack or email", w.Format)
 	}
 	return b, err == nil, err
 }
@@ -166,6 +178,53 @@ func slackIcon(a Alarm, kind string) string {
 		return ":red_circle:"
 	}
 	return ":large_yellow_circle:"
+}
+
+// mail writes an e-mail (RFC 5322) about a change.
+func (w *Webhook) mail(c Change) []byte {
+	a := c.Alarm
+	where := a.Node
+	if where == "" {
+		where = a.Cluster
+	}
+	subject := fmt.Sprintf("[beamctl] %s %s on %s: %s", strings.ToUpper(string(a.Severity)), a.Rule, where, c.Event.Kind)
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <beamctl-alarm-%d-%d@beamctl>\r\n",
+		w.From, strings.Join(w.To, ", "), mime.QEncoding.Encode("utf-8", subject), c.Event.Time.Format(time.RFC1123Z), a.ID, c.Event.Time.UnixNano())
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	fmt.Fprintf(&b, "%s\r\n\r\nAlarm %d: %s, %s, %s on %s (cluster %s).\r\nValue: %g\r\nRaised at: %s\r\n",
+		a.Description, a.ID, c.Event.Kind, a.Severity, a.Rule, where, a.Cluster, a.Value, a.RaisedAt.Format(time.RFC3339))
+	if c.Event.Who != "" {
+		fmt.Fprintf(&b, "By: %s\r\n", c.Event.Who)
+	}
+	if c.Event.Text != "" {
+		fmt.Fprintf(&b, "Note: %s\r\n", c.Event.Text)
+	}
+	for _, e := range a.Evidence {
+		fmt.Fprintf(&b, "Evidence: %s\r\n", e)
+	}
+	return []byte(b.String())
+}
+
+func (w *Webhook) deliver(ctx context.Context, body []byte) error {
+	if w.format() != "email" {
+		return w.post(ctx, body)
+	}
+	var auth smtp.Auth
+	if w.Username != "" {
+		host, _, _ := net.SplitHostPort(w.SMTP)
+		auth = smtp.PlainAuth("", w.Username, w.Password, host)
+	}
+	done := make(chan error, 1)
+	go func() { done <- smtp.SendMail(w.SMTP, auth, w.From, w.To, body) }() // net/smtp takes no context
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("smtp %s: no answer in 30s", w.SMTP)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (w *Webhook) post(ctx context.Context, body []byte) error {

@@ -188,6 +188,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	for _, n := range a.cfg.Alarms.Notifiers {
 		a.notifiers = append(a.notifiers, &alarm.Webhook{Format: n.Format, URL: n.URL, RoutingKey: n.RoutingKey,
+			SMTP: n.SMTP, From: n.From, To: n.To, Username: n.Username, Password: n.Password,
 			Logger: a.log.With("component", "alarm-notifier"), OnFailure: func(err error) {
 				a.record(notify.Notification{Time: time.Now(), Kind: "alarm_delivery_failed", Severity: notify.Error,
 					Text: fmt.Sprintf("An alarm notifier failed (retrying): %v.", err)})
@@ -876,7 +877,7 @@ func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(a.am.Failed.Load()), "alertmanager", "failed")
 	}
 	for i, n := range a.notifiers {
-		dest := fmt.Sprintf("notifiers[%d] %s", i, n.URL)
+		dest := fmt.Sprintf("notifiers[%d] %s%s", i, n.URL, n.SMTP)
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Sent.Load()), dest, "sent")
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Failed.Load()), dest, "failed")
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Dropped.Load()), dest, "dropped")

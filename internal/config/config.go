@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -73,9 +74,16 @@ type EventRule struct {
 
 // Notifier is a direct alarm destination.
 type Notifier struct {
-	Format     string `yaml:"format"` // webhook (default), pagerduty or slack
+	Format     string `yaml:"format"` // webhook (default), pagerduty, slack or email
 	URL        string `yaml:"url"`
 	RoutingKey string `yaml:"routing_key"` // PagerDuty integration key
+	// SMTP (host:port), From, To and optionally Username and Password are
+	// the email format's.
+	SMTP     string   `yaml:"smtp"`
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
 }
 
 // BuiltinAlarm overrides a built-in alarm.
@@ -568,8 +576,13 @@ func (a *Alarms) validate() error {
 			if n.RoutingKey == "" {
 				return fmt.Errorf("alarms.notifiers[%d]: pagerduty needs routing_key", i)
 			}
+		case "email":
+			if _, _, err := net.SplitHostPort(n.SMTP); err != nil || n.From == "" || len(n.To) == 0 {
+				return fmt.Errorf("alarms.notifiers[%d]: email needs smtp (host:port), from and to", i)
+			}
+			continue
 		default:
-			return fmt.Errorf("alarms.notifiers[%d]: format must be webhook, pagerduty or slack, not %q", i, n.Format)
+			return fmt.Errorf("alarms.notifiers[%d]: format must be webhook, pagerduty, slack or email, not %q", i, n.Format)
 		}
 		if p, err := url.Parse(n.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return fmt.Errorf("alarms.notifiers[%d]: url %q is not an http(s) URL", i, n.URL)

@@ -74,6 +74,7 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-alarm-rule.yml", `alarms.rules[0].severity must be warning, minor, major or critical, not "page"`},
 		{"conf.bad-promql.yml", `alarms.rules[0].expr: PromQL "rate(erlang_vm_processes[5m]": 1:29: parse error: unclosed left parenthesis`},
 		{"conf.bad-event-rule.yml", `alarms.event_rules[0].window is required (e.g. 1m)`},
+		{"conf.bad-email.yml", `alarms.notifiers[0]: email needs smtp (host:port), from and to`},
 		{"conf.bad-notifier.yml", `alarms.notifiers[0]: pagerduty needs routing_key`},
 		{"conf.bad-alertmanager.yml", `alarms.alertmanager[0]: "localhost:9093" is not an http(s) URL such as http://localhost:9093`},
 		{"conf.bad-builtin-level.yml", `alarms.builtin.process_limit: "severe" is not for, warning, minor, major or critical`},
