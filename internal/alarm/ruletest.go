@@ -142,18 +142,26 @@ func (tc RuleTest) run(ctx context.Context, dir string, userRules []TestRule) (s
 	}
 	defer db.Close()
 	t0 := time.Now().Add(-at).Truncate(time.Second)
+	byTime := map[time.Time][]store.Sample{}
 	for _, in := range tc.InputSeries {
 		ls, vs, err := store.ParseSeries(in.Series, in.Values)
 		if err != nil {
 			return "", err
 		}
-		var samples []store.Sample
 		for i, v := range vs {
 			if !v.Omitted {
-				samples = append(samples, store.Sample{Labels: ls, Time: t0.Add(time.Duration(i) * interval), Value: v.Value})
+				ts := t0.Add(time.Duration(i) * interval)
+				byTime[ts] = append(byTime[ts], store.Sample{Labels: ls, Time: ts, Value: v.Value})
 			}
 		}
-		if err := db.Append(ctx, samples); err != nil {
+	}
+	times := make([]time.Time, 0, len(byTime))
+	for ts := range byTime {
+		times = append(times, ts)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	for _, ts := range times { // in time order: the store's head only moves forward
+		if err := db.Append(ctx, byTime[ts]); err != nil {
 			return "", err
 		}
 	}

@@ -14,10 +14,10 @@ func TestRuleCommands(t *testing.T) {
 		wantOut  string
 		wantErr  string
 	}{
-		{"check good", []string{"check", "rules", "testdata/rules_test.yml"}, 0, "testdata/rules_test.yml: OK (1 rules)", ""},
+		{"check good", []string{"check", "rules", "testdata/rules_test.yml"}, 0, "testdata/rules_test.yml: OK (2 rules)", ""},
 		{"check bad PromQL", []string{"check", "rules", "testdata/rules_bad.yml"}, 1, "", `rule r: PromQL "sum(": 1:5: parse error: unclosed left parenthesis`},
 		{"check missing file", []string{"check", "rules", "testdata/nosuch.yml"}, 1, "", "no such file or directory"},
-		{"test passing", []string{"test", "rules", "testdata/rules_test.yml"}, 0, "testdata/rules_test.yml: 3 of 3 tests passed", ""},
+		{"test passing", []string{"test", "rules", "testdata/rules_test.yml"}, 0, "testdata/rules_test.yml: 5 of 5 tests passed", ""},
 		{"test failing", []string{"test", "rules", "testdata/rules_failing.yml"}, 1,
 			"FAILED expects what does not happen: at 60s expected 1 alarms, missing [{Rule:process_limit", "1 rule tests failed"},
 	}
