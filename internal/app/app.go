@@ -241,7 +241,8 @@ func (a *App) startExports(cfg []config.Export) error {
 	}
 	var targets []*export.Target
 	for i, e := range cfg {
-		t, err := export.New(e.Options())
+		t, err := export.New(export.Options{Format: e.Format, Protocol: e.Protocol, Address: e.Address, URL: e.URL, Headers: e.Headers,
+			Facility: e.Facility, MinSeverity: e.MinSeverity, Hostname: e.Hostname})
 		if err != nil {
 			return fmt.Errorf("exports[%d]: %w", i, err)
 		}

@@ -14,15 +14,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/beamctl/beamctl/internal/dist"
-	"github.com/beamctl/beamctl/internal/export"
-	"github.com/beamctl/beamctl/internal/store"
 )
 
 // Config is the whole configuration file.
@@ -150,11 +150,34 @@ type Export struct {
 	Hostname    string            `yaml:"hostname"`
 }
 
-// Options are the export's settings for package export.
-func (e Export) Options() export.Options {
-	return export.Options{Format: e.Format, Protocol: e.Protocol, Address: e.Address, URL: e.URL, Headers: e.Headers,
-		Facility: e.Facility, MinSeverity: e.MinSeverity, Hostname: e.Hostname}
+// validate checks an export's settings (package export checks them again
+// when it builds the target; config stays free of its dependencies).
+func (e Export) validate() error {
+	switch e.Format {
+	case "syslog", "gelf":
+		switch e.Protocol {
+		case "", "udp", "tcp":
+		default:
+			return fmt.Errorf("protocol %q is not udp or tcp", e.Protocol)
+		}
+		if _, _, err := net.SplitHostPort(e.Address); err != nil {
+			return fmt.Errorf("address %q is not host:port", e.Address)
+		}
+		if e.Format == "syslog" && e.Facility != "" && !slices.Contains(syslogFacilities, e.Facility) {
+			return fmt.Errorf("syslog facility %q is not one of kern … local7", e.Facility)
+		}
+	case "otlp":
+		if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("otlp url %q is not an http(s) URL such as http://localhost:4318/v1/logs", e.URL)
+		}
+	default:
+		return fmt.Errorf("format %q is not syslog, gelf or otlp", e.Format)
+	}
+	return nil
 }
+
+var syslogFacilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
 
 // Global holds server-wide settings.
 type Global struct {
@@ -383,7 +406,7 @@ func (c *Config) validate(dir string) error {
 		default:
 			return fmt.Errorf("exports[%d]: min_severity must be info, warning, error or critical, not %q", i, e.MinSeverity)
 		}
-		if _, err := export.New(e.Options()); err != nil {
+		if err := e.validate(); err != nil {
 			return fmt.Errorf("exports[%d]: %w", i, err)
 		}
 	}
@@ -544,8 +567,8 @@ func (a *Alarms) validate() error {
 		default:
 			return fmt.Errorf("%s.severity must be warning, minor, major or critical, not %q", where, r.Severity)
 		}
-		if err := store.CheckExpr(r.Expr); err != nil {
-			return fmt.Errorf("%s.expr: %w", where, err)
+		if _, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr); err != nil {
+			return fmt.Errorf("%s.expr: PromQL %q: %w", where, r.Expr, err)
 		}
 	}
 	for i, r := range a.EventRules {

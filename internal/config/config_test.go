@@ -69,7 +69,7 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-log-level.yml", `cluster "x": notifications.log_level must be a logger level (emergency … debug) or none, not "loud"`},
 		{"conf.bad-node-log-level.yml", `cluster "x": notifications.node_log_levels.a@h must be a logger level (emergency … debug) or none, not "verbose"`},
 		{"conf.bad-sysmon.yml", `cluster "x": notifications.system_monitor must be count, record or off, not "yes"`},
-		{"conf.bad-export.yml", `exports[1]: export protocol "sctp" is not udp or tcp`},
+		{"conf.bad-export.yml", `exports[1]: protocol "sctp" is not udp or tcp`},
 		{"conf.bad-export-severity.yml", `exports[0]: min_severity must be info, warning, error or critical, not "loud"`},
 		{"conf.bad-alarm-rule.yml", `alarms.rules[0].severity must be warning, minor, major or critical, not "page"`},
 		{"conf.bad-promql.yml", `alarms.rules[0].expr: PromQL "rate(erlang_vm_processes[5m]": 1:29: parse error: unclosed left parenthesis`},
