@@ -22,8 +22,6 @@ type Builtin struct {
 
 // Builtins are the query-based built-in alarms.
 var Builtins = []Builtin{
-	{Name: "node_restart_loop", Expr: `resets(erlang_vm_uptime_seconds[30m])`, Levels: []Level{{Minor, 2}, {Major, 3}, {Critical, 6}},
-		Text: `Node {{.Node}} restarted {{num .Value}} times in 30 minutes.`},
 	{Name: "process_limit", Expr: `erlang_vm_processes / erlang_vm_process_limit`, Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.95}},
 		Hysteresis: 0.05, For: 30 * time.Second, Text: `{{.Node}} uses {{pct .Value}} of its process limit (+P).`},
 	{Name: "port_limit", Expr: `erlang_vm_ports / erlang_vm_port_limit`, Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.95}},
@@ -71,9 +69,9 @@ var Builtins = []Builtin{
 	{Name: "busy_port", Expr: `rate(erlang_vm_system_monitor_events_total{event="busy_port"}[5m]) * 60`,
 		Levels: []Level{{Warning, 10}, {Minor, 600}}, Hysteresis: 0.5,
 		Text: `Processes on {{.Node}} were suspended {{num .Value}} times a minute on a busy port.`},
-	{Name: "dist_connection_flapping", Expr: `resets(erlang_vm_dist_recv_bytes_total[10m])`, Subject: "peer",
-		Levels: []Level{{Minor, 3}, {Major, 10}},
-		Text:   `The connection from {{.Node}} to {{.Subject}} was set up again {{num .Value}} times in 10 minutes.`},
+	{Name: "dist_connection_flapping", Expr: `count by (cluster, node, peer) (count_over_time(erlang_vm_dist_connection_controller_info{peer!~"beamctl_.*"}[10m])) - 1`,
+		Subject: "peer", Levels: []Level{{Minor, 3}, {Major, 10}},
+		Text: `The connection from {{.Node}} to {{.Subject}} was set up again {{num .Value}} times in 10 minutes.`},
 	{Name: "time_drift", Expr: `abs(erlang_vm_clock_offset_seconds) - erlang_vm_clock_offset_uncertainty_seconds`,
 		Levels: []Level{{Minor, 1}, {Major, 10}, {Critical, 60}}, Hysteresis: 0.2, For: time.Minute,
 		Text: `The clock of {{.Node}} is {{num .Value}} s away from beamctl's (and so from its family's): timestamps, leases and timeouts disagree.`},

@@ -19,12 +19,14 @@ type Notifications interface {
 // such as mfa): "more than 5 crash reports from one supervisor in a
 // minute".
 type EventRule struct {
-	RuleName    string
-	Kind, Grep  string
-	Count       int
-	Window      time.Duration
-	GroupBy     string
-	Severity    Severity
+	RuleName   string
+	Kind, Grep string
+	Count      int
+	Window     time.Duration
+	GroupBy    string
+	Severity   Severity
+	// Levels, if set, decide the severity from the count instead.
+	Levels      *Thresholds
 	ForDur      time.Duration
 	Description string // a prefix; the count, window and group are added
 	N           Notifications
@@ -34,7 +36,7 @@ func (r *EventRule) Name() string       { return r.RuleName }
 func (r *EventRule) For() time.Duration { return r.ForDur }
 
 // Evaluate counts the notifications of the window.
-func (r *EventRule) Evaluate(ctx context.Context, now time.Time, _ map[Key]Severity) ([]Observation, error) {
+func (r *EventRule) Evaluate(ctx context.Context, now time.Time, active map[Key]Severity) ([]Observation, error) {
 	ns, err := r.N.Query(ctx, notify.Filter{Kind: r.Kind, Grep: r.Grep, Since: now.Add(-r.Window), Until: now, Limit: 100000})
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.RuleName, err)
@@ -53,7 +55,12 @@ func (r *EventRule) Evaluate(ctx context.Context, now time.Time, _ map[Key]Sever
 	}
 	var out []Observation
 	for k, c := range counts {
-		if c < r.Count {
+		sev := r.Severity
+		if r.Levels != nil {
+			if sev = r.Levels.Level(float64(c), active[k]); sev == "" {
+				continue
+			}
+		} else if c < r.Count {
 			continue
 		}
 		what := k.Node
@@ -67,7 +74,7 @@ func (r *EventRule) Evaluate(ctx context.Context, now time.Time, _ map[Key]Sever
 		if desc == "" {
 			desc = r.RuleName
 		}
-		out = append(out, Observation{Key: k, Severity: r.Severity, Value: float64(c),
+		out = append(out, Observation{Key: k, Severity: sev, Value: float64(c),
 			Description: fmt.Sprintf("%s: %d %s notifications in %s from %s.", desc, c, r.Kind, r.Window, what),
 			Evidence:    []string{fmt.Sprintf("notifications?kind=%s&since=%s", r.Kind, r.Window)}})
 	}

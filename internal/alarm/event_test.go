@@ -56,3 +56,25 @@ func TestEventRule(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "A supervisor child crashes in a loop: 7 crash_report notifications in 1m0s from a@h mfa={my_sup_worker,init,1}.", obs[0].Description)
 }
+
+// TestEventRuleLevels grades the count (node_restart_loop's way).
+func TestEventRuleLevels(t *testing.T) {
+	ctx := context.Background()
+	s, err := notify.Open(t.TempDir(), notify.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	now := time.Now()
+	r := &EventRule{RuleName: "node_restart_loop", Kind: "node_restarted", Window: 30 * time.Minute, N: s,
+		Levels: &Thresholds{Levels: []Level{{Minor, 2}, {Major, 3}, {Critical, 6}}}}
+	for i, want := range []Severity{"", Minor, Major, Major, Major, Critical} {
+		require.NoError(t, s.Add(ctx, []notify.Notification{{Time: now.Add(-time.Duration(i) * time.Minute), Cluster: "c", Node: "a@h", Kind: "node_restarted"}}))
+		obs, err := r.Evaluate(ctx, now, nil)
+		require.NoError(t, err)
+		if want == "" {
+			require.Empty(t, obs)
+			continue
+		}
+		require.Len(t, obs, 1)
+		require.Equal(t, want, obs[0].Severity, "%d restarts", i+1)
+	}
+}

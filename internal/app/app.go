@@ -300,7 +300,7 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 	overrides := map[string]alarm.Override{}
 	modelOff, modelFor := map[string]bool{}, map[string]time.Duration{}
 	for name, b := range cfg.Alarms.Builtin {
-		if slices.Contains(modelRuleNames, name) || name == "mnesia_inconsistent" || name == "mnesia_overloaded" {
+		if slices.Contains(modelRuleNames, name) || name == "mnesia_inconsistent" || name == "mnesia_overloaded" || name == "node_restart_loop" {
 			modelOff[name] = b.Disabled
 			if b.For != nil {
 				modelFor[name] = time.Duration(*b.For)
@@ -337,8 +337,12 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 		}
 		rules = append(rules, r)
 	}
-	// Built-in event rules: mnesia's own alarms, from its system events.
+	// Built-in event rules: restarts, and mnesia's own alarms from its
+	// system events.
 	for _, br := range []*alarm.EventRule{
+		{RuleName: "node_restart_loop", Kind: "node_restarted", Count: 2, Window: 30 * time.Minute,
+			Levels:      &alarm.Thresholds{Levels: []alarm.Level{{Severity: alarm.Minor, At: 2}, {Severity: alarm.Major, At: 3}, {Severity: alarm.Critical, At: 6}}},
+			Description: "The node restarts in a loop"},
 		{RuleName: "mnesia_inconsistent", Kind: "mnesia_inconsistent_database", Count: 1, Window: time.Hour, Severity: alarm.Critical,
 			Description: "mnesia reports an inconsistent database (a partition healed with diverging tables)"},
 		{RuleName: "mnesia_overloaded", Kind: "mnesia_overload", Count: 1, Window: 10 * time.Minute, Severity: alarm.Major,

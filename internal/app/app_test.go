@@ -1046,3 +1046,109 @@ alarms:
 	eval(cb, `mnesia_lib:report_system_event({inconsistent_database, running_partitioned_network, 'other@host'}).`)
 	wait("mnesia_inconsistent", b.Name, alarm.Critical)
 }
+
+// TestRateAlarms creates, on real nodes, the conditions of the alarms that
+// watch rates and growth, with thresholds lowered so that seconds suffice:
+// atoms, messages and binaries growing, run queues and schedulers busy,
+// large heaps, busy distribution ports (a node with a 1 KB distribution
+// buffer), a flapping connection, time zones that differ, and the
+// host-level ratios.
+func TestRateAlarms(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{Args: []string{"+zdbbl", "1"}, Env: []string{"TZ=UTC-9"}})
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 500ms, collect_timeout: 500ms, discover_interval: 500ms}
+clusters:
+  - name: rates
+    cookie: %s
+    nodes: [%s, %s]
+alarms:
+  interval: 1s
+  builtin:
+    atom_growth: {for: 0s}
+    message_queue_growing: {for: 0s}
+    binary_memory_growth: {for: 0s}
+    run_queue_high: {for: 0s}
+    scheduler_utilisation_high: {for: 0s, minor: 0.2}
+    large_heap: {warning: 0.1}
+    busy_dist_port: {warning: 0.1}
+    time_zone_mismatch: {for: 0s}
+    memory_high: {for: 0s, minor: 0.0001}
+    host_memory_low: {for: 0s, minor: 0.9999}
+    open_files: {for: 0s, minor: 0.00001}
+`, a.Cookie, a.Name, b.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	dial := func(n *testnode.Node) *dist.Conn {
+		x, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+		require.NoError(t, err)
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	ca, cb := dial(a), dial(b)
+	eval := func(c *dist.Conn, expr string) {
+		t.Helper()
+		_, err := inspect.EvalWith(ctx, c, expr, nil)
+		require.NoError(t, err)
+	}
+	raisedOn := func(rule, node string) bool {
+		for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+			if x.Rule == rule && (node == "" || x.Node == node) {
+				return true
+			}
+		}
+		return false
+	}
+	wait := func(rule, node string) {
+		t.Helper()
+		deadline := time.Now().Add(40 * time.Second)
+		for !raisedOn(rule, node) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s on %q not raised; active: %+v", rule, node, alarms(t, base, url.Values{"active": {"true"}}))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	wait("time_zone_mismatch", "")
+	for _, rule := range []string{"memory_high", "host_memory_low", "open_files"} {
+		wait(rule, b.Name)
+	}
+
+	// On b, for a few seconds: atoms created steadily, a queue that grows,
+	// binaries kept, and 20 busy processes on 2 schedulers.
+	eval(cb, `Self = self(), spawn(fun() -> register(load_maker, self()),
+		Keep = fun Keep(I, Acc) -> receive stop -> ok after 50 ->
+			_ = [list_to_atom("growth_" ++ integer_to_list(I * 10 + J)) || J <- lists:seq(1, 10)],
+			[growing_queue ! x || _ <- lists:seq(1, 500)],
+			Keep(I + 1, [binary:copy(<<0:8388608>>) | Acc]) end end,
+		register(growing_queue, spawn(timer, sleep, [infinity])),
+		Busy = [spawn(fun Spin() -> Spin() end) || _ <- lists:seq(1, 20)],
+		Self ! ready,
+		Keep(0, []), [exit(P, kill) || P <- Busy] end),
+		receive ready -> ok end.`)
+	for _, rule := range []string{"atom_growth", "message_queue_growing", "binary_memory_growth", "run_queue_high", "scheduler_utilisation_high"} {
+		wait(rule, b.Name)
+	}
+	eval(cb, `load_maker ! stop, exit(whereis(growing_queue), kill), ok.`)
+
+	// A large heap on b (a list of 9 Mi words).
+	eval(cb, `spawn(fun() -> L = lists:seq(1, 4700000), timer:sleep(500), length(L) end), ok.`)
+	wait("large_heap", b.Name)
+
+	// a's 1 KB distribution buffer fills: senders are suspended.
+	eval(cb, `register(sink, spawn(fun S() -> receive _ -> S() end end)), ok.`)
+	eval(ca, fmt.Sprintf(`B = binary:copy(<<0:4194304>>), [{sink, '%s'} ! B || _ <- lists:seq(1, 200)], ok.`, b.Name))
+	wait("busy_dist_port", a.Name)
+
+	// The a-b connection set up four times: a new controller port each
+	// time, three reconnections.
+	for range 4 {
+		eval(ca, fmt.Sprintf(`true = erlang:disconnect_node('%[1]s'), timer:sleep(200), true = net_kernel:connect_node('%[1]s'),
+			{sink, '%[1]s'} ! <<0:8192>>, ok.`, b.Name))
+		time.Sleep(1500 * time.Millisecond) // a collection round sees the new connection
+	}
+	wait("dist_connection_flapping", b.Name)
+}

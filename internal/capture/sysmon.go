@@ -106,7 +106,10 @@ type Sysmon struct {
 // StartSysmon spawns the monitor process on the node. It returns a
 // *TakenError if another process has the slot and o.Steal is false.
 func StartSysmon(ctx context.Context, c *dist.Conn, o SysmonOptions) (*Sysmon, error) {
-	s := &Sysmon{conn: c, mb: c.NewMailbox(1000), counts: map[string]float64{}}
+	// Every kind counted from zero, so that the first event is an increase
+	// (rate() ignores a counter's first sample).
+	s := &Sysmon{conn: c, mb: c.NewMailbox(1000), counts: map[string]float64{
+		"long_gc": 0, "long_schedule": 0, "large_heap": 0, "busy_port": 0, "busy_dist_port": 0}}
 	opts := etf.List{etf.Atom("busy_port"), etf.Atom("busy_dist_port"),
 		etf.Tuple{etf.Atom("long_gc"), o.LongGC.Milliseconds()},
 		etf.Tuple{etf.Atom("long_schedule"), o.LongSchedule.Milliseconds()},

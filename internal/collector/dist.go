@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 func init() { registerCollector("dist", true, func() Collector { return distCollector{} }) }
@@ -66,6 +67,17 @@ func (distCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error
 		}
 	}
 	ch <- Sample{Name: "erlang_vm_dist_connections", Help: "Distribution connections.", Value: float64(len(ctrl))}
+	// Each connection's controller (a port, or a process for TLS) is new
+	// when the connection is set up again: one series per connection, so
+	// that reconnections can be counted.
+	local := termtext.Options{LocalNode: etf.Atom(c.Node())}
+	for _, e := range ctrl {
+		if t, err := etf.ToTuple(e, 2); err == nil {
+			n, _ := etf.ToAtom(t[0])
+			ch <- Sample{Name: "erlang_vm_dist_connection_controller_info", Help: "The controller of a distribution connection (value 1); a new one is a new connection.",
+				Labels: []Label{{"peer", string(n)}, {"controller", termtext.FormatWith(t[1], local)}}, Value: 1}
+		}
+	}
 	if len(ports) == 0 {
 		return nil
 	}

@@ -39,6 +39,8 @@ type Spec struct {
 	StartTimeout time.Duration
 	// Dir is the node's working directory (where erl_crash.dump lands).
 	Dir string
+	// Env adds to the node's environment (e.g. TZ=UTC-9).
+	Env []string
 }
 
 // Node is a running erl process.
@@ -121,6 +123,9 @@ func (n *Node) start(ctx context.Context) error {
 	defer n.mu.Unlock()
 	from := len(n.Output())
 	cmd := exec.Command("erl", n.args()...)
+	if len(n.spec.Env) > 0 {
+		cmd.Env = append(os.Environ(), n.spec.Env...)
+	}
 	cmd.Dir = n.spec.Dir
 	cmd.Stdout = &n.output
 	cmd.Stderr = &n.output
