@@ -376,7 +376,7 @@ func TestEval(t *testing.T) {
 func TestTopWatch(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // then "Ctrl-C"
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	code := Run(ctx, []string{"--cookie", n.Cookie, "top", n.Name, "--watch", "--interval", "200ms", "-n", "3"}, &stdout, &stderr)

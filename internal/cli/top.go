@@ -56,6 +56,9 @@ func (c *topCmd) run(ctx context.Context, e *env) error {
 		entries, err := fetch(callCtx)
 		cancel()
 		if err != nil {
+			if c.watch && ctx.Err() != nil {
+				return nil // interrupted during a refresh: the normal end of --watch
+			}
 			return err
 		}
 		if e.g.output == "json" {
