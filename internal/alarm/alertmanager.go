@@ -137,7 +137,7 @@ func (am *Alertmanager) round(ctx context.Context, e *Engine) {
 	}
 	ok := true
 	for _, u := range am.URLs {
-		if err := am.post(ctx, u, body); err != nil {
+		if err := postJSON(ctx, strings.TrimSuffix(u, "/")+"/api/v2/alerts", body); err != nil {
 			ok = false
 			am.Failed.Add(1)
 			am.Logger.Warn("Alertmanager did not take the alerts; trying again", "url", u, "err", err)
@@ -152,10 +152,12 @@ func (am *Alertmanager) round(ctx context.Context, e *Engine) {
 	}
 }
 
-func (am *Alertmanager) post(ctx context.Context, base string, body []byte) error {
+// postJSON posts a JSON body and wants a 2xx answer (10 s at most); a
+// failure carries the answer's first 4 KiB.
+func postJSON(ctx context.Context, url string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/api/v2/alerts", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

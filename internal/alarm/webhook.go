@@ -1,15 +1,12 @@
 package alarm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net"
-	"net/http"
 	"net/smtp"
 	"strconv"
 	"strings"
@@ -208,7 +205,7 @@ func (w *Webhook) mail(c Change) []byte {
 
 func (w *Webhook) deliver(ctx context.Context, body []byte) error {
 	if w.format() != "email" {
-		return w.post(ctx, body)
+		return postJSON(ctx, w.URL, body)
 	}
 	var auth smtp.Auth
 	if w.Username != "" {
@@ -225,24 +222,4 @@ func (w *Webhook) deliver(ctx context.Context, body []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-func (w *Webhook) post(ctx context.Context, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
-	}
-	return nil
 }

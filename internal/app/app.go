@@ -686,7 +686,8 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	var samples []store.Sample
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
 	defer cancel()
-	if conn, err := pool.Conn(cctx, node); err == nil {
+	conn, connErr := pool.Conn(cctx, node)
+	if connErr == nil {
 		up = 1
 		var cc collector.Conn = conn
 		if run.cfg.AgentEnabled() {
@@ -715,8 +716,11 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 		for _, name := range due {
 			samples = append(samples, stale.update(name, byCollector[name], now)...)
 		}
-	} else {
-		samples = append(samples, stale.all(now)...) // as Prometheus does for a failed scrape
+	} else if !errors.Is(connErr, context.DeadlineExceeded) && !errors.Is(connErr, context.Canceled) {
+		// The node is down or unreachable: its series end, as Prometheus
+		// ends a failed target's. A round that only ran out of time (a
+		// loaded node, a connection being set up) ends nothing.
+		samples = append(samples, stale.all(now)...)
 	}
 	samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_node_up"}}, base...), Time: now, Value: up})
 	a.mu.Lock()

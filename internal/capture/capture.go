@@ -11,12 +11,51 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/notify"
 )
 
 // Caller makes rpc calls; *dist.Conn is one.
 type Caller interface {
 	Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error)
+}
+
+// forwarder is a process beamctl spawned on a node (built with erl_eval)
+// that sends what it captures to a mailbox of beamctl's, and undoes what
+// it set up when sent stop or when beamctl's node disconnects.
+type forwarder struct {
+	conn *dist.Conn
+	mb   *dist.Mailbox
+	pid  etf.Pid
+}
+
+// spawnForwarder evaluates expr on the node with Dest bound to a new
+// mailbox (of buf messages) and the other vars. When expr returns a pid,
+// that is the forwarder; any other term is returned as other (the mailbox
+// closed, f nil) for the caller to read (not running, slot taken, …).
+func spawnForwarder(ctx context.Context, c *dist.Conn, buf int, expr string, vars map[string]etf.Term) (f *forwarder, other etf.Term, err error) {
+	mb := c.NewMailbox(buf)
+	all := map[string]etf.Term{"Dest": mb.Pid}
+	for k, v := range vars {
+		all[k] = v
+	}
+	r, err := inspect.EvalWith(ctx, c, expr, all)
+	if err != nil {
+		c.CloseMailbox(mb)
+		return nil, nil, err
+	}
+	pid, ok := r.(etf.Pid)
+	if !ok {
+		c.CloseMailbox(mb)
+		return nil, r, nil
+	}
+	return &forwarder{conn: c, mb: mb, pid: pid}, nil, nil
+}
+
+// Stop stops delivery and tells the process to undo what it set up.
+func (f *forwarder) Stop(ctx context.Context) error {
+	f.conn.CloseMailbox(f.mb)
+	return f.conn.Send(ctx, f.pid, etf.Atom("stop"))
 }
 
 // pump turns what arrives in a capture's mailbox into notifications (read

@@ -7,7 +7,6 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
@@ -44,38 +43,23 @@ case mnesia:system_info(is_running) of
 end.
 `
 
-// MnesiaWatcher forwards one node's mnesia system events.
-type MnesiaWatcher struct {
-	conn *dist.Conn
-	mb   *dist.Mailbox
-	pid  etf.Pid
-}
+// MnesiaWatcher forwards one node's mnesia system events; Stop
+// unsubscribes.
+type MnesiaWatcher struct{ *forwarder }
 
 // WatchMnesia subscribes to the node's mnesia system events; it returns
 // nil when mnesia does not run there.
 func WatchMnesia(ctx context.Context, c *dist.Conn) (*MnesiaWatcher, error) {
-	w := &MnesiaWatcher{conn: c, mb: c.NewMailbox(100)}
-	r, err := inspect.EvalWith(ctx, c, subscribeMnesia, map[string]etf.Term{"Dest": w.mb.Pid})
-	if err != nil {
-		c.CloseMailbox(w.mb)
+	f, other, err := spawnForwarder(ctx, c, 100, subscribeMnesia, nil)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("watch mnesia on %s: %w", c.Node(), err)
+	case other == etf.Atom("not_running"):
+		return nil, nil
+	case f == nil:
+		return nil, fmt.Errorf("watch mnesia on %s: %s", c.Node(), termtext.Format(other))
 	}
-	pid, ok := r.(etf.Pid)
-	if !ok {
-		c.CloseMailbox(w.mb)
-		if r == etf.Atom("not_running") {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("watch mnesia on %s: %s", c.Node(), termtext.Format(r))
-	}
-	w.pid = pid
-	return w, nil
-}
-
-// Stop unsubscribes.
-func (w *MnesiaWatcher) Stop(ctx context.Context) error {
-	w.conn.CloseMailbox(w.mb)
-	return w.conn.Send(ctx, w.pid, etf.Atom("stop"))
+	return &MnesiaWatcher{f}, nil
 }
 
 // Events delivers the events as notifications (without cluster).

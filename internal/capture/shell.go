@@ -7,7 +7,6 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
@@ -68,34 +67,20 @@ after 5000 -> {error, timeout}
 end.
 `
 
-// ShellTracer records shell commands typed on one node.
-type ShellTracer struct {
-	conn *dist.Conn
-	mb   *dist.Mailbox
-	pid  etf.Pid
-}
+// ShellTracer records shell commands typed on one node; Stop turns the
+// tracing off.
+type ShellTracer struct{ *forwarder }
 
 // TraceShells starts recording shell commands on the node.
 func TraceShells(ctx context.Context, c *dist.Conn) (*ShellTracer, error) {
-	s := &ShellTracer{conn: c, mb: c.NewMailbox(1000)}
-	r, err := inspect.EvalWith(ctx, c, startShellTracer, map[string]etf.Term{"Dest": s.mb.Pid})
-	if err != nil {
-		c.CloseMailbox(s.mb)
+	f, other, err := spawnForwarder(ctx, c, 1000, startShellTracer, nil)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("trace shells on %s: %w", c.Node(), err)
+	case f == nil:
+		return nil, fmt.Errorf("trace shells on %s: %s", c.Node(), termtext.Format(other))
 	}
-	pid, ok := r.(etf.Pid)
-	if !ok {
-		c.CloseMailbox(s.mb)
-		return nil, fmt.Errorf("trace shells on %s: %s", c.Node(), termtext.Format(r))
-	}
-	s.pid = pid
-	return s, nil
-}
-
-// Stop turns the tracing off and stops delivery.
-func (s *ShellTracer) Stop(ctx context.Context) error {
-	s.conn.CloseMailbox(s.mb)
-	return s.conn.Send(ctx, s.pid, etf.Atom("stop"))
+	return &ShellTracer{f}, nil
 }
 
 // Events delivers the commands as notifications (without cluster) until

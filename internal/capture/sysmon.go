@@ -9,7 +9,6 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
@@ -93,11 +92,10 @@ func (e *TakenError) Error() string {
 	return fmt.Sprintf("system_monitor is owned by %s; beamctl leaves it alone (configure system_monitor_steal to take it)", e.Owner)
 }
 
-// Sysmon is beamctl's system_monitor process on one node.
+// Sysmon is beamctl's system_monitor process on one node; Stop gives the
+// slot back.
 type Sysmon struct {
-	conn *dist.Conn
-	mb   *dist.Mailbox
-	pid  etf.Pid
+	*forwarder
 
 	mu     sync.Mutex
 	counts map[string]float64
@@ -106,48 +104,36 @@ type Sysmon struct {
 // StartSysmon spawns the monitor process on the node. It returns a
 // *TakenError if another process has the slot and o.Steal is false.
 func StartSysmon(ctx context.Context, c *dist.Conn, o SysmonOptions) (*Sysmon, error) {
-	// Every kind counted from zero, so that the first event is an increase
-	// (rate() ignores a counter's first sample).
-	s := &Sysmon{conn: c, mb: c.NewMailbox(1000), counts: map[string]float64{
-		"long_gc": 0, "long_schedule": 0, "large_heap": 0, "busy_port": 0, "busy_dist_port": 0}}
 	opts := etf.List{etf.Atom("busy_port"), etf.Atom("busy_dist_port"),
 		etf.Tuple{etf.Atom("long_gc"), o.LongGC.Milliseconds()},
 		etf.Tuple{etf.Atom("long_schedule"), o.LongSchedule.Milliseconds()},
 		etf.Tuple{etf.Atom("large_heap"), o.LargeHeapWords}}
-	r, err := inspect.EvalWith(ctx, c, startSysmon, map[string]etf.Term{
-		"Dest": s.mb.Pid, "Opts": opts, "Record": atomBool(o.Record), "Steal": atomBool(o.Steal),
+	f, other, err := spawnForwarder(ctx, c, 1000, startSysmon, map[string]etf.Term{
+		"Opts": opts, "Record": atomBool(o.Record), "Steal": atomBool(o.Steal),
 	})
 	if err != nil {
-		c.CloseMailbox(s.mb)
 		return nil, fmt.Errorf("start system_monitor on %s: %w", c.Node(), err)
 	}
-	if t, err := etf.ToTuple(r, 3); err == nil && t[0] == etf.Atom("taken") {
-		c.CloseMailbox(s.mb)
-		owner := termtext.FormatWith(t[1], termtext.Options{LocalNode: etf.Atom(c.Node())})
-		if name, err := etf.ToTuple(t[2], 2); err == nil {
-			owner += " (" + termtext.Format(name[1]) + ")"
+	if f == nil {
+		if t, err := etf.ToTuple(other, 3); err == nil && t[0] == etf.Atom("taken") {
+			owner := termtext.FormatWith(t[1], termtext.Options{LocalNode: etf.Atom(c.Node())})
+			if name, err := etf.ToTuple(t[2], 2); err == nil {
+				owner += " (" + termtext.Format(name[1]) + ")"
+			}
+			return nil, &TakenError{Owner: owner}
 		}
-		return nil, &TakenError{Owner: owner}
+		return nil, fmt.Errorf("start system_monitor on %s: unexpected %v", c.Node(), other)
 	}
-	pid, ok := r.(etf.Pid)
-	if !ok {
-		c.CloseMailbox(s.mb)
-		return nil, fmt.Errorf("start system_monitor on %s: unexpected %v", c.Node(), r)
-	}
-	s.pid = pid
-	return s, nil
+	// Every kind counted from zero, so that the first event is an increase
+	// (rate() ignores a counter's first sample).
+	return &Sysmon{forwarder: f, counts: map[string]float64{
+		"long_gc": 0, "long_schedule": 0, "large_heap": 0, "busy_port": 0, "busy_dist_port": 0}}, nil
 }
 
 // IsTaken reports whether err is a *TakenError.
 func IsTaken(err error) bool {
 	var t *TakenError
 	return errors.As(err, &t)
-}
-
-// Stop gives the slot back and stops delivery.
-func (s *Sysmon) Stop(ctx context.Context) error {
-	s.conn.CloseMailbox(s.mb)
-	return s.conn.Send(ctx, s.pid, etf.Atom("stop"))
 }
 
 // Counts are the events counted since the monitor started, by kind.
