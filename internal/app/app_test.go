@@ -1152,3 +1152,45 @@ alarms:
 	}
 	wait("dist_connection_flapping", b.Name)
 }
+
+// TestRestartLoop restarts a node twice: node_restart_loop counts the
+// node_restarted notifications.
+func TestRestartLoop(t *testing.T) {
+	b := testnode.Start(t, testnode.Options{})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 500ms, collect_timeout: 500ms, discover_interval: 500ms}
+clusters:
+  - {name: loop, cookie: %s, nodes: [%s]}
+alarms:
+  interval: 1s
+`, b.Cookie, b.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	collectedSince := func(since time.Time) func() bool {
+		return func() bool {
+			for _, n := range srv.Nodes() {
+				if n.Node == b.Name && n.State == "up" && n.LastCollect.After(since) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	require.Eventually(t, collectedSince(time.Now().Add(time.Second)), 30*time.Second, 100*time.Millisecond)
+	for range 2 {
+		b.Kill()
+		restarted := time.Now()
+		b.Restart()
+		require.Eventually(t, collectedSince(restarted.Add(time.Second)), 30*time.Second, 100*time.Millisecond)
+	}
+	require.Eventually(t, func() bool {
+		for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+			if x.Rule == "node_restart_loop" && x.Node == b.Name {
+				return x.Severity == alarm.Minor && strings.Contains(x.Description, "2 node_restarted notifications")
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond, "notes: %+v", notes(t, base, url.Values{"kind": {"node_restarted"}}))
+}

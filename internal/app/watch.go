@@ -60,6 +60,11 @@ func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
 				} else {
 					n.Kind, n.Severity, n.Text = "node_up", notify.Info, fmt.Sprintf("Node %s is up.", ev.Node)
 				}
+				a.record(n)
+				if r := a.restarted(ctx, run, ev.Node, ev.Time); r != nil {
+					a.record(*r)
+				}
+				continue
 			case dist.NodeDown:
 				reason := "closed"
 				if ev.Err != nil {
@@ -71,6 +76,35 @@ func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
 			a.record(n)
 		}
 	}
+}
+
+// restarted compares the node's creation (a new number at every start,
+// from the handshake) with the one remembered (across beamctl restarts
+// too) and returns a node_restarted notification when it changed, however
+// short the node's last life was.
+func (a *App) restarted(ctx context.Context, run *clusterRun, node string, at time.Time) *notify.Notification {
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
+	conn, err := run.pool.Conn(cctx, node)
+	cancel()
+	if err != nil {
+		return nil
+	}
+	cur := conn.PeerCreation()
+	var prev uint32
+	found, err := a.notes.Store().LoadSnapshot(ctx, run.cfg.Name, node, "creation", &prev)
+	if err != nil {
+		a.log.Error("Cannot read node history", "node", node, "err", err)
+		return nil
+	}
+	if err := a.notes.Store().SaveSnapshot(ctx, run.cfg.Name, node, "creation", cur); err != nil {
+		a.log.Error("Cannot write node history", "node", node, "err", err)
+	}
+	if !found || prev == cur {
+		return nil
+	}
+	return &notify.Notification{Time: at, Cluster: run.cfg.Name, Node: node, Kind: "node_restarted", Severity: notify.Warning,
+		Text:   fmt.Sprintf("Node %s restarted (creation %d, was %d).", node, cur, prev),
+		Fields: map[string]string{"creation": fmt.Sprint(cur), "previous_creation": fmt.Sprint(prev)}}
 }
 
 // watch captures one node's logs and code changes while it is connected:
@@ -297,8 +331,9 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 }
 
 // changes compares what a collection round tells about a node with what
-// the previous one did: restarts (uptime went back), OTP or release
-// changes, applications started and stopped. The caller holds mu.
+// the previous one did: OTP or release changes, applications started and
+// stopped (restarts come from the connection's creation). The caller
+// holds mu.
 func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.Sample) []notify.Notification {
 	now := time.Now()
 	var ns []notify.Notification
@@ -308,11 +343,6 @@ func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.
 	var apps map[string]string
 	for _, s := range samples {
 		switch s.Name {
-		case "erlang_vm_uptime_seconds":
-			if info.uptime > 0 && s.Value+1 < info.uptime {
-				note("node_restarted", notify.Warning, fmt.Sprintf("Node %s restarted: up %.0fs, was up %.0fs.", node, s.Value, info.uptime),
-					map[string]string{"uptime_seconds": fmt.Sprintf("%.0f", s.Value), "previous_uptime_seconds": fmt.Sprintf("%.0f", info.uptime)})
-			}
 		case "erlang_vm_info":
 			if r := label(s, "otp_release"); info.otpRelease != "" && r != info.otpRelease {
 				note("version_changed", notify.Warning, fmt.Sprintf("Node %s now runs OTP %s, was %s.", node, r, info.otpRelease),

@@ -68,6 +68,7 @@ type Conn struct {
 	self      etf.Atom
 	peer      etf.Atom
 	creation  uint32
+	peerCr    uint32                  // the peer's creation: new at every start of the node
 	pid       etf.Pid                 // the pid rpc replies are sent to
 	userPid   atomic.Pointer[etf.Pid] // the node's user process: group leader of spawned calls
 	flags     uint64                  // capabilities both sides share
@@ -180,6 +181,7 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 		opts:      opts,
 		self:      etf.Atom(self),
 		peer:      etf.Atom(pi.Name),
+		peerCr:    pi.Creation,
 		creation:  creation,
 		flags:     opts.Flags & pi.Flags,
 		nc:        nc,
@@ -236,6 +238,10 @@ func (c *Conn) adoptTickTime(ctx context.Context) {
 
 // Node returns the peer's node name.
 func (c *Conn) Node() string { return string(c.peer) }
+
+// PeerCreation is the peer's creation from the handshake: a new number
+// every time the node starts, so a change means it restarted.
+func (c *Conn) PeerCreation() uint32 { return c.peerCr }
 
 // Pid returns beamctl's own pid on this connection: rpc replies go to it,
 // and node processes can monitor it to end when beamctl goes away.
