@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -198,5 +200,62 @@ alarms:
 		b.ReportMetric(float64(delivered.Sub(killed))/float64(erlang), "x_vs_erlang_nodedown")
 		_ = srv.Stop()
 		hook.Close()
+	}
+}
+
+// BenchmarkPolledAlarmLatency fills a node's process table (limit 1024)
+// and measures how long until process_limit is raised, with a 1 s
+// collection interval and a 1 s evaluation interval. The goal is at most
+// two collection intervals; x_collection_intervals is the latency in
+// collection intervals (the anchor).
+func BenchmarkPolledAlarmLatency(b *testing.B) {
+	const interval = time.Second
+	for b.Loop() {
+		n := testnode.Start(b, testnode.Options{Args: []string{"+P", "1024"}})
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 1s, fast_interval: 1s, collect_timeout: 1s, discover_interval: 1m}
+clusters:
+  - {name: bench, cookie: %s, nodes: [%s]}
+alarms:
+  interval: 1s
+  builtin: {process_limit: {for: 0s}}
+`, n.Cookie, n.Name)), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv, err := New(Options{Config: cfg, StoragePath: b.TempDir(), Listen: "127.0.0.1:0"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := srv.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+		if err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(3 * time.Second) // connected, collected, the engine running
+		start := time.Now()
+		if _, err := inspect.EvalWith(ctx, c, `[spawn(timer, sleep, [infinity]) || _ <- lists:seq(1, 1000 - erlang:system_info(process_count))], ok.`, nil); err != nil {
+			b.Fatal(err)
+		}
+		var raised time.Time
+		for raised.IsZero() {
+			if time.Since(start) > 30*time.Second {
+				b.Fatal("process_limit not raised")
+			}
+			for _, a := range srv.Alarms().Active() {
+				if a.Rule == "process_limit" {
+					raised = a.RaisedAt
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		latency := raised.Sub(start)
+		b.ReportMetric(float64(latency.Milliseconds()), "latency_ms")
+		b.ReportMetric(float64(latency)/float64(interval), "x_collection_intervals")
+		c.Close()
+		_ = srv.Stop()
 	}
 }
