@@ -705,6 +705,7 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 		}
 		a.mu.Unlock()
 		byCollector := map[string][][]store.Label{}
+		succeeded := map[string]bool{}
 		for _, s := range collected {
 			lbls := append([]store.Label{{Name: "__name__", Value: s.Name}}, base...)
 			for _, l := range s.Labels {
@@ -712,9 +713,14 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 			}
 			samples = append(samples, store.Sample{Labels: lbls, Time: now, Value: s.Value})
 			byCollector[s.Collector] = append(byCollector[s.Collector], lbls)
+			if s.Name == "beamctl_collector_success" && s.Value == 1 {
+				succeeded[s.Collector] = true
+			}
 		}
 		for _, name := range due {
-			samples = append(samples, stale.update(name, byCollector[name], now)...)
+			if succeeded[name] { // a collector that failed (timed out) ends none of its series
+				samples = append(samples, stale.update(name, byCollector[name], now)...)
+			}
 		}
 	} else if !errors.Is(connErr, context.DeadlineExceeded) && !errors.Is(connErr, context.Canceled) {
 		// The node is down or unreachable: its series end, as Prometheus
