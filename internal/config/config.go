@@ -432,9 +432,9 @@ func (c *Config) validate(dir string) error {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)
 			}
-			b, err := os.ReadFile(p)
+			b, err := readSmallFile(p, 4096) // not /dev/zero, a FIFO or a log file by mistake
 			if err != nil {
-				return fmt.Errorf("%s: cannot read cookie_file %s", where, p)
+				return fmt.Errorf("%s: cannot read cookie_file %s: %s", where, p, err.Error())
 			}
 			cl.Cookie = strings.TrimSpace(string(b))
 			if cl.Cookie == "" {
@@ -514,7 +514,7 @@ func (c *Config) validate(dir string) error {
 				if !filepath.IsAbs(*f) {
 					*f = filepath.Join(dir, *f)
 				}
-				if _, err := os.Stat(*f); err != nil {
+				if fi, err := os.Stat(*f); err != nil || !fi.Mode().IsRegular() {
 					return fmt.Errorf("%s: cannot read tls file %s", where, *f)
 				}
 			}
@@ -634,6 +634,25 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// readSmallFile reads a regular file of at most max bytes.
+func readSmallFile(path string, max int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, errors.New("no such file or not readable")
+	case !fi.Mode().IsRegular():
+		return nil, errors.New("not a regular file")
+	case fi.Size() > max:
+		return nil, fmt.Errorf("larger than %d bytes", max)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errors.New("not readable")
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max))
 }
 
 // Secrets returns the cookies, so that callers can keep them out of logs.

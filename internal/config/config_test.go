@@ -53,7 +53,8 @@ func TestValidation(t *testing.T) {
 		{"conf.duplicate-name.yml", `clusters: the name "x" is used twice`},
 		{"conf.cookie-and-file.yml", `cluster "x": give cookie or cookie_file, not both`},
 		{"conf.no-cookie.yml", `cluster "x": cookie or cookie_file is required`},
-		{"conf.missing-cookie-file.yml", `cluster "x": cannot read cookie_file ` + filepath.Join(dir, "missing.txt")},
+		{"conf.missing-cookie-file.yml", `cluster "x": cannot read cookie_file ` + filepath.Join(dir, "missing.txt") + `: no such file or not readable`},
+		{"conf.cookie-file-device.yml", `cluster "x": cannot read cookie_file /dev/zero: not a regular file`},
 		{"conf.empty-cookie-file.yml", `cluster "x": cookie_file ` + filepath.Join(dir, "empty-cookie.txt") + ` is empty`},
 		{"conf.no-nodes.yml", `cluster "x": nodes, seeds, epmd or dns must name at least one node`},
 		{"conf.dns-no-names.yml", `cluster "x": dns.names must list at least one name`},
@@ -93,6 +94,7 @@ func TestValidation(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("clusters:\n  - name: x\n    cookie: c\n    nodes: [a@h]\n"))
 	f.Add([]byte("global: {collect_interval: 1s}\n"))
+	f.Add([]byte("clusters:\n  - {name: x, cookie_file: /dev/zero, nodes: [a@h]}\n")) // once a hang: read without end
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = Parse(b, t.TempDir())
 	})
