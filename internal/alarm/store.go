@@ -119,6 +119,7 @@ func (s *db) save(ctx context.Context, a *Alarm, events ...Event) error {
 
 // Filter selects alarms.
 type Filter struct {
+	ID            int64 // one alarm
 	ActiveOnly    bool
 	Cluster, Node string
 	Limit         int // default 1000, newest first
@@ -127,6 +128,10 @@ type Filter struct {
 func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 	var where []string
 	var args []any
+	if f.ID != 0 {
+		where = append(where, "id = ?")
+		args = append(args, f.ID)
+	}
 	if f.ActiveOnly {
 		where = append(where, "active = 1")
 	}
@@ -182,14 +187,11 @@ func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 }
 
 func (s *db) get(ctx context.Context, id int64) (*Alarm, error) {
-	as, err := s.list(ctx, Filter{Limit: 1 << 30})
+	as, err := s.list(ctx, Filter{ID: id, Limit: 1}) // one row, not a scan of every alarm
 	if err != nil {
 		return nil, err
 	}
 	for i := range as {
-		if as[i].ID != id {
-			continue
-		}
 		a := &as[i]
 		rows, err := s.db.QueryContext(ctx, "SELECT time, kind, who, text FROM alarm_events WHERE alarm_id = ? ORDER BY rowid", id)
 		if err != nil {
