@@ -15,15 +15,17 @@ all: build
 # deps installs from Debian what is missing: erlang-nox for the nodes,
 # erlang-src for the OTP 26 flag emulation the tests use, prometheus for
 # promtool, which lints the metrics exposition in the tests, rsyslog, the
-# real syslog receiver of the export tests, and prometheus-alertmanager, the
-# real Alertmanager of the alarm tests.
+# real syslog receiver of the export tests, prometheus-alertmanager, the
+# real Alertmanager of the alarm tests, and faketime, which moves the wall
+# clock of a test node (the time_drift alarm).
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go >= 1.26): https://go.dev/dl/"; exit 1; }
 	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1 \
-		|| ! command -v promtool >/dev/null || ! test -x /usr/sbin/rsyslogd || ! command -v prometheus-alertmanager >/dev/null; then \
-		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog and prometheus-alertmanager with apt-get..."; \
+		|| ! command -v promtool >/dev/null || ! test -x /usr/sbin/rsyslogd || ! command -v prometheus-alertmanager >/dev/null \
+		|| ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then \
+		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog, prometheus-alertmanager and faketime with apt-get..."; \
 		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager faketime; \
 	fi
 
 build:

@@ -3,7 +3,10 @@ package alarm
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Builtin is one of beamctl's own alarms over the metric store: its
@@ -17,7 +20,10 @@ type Builtin struct {
 	Hysteresis float64
 	Below      bool
 	For        time.Duration
-	Text       string
+	// Window is the range of a rate or growth expression, written $window
+	// in Expr and Text (zero: the expression has none).
+	Window time.Duration
+	Text   string
 }
 
 // Builtins are the query-based built-in alarms.
@@ -30,7 +36,7 @@ var Builtins = []Builtin{
 		Hysteresis: 0.02, Text: `{{.Node}} uses {{pct .Value}} of its atom table (+t); atoms are never freed.`},
 	{Name: "ets_limit", Expr: `erlang_vm_ets_tables / erlang_vm_ets_limit`, Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.95}},
 		Hysteresis: 0.05, For: 30 * time.Second, Text: `{{.Node}} uses {{pct .Value}} of its ETS table limit.`},
-	{Name: "atom_growth", Expr: `deriv(erlang_vm_atoms[10m])`, Levels: []Level{{Warning, 0.2}, {Minor, 1}, {Major, 10}},
+	{Name: "atom_growth", Expr: `deriv(erlang_vm_atoms[$window])`, Window: 10 * time.Minute, Levels: []Level{{Warning, 0.2}, {Minor, 1}, {Major, 10}},
 		Hysteresis: 0.5, For: 10 * time.Minute, Text: `{{.Node}} creates {{num .Value}} atoms a second, steadily: a leak (list_to_atom of input?).`},
 	{Name: "memory_high", Expr: `sum by (cluster, node) (erlang_vm_memory_bytes{kind="total"}) / on (cluster, node) erlang_vm_os_memory_total_bytes`,
 		Levels: []Level{{Minor, 0.7}, {Major, 0.85}, {Critical, 0.95}}, Hysteresis: 0.03, For: time.Minute,
@@ -38,52 +44,49 @@ var Builtins = []Builtin{
 	{Name: "host_memory_low", Expr: `erlang_vm_os_memory_available_bytes / erlang_vm_os_memory_total_bytes`, Below: true,
 		Levels: []Level{{Minor, 0.15}, {Major, 0.07}, {Critical, 0.03}}, Hysteresis: 0.2, For: time.Minute,
 		Text: `The host of {{.Node}} has {{pct .Value}} of its memory available.`},
-	{Name: "binary_memory_growth", Expr: `deriv(erlang_vm_memory_bytes{kind="binary"}[15m])`,
+	{Name: "binary_memory_growth", Expr: `deriv(erlang_vm_memory_bytes{kind="binary"}[$window])`, Window: 15 * time.Minute,
 		Levels: []Level{{Warning, 1 << 20}, {Minor, 10 << 20}, {Major, 50 << 20}}, Hysteresis: 0.5, For: 15 * time.Minute,
 		Text: `Binary memory on {{.Node}} grows by {{bytes .Value}} a second (refc binaries held: see beamctl leaks).`},
 	{Name: "process_message_queue",
 		Expr:   `erlang_vm_message_queue_max_length * on (cluster, node) group_left (pid, name) erlang_vm_message_queue_longest_info`,
 		Levels: []Level{{Minor, 10000}, {Major, 100000}, {Critical, 1000000}}, Hysteresis: 0.2, For: 30 * time.Second,
 		Text: `A process on {{.Node}} has {{num .Value}} messages waiting: {{index .Labels "pid"}} {{index .Labels "name"}}.`},
-	{Name: "message_queue_growing", Expr: `deriv(erlang_vm_message_queue_messages[5m])`,
+	{Name: "message_queue_growing", Expr: `deriv(erlang_vm_message_queue_messages[$window])`, Window: 5 * time.Minute,
 		Levels: []Level{{Minor, 100}, {Major, 1000}}, Hysteresis: 0.5, For: 5 * time.Minute,
 		Text: `Messages waiting on {{.Node}} grow by {{num .Value}} a second: queues fill faster than they drain.`},
 	{Name: "run_queue_high", Expr: `erlang_vm_statistics_run_queues_length / erlang_vm_schedulers_online`,
 		Levels: []Level{{Minor, 2}, {Major, 5}, {Critical, 20}}, Hysteresis: 0.3, For: time.Minute,
 		Text: `{{.Node}} has {{num .Value}} runnable processes and ports per scheduler: more work than CPU.`},
-	{Name: "scheduler_utilisation_high", Expr: `avg_over_time(erlang_vm_scheduler_type_utilization_ratio{type="normal"}[5m])`,
+	{Name: "scheduler_utilisation_high", Expr: `avg_over_time(erlang_vm_scheduler_type_utilization_ratio{type="normal"}[$window])`, Window: 5 * time.Minute,
 		Levels: []Level{{Minor, 0.8}, {Major, 0.9}, {Critical, 0.97}}, Hysteresis: 0.05, For: 5 * time.Minute,
-		Text: `The schedulers of {{.Node}} are busy {{pct .Value}} of the time (5 minute average).`},
-	{Name: "long_gc", Expr: `rate(erlang_vm_system_monitor_events_total{event="long_gc"}[5m]) * 60`,
+		Text: `The schedulers of {{.Node}} are busy {{pct .Value}} of the time ($window average).`},
+	{Name: "long_gc", Expr: `rate(erlang_vm_system_monitor_events_total{event="long_gc"}[$window]) * 60`, Window: 5 * time.Minute,
 		Levels: []Level{{Warning, 1}, {Minor, 10}, {Major, 60}}, Hysteresis: 0.5,
 		Text: `{{.Node}} has {{num .Value}} garbage collections a minute over 100 ms.`},
-	{Name: "long_schedule", Expr: `rate(erlang_vm_system_monitor_events_total{event="long_schedule"}[5m]) * 60`,
+	{Name: "long_schedule", Expr: `rate(erlang_vm_system_monitor_events_total{event="long_schedule"}[$window]) * 60`, Window: 5 * time.Minute,
 		Levels: []Level{{Warning, 1}, {Minor, 10}, {Major, 60}}, Hysteresis: 0.5,
 		Text: `{{.Node}} has {{num .Value}} processes or ports a minute running over 100 ms without yielding.`},
-	{Name: "large_heap", Expr: `rate(erlang_vm_system_monitor_events_total{event="large_heap"}[5m]) * 60`,
+	{Name: "large_heap", Expr: `rate(erlang_vm_system_monitor_events_total{event="large_heap"}[$window]) * 60`, Window: 5 * time.Minute,
 		Levels: []Level{{Warning, 1}, {Minor, 10}}, Hysteresis: 0.5,
 		Text: `{{.Node}} has {{num .Value}} heaps a minute over 8 Mi words.`},
-	{Name: "busy_dist_port", Expr: `rate(erlang_vm_system_monitor_events_total{event="busy_dist_port"}[5m]) * 60`,
+	{Name: "busy_dist_port", Expr: `rate(erlang_vm_system_monitor_events_total{event="busy_dist_port"}[$window]) * 60`, Window: 5 * time.Minute,
 		Levels: []Level{{Warning, 1}, {Minor, 60}, {Major, 600}}, Hysteresis: 0.5,
 		Text: `Processes on {{.Node}} were suspended {{num .Value}} times a minute on a busy distribution port.`},
-	{Name: "busy_port", Expr: `rate(erlang_vm_system_monitor_events_total{event="busy_port"}[5m]) * 60`,
+	{Name: "busy_port", Expr: `rate(erlang_vm_system_monitor_events_total{event="busy_port"}[$window]) * 60`, Window: 5 * time.Minute,
 		Levels: []Level{{Warning, 10}, {Minor, 600}}, Hysteresis: 0.5,
 		Text: `Processes on {{.Node}} were suspended {{num .Value}} times a minute on a busy port.`},
-	{Name: "dist_connection_flapping", Expr: `count by (cluster, node, peer) (count_over_time(erlang_vm_dist_connection_controller_info{peer!~"beamctl_.*"}[10m])) - 1`,
+	{Name: "dist_connection_flapping", Expr: `count by (cluster, node, peer) (count_over_time(erlang_vm_dist_connection_controller_info{peer!~"beamctl_.*"}[$window])) - 1`, Window: 10 * time.Minute,
 		Subject: "peer", Levels: []Level{{Minor, 3}, {Major, 10}},
-		Text: `The connection from {{.Node}} to {{.Subject}} was set up again {{num .Value}} times in 10 minutes.`},
+		Text: `The connection from {{.Node}} to {{.Subject}} was set up again {{num .Value}} times in $window.`},
 	{Name: "time_drift", Expr: `abs(erlang_vm_clock_offset_seconds) - erlang_vm_clock_offset_uncertainty_seconds`,
 		Levels: []Level{{Minor, 1}, {Major, 10}, {Critical, 60}}, Hysteresis: 0.2, For: time.Minute,
 		Text: `The clock of {{.Node}} is {{num .Value}} s away from beamctl's (and so from its family's): timestamps, leases and timeouts disagree.`},
 	{Name: "shell_memory", Expr: `erlang_vm_shell_process_memory_bytes`, Subject: "pid",
 		Levels: []Level{{Minor, 100 << 20}, {Major, 1 << 30}, {Critical, 4 << 30}}, Hysteresis: 0.2,
 		Text: `A shell process {{.Subject}} on {{.Node}} (typed from {{index .Labels "from_node"}}) holds {{bytes .Value}}: a result kept in the shell's history?`},
-	{Name: "time_zone_mismatch", Expr: `count by (cluster) (count_values by (cluster) ("utc_offset", erlang_vm_utc_offset_seconds))`,
-		Levels: []Level{{Minor, 2}}, For: time.Minute,
-		Text: `The nodes of cluster {{.Cluster}} run in {{num .Value}} different time zones: local times in logs and schedules disagree.`},
 	{Name: "open_files", Expr: `erlang_vm_os_open_fds / erlang_vm_os_max_fds`, Levels: []Level{{Minor, 0.7}, {Major, 0.85}, {Critical, 0.95}},
 		Hysteresis: 0.05, For: 30 * time.Second, Text: `The VM of {{.Node}} has {{pct .Value}} of its file descriptors open (ulimit -n).`},
-	{Name: "logger_error_rate", Expr: `sum by (cluster, node) (rate(erlang_vm_logger_events_total{level=~"error|critical|alert|emergency"}[5m])) * 60`,
+	{Name: "logger_error_rate", Expr: `sum by (cluster, node) (rate(erlang_vm_logger_events_total{level=~"error|critical|alert|emergency"}[$window])) * 60`, Window: 5 * time.Minute,
 		Levels: []Level{{Warning, 10}, {Minor, 60}, {Major, 600}}, Hysteresis: 0.3, For: time.Minute,
 		Text: `{{.Node}} logs {{num .Value}} errors a minute.`},
 }
@@ -92,6 +95,7 @@ var Builtins = []Builtin{
 type Override struct {
 	Disabled bool
 	For      *time.Duration
+	Window   *time.Duration       // for rate and growth alarms only
 	Levels   map[Severity]float64 // replaces the value of a level (adds it if new)
 }
 
@@ -125,7 +129,19 @@ func BuiltinRules(q Querier, overrides map[string]Override) ([]Rule, error) {
 			th.Levels = append(th.Levels, Level{s, v})
 		}
 		sort.Slice(th.Levels, func(i, j int) bool { return th.Levels[i].Severity.Rank() < th.Levels[j].Severity.Rank() })
-		r := &QueryRule{RuleName: b.Name, Expr: b.Expr, SubjectLabel: b.Subject, Thresholds: th, ForDur: b.For, Text: b.Text, Q: q}
+		window := b.Window
+		if o.Window != nil {
+			if b.Window == 0 {
+				return nil, fmt.Errorf("%s has no window: it is not a rate or a growth", b.Name)
+			}
+			if *o.Window <= 0 {
+				return nil, fmt.Errorf("%s: the window must be positive", b.Name)
+			}
+			window = *o.Window
+		}
+		w := model.Duration(window).String()
+		r := &QueryRule{RuleName: b.Name, Expr: strings.ReplaceAll(b.Expr, "$window", w), SubjectLabel: b.Subject, Thresholds: th,
+			ForDur: b.For, Text: strings.ReplaceAll(b.Text, "$window", w), Q: q}
 		if o.For != nil {
 			r.ForDur = *o.For
 		}

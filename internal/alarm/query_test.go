@@ -31,8 +31,6 @@ func TestBuiltinRules(t *testing.T) {
 		sample("erlang_vm_process_limit", 1000, now),
 		sample("erlang_vm_message_queue_max_length", 250000, now),
 		sample("erlang_vm_message_queue_longest_info", 1, now, "pid", "<0.99.0>", "name", "stuck_server"),
-		sample("erlang_vm_utc_offset_seconds", 3600, now),
-		{Labels: []store.Label{{Name: "__name__", Value: "erlang_vm_utc_offset_seconds"}, {Name: "cluster", Value: "c"}, {Name: "node", Value: "b@h"}}, Time: now, Value: 0},
 	}))
 	rules, err := BuiltinRules(db, map[string]Override{"atom_growth": {Disabled: true}})
 	require.NoError(t, err)
@@ -48,8 +46,6 @@ func TestBuiltinRules(t *testing.T) {
 	require.Equal(t, Critical, found["process_limit"].Severity)
 	require.Equal(t, "a@h uses 96.0% of its process limit (+P).", found["process_limit"].Description)
 	require.Equal(t, Major, found["process_message_queue"].Severity)
-	require.Equal(t, Key{Rule: "time_zone_mismatch", Cluster: "c"}, found["time_zone_mismatch"].Key)
-	require.Equal(t, "The nodes of cluster c run in 2 different time zones: local times in logs and schedules disagree.", found["time_zone_mismatch"].Description)
 	require.Equal(t, "A process on a@h has 2.5e+05 messages waiting: <0.99.0> stuck_server.", found["process_message_queue"].Description)
 
 	_, err = BuiltinRules(db, map[string]Override{"nosuch": {}})
@@ -63,6 +59,42 @@ func TestBuiltinRules(t *testing.T) {
 			obs, err := r.Evaluate(ctx, now, nil)
 			require.NoError(t, err)
 			require.Equal(t, Major, obs[0].Severity, "critical moved to 99%")
+		}
+	}
+}
+
+// TestBuiltinWindow sets the range of rate and growth alarms, and refuses
+// a window for an alarm that has none.
+func TestBuiltinWindow(t *testing.T) {
+	db, err := store.Open(t.TempDir(), nil, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	d := func(x time.Duration) *time.Duration { return &x }
+	for _, tc := range []struct {
+		name     string
+		override Override
+		expr     string // of the rule made, if no error
+		err      string
+	}{
+		{name: "long_gc", expr: `rate(erlang_vm_system_monitor_events_total{event="long_gc"}[5m]) * 60`},
+		{name: "long_gc", override: Override{Window: d(30 * time.Second)}, expr: `rate(erlang_vm_system_monitor_events_total{event="long_gc"}[30s]) * 60`},
+		{name: "atom_growth", override: Override{Window: d(time.Hour)}, expr: `deriv(erlang_vm_atoms[1h])`},
+		{name: "process_limit", override: Override{Window: d(time.Minute)}, err: "process_limit has no window: it is not a rate or a growth"},
+		{name: "busy_port", override: Override{Window: d(0)}, err: "busy_port: the window must be positive"},
+	} {
+		rules, err := BuiltinRules(db, map[string]Override{tc.name: tc.override})
+		if tc.err != "" {
+			require.EqualError(t, err, tc.err)
+			continue
+		}
+		require.NoError(t, err)
+		for _, r := range rules {
+			q, ok := r.(*QueryRule)
+			require.True(t, ok)
+			require.NotContains(t, q.Expr+q.Text, "$window", q.RuleName)
+			if q.RuleName == tc.name {
+				require.Equal(t, tc.expr, q.Expr)
+			}
 		}
 	}
 }

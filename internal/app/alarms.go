@@ -75,6 +75,7 @@ func (a *App) modelRules(disabled map[string]bool, fors map[string]time.Duration
 		{name: "partial_netsplit", forDur: 30 * time.Second, eval: a.partialNetsplit},
 		{name: "config_sanity", eval: a.configSanity},
 		{name: "module_clash", eval: a.moduleClash},
+		{name: "time_zone_mismatch", forDur: time.Minute, eval: a.timeZoneMismatch},
 	}
 	var out []alarm.Rule
 	for _, r := range all {
@@ -90,7 +91,7 @@ func (a *App) modelRules(disabled map[string]bool, fors map[string]time.Duration
 }
 
 // modelRuleNames are the names of the model's built-in alarms.
-var modelRuleNames = []string{"node_down", "module_version_mismatch", "old_code", "application_version_mismatch", "node_alarm", "partial_netsplit", "config_sanity", "module_clash"}
+var modelRuleNames = []string{"node_down", "module_version_mismatch", "old_code", "application_version_mismatch", "node_alarm", "partial_netsplit", "config_sanity", "module_clash", "time_zone_mismatch"}
 
 // nodeDown: a known node beamctl is not connected to, from the
 // connection's own state (a distribution connection notices a dead peer
@@ -263,6 +264,55 @@ func (a *App) partialNetsplit(ctx context.Context, now time.Time) ([]alarm.Obser
 		}
 	}
 	return out, nil
+}
+
+// timeZoneMismatch: nodes of one family whose local time is in different
+// time zones (from each node's UTC offset reading), so that local times in
+// their logs and schedules disagree.
+func (a *App) timeZoneMismatch(ctx context.Context, now time.Time) ([]alarm.Observation, error) {
+	res, err := a.db.Query(ctx, `erlang_vm_utc_offset_seconds`, now)
+	if err != nil {
+		return nil, err
+	}
+	offset := map[[2]string]float64{} // (cluster, node) -> seconds
+	for _, s := range res.Series {
+		if len(s.Points) == 1 {
+			offset[[2]string{s.Labels["cluster"], s.Labels["node"]}] = s.Points[0].Value
+		}
+	}
+	var out []alarm.Observation
+	for fk, nodes := range families(a.upNodes()) {
+		zones := map[string][]string{} // "UTC+09:00" -> nodes
+		for _, n := range nodes {
+			if off, ok := offset[[2]string{n.cluster, n.node}]; ok {
+				z := utcOffset(off)
+				zones[z] = append(zones[z], n.node)
+			}
+		}
+		if len(zones) < 2 {
+			continue
+		}
+		var parts []string
+		for z, ns := range zones {
+			sort.Strings(ns)
+			parts = append(parts, fmt.Sprintf("%s on %s", z, strings.Join(ns, ", ")))
+		}
+		sort.Strings(parts)
+		out = append(out, alarm.Observation{Key: alarm.Key{Cluster: fk[0], Subject: fk[1]}, Severity: alarm.Minor, Value: float64(len(zones)),
+			Description: fmt.Sprintf("The nodes of family %s run in %d time zones (%s): local times in logs and schedules disagree.",
+				fk[1], len(zones), strings.Join(parts, "; ")),
+			Evidence: []string{`erlang_vm_utc_offset_seconds{cluster="` + fk[0] + `"}`}})
+	}
+	return out, nil
+}
+
+// utcOffset writes an offset in seconds as UTC+hh:mm.
+func utcOffset(sec float64) string {
+	sign, m := "+", int(sec)/60
+	if m < 0 {
+		sign, m = "-", -m
+	}
+	return fmt.Sprintf("UTC%s%02d:%02d", sign, m/60, m%60)
 }
 
 // configSanity: a file the running release depends on (sys.config,

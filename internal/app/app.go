@@ -301,6 +301,9 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 	modelOff, modelFor := map[string]bool{}, map[string]time.Duration{}
 	for name, b := range cfg.Alarms.Builtin {
 		if slices.Contains(modelRuleNames, name) || name == "mnesia_inconsistent" || name == "mnesia_overloaded" || name == "node_restart_loop" {
+			if b.Window != nil && slices.Contains(modelRuleNames, name) {
+				return fmt.Errorf("alarms.builtin: %s has no window: it is not a rate or a growth", name)
+			}
 			modelOff[name] = b.Disabled
 			if b.For != nil {
 				modelFor[name] = time.Duration(*b.For)
@@ -311,6 +314,10 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 		if b.For != nil {
 			d := time.Duration(*b.For)
 			o.For = &d
+		}
+		if b.Window != nil {
+			w := time.Duration(*b.Window)
+			o.Window = &w
 		}
 		for lvl, v := range b.Levels {
 			o.Levels[alarm.Severity(lvl)] = v
@@ -353,6 +360,9 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 		}
 		if b, ok := cfg.Alarms.Builtin[br.RuleName]; ok && b.For != nil {
 			br.ForDur = time.Duration(*b.For)
+		}
+		if b, ok := cfg.Alarms.Builtin[br.RuleName]; ok && b.Window != nil {
+			br.Window = time.Duration(*b.Window)
 		}
 		br.N = a.notes.Store()
 		rules = append(rules, br)

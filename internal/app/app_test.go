@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/capture"
@@ -1151,6 +1152,169 @@ alarms:
 		time.Sleep(1500 * time.Millisecond) // a collection round sees the new connection
 	}
 	wait("dist_connection_flapping", b.Name)
+}
+
+// activeSeverity is the severity of the active alarm of rule on node (any
+// node if ""), or "" if none is active.
+func activeSeverity(t *testing.T, base, rule, node string) alarm.Severity {
+	t.Helper()
+	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+		if x.Rule == rule && (node == "" || x.Node == node) {
+			return x.Severity
+		}
+	}
+	return ""
+}
+
+// waitSeverity waits until rule's alarm on node has severity want ("":
+// until it is cleared; "any": until it is raised).
+func waitSeverity(t *testing.T, base, rule, node string, want alarm.Severity) {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for s := activeSeverity(t, base, rule, node); s != want && (want != "any" || s == ""); s = activeSeverity(t, base, rule, node) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s on %q: %q, want %q; active: %+v", rule, node, activeSeverity(t, base, rule, node), want,
+				alarms(t, base, url.Values{"active": {"true"}}))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestNodeConditionAlarms creates, on real nodes, conditions that come
+// and go, and checks each alarm is raised and then cleared: a wall clock
+// 15 s ahead (libfaketime), garbage collections and schedules over 100 ms,
+// a port whose reader stalls, a remote shell holding a large result, a
+// module found in two code path directories, file descriptors near the
+// ulimit, and VM memory over a threshold. Rate windows are shortened to
+// 10 s so that clearing takes seconds.
+func TestNodeConditionAlarms(t *testing.T) {
+	clock := filepath.Join(t.TempDir(), "clock")
+	require.NoError(t, os.WriteFile(clock, []byte("+15s\n"), 0o600))
+	a := testnode.Start(t, testnode.Options{Env: testnode.FakeTime(t, clock)})
+	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
+	meminfo, err := os.ReadFile("/proc/meminfo")
+	require.NoError(t, err)
+	var hostKB float64
+	_, err = fmt.Sscanf(strings.SplitN(string(meminfo), "\n", 2)[0], "MemTotal: %f kB", &hostKB)
+	require.NoError(t, err)
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 500ms, collect_timeout: 500ms, discover_interval: 500ms}
+clusters:
+  - name: cond
+    cookie: %s
+    nodes: [%s, %s]
+    notifications: {code_interval: 1s}
+alarms:
+  interval: 1s
+  builtin:
+    time_drift: {for: 0s}
+    long_gc: {window: 10s}
+    long_schedule: {window: 10s}
+    busy_port: {warning: 1, window: 10s}
+    shell_memory: {minor: 20000000}
+    open_files: {for: 0s}
+    memory_high: {for: 0s, minor: %g}
+`, a.Cookie, a.Name, b.Name, 200e6/(hostKB*1024))), t.TempDir())
+	require.NoError(t, err)
+	cfg.Clusters[0].Notifications.CodeInterval = config.Duration(100 * time.Millisecond) // release checks every 10 polls: each second
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	cb, err := dist.Dial(ctx, b.Name, dist.Options{Cookie: b.Cookie})
+	require.NoError(t, err)
+	defer cb.Close()
+	eval := func(expr string) etf.Term {
+		t.Helper()
+		r, err := inspect.EvalWith(ctx, cb, expr, nil)
+		require.NoError(t, err)
+		return r
+	}
+
+	// a's clock is 15 s ahead, then set right.
+	waitSeverity(t, base, "time_drift", a.Name, alarm.Major)
+	require.NoError(t, os.WriteFile(clock, []byte("+0\n"), 0o600))
+	waitSeverity(t, base, "time_drift", a.Name, "")
+
+	// A process on b collecting a 10-million-element list every half
+	// second: each collection takes longer than 100 ms.
+	eval(`register(gc_maker, spawn(fun() -> L = lists:seq(1, 10000000),
+		(fun Loop() -> garbage_collect(), receive stop -> length(L) after 500 -> Loop() end end)() end)), ok.`)
+	waitSeverity(t, base, "long_gc", b.Name, "any")
+	eval(`gc_maker ! stop, ok.`)
+	waitSeverity(t, base, "long_gc", b.Name, "")
+
+	// ets:insert of a huge term copies it without yielding: the process
+	// runs for well over 100 ms at once.
+	eval(`register(schedule_maker, spawn(fun() -> T = ets:new(t, []), L = lists:seq(1, 10000000),
+		(fun Loop() -> ets:insert(T, {k, L}), receive stop -> ok after 500 -> Loop() end end)() end)), ok.`)
+	waitSeverity(t, base, "long_schedule", b.Name, "any")
+	eval(`schedule_maker ! stop, ok.`)
+	waitSeverity(t, base, "long_schedule", b.Name, "")
+
+	// 4 MB written at once to a port to cat: the pipe fills faster than
+	// cat reads, the port is busy and the writer is suspended.
+	eval(`spawn(fun() -> P = open_port({spawn, "cat >/dev/null"}, [binary, exit_status]), B = binary:copy(<<0>>, 65536),
+		[port_command(P, B) || _ <- lists:seq(1, 64)], port_close(P) end), ok.`)
+	waitSeverity(t, base, "busy_port", b.Name, alarm.Warning)
+	waitSeverity(t, base, "busy_port", b.Name, "")
+
+	// A remote shell on b keeps a 2-million-element list in a variable,
+	// then forgets it.
+	client := fmt.Sprintf("shellc%d", time.Now().UnixNano()%1_000_000)
+	cmd := exec.Command("erl", "-sname", client, "-setcookie", b.Cookie, "-noshell", "-eval",
+		fmt.Sprintf("rpc:call('%s', shell, start, []), timer:sleep(infinity).", b.Name))
+	stdin, err := cmd.StdinPipe() // kept open: at its end the shell would halt the node
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	_, err = io.WriteString(stdin, "Big = lists:seq(1, 2000000), ok.\n")
+	require.NoError(t, err)
+	waitSeverity(t, base, "shell_memory", b.Name, alarm.Minor)
+	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+		if x.Rule == "shell_memory" {
+			require.Contains(t, x.Description, "(typed from "+client+"@")
+		}
+	}
+	_, err = io.WriteString(stdin, "f(Big).\ngarbage_collect(), ok.\n") // the shell's server lets go at the next command
+	require.NoError(t, err)
+	waitSeverity(t, base, "shell_memory", b.Name, "")
+
+	// The same module in two directories of b's code path.
+	var dirs []string
+	for range 2 {
+		d := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(d, "beamctl_clash_mod.beam"), nil, 0o600))
+		dirs = append(dirs, d)
+		_, err := cb.Call(ctx, "code", "add_patha", etf.String(d))
+		require.NoError(t, err)
+	}
+	waitSeverity(t, base, "module_clash", b.Name, alarm.Minor)
+	_, err = cb.Call(ctx, "code", "del_path", etf.String(dirs[0]))
+	require.NoError(t, err)
+	waitSeverity(t, base, "module_clash", b.Name, "")
+
+	// b may open 256 files; a process opens files up to 230 (90%) and
+	// closes them again.
+	r, err := cb.Call(ctx, "os", "getpid")
+	require.NoError(t, err)
+	pidText, _ := etf.ToString(r)
+	pid, err := strconv.Atoi(pidText)
+	require.NoError(t, err)
+	require.NoError(t, unix.Prlimit(pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 256, Max: 256}, nil))
+	eval(`Self = self(), spawn(fun() -> register(fd_holder, self()), {ok, Open} = file:list_dir("/proc/self/fd"),
+		Fs = [begin {ok, F} = file:open("/dev/null", [read]), F end || _ <- lists:seq(1, 230 - length(Open))],
+		Self ! ready, receive stop -> [file:close(F) || F <- Fs] end end), receive ready -> ok end.`)
+	waitSeverity(t, base, "open_files", b.Name, alarm.Major)
+	eval(`fd_holder ! stop, ok.`)
+	waitSeverity(t, base, "open_files", b.Name, "")
+
+	// 400 MB held on b (the threshold is 200 MB of this host's memory).
+	eval(`Self = self(), spawn(fun() -> register(mem_holder, self()), B = binary:copy(<<0:8388608>>, 400), Self ! ready,
+		receive stop -> byte_size(B) end end), receive ready -> ok end.`)
+	waitSeverity(t, base, "memory_high", b.Name, alarm.Minor)
+	eval(`mem_holder ! stop, ok.`)
+	waitSeverity(t, base, "memory_high", b.Name, "")
 }
 
 // TestRestartLoop restarts a node twice: node_restart_loop counts the

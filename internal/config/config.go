@@ -41,7 +41,8 @@ type Alarms struct {
 	// Interval is how often every rule is evaluated (default 10s).
 	Interval Duration `yaml:"interval"`
 	// Builtin overrides built-in alarms by name: false turns one off; a
-	// mapping sets its for: and levels (warning, minor, major, critical).
+	// mapping sets its for:, window (of rate and growth alarms) and levels
+	// (warning, minor, major, critical).
 	Builtin map[string]BuiltinAlarm `yaml:"builtin"`
 	// Rules are the user's PromQL rules, as Prometheus alerting rules: every
 	// series the expression returns holds.
@@ -90,6 +91,7 @@ type Notifier struct {
 type BuiltinAlarm struct {
 	Disabled bool
 	For      *Duration          `yaml:"for"`
+	Window   *Duration          `yaml:"window"` // the range of a rate or growth alarm
 	Levels   map[string]float64 `yaml:",inline"`
 }
 
@@ -98,7 +100,7 @@ func (b *BuiltinAlarm) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		var on bool
 		if err := n.Decode(&on); err != nil {
-			return fmt.Errorf("line %d: a built-in alarm is false or a mapping of for and levels", n.Line)
+			return fmt.Errorf("line %d: a built-in alarm is false or a mapping of for, window and levels", n.Line)
 		}
 		b.Disabled = !on
 		return nil
@@ -109,12 +111,16 @@ func (b *BuiltinAlarm) UnmarshalYAML(n *yaml.Node) error {
 	}
 	b.Levels = map[string]float64{}
 	for k, v := range m {
-		if k == "for" {
+		if k == "for" || k == "window" {
 			var d Duration
 			if err := v.Decode(&d); err != nil {
 				return err
 			}
-			b.For = &d
+			if k == "for" {
+				b.For = &d
+			} else {
+				b.Window = &d
+			}
 			continue
 		}
 		var f float64
@@ -542,11 +548,14 @@ func (a *Alarms) validate() error {
 		return errors.New("alarms.interval must be at least 1s")
 	}
 	for name, b := range a.Builtin {
+		if b.Window != nil && *b.Window <= 0 {
+			return fmt.Errorf("alarms.builtin.%s: the window must be positive", name)
+		}
 		for lvl := range b.Levels {
 			switch lvl {
 			case "warning", "minor", "major", "critical":
 			default:
-				return fmt.Errorf("alarms.builtin.%s: %q is not for, warning, minor, major or critical", name, lvl)
+				return fmt.Errorf("alarms.builtin.%s: %q is not for, window, warning, minor, major or critical", name, lvl)
 			}
 		}
 	}

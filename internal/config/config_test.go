@@ -78,7 +78,8 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-email.yml", `alarms.notifiers[0]: email needs smtp (host:port), from and to`},
 		{"conf.bad-notifier.yml", `alarms.notifiers[0]: pagerduty needs routing_key`},
 		{"conf.bad-alertmanager.yml", `alarms.alertmanager[0]: "localhost:9093" is not an http(s) URL such as http://localhost:9093`},
-		{"conf.bad-builtin-level.yml", `alarms.builtin.process_limit: "severe" is not for, warning, minor, major or critical`},
+		{"conf.bad-builtin-level.yml", `alarms.builtin.process_limit: "severe" is not for, window, warning, minor, major or critical`},
+		{"conf.bad-builtin-window.yml", `alarms.builtin.long_gc: the window must be positive`},
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 	}

@@ -111,3 +111,18 @@ func WriteFile(t testing.TB, name string, data []byte) string {
 	}
 	return p
 }
+
+// FakeTime returns the environment that runs a node with its wall clock
+// offset by what the file clock holds (libfaketime's syntax, e.g. "+15s";
+// re-read every second, so a test can move the clock of a running node).
+// The monotonic clock is left alone: the VM's timers and the distribution
+// ticks are not disturbed. The test fails when libfaketime is missing (the
+// README's test command installs Debian's faketime).
+func FakeTime(t testing.TB, clock string) []string {
+	t.Helper()
+	libs, _ := filepath.Glob("/usr/lib/*/faketime/libfaketime.so.1")
+	if len(libs) == 0 {
+		t.Fatal("libfaketime not found: this test needs Debian's faketime package (run `make test`, which installs it)")
+	}
+	return []string{"LD_PRELOAD=" + libs[0], "FAKETIME_TIMESTAMP_FILE=" + clock, "FAKETIME_CACHE_DURATION=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"}
+}
