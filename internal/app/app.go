@@ -131,7 +131,7 @@ func New(o Options) (*App, error) {
 		metadata: map[string]web.Metadata{
 			"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."},
 			"erlang_vm_system_monitor_events_total": {Type: "counter",
-				Help: "system_monitor events (long_gc, long_schedule, large_heap, busy_port, busy_dist_port) since beamctl's monitor started on the node."},
+				Help: "system_monitor events (long_gc, long_schedule, large_heap, busy_port, busy_dist_port, and busy_dist_port_to_beamctl: on beamctl's own connection) since beamctl's monitor started on the node."},
 		}}
 	if err := checkCollectors(o.Config); err != nil {
 		_ = db.Close()

@@ -20,7 +20,10 @@ import (
 // most 100 a second (the rest are only counted). Sends use nosuspend and
 // noconnect, so a slow or gone beamctl never blocks it. It gives the slot
 // back (to its previous owner if that one still lives) when Dest's node
-// disconnects or it is sent stop.
+// disconnects or it is sent stop. A busy_dist_port event on beamctl's own
+// connection (its rpc replies waiting on a small +zdbbl buffer) is counted
+// apart, as busy_dist_port_to_beamctl: it suspends only beamctl's work,
+// and must not raise the node's busy_dist_port alarm.
 const startSysmon = `
 Prev = erlang:system_monitor(),
 case Prev of
@@ -40,7 +43,11 @@ case Prev of
         end,
         Loop = fun Loop(Counts, Window) ->
             receive
-                {monitor, Who, Event, Info} ->
+                {monitor, Who, Event0, Info} ->
+                    Event = case Event0 =:= busy_dist_port andalso lists:keyfind(Info, 2, erlang:system_info(dist_ctrl)) of
+                                {ToNode, _} when ToNode =:= node(Dest) -> busy_dist_port_to_beamctl;
+                                _ -> Event0
+                            end,
                     C2 = maps:update_with(Event, fun(V) -> V + 1 end, 1, Counts),
                     Sec = erlang:monotonic_time(second),
                     W2 = case Window of {Sec, N} -> {Sec, N + 1}; _ -> {Sec, 1} end,
@@ -127,7 +134,7 @@ func StartSysmon(ctx context.Context, c *dist.Conn, o SysmonOptions) (*Sysmon, e
 	// Every kind counted from zero, so that the first event is an increase
 	// (rate() ignores a counter's first sample).
 	return &Sysmon{forwarder: f, counts: map[string]float64{
-		"long_gc": 0, "long_schedule": 0, "large_heap": 0, "busy_port": 0, "busy_dist_port": 0}}, nil
+		"long_gc": 0, "long_schedule": 0, "large_heap": 0, "busy_port": 0, "busy_dist_port": 0, "busy_dist_port_to_beamctl": 0}}, nil
 }
 
 // IsTaken reports whether err is a *TakenError.
