@@ -1049,8 +1049,8 @@ alarms:
 }
 
 // TestRateAlarms creates, on real nodes, the conditions of the alarms that
-// watch rates and growth, with thresholds lowered so that seconds suffice:
-// atoms, messages and binaries growing, run queues and schedulers busy,
+// watch rates and growth, with thresholds lowered and windows shortened so
+// that seconds suffice to raise and to clear them: atoms, messages and binaries growing, run queues and schedulers busy,
 // large heaps, busy distribution ports (a node with a 1 KB distribution
 // buffer), a flapping connection, time zones that differ, and the
 // host memory ratio (raised only).
