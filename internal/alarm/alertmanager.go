@@ -91,7 +91,7 @@ func (am *Alertmanager) Run(ctx context.Context, e *Engine) {
 		am.Resend = time.Minute
 	}
 	am.kick = make(chan struct{}, 1)
-	e.OnChange(func(c Change) {
+	unsubscribe := e.OnChange(func(c Change) {
 		am.mu.Lock()
 		if !c.Alarm.Active {
 			am.resolved = append(am.resolved, c.Alarm)
@@ -102,6 +102,7 @@ func (am *Alertmanager) Run(ctx context.Context, e *Engine) {
 		default:
 		}
 	})
+	defer unsubscribe()
 	t := time.NewTicker(am.Resend)
 	defer t.Stop()
 	for {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"slices"
 	"sync"
 	"time"
 )
@@ -51,7 +52,8 @@ type Engine struct {
 	pending map[Key]time.Time // condition holds since, not raised yet
 	raises  map[Key][]time.Time
 	quiet   map[Key]time.Time // a flapping alarm's condition stopped holding at
-	subs    []func(Change)
+	subs    []subscriber
+	nextSub int
 	kick    chan struct{}
 }
 
@@ -101,11 +103,24 @@ func (e *Engine) SetRules(rules []Rule) {
 }
 
 // OnChange calls f after every alarm change (from the goroutine that made
-// it; f must not block).
-func (e *Engine) OnChange(f func(Change)) {
+// it; f must not block). cancel ends the subscription.
+func (e *Engine) OnChange(f func(Change)) (cancel func()) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.subs = append(e.subs, f)
+	e.nextSub++
+	id := e.nextSub
+	e.subs = append(e.subs, subscriber{id, f})
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.subs = slices.DeleteFunc(e.subs, func(s subscriber) bool { return s.id == id })
+	}
+}
+
+// subscriber is a function OnChange registered.
+type subscriber struct {
+	id int
+	f  func(Change)
 }
 
 // Run evaluates every rule each interval, and at once when kicked, until
@@ -282,8 +297,8 @@ func (e *Engine) recentRaises(k Key, now time.Time) []time.Time {
 // notify calls the subscribers; the caller holds mu.
 func (e *Engine) notify(changes []Change) {
 	for _, c := range changes {
-		for _, f := range e.subs {
-			f(c)
+		for _, s := range e.subs {
+			s.f(c)
 		}
 	}
 }

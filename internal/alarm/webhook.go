@@ -46,13 +46,14 @@ func (w *Webhook) Run(ctx context.Context, e *Engine) {
 		w.Logger = slog.New(slog.DiscardHandler)
 	}
 	w.queue = make(chan Change, 1000)
-	e.OnChange(func(c Change) {
+	unsubscribe := e.OnChange(func(c Change) {
 		select {
 		case w.queue <- c:
 		default:
 			w.Dropped.Add(1)
 		}
 	})
+	defer unsubscribe()
 	for {
 		select {
 		case <-ctx.Done():

@@ -67,8 +67,8 @@ type App struct {
 	alarms      *alarm.Engine
 	alarmsDone  chan struct{}
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
-	am          *alarm.Alertmanager
-	notifiers   []*alarm.Webhook
+	deliveryMu  sync.Mutex
+	deliveries  []*delivery // alarm destinations
 
 	exportMu     sync.Mutex // guards exports and exportsStop
 	exports      []*export.Target
@@ -182,38 +182,11 @@ func (a *App) Start(ctx context.Context) error {
 	a.alarmsDone = make(chan struct{})
 	interval := time.Duration(a.cfg.Alarms.Interval)
 	warm := 2*time.Duration(a.cfg.Global.FastInterval) + time.Duration(a.cfg.Global.CollectTimeout)
-	if len(a.cfg.Alarms.Alertmanager) > 0 {
-		a.am = &alarm.Alertmanager{URLs: a.cfg.Alarms.Alertmanager, Resend: time.Duration(a.cfg.Alarms.ResendInterval),
-			ExternalURL: "http://" + ln.Addr().String(), Logger: a.log.With("component", "alertmanager")}
-	}
-	for _, n := range a.cfg.Alarms.Notifiers {
-		a.notifiers = append(a.notifiers, &alarm.Webhook{Format: n.Format, URL: n.URL, RoutingKey: n.RoutingKey,
-			SMTP: n.SMTP, From: n.From, To: n.To, Username: n.Username, Password: n.Password,
-			Logger: a.log.With("component", "alarm-notifier"), OnFailure: func(err error) {
-				a.record(notify.Notification{Time: time.Now(), Kind: "alarm_delivery_failed", Severity: notify.Error,
-					Text: fmt.Sprintf("An alarm notifier failed (retrying): %v.", err)})
-			}})
-	}
+	a.startDeliveries(a.cfg.Alarms)
 	go func() {
 		defer close(a.alarmsDone)
-		var wg sync.WaitGroup
-		if a.am != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				a.am.Run(a.rootCtx, a.alarms)
-			}()
-		}
-		for _, n := range a.notifiers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				n.Run(a.rootCtx, a.alarms)
-			}()
-		}
 		a.warmUp(warm)
 		a.alarms.Run(a.rootCtx, interval)
-		wg.Wait()
 	}()
 	if err := a.startExports(a.cfg.Exports); err != nil {
 		return err
@@ -479,6 +452,7 @@ func (a *App) Reload(cfg *config.Config) error {
 	if err := a.startExports(cfg.Exports); err != nil {
 		return err
 	}
+	a.startDeliveries(cfg.Alarms)
 	a.cfg = cfg
 	a.log.Info("Configuration reloaded", "clusters", len(cfg.Clusters))
 	return nil
@@ -553,6 +527,7 @@ func (a *App) Stop() error {
 	if a.notesDone != nil {
 		<-a.notesDone
 	}
+	a.stopDeliveries()
 	if a.alarmsDone != nil {
 		<-a.alarmsDone
 	}
@@ -897,16 +872,20 @@ func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 	for k, v := range active {
 		ch <- prometheus.MustNewConstMetric(alarmsDesc, prometheus.GaugeValue, v, k[0], k[1], k[2])
 	}
-	if a.am != nil {
-		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(a.am.Sent.Load()), "alertmanager", "sent")
-		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(a.am.Failed.Load()), "alertmanager", "failed")
-	}
-	for i, n := range a.notifiers {
+	a.deliveryMu.Lock()
+	for i, d := range a.deliveries {
+		if d.am != nil {
+			ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(d.am.Sent.Load()), "alertmanager", "sent")
+			ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(d.am.Failed.Load()), "alertmanager", "failed")
+			continue
+		}
+		n := d.hook
 		dest := fmt.Sprintf("notifiers[%d] %s%s", i, n.URL, n.SMTP)
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Sent.Load()), dest, "sent")
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Failed.Load()), dest, "failed")
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Dropped.Load()), dest, "dropped")
 	}
+	a.deliveryMu.Unlock()
 	a.exportMu.Lock()
 	targets := a.exports
 	a.exportMu.Unlock()

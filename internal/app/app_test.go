@@ -1303,6 +1303,86 @@ alarms:
 	waitSeverity(t, base, "memory_high", b.Name, "")
 }
 
+// TestReloadAlarmDelivery adds and removes alarm destinations with a
+// reload: an Alertmanager added later receives the alarms already active
+// and new ones; a notifier removed receives nothing more.
+func TestReloadAlarmDelivery(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{})
+	var mu sync.Mutex
+	var hooked, managed []string // the rules that reached the webhook and the Alertmanager
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ Alarm struct{ Rule string } }
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		hooked = append(hooked, m.Alarm.Rule)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var alerts []struct{ Labels map[string]string }
+		if r.URL.Path != "/api/v2/alerts" || json.NewDecoder(r.Body).Decode(&alerts) != nil {
+			http.Error(w, "not an alert list", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, x := range alerts {
+			if !slices.Contains(managed, x.Labels["alertname"]) {
+				managed = append(managed, x.Labels["alertname"])
+			}
+		}
+		mu.Unlock()
+	}))
+	defer am.Close()
+	conf := func(rules []string, destinations string) *config.Config {
+		var rs []string
+		for _, r := range rules {
+			rs = append(rs, fmt.Sprintf(`{name: %s, expr: "erlang_vm_processes > 0", severity: warning}`, r))
+		}
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - {name: d, cookie: %s, nodes: [%s]}
+alarms:
+  interval: 1s
+  resend_interval: 1s
+  rules: [%s]
+%s`, a.Cookie, a.Name, strings.Join(rs, ", "), destinations)), t.TempDir())
+		require.NoError(t, err)
+		return cfg
+	}
+	srv := startApp(t, conf([]string{"first"}, ""), t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	waitSeverity(t, base, "first", a.Name, alarm.Warning)
+	seen := func(list *[]string, rule string) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(*list, rule) }
+	}
+
+	// Both destinations added.
+	require.NoError(t, srv.Reload(conf([]string{"first", "second"}, fmt.Sprintf(`  alertmanager: ["%s"]
+  notifiers: [{url: "%s"}]
+`, am.URL, hook.URL))))
+	require.Eventually(t, seen(&managed, "first"), 20*time.Second, 50*time.Millisecond, "the alarm active before the reload")
+	require.Eventually(t, seen(&managed, "second"), 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, seen(&hooked, "second"), 20*time.Second, 50*time.Millisecond)
+
+	// The notifier removed, the Alertmanager kept.
+	require.NoError(t, srv.Reload(conf([]string{"first", "second", "third"}, fmt.Sprintf(`  alertmanager: ["%s"]
+`, am.URL))))
+	require.Eventually(t, seen(&managed, "third"), 20*time.Second, 50*time.Millisecond)
+	require.False(t, seen(&hooked, "third")(), "a removed notifier delivers nothing")
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	self, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.NotContains(t, string(self), hook.URL)
+	require.Contains(t, string(self), `beamctl_alarm_deliveries_total{destination="alertmanager",result="sent"}`)
+}
+
 // TestRestartLoop restarts a node twice: node_restart_loop counts the
 // node_restarted notifications, and clears once they leave its window.
 func TestRestartLoop(t *testing.T) {
