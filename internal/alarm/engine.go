@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 )
