@@ -3,19 +3,15 @@ package alarm
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/testsrv"
 )
 
 // webhookMessage is what Alertmanager's webhook receiver posts.
@@ -26,48 +22,6 @@ type webhookMessage struct {
 		Labels      map[string]string `json:"labels"`
 		Annotations map[string]string `json:"annotations"`
 	} `json:"alerts"`
-}
-
-// startAlertmanager runs a real Alertmanager (Debian package
-// prometheus-alertmanager) that routes every alert to webhook.
-func startAlertmanager(t *testing.T, webhook string) string {
-	t.Helper()
-	bin, err := exec.LookPath("prometheus-alertmanager")
-	require.NoError(t, err, "prometheus-alertmanager not found: install the prometheus-alertmanager package (make test does)")
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`route:
-  receiver: hook
-  group_by: [alertname, node]
-  group_wait: 100ms
-  group_interval: 200ms
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: %s
-        send_resolved: true
-`, webhook)
-	cf := filepath.Join(dir, "am.yml")
-	require.NoError(t, os.WriteFile(cf, []byte(conf), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "--config.file", cf, "--storage.path", filepath.Join(dir, "data"), "--web.listen-address", addr,
-		"--cluster.listen-address=")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := "http://" + addr
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	}, 20*time.Second, 50*time.Millisecond, "alertmanager did not start: %s", &out)
-	return base
 }
 
 // TestAlertmanager raises and clears an alarm and checks that a real
@@ -83,7 +37,7 @@ func TestAlertmanager(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	am := &Alertmanager{URLs: []string{startAlertmanager(t, hook.URL)}, Resend: 500 * time.Millisecond, ExternalURL: "http://beamctl:9464"}
+	am := &Alertmanager{URLs: []string{testsrv.Alertmanager(t, hook.URL, 100*time.Millisecond)}, Resend: 500 * time.Millisecond, ExternalURL: "http://beamctl:9464"}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1166,12 +1166,24 @@ func waitSeverity(t *testing.T, base, rule, node string, want alarm.Severity) {
 	}
 }
 
+// smallFilesystem mounts a tmpfs of mib MiB for the test (it needs root,
+// as CI runs) and returns where.
+func smallFilesystem(t *testing.T, mib int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", mib), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a %d MiB tmpfs (this test needs root): %v: %s", mib, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir
+}
+
 // TestNodeConditionAlarms creates, on real nodes, conditions that come
 // and go, and checks each alarm is raised and then cleared: a wall clock
 // 15 s ahead (libfaketime), garbage collections and schedules over 100 ms,
 // a port whose reader stalls, a remote shell holding a large result, a
 // module found in two code path directories, file descriptors near the
-// ulimit, and VM memory over a threshold. Rate windows are shortened to
+// ulimit, a filesystem filling up, and VM memory over a threshold. Rate windows are shortened to
 // 10 s so that clearing takes seconds.
 func TestNodeConditionAlarms(t *testing.T) {
 	clock := filepath.Join(t.TempDir(), "clock")
@@ -1200,7 +1212,8 @@ alarms:
     shell_memory: {minor: 20000000}
     open_files: {for: 0s}
     memory_high: {for: 0s, minor: %g}
-`, a.Cookie, a.Name, b.Name, 200e6/(hostKB*1024))), t.TempDir())
+    disk_full: {for: 0s}
+`, a.Cookie, a.Name, b.Name, 700e6/(hostKB*1024))), t.TempDir())
 	require.NoError(t, err)
 	cfg.Clusters[0].Notifications.CodeInterval = config.Duration(100 * time.Millisecond) // release checks every 10 polls: each second
 	srv := startApp(t, cfg, t.TempDir())
@@ -1295,8 +1308,21 @@ alarms:
 	eval(`fd_holder ! stop, ok.`)
 	waitSeverity(t, base, "open_files", b.Name, "")
 
-	// 400 MB held on b (the threshold is 200 MB of this host's memory).
-	eval(`Self = self(), spawn(fun() -> register(mem_holder, self()), B = binary:copy(<<0:8388608>>, 400), Self ! ready,
+	// A 16 MiB filesystem filled to 94%, then emptied.
+	small := smallFilesystem(t, 16)
+	require.NoError(t, os.WriteFile(filepath.Join(small, "fill"), make([]byte, 15<<20), 0o600))
+	waitSeverity(t, base, "disk_full", b.Name, alarm.Major)
+	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+		if x.Rule == "disk_full" && x.Node == b.Name {
+			require.Equal(t, small, x.Subject)
+		}
+	}
+	require.NoError(t, os.Remove(filepath.Join(small, "fill")))
+	waitSeverity(t, base, "disk_full", b.Name, "")
+
+	// 1 GB held on b (the threshold is 700 MB of this host's memory: above
+	// what the long_gc and long_schedule steps hold, lest it flap).
+	eval(`Self = self(), spawn(fun() -> register(mem_holder, self()), B = binary:copy(<<0:8388608>>, 1000), Self ! ready,
 		receive stop -> byte_size(B) end end), receive ready -> ok end.`)
 	waitSeverity(t, base, "memory_high", b.Name, alarm.Minor)
 	eval(`mem_holder ! stop, ok.`)

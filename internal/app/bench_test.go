@@ -19,6 +19,7 @@ import (
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/testnode"
+	"github.com/beamctl/beamctl/internal/testsrv"
 )
 
 func cpuTime() time.Duration {
@@ -112,7 +113,8 @@ func BenchmarkServerCost(b *testing.B) {
 }
 
 // BenchmarkNodeDownDetection kills -9 a node and measures how long until
-// beamctl raises node_down and until a webhook receives it, against the
+// beamctl raises node_down, until a webhook receives it, and until a real
+// Alertmanager (group_wait 0) routes it to its own webhook, against the
 // anchor of an Erlang node monitoring the same node with
 // net_kernel:monitor_nodes/1, timed in the same run (both clocks are the
 // host's). The rule's for: is 0 and the evaluation interval 10 s: the
@@ -130,6 +132,23 @@ func BenchmarkNodeDownDetection(b *testing.B) {
 				received <- time.Now()
 			}
 		}))
+		routed := make(chan time.Time, 10)
+		amHook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var m struct {
+				Alerts []struct {
+					Status string
+					Labels map[string]string
+				}
+			}
+			if json.NewDecoder(r.Body).Decode(&m) == nil {
+				for _, a := range m.Alerts {
+					if a.Status == "firing" && a.Labels["alertname"] == "node_down" {
+						routed <- time.Now()
+					}
+				}
+			}
+		}))
+		am := testsrv.Alertmanager(b, amHook.URL, 0)
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
 global: {collect_interval: 10s, discover_interval: 1m}
 clusters:
@@ -138,7 +157,8 @@ alarms:
   interval: 10s
   builtin: {node_down: {for: 0s}}
   notifiers: [{url: "%s"}]
-`, n.Cookie, n.Name, hook.URL)), b.TempDir())
+  alertmanager: ["%s"]
+`, n.Cookie, n.Name, hook.URL, am)), b.TempDir())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -179,6 +199,12 @@ alarms:
 		case <-time.After(30 * time.Second):
 			b.Fatal("node_down not delivered")
 		}
+		var viaAM time.Time
+		select {
+		case viaAM = <-routed:
+		case <-time.After(30 * time.Second):
+			b.Fatal("node_down not routed by Alertmanager")
+		}
 		var raised time.Time
 		for _, a := range srv.Alarms().Active() {
 			if a.Rule == "node_down" {
@@ -196,10 +222,12 @@ alarms:
 		erlang := time.UnixMicro(us).Sub(killed)
 		b.ReportMetric(float64(raised.Sub(killed).Microseconds())/1000, "raised_ms")
 		b.ReportMetric(float64(delivered.Sub(killed).Microseconds())/1000, "delivered_ms")
+		b.ReportMetric(float64(viaAM.Sub(killed).Microseconds())/1000, "alertmanager_routed_ms")
 		b.ReportMetric(float64(erlang.Microseconds())/1000, "erlang_nodedown_ms")
 		b.ReportMetric(float64(delivered.Sub(killed))/float64(erlang), "x_vs_erlang_nodedown")
 		_ = srv.Stop()
 		hook.Close()
+		amHook.Close()
 	}
 }
 

@@ -357,3 +357,21 @@ func label(s Sample, name string) string {
 	}
 	return ""
 }
+
+func TestParseDF(t *testing.T) {
+	tests := []struct {
+		name, out string
+		want      []disk
+	}{
+		{"empty", "", nil},
+		{"header only", "Filesystem 1024-blocks Used Available Capacity Mounted on\n", nil},
+		{"two", "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 1000 250 750 25% /\ntmpfs 16384 15360 1024 94% /mnt/my disk\n",
+			[]disk{{"/dev/vda", "/", 1000 * 1024, 750 * 1024}, {"tmpfs", "/mnt/my disk", 16384 * 1024, 1024 * 1024}}},
+		{"garbage and zero size skipped", "Filesystem 1024-blocks Used Available Capacity Mounted on\nsh: 1: df: not found\nproc 0 0 0 - /proc\nx y z w 5% /a\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, parseDF(tc.out))
+		})
+	}
+}
