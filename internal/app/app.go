@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +67,7 @@ type App struct {
 
 	alarms      *alarm.Engine
 	alarmsDone  chan struct{}
+	evaluating  atomic.Bool // the alarm engine runs (the warm-up is over)
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
 	deliveryMu  sync.Mutex
 	deliveries  []*delivery // alarm destinations
@@ -186,6 +188,7 @@ func (a *App) Start(ctx context.Context) error {
 	go func() {
 		defer close(a.alarmsDone)
 		a.warmUp(warm)
+		a.evaluating.Store(true)
 		a.alarms.Run(a.rootCtx, interval)
 	}()
 	if err := a.startExports(a.cfg.Exports); err != nil {
@@ -348,6 +351,10 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 	a.alarms.SetRules(rules)
 	return nil
 }
+
+// Evaluating reports whether the alarm engine has started evaluating
+// rules (after the warm-up that follows a start).
+func (a *App) Evaluating() bool { return a.evaluating.Load() }
 
 // Alarms is the alarm engine (web.Model).
 func (a *App) Alarms() *alarm.Engine { return a.alarms }

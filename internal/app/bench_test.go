@@ -185,7 +185,7 @@ alarms:
 			b.Fatalf("observer: %q", lines.Text())
 		}
 		deadline := time.Now().Add(20 * time.Second)
-		for srv.Nodes() == nil || srv.Nodes()[0].State != "up" {
+		for srv.Nodes() == nil || srv.Nodes()[0].State != "up" || !srv.Evaluating() { // past the warm-up
 			if time.Now().After(deadline) {
 				b.Fatal("node not up")
 			}
