@@ -67,7 +67,7 @@ type App struct {
 
 	alarms      *alarm.Engine
 	alarmsDone  chan struct{}
-	evaluating  atomic.Bool // the alarm engine runs (the warm-up is over)
+	evaluating  atomic.Bool    // the alarm engine runs (the warm-up is over)
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
 	deliveryMu  sync.Mutex
 	deliveries  []*delivery // alarm destinations
