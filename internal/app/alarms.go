@@ -140,17 +140,11 @@ func (a *App) moduleVersionMismatch(ctx context.Context, _ time.Time) ([]alarm.O
 			if len(byMD5) < 2 {
 				continue
 			}
-			var parts []string
-			for md5, ns := range byMD5 {
-				sort.Strings(ns)
-				parts = append(parts, fmt.Sprintf("%s on %s", md5, strings.Join(ns, ", ")))
-			}
-			sort.Strings(parts)
 			out = append(out, alarm.Observation{
 				Key:         alarm.Key{Cluster: fk[0], Subject: fk[1] + " " + m},
 				Severity:    alarm.Major,
 				Value:       float64(len(byMD5)),
-				Description: fmt.Sprintf("Module %s differs between nodes of family %s: %s.", m, fk[1], strings.Join(parts, "; ")),
+				Description: fmt.Sprintf("Module %s differs between nodes of family %s: %s.", m, fk[1], whoHasWhat(byMD5)),
 				Evidence:    []string{"notifications?kind=code_reloaded&grep=" + m},
 			})
 		}
@@ -195,15 +189,9 @@ func (a *App) applicationVersionMismatch(context.Context, time.Time) ([]alarm.Ob
 			if len(byVsn) < 2 {
 				continue
 			}
-			var parts []string
-			for v, ns := range byVsn {
-				sort.Strings(ns)
-				parts = append(parts, fmt.Sprintf("%s on %s", v, strings.Join(ns, ", ")))
-			}
-			sort.Strings(parts)
 			out = append(out, alarm.Observation{Key: alarm.Key{Cluster: fk[0], Subject: fk[1] + " " + app}, Severity: alarm.Major,
 				Value: float64(len(byVsn)), Description: fmt.Sprintf("Application %s runs in different versions in family %s: %s.",
-					app, fk[1], strings.Join(parts, "; "))})
+					app, fk[1], whoHasWhat(byVsn))})
 		}
 	}
 	return out, nil
@@ -292,18 +280,23 @@ func (a *App) timeZoneMismatch(ctx context.Context, now time.Time) ([]alarm.Obse
 		if len(zones) < 2 {
 			continue
 		}
-		var parts []string
-		for z, ns := range zones {
-			sort.Strings(ns)
-			parts = append(parts, fmt.Sprintf("%s on %s", z, strings.Join(ns, ", ")))
-		}
-		sort.Strings(parts)
 		out = append(out, alarm.Observation{Key: alarm.Key{Cluster: fk[0], Subject: fk[1]}, Severity: alarm.Minor, Value: float64(len(zones)),
 			Description: fmt.Sprintf("The nodes of family %s run in %d time zones (%s): local times in logs and schedules disagree.",
-				fk[1], len(zones), strings.Join(parts, "; ")),
+				fk[1], len(zones), whoHasWhat(zones)),
 			Evidence: []string{`erlang_vm_utc_offset_seconds{cluster="` + fk[0] + `"}`}})
 	}
 	return out, nil
+}
+
+// whoHasWhat lists which nodes have which value: "v1 on a, b; v2 on c".
+func whoHasWhat(nodesByValue map[string][]string) string {
+	var parts []string
+	for v, ns := range nodesByValue {
+		sort.Strings(ns)
+		parts = append(parts, fmt.Sprintf("%s on %s", v, strings.Join(ns, ", ")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
 }
 
 // utcOffset writes an offset in seconds as UTC+hh:mm.

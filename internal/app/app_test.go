@@ -522,14 +522,7 @@ exports:
 	require.Eventually(t, has(url.Values{"kind": {"code_purged"}, "grep": {"beamctl_test_mod"}}, any), 10*time.Second, 50*time.Millisecond)
 
 	// A command typed in a remote shell.
-	shellClient := exec.Command("erl", "-sname", fmt.Sprintf("notifsh%d", time.Now().UnixNano()%1_000_000), "-setcookie", a.Cookie,
-		"-noshell", "-eval", fmt.Sprintf("rpc:call('%s', shell, start, []), timer:sleep(infinity).", a.Name))
-	stdin, err := shellClient.StdinPipe() // kept open: at its end the shell would halt the node
-	require.NoError(t, err)
-	require.NoError(t, shellClient.Start())
-	defer func() { _ = shellClient.Process.Kill(); _ = shellClient.Wait() }()
-	_, err = io.WriteString(stdin, "ets:new(typed_by_hand, [named_table, public]).\n")
-	require.NoError(t, err)
+	testnode.RemoteShell(t, a, "notifsh").Type(t, "ets:new(typed_by_hand, [named_table, public]).\n")
 	require.Eventually(t, has(url.Values{"kind": {"shell_command"}}, func(n notify.Notification) bool {
 		return n.Fields["command"] == "ets:new(typed_by_hand, [named_table, public])" && strings.HasPrefix(n.Fields["from_node"], "notifsh")
 	}), 10*time.Second, 50*time.Millisecond)
@@ -1260,23 +1253,15 @@ alarms:
 
 	// A remote shell on b keeps a 2-million-element list in a variable,
 	// then forgets it.
-	client := fmt.Sprintf("shellc%d", time.Now().UnixNano()%1_000_000)
-	cmd := exec.Command("erl", "-sname", client, "-setcookie", b.Cookie, "-noshell", "-eval",
-		fmt.Sprintf("rpc:call('%s', shell, start, []), timer:sleep(infinity).", b.Name))
-	stdin, err := cmd.StdinPipe() // kept open: at its end the shell would halt the node
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	_, err = io.WriteString(stdin, "Big = lists:seq(1, 2000000), ok.\n")
-	require.NoError(t, err)
+	sh := testnode.RemoteShell(t, b, "shellc")
+	sh.Type(t, "Big = lists:seq(1, 2000000), ok.\n")
 	waitSeverity(t, base, "shell_memory", b.Name, alarm.Minor)
 	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
 		if x.Rule == "shell_memory" {
-			require.Contains(t, x.Description, "(typed from "+client+"@")
+			require.Contains(t, x.Description, "(typed from "+sh.Client+")")
 		}
 	}
-	_, err = io.WriteString(stdin, "f(Big).\ngarbage_collect(), ok.\n") // the shell's server lets go at the next command
-	require.NoError(t, err)
+	sh.Type(t, "f(Big).\ngarbage_collect(), ok.\n") // the shell's server lets go at the next command
 	waitSeverity(t, base, "shell_memory", b.Name, "")
 
 	// The same module in two directories of b's code path.

@@ -3,9 +3,6 @@ package capture
 import (
 	"context"
 	"fmt"
-	"io"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,18 +28,8 @@ func TestTraceShells(t *testing.T) {
 	require.NoError(t, err)
 	events := s.Events(ctx)
 
-	client := fmt.Sprintf("shellclient%d", time.Now().UnixNano()%1_000_000)
-	cmd := exec.CommandContext(ctx, "erl", "-sname", client, "-setcookie", n.Cookie, "-noshell", "-eval",
-		fmt.Sprintf("rpc:call('%s', shell, start, []), timer:sleep(infinity).", n.Name))
-	// The input stays open: at its end the remote shell would halt the node.
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	_, err = io.WriteString(stdin, "Secret = 6 * 7.\nets:new(made_by_hand, [named_table, public]).\n")
-	require.NoError(t, err)
+	sh := testnode.RemoteShell(t, n, "shellclient")
+	sh.Type(t, "Secret = 6 * 7.\nets:new(made_by_hand, [named_table, public]).\n")
 
 	var got []string
 	for len(got) < 2 {
@@ -50,8 +37,8 @@ func TestTraceShells(t *testing.T) {
 		case ev, ok := <-events:
 			require.True(t, ok, "events ended: conn %v, ctx %v", c.Err(), ctx.Err())
 			require.Equal(t, "shell_command", ev.Kind)
-			require.Equal(t, client+"@"+testnode.ShortHost(), ev.Fields["from_node"])
-			require.Contains(t, ev.Text, "a remote shell from "+client)
+			require.Equal(t, sh.Client, ev.Fields["from_node"])
+			require.Contains(t, ev.Text, "a remote shell from "+sh.Client)
 			got = append(got, ev.Fields["command"])
 		case <-time.After(10 * time.Second):
 			t.Fatalf("commands recorded: %q", got)

@@ -3,8 +3,6 @@ package collector
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"math"
 	"os/exec"
 	"strings"
@@ -327,21 +325,14 @@ func TestShellMemory(t *testing.T) {
 	defer c.Close()
 	_, err = inspect.EnsureAgent(ctx, c)
 	require.NoError(t, err)
-	client := fmt.Sprintf("memsh%d", time.Now().UnixNano()%1_000_000)
-	cmd := exec.Command("erl", "-sname", client, "-setcookie", n.Cookie, "-noshell", "-eval",
-		fmt.Sprintf("rpc:call('%s', shell, start, []), timer:sleep(infinity).", n.Name))
-	stdin, err := cmd.StdinPipe() // kept open: at its end the shell would halt the node
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	_, err = io.WriteString(stdin, "Big = lists:seq(1, 1000000), ok.\n")
-	require.NoError(t, err)
+	sh := testnode.RemoteShell(t, n, "memsh")
+	sh.Type(t, "Big = lists:seq(1, 1000000), ok.\n")
 	require.Eventually(t, func() bool {
 		ch := make(chan Sample, 10)
 		require.NoError(t, shellsCollector{minBytes: 8 << 20}.Update(ctx, WithAgent(c), ch))
 		close(ch)
 		for s := range ch {
-			if label(s, "from_node") == client+"@"+testnode.ShortHost() && s.Value >= 8<<20 {
+			if label(s, "from_node") == sh.Client && s.Value >= 8<<20 {
 				return true
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,4 +126,50 @@ func FakeTime(t testing.TB, clock string) []string {
 		t.Fatal("libfaketime not found: this test needs Debian's faketime package (run `make test`, which installs it)")
 	}
 	return []string{"LD_PRELOAD=" + libs[0], "FAKETIME_TIMESTAMP_FILE=" + clock, "FAKETIME_CACHE_DURATION=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"}
+}
+
+// Shell is a remote shell on a node, typed into by a test from a client
+// node (as erl -remsh does: rpc:call(Node, shell, start, []) from a node
+// that reads its standard input; OTP 25's -remsh ignores a stdin that is
+// not a terminal).
+type Shell struct {
+	// Client is the client node's full name: where the user typed.
+	Client string
+	stdin  io.WriteCloser
+	out    *bytes.Buffer
+}
+
+// RemoteShell starts a client node named prefix plus a random number
+// with a shell on n. Its input stays open until the test ends: at its end
+// the shell would halt n.
+func RemoteShell(t testing.TB, n *Node, prefix string) *Shell {
+	t.Helper()
+	alive := erlnode.RandomName(prefix)
+	cmd := exec.Command("erl", "-sname", alive, "-setcookie", n.Cookie, "-noshell", "-eval",
+		"rpc:call('"+n.Name+"', shell, start, []), timer:sleep(infinity).")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Shell{Client: alive + "@" + ShortHost(), stdin: stdin, out: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a remote shell client: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("remote shell %s on %s:\n%s", s.Client, n.Name, s.out)
+		}
+	})
+	return s
+}
+
+// Type writes lines into the shell, as a user would type them.
+func (s *Shell) Type(t testing.TB, lines string) {
+	t.Helper()
+	if _, err := io.WriteString(s.stdin, lines); err != nil {
+		t.Fatalf("type into the remote shell: %v", err)
+	}
 }
