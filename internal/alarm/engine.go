@@ -30,7 +30,12 @@ type Options struct {
 	// for FlapWindow (defaults 4 and 10 minutes).
 	FlapCount  int
 	FlapWindow time.Duration
-	Logger     *slog.Logger
+	// OutageTolerance is how long evaluation may have stopped (beamctl
+	// down) for the pending for: timers to be kept: after a longer gap
+	// nobody knows whether the conditions held throughout, so they start
+	// again (default 1h, as Prometheus' --rules.alert.for-outage-tolerance).
+	OutageTolerance time.Duration
+	Logger          *slog.Logger
 }
 
 // Change is an alarm after one of its events, for notifiers.
@@ -53,8 +58,13 @@ type Engine struct {
 	raises  map[Key][]time.Time
 	quiet   map[Key]time.Time // a flapping alarm's condition stopped holding at
 	subs    []subscriber
-	nextSub int
-	kick    chan struct{}
+	// lastEval is the last evaluation before this start (if known);
+	// resumed is set once the first evaluation has checked the gap.
+	lastEval      time.Time
+	lastEvalKnown bool
+	resumed       bool
+	nextSub       int
+	kick          chan struct{}
 }
 
 // Open opens the engine's store and loads the raised alarms and the
@@ -66,6 +76,9 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.FlapWindow == 0 {
 		o.FlapWindow = 10 * time.Minute
+	}
+	if o.OutageTolerance == 0 {
+		o.OutageTolerance = time.Hour
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -85,6 +98,10 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		e.active[as[i].Key()] = &as[i]
 	}
 	if e.pending, err = st.pending(ctx); err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	if e.lastEval, e.lastEvalKnown, err = st.lastEvaluation(ctx); err != nil {
 		st.db.Close()
 		return nil, err
 	}
@@ -150,6 +167,7 @@ func (e *Engine) Kick() {
 
 // Evaluate runs every rule once at now and applies what they found.
 func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
+	e.resume(ctx, now)
 	e.mu.Lock()
 	rules := e.rules
 	e.mu.Unlock()
@@ -171,6 +189,36 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
 			e.log.Error("Cannot store alarms", "rule", r.Name(), "err", err)
 		}
 	}
+	if err := e.st.setLastEvaluation(ctx, now); err != nil {
+		e.log.Error("Cannot store the evaluation time", "err", err)
+	}
+}
+
+// resume, at the first evaluation after a start, drops the pending for:
+// timers if evaluation stopped for longer than the outage tolerance (or
+// for an unknown time): a condition seen before the outage may have gone
+// and come back, so its for: starts again. A shorter restart keeps them.
+func (e *Engine) resume(ctx context.Context, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.resumed {
+		return
+	}
+	e.resumed = true
+	if len(e.pending) == 0 || (e.lastEvalKnown && now.Sub(e.lastEval) <= e.opts.OutageTolerance) {
+		return
+	}
+	if err := e.st.dropPending(ctx); err != nil {
+		e.log.Error("Cannot drop the pending timers", "err", err)
+		return
+	}
+	gap := "an unknown time"
+	if e.lastEvalKnown {
+		gap = now.Sub(e.lastEval).Round(time.Second).String()
+	}
+	e.log.Info("Pending for: timers start again: rules were not evaluated for longer than the outage tolerance",
+		"timers", len(e.pending), "gap", gap, "tolerance", e.opts.OutageTolerance)
+	e.pending = map[Key]time.Time{}
 }
 
 // apply moves every key of the rule along: pending, raised, changed

@@ -205,3 +205,42 @@ func TestOperatorClear(t *testing.T) {
 	require.Len(t, e.Active(), 1, "raised again")
 	require.NotEqual(t, id, e.Active()[0].ID)
 }
+
+// TestOutageTolerance restarts the engine after gaps of different lengths
+// with a for: timer pending: a short outage keeps the timer, a long one
+// starts it again, since the condition may have gone and come back.
+func TestOutageTolerance(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Unix(1_800_000_000, 0)
+	for _, tc := range []struct {
+		name       string
+		gap        time.Duration // from the last evaluation before the restart to the first after
+		raisedThen bool          // at once after the restart, with the old timer
+	}{
+		{"restart a minute later", 70 * time.Second, true},
+		{"outage within the tolerance", 50 * time.Minute, true},
+		{"longer outage", 2 * time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := &scripted{forDur: 5 * time.Minute, obs: holds(Major, 1)}
+			e, err := Open(ctx, Options{Dir: dir})
+			require.NoError(t, err)
+			e.SetRules([]Rule{r})
+			e.Evaluate(ctx, t0)
+			e.Evaluate(ctx, t0.Add(4*time.Minute))
+			require.Empty(t, e.Active())
+			require.NoError(t, e.Close())
+
+			e, err = Open(ctx, Options{Dir: dir})
+			require.NoError(t, err)
+			defer e.Close()
+			e.SetRules([]Rule{r})
+			after := t0.Add(4*time.Minute + tc.gap)
+			e.Evaluate(ctx, after)
+			require.Equal(t, tc.raisedThen, len(e.Active()) == 1)
+			e.Evaluate(ctx, after.Add(5*time.Minute))
+			require.Len(t, e.Active(), 1, "raised once the condition held its for: again")
+		})
+	}
+}

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS pending (
 	since INTEGER NOT NULL,
 	PRIMARY KEY (rule, cluster, node, subject)
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `
 
 func openStore(dir string) (*db, error) {
@@ -225,6 +226,38 @@ func (s *db) deletePending(ctx context.Context, k Key) error {
 	_, err := s.db.ExecContext(ctx, "DELETE FROM pending WHERE rule=? AND cluster=? AND node=? AND subject=?", k.Rule, k.Cluster, k.Node, k.Subject)
 	if err != nil {
 		return fmt.Errorf("alarms: pending %s: %w", k, err)
+	}
+	return nil
+}
+
+// setLastEvaluation records when the rules were last evaluated.
+func (s *db) setLastEvaluation(ctx context.Context, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('last_evaluation', ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, micros(t))
+	if err != nil {
+		return fmt.Errorf("alarms: last evaluation: %w", err)
+	}
+	return nil
+}
+
+// lastEvaluation is when the rules were last evaluated (false: never, or
+// by a version that did not record it).
+func (s *db) lastEvaluation(ctx context.Context) (time.Time, bool, error) {
+	var us int64
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'last_evaluation'").Scan(&us)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("alarms: last evaluation: %w", err)
+	}
+	return time.UnixMicro(us), true, nil
+}
+
+// dropPending forgets every pending for: timer.
+func (s *db) dropPending(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM pending"); err != nil {
+		return fmt.Errorf("alarms: pending: %w", err)
 	}
 	return nil
 }

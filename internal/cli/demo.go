@@ -212,6 +212,7 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 	fmt.Fprintf(e.stdout, "  nodes:   %s/api/v1/nodes\n", base)
 	fmt.Fprintf(e.stdout, "  a query: %s/api/v1/query?query=sum(rate(erlang_vm_statistics_reductions_total[10s]))\n", base)
 	fmt.Fprintf(e.stdout, "  notifications (logs, crashes, code, shell commands): beamctl --server %s notifications --follow\n", base)
+	fmt.Fprintf(e.stdout, "  alarms (35 built-in; try +P or a queue that is never read on a node): beamctl --server %s alarms --active\n", base)
 	figures := func() {
 		qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -222,7 +223,7 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 			}
 			return fmt.Sprintf("%.0f", r.Series[0].Points[0].Value)
 		}
-		fmt.Fprintf(e.stdout, "%s  nodes up %s  processes %s  reductions/s %s  dist msgs/s %s  memory MB %s  sched %% %s  msgs queued %s\n",
+		fmt.Fprintf(e.stdout, "%s  nodes up %s  processes %s  reductions/s %s  dist msgs/s %s  memory MB %s  sched %% %s  msgs queued %s  alarms %d\n",
 			time.Now().Format(time.TimeOnly),
 			val(`sum(beamctl_node_up{cluster="demo"})`),
 			val(`sum(erlang_vm_processes{cluster="demo"})`),
@@ -230,7 +231,8 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 			val(`sum(rate(erlang_vm_dist_messages_sent_total{cluster="demo"}[10s]))`),
 			val(`sum(erlang_vm_memory_bytes{cluster="demo",kind="total"}) / 1048576`),
 			val(`avg(erlang_vm_scheduler_type_utilization_ratio{cluster="demo",type="normal"}) * 100`),
-			val(`sum(erlang_vm_message_queue_messages{cluster="demo"})`))
+			val(`sum(erlang_vm_message_queue_messages{cluster="demo"})`),
+			len(a.Alarms().Active()))
 	}
 	return func() { _ = a.Stop() }, figures, nil
 }
