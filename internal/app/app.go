@@ -270,19 +270,23 @@ func (a *App) warmUp(d time.Duration) {
 	}
 }
 
-// setAlarmRules builds the built-in and the user's alarm rules from the
-// configuration and gives them to the engine.
-func (a *App) setAlarmRules(cfg *config.Config) error {
-	overrides := map[string]alarm.Override{}
-	modelOff, modelFor := map[string]bool{}, map[string]time.Duration{}
+// builtinOverrides splits the configuration's built-in alarm overrides
+// into those of the query rules and the on/off and for: of the others
+// (computed from the model or from notifications), which have no window
+// and no levels to set.
+func builtinOverrides(cfg *config.Config) (query map[string]alarm.Override, off map[string]bool, fors map[string]time.Duration, err error) {
+	query, off, fors = map[string]alarm.Override{}, map[string]bool{}, map[string]time.Duration{}
 	for name, b := range cfg.Alarms.Builtin {
 		if slices.Contains(modelRuleNames, name) || name == "mnesia_inconsistent" || name == "mnesia_overloaded" || name == "node_restart_loop" {
 			if b.Window != nil && slices.Contains(modelRuleNames, name) {
-				return fmt.Errorf("alarms.builtin: %s has no window: it is not a rate or a growth", name)
+				return nil, nil, nil, fmt.Errorf("alarms.builtin: %s has no window: it is not a rate or a growth", name)
 			}
-			modelOff[name] = b.Disabled
+			if len(b.Levels) > 0 {
+				return nil, nil, nil, fmt.Errorf("alarms.builtin: %s has no levels to set (its severity is fixed: docs/alarms.md)", name)
+			}
+			off[name] = b.Disabled
 			if b.For != nil {
-				modelFor[name] = time.Duration(*b.For)
+				fors[name] = time.Duration(*b.For)
 			}
 			continue
 		}
@@ -298,7 +302,33 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 		for lvl, v := range b.Levels {
 			o.Levels[alarm.Severity(lvl)] = v
 		}
-		overrides[name] = o
+		query[name] = o
+	}
+	return query, off, fors, nil
+}
+
+// CheckConfig checks what the config package cannot alone: the
+// collectors' names and the built-in alarms' overrides.
+func CheckConfig(cfg *config.Config) error {
+	if err := checkCollectors(cfg); err != nil {
+		return err
+	}
+	overrides, _, _, err := builtinOverrides(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := alarm.BuiltinRules(nil, overrides); err != nil {
+		return fmt.Errorf("alarms.builtin: %w", err)
+	}
+	return nil
+}
+
+// setAlarmRules builds the built-in and the user's alarm rules from the
+// configuration and gives them to the engine.
+func (a *App) setAlarmRules(cfg *config.Config) error {
+	overrides, modelOff, modelFor, err := builtinOverrides(cfg)
+	if err != nil {
+		return err
 	}
 	rules, err := alarm.BuiltinRules(a.db, overrides)
 	if err != nil {

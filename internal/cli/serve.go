@@ -115,6 +115,9 @@ func (c *checkConfigCmd) run(_ context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := app.CheckConfig(cfg); err != nil {
+		return fmt.Errorf("config %s: %w", c.file, err)
+	}
 	nodes := 0
 	for _, cl := range cfg.Clusters {
 		nodes += len(cl.Nodes) + len(cl.Seeds)
