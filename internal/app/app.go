@@ -910,7 +910,8 @@ func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(alarmsDesc, prometheus.GaugeValue, v, k[0], k[1], k[2])
 	}
 	a.deliveryMu.Lock()
-	for i, d := range a.deliveries {
+	i := 0 // the notifier's index in the configuration
+	for _, d := range a.deliveries {
 		if d.am != nil {
 			ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(d.am.Sent.Load()), "alertmanager", "sent")
 			ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(d.am.Failed.Load()), "alertmanager", "failed")
@@ -918,6 +919,7 @@ func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 		}
 		n := d.hook
 		dest := fmt.Sprintf("notifiers[%d] %s%s", i, n.URL, n.SMTP)
+		i++
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Sent.Load()), dest, "sent")
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Failed.Load()), dest, "failed")
 		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Dropped.Load()), dest, "dropped")

@@ -1379,19 +1379,25 @@ alarms:
 	require.Eventually(t, seen(&managed, "first"), 20*time.Second, 50*time.Millisecond, "the alarm active before the reload")
 	require.Eventually(t, seen(&managed, "second"), 20*time.Second, 50*time.Millisecond)
 	require.Eventually(t, seen(&hooked, "second"), 20*time.Second, 50*time.Millisecond)
+	metrics := func() string {
+		resp, err := http.Get(base + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	require.Contains(t, metrics(), `beamctl_alarm_deliveries_total{destination="notifiers[0] `+hook.URL+`",result="sent"}`,
+		"named by its index among the notifiers")
 
 	// The notifier removed, the Alertmanager kept.
 	require.NoError(t, srv.Reload(conf([]string{"first", "second", "third"}, fmt.Sprintf(`  alertmanager: ["%s"]
 `, am.URL))))
 	require.Eventually(t, seen(&managed, "third"), 20*time.Second, 50*time.Millisecond)
 	require.False(t, seen(&hooked, "third")(), "a removed notifier delivers nothing")
-	resp, err := http.Get(base + "/metrics")
-	require.NoError(t, err)
-	self, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	require.NotContains(t, string(self), hook.URL)
-	require.Contains(t, string(self), `beamctl_alarm_deliveries_total{destination="alertmanager",result="sent"}`)
+	self := metrics()
+	require.NotContains(t, self, hook.URL)
+	require.Contains(t, self, `beamctl_alarm_deliveries_total{destination="alertmanager",result="sent"}`)
 }
 
 // TestRestartLoop restarts a node twice: node_restart_loop counts the
