@@ -58,13 +58,13 @@ type Engine struct {
 	raises  map[Key][]time.Time
 	quiet   map[Key]time.Time // a flapping alarm's condition stopped holding at
 	subs    []subscriber
+	nextSub int
+	kick    chan struct{}
 	// lastEval is the last evaluation before this start (if known);
 	// resumed is set once the first evaluation has checked the gap.
 	lastEval      time.Time
 	lastEvalKnown bool
 	resumed       bool
-	nextSub       int
-	kick          chan struct{}
 }
 
 // Open opens the engine's store and loads the raised alarms and the
