@@ -1176,7 +1176,8 @@ func smallFilesystem(t *testing.T, mib int) string {
 // 15 s ahead (libfaketime), garbage collections and schedules over 100 ms,
 // a port whose reader stalls, a remote shell holding a large result, a
 // module found in two code path directories, file descriptors near the
-// ulimit, a filesystem filling up, and VM memory over a threshold. Rate windows are shortened to
+// ulimit, a filesystem filling up, VM memory over a threshold, and
+// sockets whose peer does not read. Rate windows are shortened to
 // 10 s so that clearing takes seconds.
 func TestNodeConditionAlarms(t *testing.T) {
 	clock := filepath.Join(t.TempDir(), "clock")
@@ -1206,6 +1207,7 @@ alarms:
     open_files: {for: 0s}
     memory_high: {for: 0s, minor: %g}
     disk_full: {for: 0s}
+    socket_backlog: {window: 10s}
 `, a.Cookie, a.Name, b.Name, 700e6/(hostKB*1024))), t.TempDir())
 	require.NoError(t, err)
 	cfg.Clusters[0].Notifications.CodeInterval = config.Duration(100 * time.Millisecond) // release checks every 10 polls: each second
@@ -1250,6 +1252,20 @@ alarms:
 		[port_command(P, B) || _ <- lists:seq(1, 64)], port_close(P) end), ok.`)
 	waitSeverity(t, base, "busy_port", b.Name, alarm.Warning)
 	waitSeverity(t, base, "busy_port", b.Name, "")
+
+	// Eight gen_tcp senders to a peer that never reads: their sockets keep
+	// output queued (and the senders block, with no busy_port event).
+	eval(`Self = self(), spawn(fun() -> register(backlog_maker, self()),
+		{ok, L} = gen_tcp:listen(0, [binary, {active, false}]), {ok, Port} = inet:port(L),
+		Senders = [spawn(fun() -> {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary]), B = binary:copy(<<0>>, 65536),
+			(fun Send() -> ok = gen_tcp:send(S, B), Send() end)() end) || _ <- lists:seq(1, 8)],
+		Accepted = [begin {ok, A} = gen_tcp:accept(L), A end || _ <- Senders],
+		Self ! ready,
+		receive stop -> [exit(P, kill) || P <- Senders], [gen_tcp:close(A) || A <- Accepted], gen_tcp:close(L) end end),
+		receive ready -> ok end.`)
+	waitSeverity(t, base, "socket_backlog", b.Name, alarm.Warning)
+	eval(`backlog_maker ! stop, ok.`)
+	waitSeverity(t, base, "socket_backlog", b.Name, "")
 
 	// A remote shell on b keeps a 2-million-element list in a variable,
 	// then forgets it.

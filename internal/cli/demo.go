@@ -212,7 +212,7 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 	fmt.Fprintf(e.stdout, "  nodes:   %s/api/v1/nodes\n", base)
 	fmt.Fprintf(e.stdout, "  a query: %s/api/v1/query?query=sum(rate(erlang_vm_statistics_reductions_total[10s]))\n", base)
 	fmt.Fprintf(e.stdout, "  notifications (logs, crashes, code, shell commands): beamctl --server %s notifications --follow\n", base)
-	fmt.Fprintf(e.stdout, "  alarms (35 built-in; try +P or a queue that is never read on a node): beamctl --server %s alarms --active\n", base)
+	fmt.Fprintf(e.stdout, "  alarms (36 built-in; try +P or a queue that is never read on a node): beamctl --server %s alarms --active\n", base)
 	figures := func() {
 		qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

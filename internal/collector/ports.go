@@ -10,7 +10,10 @@ import (
 func init() { registerCollector("ports", true, func() Collector { return portsCollector{} }) }
 
 // portsCollector counts ports by driver (tcp_inet, udp_inet, efile, spawn
-// ...), and their queued output. Two round trips.
+// ...), their queued output, and how many have output queued: a socket
+// whose output stays queued has a peer (or a network) that does not take
+// it, and its gen_tcp senders block at the high watermark without any
+// busy_port event. Two round trips.
 type portsCollector struct{}
 
 func (portsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
@@ -28,6 +31,7 @@ func (portsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) erro
 	}
 	count := map[string]float64{}
 	queue := map[string]float64{}
+	queued := map[string]float64{} // ports with output waiting
 	for i := range ports {
 		t, err := etf.ToTuple(info[0][i], 2) // {name, Name}, or undefined if closed meanwhile
 		if err != nil {
@@ -38,6 +42,9 @@ func (portsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) erro
 		if q, err := etf.ToTuple(info[1][i], 2); err == nil {
 			v, _ := num(q[1])
 			queue[n] += v
+			if v > 0 {
+				queued[n]++
+			}
 		}
 	}
 	types := make([]string, 0, len(count))
@@ -48,6 +55,7 @@ func (portsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) erro
 	for _, t := range types {
 		ch <- Sample{Name: "erlang_vm_ports_by_driver", Help: "Open ports by driver.", Labels: []Label{{"driver", t}}, Value: count[t]}
 		ch <- Sample{Name: "erlang_vm_port_queue_bytes", Help: "Output queued in ports, by driver.", Labels: []Label{{"driver", t}}, Value: queue[t]}
+		ch <- Sample{Name: "erlang_vm_ports_with_queued_output", Help: "Ports with output queued in the VM, by driver.", Labels: []Label{{"driver", t}}, Value: queued[t]}
 	}
 	return nil
 }
