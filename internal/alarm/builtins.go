@@ -80,7 +80,7 @@ var Builtins = []Builtin{
 		Text: `Processes on {{.Node}} were suspended {{num .Value}} times a minute on a busy port.`},
 	{Name: "socket_backlog", Expr: `sum by (cluster, node) (min_over_time(erlang_vm_ports_with_queued_output{driver=~"tcp_inet|sctp_inet"}[$window]))`, Window: 2 * time.Minute,
 		Levels: []Level{{Warning, 5}, {Minor, 50}, {Major, 500}},
-		Text: `{{num .Value}} sockets on {{.Node}} have had output queued in the VM throughout $window: peers that do not read, whose gen_tcp senders block (busy_port does not show them).`},
+		Text:   `{{num .Value}} sockets on {{.Node}} have had output queued in the VM throughout $window: peers that do not read, whose gen_tcp senders block (busy_port does not show them).`},
 	{Name: "dist_connection_flapping", Expr: `count by (cluster, node, peer) (count_over_time(erlang_vm_dist_connection_controller_info{peer!~"beamctl_.*"}[$window])) - 1`, Window: 10 * time.Minute,
 		Subject: "peer", Levels: []Level{{Minor, 3}, {Major, 10}},
 		Text: `The connection from {{.Node}} to {{.Subject}} was set up again {{num .Value}} times in $window.`},
