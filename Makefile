@@ -45,6 +45,8 @@ test: deps style vet
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -race -count=1 -timeout 20m ./...
 	# The codecs also on a 32-bit build (int and pointer sizes differ).
 	GOARCH=386 $(GO) test -count=1 ./internal/etf ./internal/termtext
+	# Every benchmark once, so that none rots unseen (figures: docs/benchmarks.md).
+	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 	$(MAKE) fuzz
 
 # fuzz runs every fuzz target for a short, bounded time.
