@@ -838,13 +838,7 @@ alarms:
 	defer srv.Stop()
 	base := "http://" + srv.Addr()
 	ctx := context.Background()
-	conn := func(n *testnode.Node) *dist.Conn {
-		x, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-		require.NoError(t, err)
-		t.Cleanup(func() { x.Close() })
-		return x
-	}
-	ca, cb, cc := conn(a), conn(b), conn(c)
+	ca, cb, cc := dialNode(t, a), dialNode(t, b), dialNode(t, c)
 	active := func(rule string) []alarm.Alarm {
 		var out []alarm.Alarm
 		for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
@@ -969,17 +963,8 @@ alarms:
 	defer srv.Stop()
 	base := "http://" + srv.Addr()
 	ctx := context.Background()
-	dial := func(n *testnode.Node) *dist.Conn {
-		x, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-		require.NoError(t, err)
-		t.Cleanup(func() { x.Close() })
-		return x
-	}
-	ca, cb := dial(a), dial(b)
-	eval := func(c *dist.Conn, expr string) {
-		_, err := inspect.EvalWith(ctx, c, expr, nil)
-		require.NoError(t, err)
-	}
+	ca, cb := dialNode(t, a), dialNode(t, b)
+	eval := func(c *dist.Conn, expr string) { t.Helper(); evalOn(t, c, expr) }
 	wait := func(rule, node string, want alarm.Severity) { t.Helper(); waitSeverity(t, base, rule, node, want) }
 
 	// Atoms up to 86% of +t 20000 (atoms are never freed: major stays; beamctl's own
@@ -1062,19 +1047,8 @@ alarms:
 	srv := startApp(t, cfg, t.TempDir())
 	defer srv.Stop()
 	base := "http://" + srv.Addr()
-	ctx := context.Background()
-	dial := func(n *testnode.Node) *dist.Conn {
-		x, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-		require.NoError(t, err)
-		t.Cleanup(func() { x.Close() })
-		return x
-	}
-	ca, cb := dial(a), dial(b)
-	eval := func(c *dist.Conn, expr string) {
-		t.Helper()
-		_, err := inspect.EvalWith(ctx, c, expr, nil)
-		require.NoError(t, err)
-	}
+	ca, cb := dialNode(t, a), dialNode(t, b)
+	eval := func(c *dist.Conn, expr string) { t.Helper(); evalOn(t, c, expr) }
 	wait := func(rule, node string) { t.Helper(); waitSeverity(t, base, rule, node, "any") }
 	cleared := func(rule, node string) { t.Helper(); waitSeverity(t, base, rule, node, "") }
 	wait("time_zone_mismatch", "")
@@ -1131,6 +1105,23 @@ alarms:
 	// a, the node in another time zone, leaves.
 	a.Kill()
 	cleared("time_zone_mismatch", "")
+}
+
+// dialNode connects to n for the test's own calls (closed when the test
+// ends).
+func dialNode(t *testing.T, n *testnode.Node) *dist.Conn {
+	t.Helper()
+	c, err := dist.Dial(context.Background(), n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// evalOn evaluates Erlang expressions on c's node.
+func evalOn(t *testing.T, c *dist.Conn, expr string) {
+	t.Helper()
+	_, err := inspect.EvalWith(context.Background(), c, expr, nil)
+	require.NoError(t, err)
 }
 
 // activeSeverity is the severity of the active alarm of rule on node (any
@@ -1215,15 +1206,8 @@ alarms:
 	defer srv.Stop()
 	base := "http://" + srv.Addr()
 	ctx := context.Background()
-	cb, err := dist.Dial(ctx, b.Name, dist.Options{Cookie: b.Cookie})
-	require.NoError(t, err)
-	defer cb.Close()
-	eval := func(expr string) etf.Term {
-		t.Helper()
-		r, err := inspect.EvalWith(ctx, cb, expr, nil)
-		require.NoError(t, err)
-		return r
-	}
+	cb := dialNode(t, b)
+	eval := func(expr string) { t.Helper(); evalOn(t, cb, expr) }
 
 	// a's clock is 15 s ahead, then set right.
 	waitSeverity(t, base, "time_drift", a.Name, alarm.Major)
