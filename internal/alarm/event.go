@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
-// Notifications are what an event rule counts; *notify.Store is one.
+// Notifications are what an event rule counts; *journal.Store is one.
 type Notifications interface {
-	Query(ctx context.Context, f notify.Filter) ([]notify.Notification, error)
+	Query(ctx context.Context, f journal.Filter) ([]journal.Notification, error)
 }
 
 // EventRule raises an alarm when at least Count notifications of Kind
@@ -37,7 +37,7 @@ func (r *EventRule) For() time.Duration { return r.ForDur }
 
 // Evaluate counts the notifications of the window.
 func (r *EventRule) Evaluate(ctx context.Context, now time.Time, active map[Key]Severity) ([]Observation, error) {
-	ns, err := r.N.Query(ctx, notify.Filter{Kind: r.Kind, Grep: r.Grep, Since: now.Add(-r.Window), Until: now, Limit: 100000})
+	ns, err := r.N.Query(ctx, journal.Filter{Kind: r.Kind, Grep: r.Grep, Since: now.Add(-r.Window), Until: now, Limit: 100000})
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.RuleName, err)
 	}

@@ -8,25 +8,25 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 // TestEventRule counts crash reports per crashing mfa in the real
 // notification store.
 func TestEventRule(t *testing.T) {
 	ctx := context.Background()
-	s, err := notify.Open(t.TempDir(), notify.Options{})
+	s, err := journal.Open(t.TempDir(), journal.Options{})
 	require.NoError(t, err)
 	defer s.Close()
 	now := time.Now()
-	var ns []notify.Notification
+	var ns []journal.Notification
 	for i := range 7 {
-		ns = append(ns, notify.Notification{Time: now.Add(-time.Duration(i) * 5 * time.Second), Cluster: "c", Node: "a@h", Kind: "crash_report",
-			Severity: notify.Error, Text: fmt.Sprint("crasher ", i), Fields: map[string]string{"mfa": "{my_sup_worker,init,1}"}})
+		ns = append(ns, journal.Notification{Time: now.Add(-time.Duration(i) * 5 * time.Second), Cluster: "c", Node: "a@h", Kind: "crash_report",
+			Severity: journal.Error, Text: fmt.Sprint("crasher ", i), Fields: map[string]string{"mfa": "{my_sup_worker,init,1}"}})
 	}
 	ns = append(ns,
-		notify.Notification{Time: now, Cluster: "c", Node: "a@h", Kind: "crash_report", Text: "other", Fields: map[string]string{"mfa": "{x,y,1}"}},
-		notify.Notification{Time: now.Add(-2 * time.Minute), Cluster: "c", Node: "b@h", Kind: "crash_report", Text: "old", Fields: map[string]string{"mfa": "{my_sup_worker,init,1}"}})
+		journal.Notification{Time: now, Cluster: "c", Node: "a@h", Kind: "crash_report", Text: "other", Fields: map[string]string{"mfa": "{x,y,1}"}},
+		journal.Notification{Time: now.Add(-2 * time.Minute), Cluster: "c", Node: "b@h", Kind: "crash_report", Text: "old", Fields: map[string]string{"mfa": "{my_sup_worker,init,1}"}})
 	require.NoError(t, s.Add(ctx, ns))
 	tests := []struct {
 		name    string
@@ -60,14 +60,14 @@ func TestEventRule(t *testing.T) {
 // TestEventRuleLevels grades the count (node_restart_loop's way).
 func TestEventRuleLevels(t *testing.T) {
 	ctx := context.Background()
-	s, err := notify.Open(t.TempDir(), notify.Options{})
+	s, err := journal.Open(t.TempDir(), journal.Options{})
 	require.NoError(t, err)
 	defer s.Close()
 	now := time.Now()
 	r := &EventRule{RuleName: "node_restart_loop", Kind: "node_restarted", Window: 30 * time.Minute, N: s,
 		Levels: &Thresholds{Levels: []Level{{Minor, 2}, {Major, 3}, {Critical, 6}}}}
 	for i, want := range []Severity{"", Minor, Major, Major, Major, Critical} {
-		require.NoError(t, s.Add(ctx, []notify.Notification{{Time: now.Add(-time.Duration(i) * time.Minute), Cluster: "c", Node: "a@h", Kind: "node_restarted"}}))
+		require.NoError(t, s.Add(ctx, []journal.Notification{{Time: now.Add(-time.Duration(i) * time.Minute), Cluster: "c", Node: "a@h", Kind: "node_restarted"}}))
 		obs, err := r.Evaluate(ctx, now, nil)
 		require.NoError(t, err)
 		if want == "" {

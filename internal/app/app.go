@@ -33,7 +33,7 @@ import (
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/export"
 	"github.com/beamctl/beamctl/internal/inspect"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
 	"github.com/beamctl/beamctl/internal/web"
 )
@@ -47,7 +47,7 @@ type Options struct {
 	// Store configures the store (retention); nil: store.DefaultOptions.
 	Store *store.Options
 	// Notifications configures the notification store (retention).
-	Notifications notify.Options
+	Notifications journal.Options
 	Listen        string // e.g. 127.0.0.1:9464; port 0 picks a free one
 	Logger        *slog.Logger
 }
@@ -57,7 +57,7 @@ type App struct {
 	opts    Options
 	log     *slog.Logger
 	db      *store.DB
-	notes   *notify.Recorder
+	notes   *journal.Recorder
 	srv     *http.Server
 	ln      net.Listener
 	rootCtx context.Context
@@ -139,12 +139,12 @@ func New(o Options) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	ns, err := notify.Open(filepath.Join(o.StoragePath, "notifications"), o.Notifications)
+	ns, err := journal.Open(filepath.Join(o.StoragePath, "notifications"), o.Notifications)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	a.notes = notify.NewRecorder(ns, o.Logger.With("component", "notifications"), notify.RecorderOptions{})
+	a.notes = journal.NewRecorder(ns, o.Logger.With("component", "notifications"), journal.RecorderOptions{})
 	a.alarms, err = alarm.Open(context.Background(), alarm.Options{Dir: filepath.Join(o.StoragePath, "alarms"),
 		Logger: o.Logger.With("component", "alarms")})
 	if err != nil {
@@ -959,7 +959,7 @@ func (a *App) Conn(ctx context.Context, node string) (*dist.Conn, error) {
 }
 
 // Recorder holds the notifications (web.Model).
-func (a *App) Recorder() *notify.Recorder { return a.notes }
+func (a *App) Recorder() *journal.Recorder { return a.notes }
 
 // Metadata returns the type and help of every metric family seen so far.
 func (a *App) Metadata() map[string]web.Metadata {

@@ -30,7 +30,7 @@ import (
 	"github.com/beamctl/beamctl/internal/erlnode"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/testnode"
 	"github.com/beamctl/beamctl/internal/web"
 )
@@ -396,11 +396,11 @@ clusters:
 }
 
 // notes queries the server's notifications.
-func notes(t *testing.T, base string, q url.Values) []notify.Notification {
+func notes(t *testing.T, base string, q url.Values) []journal.Notification {
 	t.Helper()
 	r := get(t, base, "/api/v1/notifications", q)
 	require.Equal(t, "success", r.Status, r.Error)
-	var ns []notify.Notification
+	var ns []journal.Notification
 	require.NoError(t, json.Unmarshal(r.Data, &ns))
 	return ns
 }
@@ -468,7 +468,7 @@ exports:
 	c, err := dist.Dial(ctx, a.Name, dist.Options{Cookie: a.Cookie})
 	require.NoError(t, err)
 	defer c.Close()
-	has := func(q url.Values, match func(notify.Notification) bool) func() bool {
+	has := func(q url.Values, match func(journal.Notification) bool) func() bool {
 		return func() bool {
 			for _, n := range notes(t, base, q) {
 				if match(n) {
@@ -478,7 +478,7 @@ exports:
 			return false
 		}
 	}
-	any := func(notify.Notification) bool { return true }
+	any := func(journal.Notification) bool { return true }
 	require.Eventually(t, has(url.Values{"kind": {"node_first_seen"}, "node": {a.Name}}, any), 10*time.Second, 50*time.Millisecond)
 	// The log handler is in place once the node is watched.
 	require.Eventually(t, func() bool {
@@ -492,8 +492,8 @@ exports:
 		etf.List{etf.Atom("notif_test_pg")}, etf.List{})
 	require.NoError(t, err)
 	_, _ = c.Call(ctx, "gen_server", "call", etf.Atom("notif_test_pg"), etf.Atom("unexpected"))
-	require.Eventually(t, has(url.Values{"kind": {"crash_report"}, "grep": {"notif_test_pg"}}, func(n notify.Notification) bool {
-		return n.Severity == notify.Error && strings.Contains(n.Text, "pg:init/1") && strings.Contains(n.Text, "badarg") && n.Fields["mfa"] != ""
+	require.Eventually(t, has(url.Values{"kind": {"crash_report"}, "grep": {"notif_test_pg"}}, func(n journal.Notification) bool {
+		return n.Severity == journal.Error && strings.Contains(n.Text, "pg:init/1") && strings.Contains(n.Text, "badarg") && n.Fields["mfa"] != ""
 	}), 10*time.Second, 50*time.Millisecond)
 
 	// Code loaded by hand, then changed: both md5s.
@@ -502,15 +502,15 @@ exports:
 	require.Eventually(t, has(url.Values{"kind": {"code_loaded"}, "grep": {"beamctl_test_mod"}}, any), 10*time.Second, 50*time.Millisecond)
 	_, err = inspect.EvalWith(ctx, c, loadModule, map[string]etf.Term{"V": etf.String("2")})
 	require.NoError(t, err)
-	var reloaded notify.Notification
-	require.Eventually(t, has(url.Values{"kind": {"code_reloaded"}}, func(n notify.Notification) bool {
+	var reloaded journal.Notification
+	require.Eventually(t, has(url.Values{"kind": {"code_reloaded"}}, func(n journal.Notification) bool {
 		reloaded = n
 		return n.Fields["module"] == "beamctl_test_mod"
 	}), 10*time.Second, 50*time.Millisecond)
 	require.Len(t, reloaded.Fields["old_md5"], 32)
 	require.Len(t, reloaded.Fields["new_md5"], 32)
 	require.NotEqual(t, reloaded.Fields["old_md5"], reloaded.Fields["new_md5"])
-	require.Equal(t, notify.Warning, reloaded.Severity)
+	require.Equal(t, journal.Warning, reloaded.Severity)
 	require.Eventually(t, func() bool { // a poll saw the old code
 		var mods capture.Modules
 		_, err := srv.Recorder().Store().LoadSnapshot(ctx, "test", a.Name, "modules", &mods)
@@ -523,7 +523,7 @@ exports:
 
 	// A command typed in a remote shell.
 	testnode.RemoteShell(t, a, "notifsh").Type(t, "ets:new(typed_by_hand, [named_table, public]).\n")
-	require.Eventually(t, has(url.Values{"kind": {"shell_command"}}, func(n notify.Notification) bool {
+	require.Eventually(t, has(url.Values{"kind": {"shell_command"}}, func(n journal.Notification) bool {
 		return n.Fields["command"] == "ets:new(typed_by_hand, [named_table, public])" && strings.HasPrefix(n.Fields["from_node"], "notifsh")
 	}), 10*time.Second, 50*time.Millisecond)
 
@@ -532,13 +532,13 @@ exports:
 	require.NoError(t, err)
 	_, err = c.Call(ctx, "alarm_handler", "set_alarm", etf.Tuple{etf.Atom("test_disk_alarm"), etf.String("disk almost full")})
 	require.NoError(t, err)
-	require.Eventually(t, has(url.Values{"kind": {"node_alarm_set"}}, func(n notify.Notification) bool {
+	require.Eventually(t, has(url.Values{"kind": {"node_alarm_set"}}, func(n journal.Notification) bool {
 		return n.Fields["alarm"] == "test_disk_alarm" && n.Fields["description"] == `"disk almost full"`
 	}), 10*time.Second, 50*time.Millisecond)
 	_, err = c.Call(ctx, "alarm_handler", "clear_alarm", etf.Atom("test_disk_alarm"))
 	require.NoError(t, err)
 	require.Eventually(t, has(url.Values{"kind": {"node_alarm_cleared"}, "grep": {"test_disk_alarm"}}, any), 10*time.Second, 50*time.Millisecond)
-	require.Eventually(t, has(url.Values{"kind": {"application_started"}}, func(n notify.Notification) bool {
+	require.Eventually(t, has(url.Values{"kind": {"application_started"}}, func(n journal.Notification) bool {
 		return n.Fields["application"] == "sasl"
 	}), 10*time.Second, 50*time.Millisecond)
 
@@ -571,7 +571,7 @@ exports:
 	srv = startApp(t, cfg, dir)
 	defer srv.Stop()
 	base = "http://" + srv.Addr()
-	require.Eventually(t, has(url.Values{"kind": {"code_reloaded"}}, func(n notify.Notification) bool {
+	require.Eventually(t, has(url.Values{"kind": {"code_reloaded"}}, func(n journal.Notification) bool {
 		return n.Fields["module"] == "beamctl_test_mod" && n.Fields["observed"] == "changed while unobserved" &&
 			n.Fields["old_md5"] == reloaded.Fields["new_md5"]
 	}), 10*time.Second, 50*time.Millisecond)
@@ -590,7 +590,7 @@ exports:
 
 	// kill -9 and restart: down with its reason, up, restarted.
 	a.Kill()
-	require.Eventually(t, has(url.Values{"kind": {"node_down"}}, func(n notify.Notification) bool { return n.Fields["reason"] != "" }),
+	require.Eventually(t, has(url.Values{"kind": {"node_down"}}, func(n journal.Notification) bool { return n.Fields["reason"] != "" }),
 		20*time.Second, 100*time.Millisecond)
 	a.Restart()
 	require.Eventually(t, has(url.Values{"kind": {"node_restarted"}}, any), 30*time.Second, 100*time.Millisecond)
@@ -601,13 +601,13 @@ exports:
 	_, _ = c2.Call(ctx, "erlang", "halt", etf.String("boom"))
 	c2.Close()
 	a.Restart()
-	var dump notify.Notification
-	require.Eventually(t, has(url.Values{"kind": {"crash_dump"}}, func(n notify.Notification) bool {
+	var dump journal.Notification
+	require.Eventually(t, has(url.Values{"kind": {"crash_dump"}}, func(n journal.Notification) bool {
 		dump = n
 		return true
 	}), 30*time.Second, 100*time.Millisecond)
 	require.Equal(t, "boom", dump.Fields["slogan"])
-	require.Equal(t, notify.Critical, dump.Severity)
+	require.Equal(t, journal.Critical, dump.Severity)
 	require.FileExists(t, dump.Fields["stored"])
 	require.True(t, strings.HasPrefix(dump.Fields["stored"], dir), "in the server's data directory")
 	require.FileExists(t, dump.Fields["renamed_to"], "renamed on the node")

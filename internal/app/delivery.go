@@ -7,7 +7,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/config"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 // delivery is one running alarm destination: the Alertmanagers, or one
@@ -34,7 +34,7 @@ func (a *App) startDeliveries(cfg config.Alarms) {
 		hook := &alarm.Webhook{Format: n.Format, URL: n.URL, RoutingKey: n.RoutingKey,
 			SMTP: n.SMTP, From: n.From, To: n.To, Username: n.Username, Password: n.Password,
 			Logger: a.log.With("component", "alarm-notifier"), OnFailure: func(err error) {
-				a.record(notify.Notification{Time: time.Now(), Kind: "alarm_delivery_failed", Severity: notify.Error,
+				a.record(journal.Notification{Time: time.Now(), Kind: "alarm_delivery_failed", Severity: journal.Error,
 					Text: fmt.Sprintf("An alarm notifier failed (retrying): %v.", err)})
 			}}
 		want = append(want, &delivery{key: fmt.Sprintf("notifier %+v", n), hook: hook})

@@ -12,12 +12,12 @@ import (
 	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // record stores notifications, logging (not returning) a failure.
-func (a *App) record(ns ...notify.Notification) {
+func (a *App) record(ns ...journal.Notification) {
 	if len(ns) == 0 {
 		return
 	}
@@ -44,7 +44,7 @@ func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
 				return
 			}
 			a.alarms.Kick() // node_down without waiting for the interval
-			n := notify.Notification{Time: ev.Time, Cluster: cluster, Node: ev.Node}
+			n := journal.Notification{Time: ev.Time, Cluster: cluster, Node: ev.Node}
 			switch ev.Kind {
 			case dist.NodeUp:
 				var seen bool
@@ -53,12 +53,12 @@ func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
 					a.log.Error("Cannot read node history", "node", ev.Node, "err", err)
 				}
 				if !found {
-					n.Kind, n.Severity, n.Text = "node_first_seen", notify.Info, fmt.Sprintf("Node %s connected for the first time.", ev.Node)
+					n.Kind, n.Severity, n.Text = "node_first_seen", journal.Info, fmt.Sprintf("Node %s connected for the first time.", ev.Node)
 					if err := a.notes.Store().SaveSnapshot(ctx, cluster, ev.Node, "seen", true); err != nil {
 						a.log.Error("Cannot write node history", "node", ev.Node, "err", err)
 					}
 				} else {
-					n.Kind, n.Severity, n.Text = "node_up", notify.Info, fmt.Sprintf("Node %s is up.", ev.Node)
+					n.Kind, n.Severity, n.Text = "node_up", journal.Info, fmt.Sprintf("Node %s is up.", ev.Node)
 				}
 				a.record(n)
 				if r := a.restarted(ctx, run, ev.Node, ev.Time); r != nil {
@@ -70,7 +70,7 @@ func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
 				if ev.Err != nil {
 					reason = ev.Err.Error()
 				}
-				n.Kind, n.Severity, n.Text = "node_down", notify.Error, fmt.Sprintf("Node %s is down: %s.", ev.Node, reason)
+				n.Kind, n.Severity, n.Text = "node_down", journal.Error, fmt.Sprintf("Node %s is down: %s.", ev.Node, reason)
 				n.Fields = map[string]string{"reason": reason}
 			}
 			a.record(n)
@@ -82,7 +82,7 @@ func (a *App) lifecycle(ctx context.Context, run *clusterRun) {
 // from the handshake) with the one remembered (across beamctl restarts
 // too) and returns a node_restarted notification when it changed, however
 // short the node's last life was.
-func (a *App) restarted(ctx context.Context, run *clusterRun, node string, at time.Time) *notify.Notification {
+func (a *App) restarted(ctx context.Context, run *clusterRun, node string, at time.Time) *journal.Notification {
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
 	conn, err := run.pool.Conn(cctx, node)
 	cancel()
@@ -102,7 +102,7 @@ func (a *App) restarted(ctx context.Context, run *clusterRun, node string, at ti
 	if !found || prev == cur {
 		return nil
 	}
-	return &notify.Notification{Time: at, Cluster: run.cfg.Name, Node: node, Kind: "node_restarted", Severity: notify.Warning,
+	return &journal.Notification{Time: at, Cluster: run.cfg.Name, Node: node, Kind: "node_restarted", Severity: journal.Warning,
 		Text:   fmt.Sprintf("Node %s restarted (creation %d, was %d).", node, cur, prev),
 		Fields: map[string]string{"creation": fmt.Sprint(cur), "previous_creation": fmt.Sprint(prev)}}
 }
@@ -164,7 +164,7 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 		cancel()
 		switch {
 		case capture.IsTaken(err):
-			a.record(notify.Notification{Time: time.Now(), Cluster: cluster, Node: node, Kind: "system_monitor_taken", Severity: notify.Info,
+			a.record(journal.Notification{Time: time.Now(), Cluster: cluster, Node: node, Kind: "system_monitor_taken", Severity: journal.Info,
 				Text: fmt.Sprintf("Node %s: %v.", node, err)})
 		case err != nil:
 			a.log.Warn("Cannot start the system monitor", "cluster", cluster, "node", node, "err", err)
@@ -239,7 +239,7 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 // forward records a capture's notifications until its channel closes (ctx
 // ended or the connection closed). The returned func waits for that, then
 // runs stop: defer a.forward(...)().
-func (a *App) forward(events <-chan notify.Notification, cluster string, stop func()) func() {
+func (a *App) forward(events <-chan journal.Notification, cluster string, stop func()) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -294,18 +294,18 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		return // the baseline
 	}
 	now := time.Now()
-	var ns []notify.Notification
+	var ns []journal.Notification
 	for _, ch := range capture.Diff(prev, cur) {
 		if restarted && ch.Kind != "reloaded" {
 			continue
 		}
-		n := notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_" + ch.Kind, Severity: notify.Info,
+		n := journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_" + ch.Kind, Severity: journal.Info,
 			Fields: map[string]string{"module": ch.Module}}
 		switch ch.Kind {
 		case "loaded":
 			n.Text = fmt.Sprintf("Module %s loaded (md5 %s).", ch.Module, ch.NewMD5)
 		case "reloaded":
-			n.Severity = notify.Warning
+			n.Severity = journal.Warning
 			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s.", ch.Module, ch.NewMD5, ch.OldMD5)
 		case "purged":
 			n.Text = fmt.Sprintf("Old code of module %s purged (current md5 %s).", ch.Module, ch.NewMD5)
@@ -334,24 +334,24 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 // the previous one did: OTP or release changes, applications started and
 // stopped (restarts come from the connection's creation). The caller
 // holds mu.
-func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.Sample) []notify.Notification {
+func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.Sample) []journal.Notification {
 	now := time.Now()
-	var ns []notify.Notification
+	var ns []journal.Notification
 	note := func(kind, severity, text string, fields map[string]string) {
-		ns = append(ns, notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: kind, Severity: severity, Text: text, Fields: fields})
+		ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: kind, Severity: severity, Text: text, Fields: fields})
 	}
 	var apps map[string]string
 	for _, s := range samples {
 		switch s.Name {
 		case "erlang_vm_info":
 			if r := label(s, "otp_release"); info.otpRelease != "" && r != info.otpRelease {
-				note("version_changed", notify.Warning, fmt.Sprintf("Node %s now runs OTP %s, was %s.", node, r, info.otpRelease),
+				note("version_changed", journal.Warning, fmt.Sprintf("Node %s now runs OTP %s, was %s.", node, r, info.otpRelease),
 					map[string]string{"otp_release": r, "previous_otp_release": info.otpRelease})
 			}
 		case "erlang_vm_release_info":
 			rel := label(s, "release") + " " + label(s, "version")
 			if info.release != "" && rel != info.release {
-				note("version_changed", notify.Warning, fmt.Sprintf("Node %s now runs release %s, was %s.", node, rel, info.release),
+				note("version_changed", journal.Warning, fmt.Sprintf("Node %s now runs release %s, was %s.", node, rel, info.release),
 					map[string]string{"release": rel, "previous_release": info.release})
 			}
 			info.release = rel
@@ -383,13 +383,13 @@ func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.
 			vsn, is := apps[app]
 			switch {
 			case is && !was:
-				note("application_started", notify.Info, fmt.Sprintf("Application %s %s started on %s.", app, vsn, node),
+				note("application_started", journal.Info, fmt.Sprintf("Application %s %s started on %s.", app, vsn, node),
 					map[string]string{"application": app, "version": vsn})
 			case was && !is:
-				note("application_stopped", notify.Warning, fmt.Sprintf("Application %s %s stopped on %s.", app, old, node),
+				note("application_stopped", journal.Warning, fmt.Sprintf("Application %s %s stopped on %s.", app, old, node),
 					map[string]string{"application": app, "version": old})
 			case old != vsn:
-				note("application_upgraded", notify.Info, fmt.Sprintf("Application %s on %s is now %s, was %s.", app, node, vsn, old),
+				note("application_upgraded", journal.Info, fmt.Sprintf("Application %s on %s is now %s, was %s.", app, node, vsn, old),
 					map[string]string{"application": app, "version": vsn, "previous_version": old})
 			}
 		}
@@ -435,16 +435,16 @@ func (a *App) pollAlarms(ctx context.Context, conn *dist.Conn, cluster string, t
 		prev = map[string]string{}
 	}
 	now := time.Now()
-	var ns []notify.Notification
+	var ns []journal.Notification
 	for _, id := range sortedKeys(cur) {
 		if _, ok := prev[id]; !ok {
-			ns = append(ns, notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: "node_alarm_set", Severity: notify.Warning,
+			ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "node_alarm_set", Severity: journal.Warning,
 				Text: fmt.Sprintf("Alarm %s set on %s: %s.", id, node, cur[id]), Fields: map[string]string{"alarm": id, "description": cur[id]}})
 		}
 	}
 	for _, id := range sortedKeys(prev) {
 		if _, ok := cur[id]; !ok {
-			ns = append(ns, notify.Notification{Time: now, Cluster: cluster, Node: node, Kind: "node_alarm_cleared", Severity: notify.Info,
+			ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "node_alarm_cleared", Severity: journal.Info,
 				Text: fmt.Sprintf("Alarm %s cleared on %s.", id, node), Fields: map[string]string{"alarm": id}})
 		}
 	}
@@ -486,7 +486,7 @@ func (a *App) fetchCrashDump(ctx context.Context, conn *dist.Conn, cluster, path
 		}
 		return strings.Join(parts, "; ")
 	}
-	n := notify.Notification{Time: time.Now(), Cluster: cluster, Node: node, Kind: "crash_dump", Severity: notify.Critical,
+	n := journal.Notification{Time: time.Now(), Cluster: cluster, Node: node, Kind: "crash_dump", Severity: journal.Critical,
 		Text: fmt.Sprintf("Node %s crashed (%s): %s. Crash dump of %d bytes fetched to %s.", node, d.Written, d.Slogan, d.Size, d.Stored),
 		Fields: map[string]string{"slogan": d.Slogan, "dump_time": d.Written, "stored": d.Stored, "size": fmt.Sprint(d.Size),
 			"node_path": d.NodePath, "renamed_to": d.RenamedTo,

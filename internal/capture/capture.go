@@ -12,7 +12,7 @@ import (
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 // Caller makes rpc calls; *dist.Conn is one.
@@ -61,8 +61,8 @@ func (f *forwarder) Stop(ctx context.Context) error {
 // pump turns what arrives in a capture's mailbox into notifications (read
 // returns false for messages that are not one) until ctx ends or the
 // connection closes; then the channel is closed.
-func pump(ctx context.Context, c *dist.Conn, mb *dist.Mailbox, buf int, read func(etf.Term) (notify.Notification, bool)) <-chan notify.Notification {
-	out := make(chan notify.Notification, buf)
+func pump(ctx context.Context, c *dist.Conn, mb *dist.Mailbox, buf int, read func(etf.Term) (journal.Notification, bool)) <-chan journal.Notification {
+	out := make(chan journal.Notification, buf)
 	go func() {
 		defer close(out)
 		for {

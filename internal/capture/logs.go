@@ -10,7 +10,7 @@ import (
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
@@ -138,8 +138,8 @@ func (f *LogForwarder) Dropped() uint64 { return f.mb.Dropped() }
 
 // Events delivers the forwarded events as notifications (without cluster),
 // until ctx ends or the connection closes; then the channel is closed.
-func (f *LogForwarder) Events(ctx context.Context) <-chan notify.Notification {
-	return pump(ctx, f.conn, f.mb, 256, func(msg etf.Term) (notify.Notification, bool) {
+func (f *LogForwarder) Events(ctx context.Context) <-chan journal.Notification {
+	return pump(ctx, f.conn, f.mb, 256, func(msg etf.Term) (journal.Notification, bool) {
 		if n, ok := logNotification(f.conn.Node(), msg); ok {
 			return n, true
 		}
@@ -149,32 +149,32 @@ func (f *LogForwarder) Events(ctx context.Context) <-chan notify.Notification {
 
 // dropNotification reads {beamctl_log_drops, Total}: events the node did
 // not forward since the last report.
-func (f *LogForwarder) dropNotification(msg etf.Term) (notify.Notification, bool) {
+func (f *LogForwarder) dropNotification(msg etf.Term) (journal.Notification, bool) {
 	t, err := etf.ToTuple(msg, 2)
 	if err != nil || t[0] != etf.Atom("beamctl_log_drops") {
-		return notify.Notification{}, false
+		return journal.Notification{}, false
 	}
 	total, _ := etf.ToInt64(t[1])
 	delta := total - f.nodeDrops
 	f.nodeDrops = total
 	if delta <= 0 {
-		return notify.Notification{}, false
+		return journal.Notification{}, false
 	}
 	node := f.conn.Node()
-	return notify.Notification{Time: time.Now(), Node: node, Kind: "rate_limited", Severity: notify.Warning,
+	return journal.Notification{Time: time.Now(), Node: node, Kind: "rate_limited", Severity: journal.Warning,
 		Text:   fmt.Sprintf("Node %s did not forward %d log events: more than %d a second.", node, delta, NodeLogRate),
 		Fields: map[string]string{"dropped": strconv.FormatInt(delta, 10), "dropped_kind": "log", "where": "node"}}, true
 }
 
 // logNotification reads {beamctl_log, Level, Meta, Text}.
-func logNotification(node string, msg etf.Term) (notify.Notification, bool) {
+func logNotification(node string, msg etf.Term) (journal.Notification, bool) {
 	t, err := etf.ToTuple(msg, 4)
 	if err != nil || t[0] != etf.Atom("beamctl_log") {
-		return notify.Notification{}, false
+		return journal.Notification{}, false
 	}
 	level, _ := t[1].(etf.Atom)
 	text, _ := etf.ToString(t[3])
-	n := notify.Notification{Time: time.Now(), Node: node, Kind: "log", Severity: severity(string(level)), Text: text,
+	n := journal.Notification{Time: time.Now(), Node: node, Kind: "log", Severity: severity(string(level)), Text: text,
 		Fields: map[string]string{"level": string(level)}}
 	local := termtext.Options{LocalNode: etf.Atom(node)}
 	if m, ok := t[2].(etf.Map); ok {
@@ -206,12 +206,12 @@ func logNotification(node string, msg etf.Term) (notify.Notification, bool) {
 func severity(level string) string {
 	switch level {
 	case "emergency", "alert", "critical":
-		return notify.Critical
+		return journal.Critical
 	case "error":
-		return notify.Error
+		return journal.Error
 	case "warning":
-		return notify.Warning
+		return journal.Warning
 	default:
-		return notify.Info
+		return journal.Info
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -46,7 +46,7 @@ func TestForwardLogs(t *testing.T) {
 	_, err = c.Call(ctx, "gen_server", "call", etf.Atom("capture_test_pg"), etf.Atom("unexpected"))
 	require.Error(t, err, "the call crashes the server")
 
-	var got []notify.Notification
+	var got []journal.Notification
 	timeout := time.After(10 * time.Second)
 	for len(got) < 3 {
 		select {
@@ -57,13 +57,13 @@ func TestForwardLogs(t *testing.T) {
 		}
 	}
 	require.Equal(t, "log", got[0].Kind)
-	require.Equal(t, notify.Warning, got[0].Severity)
+	require.Equal(t, journal.Warning, got[0].Severity)
 	require.Equal(t, "hello 42", got[0].Text)
 	require.Equal(t, n.Name, got[0].Node)
 	require.WithinDuration(t, time.Now(), got[0].Time, 10*time.Second, "the event's own time")
 	require.Contains(t, got[0].Fields["pid"], "<0.")
 
-	var crash, terminate *notify.Notification
+	var crash, terminate *journal.Notification
 	for i := range got[1:] {
 		switch e := &got[1+i]; e.Kind {
 		case "crash_report":
@@ -74,7 +74,7 @@ func TestForwardLogs(t *testing.T) {
 	}
 	require.NotNil(t, terminate, "%+v", got)
 	require.Contains(t, terminate.Text, "capture_test_pg terminating")
-	require.Equal(t, notify.Error, terminate.Severity)
+	require.Equal(t, journal.Error, terminate.Severity)
 	require.NotNil(t, crash, "%+v", got)
 	require.Contains(t, crash.Text, "initial call: pg:init/1")
 	require.Contains(t, crash.Text, "error: {badarg", "the reason")

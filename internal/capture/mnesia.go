@@ -7,7 +7,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
@@ -63,25 +63,25 @@ func WatchMnesia(ctx context.Context, c *dist.Conn) (*MnesiaWatcher, error) {
 }
 
 // Events delivers the events as notifications (without cluster).
-func (w *MnesiaWatcher) Events(ctx context.Context) <-chan notify.Notification {
+func (w *MnesiaWatcher) Events(ctx context.Context) <-chan journal.Notification {
 	node := w.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	return pump(ctx, w.conn, w.mb, 64, func(msg etf.Term) (notify.Notification, bool) {
+	return pump(ctx, w.conn, w.mb, 64, func(msg etf.Term) (journal.Notification, bool) {
 		t, err := etf.ToTuple(msg, 3)
 		if err != nil || t[0] != etf.Atom("beamctl_mnesia") {
-			return notify.Notification{}, false
+			return journal.Notification{}, false
 		}
 		kind, _ := t[1].(etf.Atom)
 		event := termtext.FormatWith(t[2], local)
-		n := notify.Notification{Time: time.Now(), Node: node, Kind: "mnesia_" + string(kind), Severity: notify.Warning,
+		n := journal.Notification{Time: time.Now(), Node: node, Kind: "mnesia_" + string(kind), Severity: journal.Warning,
 			Text: fmt.Sprintf("mnesia on %s: %s", node, event), Fields: map[string]string{"event": event}}
 		switch kind {
 		case "inconsistent_database", "mnesia_fatal":
-			n.Severity = notify.Critical
+			n.Severity = journal.Critical
 		case "mnesia_overload":
 			n.Kind = "mnesia_overload"
 		case "mnesia_down":
-			n.Kind, n.Severity = "mnesia_down", notify.Error
+			n.Kind, n.Severity = "mnesia_down", journal.Error
 		}
 		if kind == "mnesia_fatal" {
 			n.Kind = "mnesia_fatal"

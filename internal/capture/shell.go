@@ -7,7 +7,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
@@ -85,17 +85,17 @@ func TraceShells(ctx context.Context, c *dist.Conn) (*ShellTracer, error) {
 
 // Events delivers the commands as notifications (without cluster) until
 // ctx ends or the connection closes.
-func (s *ShellTracer) Events(ctx context.Context) <-chan notify.Notification {
+func (s *ShellTracer) Events(ctx context.Context) <-chan journal.Notification {
 	node := s.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (notify.Notification, bool) {
+	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (journal.Notification, bool) {
 		t, err := etf.ToTuple(msg, 4)
 		if err != nil || t[0] != etf.Atom("beamctl_shell") {
-			return notify.Notification{}, false
+			return journal.Notification{}, false
 		}
 		cmd, _ := etf.ToString(t[3])
 		from, _ := t[2].(etf.Atom)
-		n := notify.Notification{Time: time.Now(), Node: node, Kind: "shell_command", Severity: notify.Info,
+		n := journal.Notification{Time: time.Now(), Node: node, Kind: "shell_command", Severity: journal.Info,
 			Fields: map[string]string{"shell": termtext.FormatWith(t[1], local), "from_node": string(from), "command": cmd}}
 		where := "its own shell"
 		if string(from) != node {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
@@ -156,10 +156,10 @@ func (s *Sysmon) Counts() map[string]float64 {
 
 // Events delivers the forwarded events as notifications (without cluster)
 // and keeps the counts, until ctx ends or the connection closes.
-func (s *Sysmon) Events(ctx context.Context) <-chan notify.Notification {
+func (s *Sysmon) Events(ctx context.Context) <-chan journal.Notification {
 	node := s.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (notify.Notification, bool) {
+	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (journal.Notification, bool) {
 		t, err := etf.ToTuple(msg, -1)
 		switch {
 		case err != nil || len(t) == 0:
@@ -176,7 +176,7 @@ func (s *Sysmon) Events(ctx context.Context) <-chan notify.Notification {
 		case t[0] == etf.Atom("beamctl_sysmon") && len(t) == 5:
 			event, _ := t[1].(etf.Atom)
 			who := termtext.FormatWith(t[2], local)
-			n := notify.Notification{Time: time.Now(), Node: node, Kind: "sysmon_" + string(event), Severity: notify.Warning,
+			n := journal.Notification{Time: time.Now(), Node: node, Kind: "sysmon_" + string(event), Severity: journal.Warning,
 				Fields: map[string]string{"event": string(event), "who": who, "info": termtext.FormatWith(t[4], local)}}
 			if name, ok := t[3].(etf.Atom); ok && name != "undefined" {
 				n.Fields["name"] = string(name)
@@ -185,7 +185,7 @@ func (s *Sysmon) Events(ctx context.Context) <-chan notify.Notification {
 			n.Text = fmt.Sprintf("%s on %s: %s %s.", event, node, who, n.Fields["info"])
 			return n, true
 		}
-		return notify.Notification{}, false
+		return journal.Notification{}, false
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 type notificationsCmd struct {
@@ -57,7 +57,7 @@ func (c *notificationsCmd) run(ctx context.Context, e *env) error {
 	}
 	p := c.params()
 	p.Set("limit", strconv.Itoa(c.limit))
-	var ns []notify.Notification
+	var ns []journal.Notification
 	if err := e.apiGet(ctx, "/api/v1/notifications", p, &ns); err != nil {
 		return err
 	}
@@ -125,12 +125,12 @@ func (c *notificationsCmd) streamOnce(ctx context.Context, e *env, last *int64, 
 		if !ok {
 			continue
 		}
-		var n notify.Notification
+		var n journal.Notification
 		if err := json.Unmarshal([]byte(data), &n); err != nil {
 			return fmt.Errorf("the server's stream: %w", err)
 		}
 		*last = n.ID
-		if err := printNotifications(e.stdout, []notify.Notification{n}, asJSON); err != nil {
+		if err := printNotifications(e.stdout, []journal.Notification{n}, asJSON); err != nil {
 			return err
 		}
 	}
@@ -139,7 +139,7 @@ func (c *notificationsCmd) streamOnce(ctx context.Context, e *env, last *int64, 
 
 // printNotifications prints one line per notification, or one JSON
 // object per line.
-func printNotifications(w io.Writer, ns []notify.Notification, asJSON bool) error {
+func printNotifications(w io.Writer, ns []journal.Notification, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)

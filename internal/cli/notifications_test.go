@@ -22,7 +22,7 @@ import (
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -65,14 +65,14 @@ func startServe(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func fetchNotes(base string, q url.Values) ([]notify.Notification, error) {
+func fetchNotes(base string, q url.Values) ([]journal.Notification, error) {
 	resp, err := http.Get(base + "/api/v1/notifications?" + q.Encode())
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	var body struct {
-		Data []notify.Notification `json:"data"`
+		Data []journal.Notification `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ clusters:
 	_, _ = srv.Process.Wait()
 
 	startServe(t, args...)
-	var after []notify.Notification
+	var after []journal.Notification
 	require.Eventually(t, func() bool {
 		after, err = fetchNotes(base, url.Values{"limit": {"10000"}})
 		return err == nil
@@ -156,7 +156,7 @@ clusters:
 	require.Contains(t, out, "burst ")
 	code, out, errOut = run(t, "--server", base, "-o", "json", "notifications", "--kind", "node_first_seen")
 	require.Equal(t, 0, code, errOut)
-	var ns []notify.Notification
+	var ns []journal.Notification
 	require.NoError(t, json.Unmarshal([]byte(out), &ns))
 	require.Len(t, ns, 1)
 	require.Equal(t, n.Name, ns[0].Node)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/app"
 	"github.com/beamctl/beamctl/internal/config"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
@@ -80,7 +80,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	so := store.DefaultOptions()
 	so.Retention, so.MaxBytes = time.Duration(c.retention), int64(c.retentionSize)
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
-		Notifications: notify.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
+		Notifications: journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
 		Listen:        c.listen, Logger: e.logger})
 	if err != nil {
 		return err

@@ -15,14 +15,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 // Encoder turns notifications into what a target's wire carries.
 type sender interface {
 	// send delivers a batch; an error means none or only part arrived and
 	// the batch is tried again.
-	send(ctx context.Context, ns []notify.Notification) error
+	send(ctx context.Context, ns []journal.Notification) error
 	close() error
 }
 
@@ -38,11 +38,11 @@ type Target struct {
 // rank orders severities: critical 0 … info 3.
 func rank(sev string) int {
 	switch sev {
-	case notify.Critical:
+	case journal.Critical:
 		return 0
-	case notify.Error:
+	case journal.Error:
 		return 1
-	case notify.Warning:
+	case journal.Warning:
 		return 2
 	default:
 		return 3
@@ -52,14 +52,14 @@ func rank(sev string) int {
 // Run sends what the recorder records from now on to the target until
 // ctx ends, in batches of up to 100, retrying a failed batch with backoff
 // (1 s to 1 min) while newer notifications wait in a bounded queue.
-func (t *Target) Run(ctx context.Context, rec *notify.Recorder, logger *slog.Logger) {
+func (t *Target) Run(ctx context.Context, rec *journal.Recorder, logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	live, cancel := rec.Subscribe(notify.Filter{}, 10000)
+	live, cancel := rec.Subscribe(journal.Filter{}, 10000)
 	defer cancel()
 	defer t.s.close()
-	var queue []notify.Notification
+	var queue []journal.Notification
 	backoff := time.Second
 	var retry <-chan time.Time
 	for {
@@ -126,7 +126,7 @@ type Options struct {
 func New(o Options) (*Target, error) {
 	t := &Target{min: rank(o.MinSeverity)}
 	if o.MinSeverity == "" {
-		t.min = rank(notify.Info)
+		t.min = rank(journal.Info)
 	}
 	var err error
 	switch o.Format {
@@ -162,11 +162,11 @@ func host(node string) string {
 // syslogSeverity is RFC 5424's numerical severity of a notification.
 func syslogSeverity(sev string) int {
 	switch sev {
-	case notify.Critical:
+	case journal.Critical:
 		return 2
-	case notify.Error:
+	case journal.Error:
 		return 3
-	case notify.Warning:
+	case journal.Warning:
 		return 4
 	default:
 		return 6 // informational

@@ -20,16 +20,16 @@ import (
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 // record runs a target against a fresh recorder and records ns.
-func record(t *testing.T, tg *Target, ns ...notify.Notification) context.CancelFunc {
+func record(t *testing.T, tg *Target, ns ...journal.Notification) context.CancelFunc {
 	t.Helper()
-	s, err := notify.Open(t.TempDir(), notify.Options{})
+	s, err := journal.Open(t.TempDir(), journal.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	rec := notify.NewRecorder(s, nil, notify.RecorderOptions{})
+	rec := journal.NewRecorder(s, nil, journal.RecorderOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); tg.Run(ctx, rec, nil) }()
@@ -39,12 +39,12 @@ func record(t *testing.T, tg *Target, ns ...notify.Notification) context.CancelF
 	return cancel
 }
 
-var sample = []notify.Notification{
+var sample = []journal.Notification{
 	{Time: time.Date(2026, 12, 1, 10, 0, 0, 123456000, time.UTC), Cluster: "chat", Node: "chat1@host1", Kind: "crash_report",
-		Severity: notify.Error, Text: `crasher: initial call: my_server:init/1, error: {badarg,"x]"}`,
+		Severity: journal.Error, Text: `crasher: initial call: my_server:init/1, error: {badarg,"x]"}`,
 		Fields: map[string]string{"mfa": "{proc_lib,crash_report,4}", "pid": "<0.90.0>"}},
 	{Time: time.Date(2026, 12, 1, 10, 0, 1, 0, time.UTC), Cluster: "chat", Node: "chat2@host2", Kind: "node_down",
-		Severity: notify.Warning, Text: "Node chat2@host2 is down: connection closed."},
+		Severity: journal.Warning, Text: "Node chat2@host2 is down: connection closed."},
 }
 
 func freePort(t *testing.T, network string) int {
@@ -104,7 +104,7 @@ template(name="fields" type="string" string="%%syslogseverity-text%%|%%syslogfac
 		}
 		tg, err := New(Options{Format: "syslog", Protocol: proto, Address: fmt.Sprintf("127.0.0.1:%d", port), Facility: "local3"})
 		require.NoError(t, err)
-		ns := make([]notify.Notification, len(sample))
+		ns := make([]journal.Notification, len(sample))
 		copy(ns, sample)
 		ns[0].Text += " via " + proto
 		record(t, tg, ns...)
@@ -136,7 +136,7 @@ func TestGELF(t *testing.T) {
 	big := sample[1]
 	big.Text = strings.Repeat("long text ", 2000) // 20 kB: 15 chunks
 	record(t, tg, sample[0], big)
-	for _, want := range []notify.Notification{sample[0], big} {
+	for _, want := range []journal.Notification{sample[0], big} {
 		m, err := r.ReadMessage()
 		require.NoError(t, err)
 		require.Equal(t, "1.1", m.Version)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 const (
@@ -33,7 +33,7 @@ func newGELF(o Options) (*gelfSender, error) {
 // message is one GELF 1.1 message: the text, the source host, the time,
 // the syslog level, and the cluster, node, kind and fields as additional
 // fields (_cluster, _node, _kind, _<field>).
-func (g *gelfSender) message(n notify.Notification) ([]byte, error) {
+func (g *gelfSender) message(n journal.Notification) ([]byte, error) {
 	hostname := g.hostname
 	if hostname == "" {
 		hostname = host(n.Node)
@@ -49,7 +49,7 @@ func (g *gelfSender) message(n notify.Notification) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-func (g *gelfSender) send(ctx context.Context, ns []notify.Notification) error {
+func (g *gelfSender) send(ctx context.Context, ns []journal.Notification) error {
 	var msgs [][]byte
 	for _, n := range ns {
 		b, err := g.message(n)

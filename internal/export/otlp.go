@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 type otlpSender struct {
@@ -42,11 +42,11 @@ func kv(k, v string) otlpKV { return otlpKV{Key: k, Value: otlpValue{StringValue
 // otlpSeverity is OpenTelemetry's severity number and text.
 func otlpSeverity(sev string) (int, string) {
 	switch sev {
-	case notify.Critical:
+	case journal.Critical:
 		return 21, "FATAL"
-	case notify.Error:
+	case journal.Error:
 		return 17, "ERROR"
-	case notify.Warning:
+	case journal.Warning:
 		return 13, "WARN"
 	default:
 		return 9, "INFO"
@@ -56,7 +56,7 @@ func otlpSeverity(sev string) (int, string) {
 // body is an ExportLogsServiceRequest in OTLP's JSON encoding: one
 // resource (service.name beamctl) and one scope with a record per
 // notification; cluster, node, kind and fields are attributes.
-func (o *otlpSender) body(ns []notify.Notification) ([]byte, error) {
+func (o *otlpSender) body(ns []journal.Notification) ([]byte, error) {
 	records := make([]map[string]any, 0, len(ns))
 	for _, n := range ns {
 		num, text := otlpSeverity(n.Severity)
@@ -81,7 +81,7 @@ func (o *otlpSender) body(ns []notify.Notification) ([]byte, error) {
 	}}})
 }
 
-func (o *otlpSender) send(ctx context.Context, ns []notify.Notification) error {
+func (o *otlpSender) send(ctx context.Context, ns []journal.Notification) error {
 	b, err := o.body(ns)
 	if err != nil {
 		return fmt.Errorf("otlp: %w", err)

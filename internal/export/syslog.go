@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 // facilities are the RFC 5424 facility codes by name.
@@ -44,7 +44,7 @@ func newSyslog(o Options) (*syslogSender, error) {
 	return &syslogSender{s: s, facility: f, hostname: o.Hostname}, nil
 }
 
-func (x *syslogSender) send(ctx context.Context, ns []notify.Notification) error {
+func (x *syslogSender) send(ctx context.Context, ns []journal.Notification) error {
 	msgs := make([][]byte, len(ns))
 	for i, n := range ns {
 		m := x.format(n)
@@ -60,7 +60,7 @@ func (x *syslogSender) close() error { return x.s.close() }
 
 // format writes one RFC 5424 message:
 // <PRI>1 TIMESTAMP HOSTNAME beamctl - KIND [beamctl@32473 cluster=".." node=".." ...] TEXT
-func (x *syslogSender) format(n notify.Notification) []byte {
+func (x *syslogSender) format(n journal.Notification) []byte {
 	hostname := x.hostname
 	if hostname == "" {
 		hostname = host(n.Node)

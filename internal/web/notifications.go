@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 )
 
 // maxLimit bounds one page of notifications.
@@ -15,9 +15,9 @@ const maxLimit = 10000
 
 // notificationFilter reads cluster, node, kind, since (a duration back
 // from now, e.g. 1h, or a time), until, grep, after_id and limit.
-func notificationFilter(r *http.Request, now time.Time) (notify.Filter, *apiError) {
+func notificationFilter(r *http.Request, now time.Time) (journal.Filter, *apiError) {
 	q := r.Form
-	f := notify.Filter{Cluster: q.Get("cluster"), Node: q.Get("node"), Kind: q.Get("kind"), Grep: q.Get("grep")}
+	f := journal.Filter{Cluster: q.Get("cluster"), Node: q.Get("node"), Kind: q.Get("kind"), Grep: q.Get("grep")}
 	since := func(name string) (time.Time, *apiError) {
 		s := q.Get(name)
 		if s == "" {
@@ -63,7 +63,7 @@ func notificationFilter(r *http.Request, now time.Time) (notify.Filter, *apiErro
 
 // notificationRequest reads a request's filter; on a bad request it has
 // answered it and ok is false.
-func (h *handler) notificationRequest(w http.ResponseWriter, r *http.Request) (f notify.Filter, ok bool) {
+func (h *handler) notificationRequest(w http.ResponseWriter, r *http.Request) (f journal.Filter, ok bool) {
 	aerr := h.form(w, r)
 	if aerr == nil {
 		f, aerr = notificationFilter(r, time.Now())
@@ -104,13 +104,13 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: fmt.Errorf("streaming is not supported")})
 		return
 	}
-	live, cancel := rec.Subscribe(notify.Filter{Cluster: f.Cluster, Node: f.Node, Kind: f.Kind, Grep: f.Grep}, 1024)
+	live, cancel := rec.Subscribe(journal.Filter{Cluster: f.Cluster, Node: f.Node, Kind: f.Kind, Grep: f.Grep}, 1024)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	last := f.AfterID
-	send := func(n notify.Notification) bool {
+	send := func(n journal.Notification) bool {
 		if n.ID <= last {
 			return true // already sent from the store
 		}

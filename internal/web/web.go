@@ -21,7 +21,7 @@ import (
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/inspect"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
@@ -49,7 +49,7 @@ type Model interface {
 	// Conn returns the live connection to a managed node.
 	Conn(ctx context.Context, node string) (*dist.Conn, error)
 	// Recorder holds the notifications.
-	Recorder() *notify.Recorder
+	Recorder() *journal.Recorder
 	// Alarms is the alarm engine.
 	Alarms() *alarm.Engine
 }

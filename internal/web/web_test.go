@@ -14,17 +14,17 @@ import (
 
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/dist"
-	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
 )
 
 type model struct {
-	rec    *notify.Recorder
+	rec    *journal.Recorder
 	alarms *alarm.Engine
 }
 
-func (m model) Recorder() *notify.Recorder { return m.rec }
-func (m model) Alarms() *alarm.Engine      { return m.alarms }
+func (m model) Recorder() *journal.Recorder { return m.rec }
+func (m model) Alarms() *alarm.Engine       { return m.alarms }
 
 func (model) Nodes() []Node { return nil }
 func (model) Metadata() map[string]Metadata {
@@ -41,13 +41,13 @@ func TestHostileRequests(t *testing.T) {
 	db, err := store.Open(t.TempDir(), nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
-	ns, err := notify.Open(t.TempDir(), notify.Options{})
+	ns, err := journal.Open(t.TempDir(), journal.Options{})
 	require.NoError(t, err)
 	defer ns.Close()
 	ae, err := alarm.Open(context.Background(), alarm.Options{Dir: t.TempDir()})
 	require.NoError(t, err)
 	defer ae.Close()
-	srv := httptest.NewServer(New(db, model{notify.NewRecorder(ns, nil, notify.RecorderOptions{}), ae}, nil, nil, nil))
+	srv := httptest.NewServer(New(db, model{journal.NewRecorder(ns, nil, journal.RecorderOptions{}), ae}, nil, nil, nil))
 	defer srv.Close()
 
 	big := strings.Repeat("a", 2<<20)

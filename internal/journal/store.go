@@ -1,4 +1,4 @@
-package notify
+package journal
 
 import (
 	"context"

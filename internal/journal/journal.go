@@ -1,9 +1,9 @@
-// Package notify keeps notifications: every state change beamctl observes
+// Package journal keeps notifications: every state change beamctl observes
 // on a managed node (lifecycle, logs, code, applications), in an embedded
 // SQLite database with full-text search, retention by age and size, and
 // a live stream for subscribers. The Recorder in front of the store rate
 // limits per node and kind and counts what it drops.
-package notify
+package journal
 
 import (
 	"fmt"
