@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/collector"
+	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/dist"
+)
+
+// clusterRun is one cluster being discovered and collected. Its pool
+// (the connections) can outlive it across a reload.
+type clusterRun struct {
+	// firstPasses, for the clusters of Start, is told when the first
+	// discovery pass is over (once).
+	firstPasses *sync.WaitGroup
+	firstPass   sync.Once
+	cfg         config.Cluster
+	global      config.Global
+	pool        *dist.Pool
+	set         *collector.Set
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+}
+
+// setOptions are a cluster's collector settings.
+func setOptions(cl config.Cluster, g config.Global) collector.SetOptions {
+	o := collector.SetOptions{Overrides: map[string]collector.Override{}, Timeout: time.Duration(g.CollectTimeout),
+		Interval: time.Duration(g.CollectInterval), FastInterval: time.Duration(g.FastInterval)}
+	for name, cc := range cl.Collectors {
+		o.Overrides[name] = collector.Override{Enabled: cc.Enabled, Interval: time.Duration(cc.Interval)}
+	}
+	return o
+}
+
+// checkCollectors reports a collector name no collector has.
+func checkCollectors(cfg *config.Config) error {
+	for _, cl := range cfg.Clusters {
+		if _, err := collector.NewSet(nil, setOptions(cl, cfg.Global)); err != nil {
+			return fmt.Errorf("cluster %q: %w", cl.Name, err)
+		}
+	}
+	return nil
+}
+
+// startRun starts discovering and collecting a cluster, on pool or, when
+// pool is nil, on a new one; firstPasses (if set) is told when its first
+// discovery pass is over. The caller holds runMu.
+func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool, firstPasses *sync.WaitGroup) error {
+	set, err := collector.NewSet(a.log.With("cluster", cl.Name), setOptions(cl, g))
+	if err != nil {
+		return fmt.Errorf("cluster %q: %w", cl.Name, err)
+	}
+	if pool == nil {
+		o := dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name)}
+		if t := cl.TLS; t != nil {
+			o.TLS, err = dist.LoadTLS(dist.TLSFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile,
+				ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify})
+			if err != nil {
+				return fmt.Errorf("cluster %q: %w", cl.Name, err)
+			}
+		}
+		pool = dist.NewPool(dist.PoolOptions{Options: o})
+	}
+	ctx, cancel := context.WithCancel(a.rootCtx)
+	run := &clusterRun{cfg: cl, global: g, pool: pool, set: set, cancel: cancel, firstPasses: firstPasses}
+	a.runs[cl.Name] = run
+	run.wg.Add(2)
+	go a.discover(ctx, run)
+	go a.lifecycle(ctx, run)
+	return nil
+}
+
+// stopRun stops a cluster's goroutines and, with closePool, its
+// connections. The caller holds runMu.
+func (a *App) stopRun(run *clusterRun, closePool bool) {
+	run.cancel()
+	run.wg.Wait()
+	if closePool {
+		_ = run.pool.Close()
+	}
+}

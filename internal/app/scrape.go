@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/capture"
+	"github.com/beamctl/beamctl/internal/collector"
+	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/store"
+	"github.com/beamctl/beamctl/internal/web"
+)
+
+// collect runs the collectors that are due on one node, every tick of the
+// shortest collector interval, into the store.
+func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
+	defer run.wg.Done()
+	tick := time.NewTicker(run.set.Tick())
+	defer tick.Stop()
+	sched := run.set.NewSchedule()
+	stale := &staleTracker{last: map[string]map[string][]store.Label{}}
+	for {
+		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker) {
+	cluster, pool := run.cfg.Name, run.pool
+	now := time.Now()
+	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
+	up := 0.0
+	var samples []store.Sample
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
+	defer cancel()
+	conn, connErr := pool.Conn(cctx, node)
+	if connErr == nil {
+		up = 1
+		var cc collector.Conn = conn
+		if run.cfg.AgentEnabled() {
+			if _, err := inspect.EnsureAgent(cctx, conn); err != nil {
+				a.log.Warn("Cannot load beamctl_agent; its collectors report nothing", "cluster", cluster, "node", node, "err", err)
+			} else {
+				cc = collector.WithAgent(conn)
+			}
+		}
+		collected := run.set.CollectOnly(cctx, cc, due)
+		a.learn(cluster, node, run.cfg.Family, collected)
+		a.mu.Lock()
+		for _, s := range collected {
+			a.metadata[s.Name] = web.Metadata{Type: s.Type.String(), Help: s.Help}
+		}
+		a.mu.Unlock()
+		byCollector := map[string][][]store.Label{}
+		succeeded := map[string]bool{}
+		for _, s := range collected {
+			lbls := append([]store.Label{{Name: "__name__", Value: s.Name}}, base...)
+			for _, l := range s.Labels {
+				lbls = append(lbls, store.Label{Name: l.Name, Value: l.Value})
+			}
+			samples = append(samples, store.Sample{Labels: lbls, Time: now, Value: s.Value})
+			byCollector[s.Collector] = append(byCollector[s.Collector], lbls)
+			if s.Name == "beamctl_collector_success" && s.Value == 1 {
+				succeeded[s.Collector] = true
+			}
+		}
+		for _, name := range due {
+			if succeeded[name] { // a collector that failed (timed out) ends none of its series
+				samples = append(samples, stale.update(name, byCollector[name], now)...)
+			}
+		}
+	} else if !errors.Is(connErr, context.DeadlineExceeded) && !errors.Is(connErr, context.Canceled) {
+		// The node is down or unreachable: its series end, as Prometheus
+		// ends a failed target's. A round that only ran out of time (a
+		// loaded node, a connection being set up) ends nothing.
+		samples = append(samples, stale.all(now)...)
+	}
+	samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_node_up"}}, base...), Time: now, Value: up})
+	a.mu.Lock()
+	var sm *capture.Sysmon
+	if info := a.nodes[nodeKey{cluster, node}]; info != nil {
+		sm = info.sysmon
+	}
+	a.mu.Unlock()
+	if sm != nil && up == 1 {
+		for event, v := range sm.Counts() {
+			samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "erlang_vm_system_monitor_events_total"}},
+				append(base, store.Label{Name: "event", Value: event})...), Time: now, Value: v})
+		}
+	}
+	if err := a.db.Append(ctx, samples); err != nil {
+		a.log.Error("Cannot store samples", "cluster", cluster, "node", node, "err", err)
+		return
+	}
+	a.mu.Lock()
+	info := a.info(cluster, node)
+	info.lastCollect = now
+	info.series[len(due) == len(run.set.Names())] = len(samples)
+	a.mu.Unlock()
+}
+
+// staleTracker remembers the series each collector last wrote for one
+// node, so that a series that disappears (a process no longer the longest
+// queue, a peer disconnected, a deleted table) gets a staleness marker, as
+// Prometheus writes when a series leaves a scrape, instead of lingering in
+// queries for the five-minute lookback.
+type staleTracker struct {
+	last map[string]map[string][]store.Label // collector -> series key -> labels
+}
+
+func seriesKey(l []store.Label) string {
+	var b strings.Builder
+	for _, x := range l {
+		b.WriteString(x.Name)
+		b.WriteByte(0)
+		b.WriteString(x.Value)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// update records what the collector wrote now and returns staleness
+// markers for the series it wrote last time and not now.
+func (st *staleTracker) update(collector string, series [][]store.Label, now time.Time) []store.Sample {
+	cur := make(map[string][]store.Label, len(series))
+	for _, l := range series {
+		cur[seriesKey(l)] = l
+	}
+	var out []store.Sample
+	for k, l := range st.last[collector] {
+		if _, ok := cur[k]; !ok {
+			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+		}
+	}
+	st.last[collector] = cur
+	return out
+}
+
+// all marks every series stale (the node is gone) and forgets them.
+func (st *staleTracker) all(now time.Time) []store.Sample {
+	var out []store.Sample
+	for c, series := range st.last {
+		for _, l := range series {
+			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+		}
+		delete(st.last, c)
+	}
+	return out
+}
