@@ -15,19 +15,20 @@ import (
 type allocCmd struct {
 	node      string
 	instances bool
+	*toolParams
 }
 
 func registerAlloc(app *kingpin.Application, register func(string, command)) {
 	c := &allocCmd{}
-	cmd := app.Command("alloc", "erl_alloc: per allocator type, carriers allocated vs blocks used, block count and size, strategy; "+
-		"and the most fragmented instances. One round trip (beamctl_agent).")
+	cmd := app.Command("alloc", inspect.MustLookup("alloc").Summary)
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
+	c.toolParams = declareTool(cmd, "alloc")
 	cmd.Flag("instances", "One line per allocator instance (per scheduler).").BoolVar(&c.instances)
 	register(cmd.FullCommand(), c)
 }
 
 func (c *allocCmd) run(ctx context.Context, e *env) error {
-	rep, err := viaNodeOrServer(ctx, e, c.node, "alloc", nil, inspect.Alloc)
+	rep, err := runTool[*inspect.AllocReport](ctx, e, c.node, c.toolParams)
 	if err != nil {
 		return err
 	}

@@ -12,58 +12,53 @@ import (
 
 type appsCmd struct {
 	node, env string
+	*toolParams
 }
 
 func registerApps(app *kingpin.Application, register func(string, command)) {
 	c := &appsCmd{}
-	cmd := app.Command("apps", "Applications loaded and running, with versions; --env APP shows one application's environment.")
+	cmd := app.Command("apps", inspect.MustLookup("apps").Summary+" --env APP shows one application's environment.")
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
+	c.toolParams = declareTool(cmd, "apps")
 	cmd.Flag("env", "Show the environment of this application.").StringVar(&c.env)
 	register(cmd.FullCommand(), c)
 }
 
 func (c *appsCmd) run(ctx context.Context, e *env) error {
-	if e.g.server != "" && c.env == "" {
-		var res struct {
-			Node         string        `json:"node"`
-			Applications []inspect.App `json:"applications"`
-		}
-		if err := e.fromServer(ctx, c.node, "apps", nil, &res); err != nil {
-			return err
-		}
-		if e.g.output == "json" {
-			return writeJSON(e.stdout, res)
-		}
-		return printApps(e, res.Applications)
-	}
-	conn, err := e.dial(ctx, c.node)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	if c.env != "" {
-		env, err := inspect.AppEnv(ctx, conn, c.env)
-		if err != nil {
-			return err
-		}
-		if e.g.output == "json" {
-			return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "application": c.env, "env": env})
-		}
-		fmt.Fprintln(tw, "KEY\tVALUE")
-		for _, kv := range env {
-			fmt.Fprintf(tw, "%s\t%s\n", kv.Key, kv.Value)
-		}
-		return tw.Flush()
+		return c.runEnv(ctx, e)
 	}
-	apps, err := inspect.Apps(ctx, conn)
+	res, err := runTool[*inspect.AppsResult](ctx, e, c.node, c.toolParams)
 	if err != nil {
 		return err
 	}
 	if e.g.output == "json" {
-		return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "applications": apps})
+		return writeJSON(e.stdout, res)
 	}
-	return printApps(e, apps)
+	return printApps(e, res.Applications)
+}
+
+// runEnv shows one application's environment: the registry's app_env,
+// which no server runs (environments hold passwords).
+func (c *appsCmd) runEnv(ctx context.Context, e *env) error {
+	t := inspect.MustLookup("app_env")
+	args, err := t.Parse(map[string]string{"app": c.env})
+	if err != nil {
+		return err
+	}
+	res, err := runTool[*inspect.AppEnvResult](ctx, e, c.node, &toolParams{tool: t, args: args})
+	if err != nil {
+		return err
+	}
+	if e.g.output == "json" {
+		return writeJSON(e.stdout, res)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tVALUE")
+	for _, kv := range res.Env {
+		fmt.Fprintf(tw, "%s\t%s\n", kv.Key, kv.Value)
+	}
+	return tw.Flush()
 }
 
 func printApps(e *env, apps []inspect.App) error {

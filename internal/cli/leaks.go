@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -13,38 +12,27 @@ import (
 )
 
 type leaksCmd struct {
-	node  string
-	n     int
-	noGC  bool
-	pause time.Duration
+	node string
+	*toolParams
 }
 
 func registerLeaks(app *kingpin.Application, register func(string, command)) {
 	c := &leaksCmd{}
-	cmd := app.Command("leaks", "erl_leaks: the processes holding the most refc binary memory, garbage collected one by one "+
-		"(at most -n, --pause apart) to show what they really hold: before (after GC).")
+	cmd := app.Command("leaks", inspect.MustLookup("leaks").Summary)
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
-	cmd.Flag("n", "Number of processes (each is garbage collected).").Short('n').Default("10").IntVar(&c.n)
-	cmd.Flag("no-gc", "Rank by binary memory only; collect nothing.").BoolVar(&c.noGC)
-	cmd.Flag("pause", "Pause between two garbage collections.").Default("50ms").DurationVar(&c.pause)
+	c.toolParams = declareTool(cmd, "leaks")
 	register(cmd.FullCommand(), c)
 }
 
-func (c *leaksCmd) extraTime() time.Duration { return c.pause * time.Duration(c.n) }
-
 func (c *leaksCmd) run(ctx context.Context, e *env) error {
-	conn, err := e.dial(ctx, c.node)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	leaks, err := inspect.Leaks(ctx, conn, c.n, !c.noGC, c.pause)
+	res, err := runTool[*inspect.LeaksResult](ctx, e, c.node, c.toolParams)
 	if err != nil {
 		return err
 	}
 	if e.g.output == "json" {
-		return writeJSON(e.stdout, map[string]any{"node": conn.Node(), "gc": !c.noGC, "processes": leaks})
+		return writeJSON(e.stdout, res)
 	}
+	leaks := res.Processes
 	rule := strings.Repeat("=", 98)
 	fmt.Fprintln(e.stdout, rule)
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 3, ' ', tabwriter.AlignRight)
@@ -54,7 +42,7 @@ func (c *leaksCmd) run(ctx context.Context, e *env) error {
 		if name == "" {
 			name = "<...>"
 		}
-		if c.noGC {
+		if !res.GC {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t\n", l.Pid, name, l.Before.BinaryRefs, humanBytes(float64(l.Before.BinaryBytes)),
 				l.Before.BinaryCount, humanBytes(float64(l.Before.HeapBytes)))
 			continue

@@ -12,17 +12,19 @@ import (
 
 type memoryCmd struct {
 	node string
+	*toolParams
 }
 
 func registerMemory(app *kingpin.Application, register func(string, command)) {
 	c := &memoryCmd{}
-	cmd := app.Command("memory", "erlang:memory() breakdown, and process/port/atom/ETS counts against their limits.")
+	cmd := app.Command("memory", inspect.MustLookup("memory").Summary)
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
+	c.toolParams = declareTool(cmd, "memory")
 	register(cmd.FullCommand(), c)
 }
 
 func (c *memoryCmd) run(ctx context.Context, e *env) error {
-	rep, err := viaNodeOrServer(ctx, e, c.node, "memory", nil, inspect.Memory)
+	rep, err := runTool[*inspect.MemoryReport](ctx, e, c.node, c.toolParams)
 	if err != nil {
 		return err
 	}

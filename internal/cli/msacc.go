@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -13,27 +12,21 @@ import (
 
 type msaccCmd struct {
 	node      string
-	duration  time.Duration
 	perThread bool
+	*toolParams
 }
 
 func registerMsacc(app *kingpin.Application, register func(string, command)) {
 	c := &msaccCmd{}
-	cmd := app.Command("msacc", "Microstate accounting over a window: where each thread type spends its time. "+
-		"The microstate_accounting flag is put back as found, also on Ctrl-C.")
+	cmd := app.Command("msacc", inspect.MustLookup("msacc").Summary)
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
-	cmd.Flag("duration", "How long to measure.").Default("5s").DurationVar(&c.duration)
+	c.toolParams = declareTool(cmd, "msacc")
 	cmd.Flag("per-thread", "One line per thread instead of per thread type.").BoolVar(&c.perThread)
 	register(cmd.FullCommand(), c)
 }
 
 func (c *msaccCmd) run(ctx context.Context, e *env) error {
-	conn, err := e.dial(ctx, c.node)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	rep, err := inspect.Msacc(ctx, conn, c.duration)
+	rep, err := runTool[*inspect.MsaccReport](ctx, e, c.node, c.toolParams)
 	if err != nil {
 		return err
 	}
@@ -44,7 +37,7 @@ func (c *msaccCmd) run(ctx context.Context, e *env) error {
 	if c.perThread {
 		rows, title = rep.Threads, "Stats per thread:"
 	}
-	fmt.Fprintf(e.stdout, "Microstate accounting over %s\n\n%s\n", c.duration, title)
+	fmt.Fprintf(e.stdout, "Microstate accounting over %s\n\n%s\n", c.args.Duration("duration"), title)
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 1, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "Thread\t")
 	for _, s := range rep.States {
@@ -64,6 +57,3 @@ func (c *msaccCmd) run(ctx context.Context, e *env) error {
 	}
 	return tw.Flush()
 }
-
-// msacc runs past --timeout by its --duration.
-func (c *msaccCmd) extraTime() time.Duration { return c.duration }

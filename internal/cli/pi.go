@@ -4,36 +4,28 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 type piCmd struct {
-	node, proc string
+	node string
+	*toolParams
 }
 
 func registerPI(app *kingpin.Application, register func(string, command)) {
 	c := &piCmd{}
-	cmd := app.Command("pi", "Process info, like ectl pi: location, stack, queue, memory, links, dictionary. One process_info call.")
+	cmd := app.Command("pi", inspect.MustLookup("pi").Summary)
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
-	cmd.Arg("process", "Pid (<0.54.0>, 0.54.0, or 54 for <0.54.0>) or registered name.").Required().StringVar(&c.proc)
+	c.toolParams = declareTool(cmd, "pi")
 	register(cmd.FullCommand(), c)
 }
 
 func (c *piCmd) run(ctx context.Context, e *env) error {
-	pi, err := viaNodeOrServer(ctx, e, c.node, "pi", url.Values{"pid": {c.proc}},
-		func(ctx context.Context, conn *dist.Conn) (*inspect.ProcInfo, error) {
-			proc, err := inspect.ParsePid(c.proc, conn.Node())
-			if err != nil {
-				return nil, err
-			}
-			return inspect.ProcessInfo(ctx, conn, proc)
-		})
+	pi, err := runTool[*inspect.ProcInfo](ctx, e, c.node, c.toolParams)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/beamctl/beamctl/internal/dist"
 )
 
 // fromServer runs an inspection tool through a beamctl server (--server)
@@ -68,22 +66,4 @@ func (e *env) apiDo(req *http.Request, v any) error {
 		return fmt.Errorf("the server's answer: %w", err)
 	}
 	return nil
-}
-
-// viaNodeOrServer gets a tool's result from the node itself or, with
-// --server, from the server (whose data is the same JSON).
-func viaNodeOrServer[T any](ctx context.Context, e *env, node, tool string, params url.Values,
-	local func(context.Context, *dist.Conn) (T, error),
-) (T, error) {
-	var v T
-	if e.g.server != "" {
-		err := e.fromServer(ctx, node, tool, params, &v)
-		return v, err
-	}
-	conn, err := e.dial(ctx, node)
-	if err != nil {
-		return v, err
-	}
-	defer conn.Close()
-	return local(ctx, conn)
 }

@@ -16,31 +16,28 @@ import (
 type statCmd struct {
 	nodes     []string
 	cluster   string
-	interval  time.Duration
 	count     int
-	noQueues  bool
 	aggregate bool
+	*toolParams
 }
 
 func registerStat(app *kingpin.Application, register func(string, command)) {
 	c := &statCmd{}
-	cmd := app.Command("stat", "Realtime per-interval table (wsar): queues, run queue, reductions, distribution traffic, "+
-		"scheduler utilisation, GC, memory. scheduler_wall_time is held on by a process on the node that ends with beamctl.")
+	cmd := app.Command("stat", inspect.MustLookup("stat").Summary)
 	cmd.Arg("node", "Node names.").StringsVar(&c.nodes)
+	c.toolParams = declareTool(cmd, "stat")
 	cmd.Flag("cluster", "Watch this node and every node it is connected to.").StringVar(&c.cluster)
-	cmd.Flag("interval", "Sampling interval.").Default("1s").DurationVar(&c.interval)
 	cmd.Flag("count", "Number of lines per node (0: until interrupted).").Default("0").IntVar(&c.count)
-	cmd.Flag("no-queues", "Skip the message queue scan (it is linear in the number of processes).").BoolVar(&c.noQueues)
 	cmd.Flag("aggregate", "One line per interval for all nodes together.").BoolVar(&c.aggregate)
 	register(cmd.FullCommand(), c)
 }
 
 func (c *statCmd) untimed() bool { return true }
 
+// run samples every node each interval. It uses the registry's stat
+// parameters but not its Run, which measures one interval of one node.
 func (c *statCmd) run(ctx context.Context, e *env) error {
-	if c.interval < 100*time.Millisecond {
-		return errors.New("--interval must be at least 100ms")
-	}
+	interval := c.args.Duration("interval")
 	names := c.nodes
 	if c.cluster != "" {
 		dctx, cancel := context.WithTimeout(ctx, e.g.timeout)
@@ -74,7 +71,7 @@ func (c *statCmd) run(ctx context.Context, e *env) error {
 			return err
 		}
 		defer conn.Close()
-		s, err := inspect.NewStat(sctx, conn, !c.noQueues)
+		s, err := inspect.NewStat(sctx, conn, !c.args.Bool("no-queues"))
 		cancel()
 		if err != nil {
 			return err
@@ -86,7 +83,7 @@ func (c *statCmd) run(ctx context.Context, e *env) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(c.interval):
+		case <-time.After(interval):
 		}
 		var lines []inspect.StatLine
 		for _, s := range stats {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -41,8 +40,8 @@ var ErrNoCompiler = errors.New("the node cannot load beamctl's precompiled agent
 // agents remembers the connections on which the agent is known to be loaded.
 var agents = struct {
 	sync.Mutex
-	loaded map[*dist.Conn]bool
-}{loaded: map[*dist.Conn]bool{}}
+	loaded map[Conn]bool
+}{loaded: map[Conn]bool{}}
 
 // EnsureAgent loads beamctl_agent on the node unless the right version is
 // there already. It loads the embedded precompiled module with
@@ -50,7 +49,7 @@ var agents = struct {
 // refuse that file, it compiles the module on the node from source
 // (erl_scan, erl_parse, compile:forms). Nothing is written to the node's
 // disk. It reports whether it loaded the module now.
-func EnsureAgent(ctx context.Context, c *dist.Conn) (bool, error) {
+func EnsureAgent(ctx context.Context, c Conn) (bool, error) {
 	agents.Lock()
 	ok := agents.loaded[c]
 	agents.Unlock()
@@ -72,7 +71,7 @@ func EnsureAgent(ctx context.Context, c *dist.Conn) (bool, error) {
 
 // loadAgentBeam loads compiled agent code. Old code of an earlier version
 // would block the load, so it is purged first if no process runs it.
-func loadAgentBeam(ctx context.Context, c *dist.Conn, beam []byte) error {
+func loadAgentBeam(ctx context.Context, c Conn, beam []byte) error {
 	if _, err := c.Call(ctx, "code", "soft_purge", etf.Atom(AgentModule)); err != nil {
 		return fmt.Errorf("load agent: %w", err)
 	}
@@ -86,7 +85,7 @@ func loadAgentBeam(ctx context.Context, c *dist.Conn, beam []byte) error {
 	return nil
 }
 
-func markLoaded(c *dist.Conn) {
+func markLoaded(c Conn) {
 	agents.Lock()
 	first := len(agents.loaded) == 0 || !agents.loaded[c]
 	agents.loaded[c] = true
@@ -102,7 +101,7 @@ func markLoaded(c *dist.Conn) {
 }
 
 // loadAgentFromSource compiles the agent on the node and loads it.
-func loadAgentFromSource(ctx context.Context, c *dist.Conn) error {
+func loadAgentFromSource(ctx context.Context, c Conn) error {
 	r, err := c.Call(ctx, "code", "ensure_loaded", etf.Atom("compile"))
 	if err != nil {
 		return fmt.Errorf("load agent: %w", err)
@@ -132,7 +131,7 @@ func loadAgentFromSource(ctx context.Context, c *dist.Conn) error {
 // parseForms parses Erlang source into abstract forms on the node, one
 // form per erl_scan/erl_parse round trip. Forms are separated by a line
 // that ends with a full stop.
-func parseForms(ctx context.Context, c *dist.Conn, src string) (etf.List, error) {
+func parseForms(ctx context.Context, c Conn, src string) (etf.List, error) {
 	var forms etf.List
 	var cur strings.Builder
 	for _, line := range strings.SplitAfter(src, "\n") {
@@ -165,7 +164,7 @@ func parseForms(ctx context.Context, c *dist.Conn, src string) (etf.List, error)
 
 // RemoveAgent purges and deletes beamctl_agent from the node. It reports
 // whether the module was loaded.
-func RemoveAgent(ctx context.Context, c *dist.Conn) (bool, error) {
+func RemoveAgent(ctx context.Context, c Conn) (bool, error) {
 	r, err := c.Call(ctx, "code", "is_loaded", etf.Atom(AgentModule))
 	if err != nil {
 		return false, err
@@ -193,7 +192,7 @@ func RemoveAgent(ctx context.Context, c *dist.Conn) (bool, error) {
 // RemoveLogHandlers removes every logger handler beamctl installed on the
 // node (ids beginning with beamctl_: the log forwarders of beamctl
 // servers, the agent's log counter) and returns their ids.
-func RemoveLogHandlers(ctx context.Context, c *dist.Conn) ([]string, error) {
+func RemoveLogHandlers(ctx context.Context, c Conn) ([]string, error) {
 	r, err := c.Call(ctx, "logger", "get_handler_ids")
 	if err != nil {
 		return nil, err

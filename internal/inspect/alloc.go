@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -34,7 +33,7 @@ type AllocReport struct {
 
 // Alloc reads every alloc_util allocator's carriers and blocks on the node
 // (beamctl_agent) in one round trip.
-func Alloc(ctx context.Context, c *dist.Conn) (*AllocReport, error) {
+func Alloc(ctx context.Context, c Conn) (*AllocReport, error) {
 	if _, err := EnsureAgent(ctx, c); err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -24,7 +23,7 @@ type EnvEntry struct {
 }
 
 // Apps lists loaded applications and which of them run.
-func Apps(ctx context.Context, c *dist.Conn) ([]App, error) {
+func Apps(ctx context.Context, c Conn) ([]App, error) {
 	loaded, err := c.Call(ctx, "application", "loaded_applications")
 	if err != nil {
 		return nil, err
@@ -62,7 +61,7 @@ func Apps(ctx context.Context, c *dist.Conn) ([]App, error) {
 }
 
 // AppEnv returns application:get_all_env(App), sorted by key.
-func AppEnv(ctx context.Context, c *dist.Conn, app string) ([]EnvEntry, error) {
+func AppEnv(ctx context.Context, c Conn, app string) ([]EnvEntry, error) {
 	r, err := c.Call(ctx, "application", "get_all_env", etf.Atom(app))
 	if err != nil {
 		return nil, err

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
 // LocalizeArgs gives pids, ports and refs of the connection's node that were
 // typed without a creation (<0.54.0>) the node's creation, so that they name
 // its live processes. It costs one round trip, only when needed.
-func LocalizeArgs(ctx context.Context, c *dist.Conn, t etf.Term) (etf.Term, error) {
+func LocalizeArgs(ctx context.Context, c Conn, t etf.Term) (etf.Term, error) {
 	node := etf.Atom(c.Node())
 	if !needsCreation(t, node) {
 		return t, nil
@@ -28,7 +27,7 @@ func LocalizeArgs(ctx context.Context, c *dist.Conn, t etf.Term) (etf.Term, erro
 }
 
 // resolvePid turns a pid or registered name into a live pid.
-func resolvePid(ctx context.Context, c *dist.Conn, proc etf.Term) (etf.Pid, error) {
+func resolvePid(ctx context.Context, c Conn, proc etf.Term) (etf.Pid, error) {
 	if name, ok := proc.(etf.Atom); ok {
 		r, err := c.Call(ctx, "erlang", "whereis", name)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -21,7 +20,7 @@ type Table struct {
 
 // ETS lists the n largest tables by "size" (objects) or "memory", whose
 // name contains match. The listing runs on the node (beamctl_agent).
-func ETS(ctx context.Context, c *dist.Conn, sortBy string, n int, match string) ([]Table, error) {
+func ETS(ctx context.Context, c Conn, sortBy string, n int, match string) ([]Table, error) {
 	if sortBy != "size" && sortBy != "memory" {
 		return nil, fmt.Errorf("cannot sort tables by %q; choose size or memory", sortBy)
 	}

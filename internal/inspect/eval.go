@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -13,13 +12,13 @@ import (
 // with erl_eval, in an rpc process whose group leader is the node's user.
 // Scanning and parsing also run on the node, so the node's own syntax and
 // error messages apply.
-func Eval(ctx context.Context, c *dist.Conn, expr string) (etf.Term, error) {
+func Eval(ctx context.Context, c Conn, expr string) (etf.Term, error) {
 	return EvalWith(ctx, c, expr, nil)
 }
 
 // EvalWith is Eval with variables bound to terms (e.g. a pid of beamctl's,
 // which Erlang source cannot spell).
-func EvalWith(ctx context.Context, c *dist.Conn, expr string, vars map[string]etf.Term) (etf.Term, error) {
+func EvalWith(ctx context.Context, c Conn, expr string, vars map[string]etf.Term) (etf.Term, error) {
 	r, err := c.Call(ctx, "erl_scan", "string", charlist(expr))
 	if err != nil {
 		return nil, err
@@ -72,7 +71,7 @@ func charlist(s string) etf.Term {
 
 // describeError formats {error, {Location, Module, Desc}, ...} with the
 // module's own format_error/1 on the node.
-func describeError(ctx context.Context, c *dist.Conn, r etf.Term) string {
+func describeError(ctx context.Context, c Conn, r etf.Term) string {
 	t, err := etf.ToTuple(r, -1)
 	if err != nil || len(t) < 2 || t[0] != etf.Atom("error") {
 		return text(r, c.Node())

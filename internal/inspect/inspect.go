@@ -1,16 +1,35 @@
 // Package inspect implements the live-node debugging tools (ectl's pi, top,
-// memory, eval, ...) on top of a dist.Conn. Every function does its work on
-// the managed node in as few round trips as it can and ships back only the
-// result; every scan of all processes is bounded by a top-N.
+// memory, eval, ...) on top of a Conn (a *dist.Conn). Every function does its
+// work on the managed node in as few round trips as it can and ships back
+// only the result; every scan of all processes is bounded by a top-N. The
+// registry (registry.go) describes the tools, their parameters and what they
+// may change on a node, for the command line and the HTTP API alike.
 package inspect
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
+
+// Conn is what the tools need of a connection to a node; *dist.Conn is one.
+// A connection's identity matters: the agent is loaded once per Conn, which
+// is forgotten when Done is closed.
+type Conn interface {
+	// Node is the peer's node name.
+	Node() string
+	// Pid is the connection's own process on the client side.
+	Pid() etf.Pid
+	// Call runs Module:Function(Args...) on the node.
+	Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error)
+	// Send sends msg to a pid or registered name on the node.
+	Send(ctx context.Context, to, msg etf.Term) error
+	// Done is closed when the connection is gone.
+	Done() <-chan struct{}
+}
 
 // text prints a term as Erlang would, with pids of node as <0.X.Y>.
 func text(t etf.Term, node string) string {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -28,7 +27,7 @@ type Leak struct {
 // Leaks finds the n processes holding the most refc binary memory and, with
 // gc, garbage collects each of them (one at a time, pause apart) to show
 // what they really hold, like ectl's erl_leaks.
-func Leaks(ctx context.Context, c *dist.Conn, n int, gc bool, pause time.Duration) ([]Leak, error) {
+func Leaks(ctx context.Context, c Conn, n int, gc bool, pause time.Duration) ([]Leak, error) {
 	if n < 1 || n > 1000 {
 		return nil, fmt.Errorf("the number of processes must be between 1 and 1000, not %d", n)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -32,7 +31,7 @@ type LoadResult struct {
 }
 
 // PlanLoad inspects what loading the compiled module beam would do.
-func PlanLoad(ctx context.Context, c *dist.Conn, beam []byte) (*LoadPlan, error) {
+func PlanLoad(ctx context.Context, c Conn, beam []byte) (*LoadPlan, error) {
 	r, err := c.Call(ctx, "beam_lib", "md5", beam)
 	if err != nil {
 		return nil, err
@@ -65,7 +64,7 @@ func PlanLoad(ctx context.Context, c *dist.Conn, beam []byte) (*LoadPlan, error)
 	return p, nil
 }
 
-func loadedMD5(ctx context.Context, c *dist.Conn, mod etf.Atom) (string, error) {
+func loadedMD5(ctx context.Context, c Conn, mod etf.Atom) (string, error) {
 	loaded, err := c.Call(ctx, "erlang", "module_loaded", mod)
 	if err != nil || loaded != etf.True {
 		return "", err
@@ -78,7 +77,7 @@ func loadedMD5(ctx context.Context, c *dist.Conn, mod etf.Atom) (string, error) 
 	return hex.EncodeToString(b), nil
 }
 
-func lingering(ctx context.Context, c *dist.Conn, mod etf.Atom) ([]string, error) {
+func lingering(ctx context.Context, c Conn, mod etf.Atom) ([]string, error) {
 	if _, err := EnsureAgent(ctx, c); err != nil {
 		return nil, err
 	}
@@ -98,7 +97,7 @@ func lingering(ctx context.Context, c *dist.Conn, mod etf.Atom) ([]string, error
 // purged, waiting up to purgeWait for processes to leave it; if some still
 // run it, force kills them (code:purge) and reports them, else the load
 // fails and nothing changes.
-func Load(ctx context.Context, c *dist.Conn, beam []byte, filename string, force bool, purgeWait time.Duration) (*LoadResult, error) {
+func Load(ctx context.Context, c Conn, beam []byte, filename string, force bool, purgeWait time.Duration) (*LoadResult, error) {
 	plan, err := PlanLoad(ctx, c, beam)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -40,7 +39,7 @@ var resources = []struct{ name, count, limit string }{
 // Memory reads erlang:memory() and the counts and limits of processes,
 // ports, atoms and ETS tables. The calls go out together on the one
 // connection, so it costs about one round trip.
-func Memory(ctx context.Context, c *dist.Conn) (*MemoryReport, error) {
+func Memory(ctx context.Context, c Conn) (*MemoryReport, error) {
 	type result struct {
 		t   etf.Term
 		err error

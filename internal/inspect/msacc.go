@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -32,7 +31,7 @@ type MsaccReport struct {
 // takes the counters before and after (their difference, so that a
 // measurement already running on the node is not reset), and puts the flag
 // back as it found it, also when ctx is cancelled.
-func Msacc(ctx context.Context, c *dist.Conn, d time.Duration) (*MsaccReport, error) {
+func Msacc(ctx context.Context, c Conn, d time.Duration) (*MsaccReport, error) {
 	flag := etf.Atom("microstate_accounting")
 	prev, err := c.Call(ctx, "erlang", "system_flag", flag, etf.True)
 	if err != nil {
@@ -117,7 +116,7 @@ type threadKey struct {
 
 // msaccCounters reads erlang:statistics(microstate_accounting):
 // [#{type => T, id => I, counters => #{State => N}}].
-func msaccCounters(ctx context.Context, c *dist.Conn) (map[threadKey]map[string]int64, error) {
+func msaccCounters(ctx context.Context, c Conn) (map[threadKey]map[string]int64, error) {
 	r, err := c.Call(ctx, "erlang", "statistics", etf.Atom("microstate_accounting"))
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -62,7 +61,7 @@ var piItems = etf.List{
 
 // ProcessInfo reads one process with a single process_info/2 call (plus a
 // whereis for a registered name and the word size).
-func ProcessInfo(ctx context.Context, c *dist.Conn, proc etf.Term) (*ProcInfo, error) {
+func ProcessInfo(ctx context.Context, c Conn, proc etf.Term) (*ProcInfo, error) {
 	pid, err := resolvePid(ctx, c, proc)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -36,7 +35,7 @@ type StatLine struct {
 // holder process on the node that also ends if beamctl goes away, so the
 // flag is never left on.
 type Stat struct {
-	c      *dist.Conn
+	c      Conn
 	queues bool
 	holder etf.Term
 	prev   etf.Map
@@ -47,7 +46,7 @@ const maxHold = 24 * time.Hour
 
 // NewStat loads the agent, starts the scheduler_wall_time holder and takes
 // the first sample. queues scans every message queue each interval.
-func NewStat(ctx context.Context, c *dist.Conn, queues bool) (*Stat, error) {
+func NewStat(ctx context.Context, c Conn, queues bool) (*Stat, error) {
 	if _, err := EnsureAgent(ctx, c); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -39,7 +38,7 @@ type TopEntry struct {
 // Top ranks the node's processes by an attribute. The scan runs on the node
 // in beamctl_agent (see EnsureAgent); only the N results
 // cross the wire.
-func Top(ctx context.Context, c *dist.Conn, o TopOptions) ([]TopEntry, error) {
+func Top(ctx context.Context, c Conn, o TopOptions) ([]TopEntry, error) {
 	if !validAttr(o.By) {
 		return nil, fmt.Errorf("cannot rank by %q; choose one of %v", o.By, TopAttrs)
 	}
