@@ -125,7 +125,7 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.opts.Listen, err)
 	}
 	a.ln = ln
-	a.srv = &http.Server{Handler: web.New(a.db, a, a.selfMetrics(), a.reloadHandler(), a.log), ReadHeaderTimeout: 10 * time.Second}
+	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("HTTP server stopped", "err", err)

@@ -81,7 +81,7 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ns, err := h.m.Recorder().Store().Query(r.Context(), f)
+	ns, err := h.m.Notifications().Query(r.Context(), f)
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
 		return
@@ -94,7 +94,7 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 // first the stored ones newer than after_id (if given), then live ones.
 // A comment line every 15 s keeps proxies from closing the stream.
 func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
-	rec := h.m.Recorder()
+	rec := h.m.Notifications()
 	f, ok := h.notificationRequest(w, r)
 	if !ok {
 		return
@@ -125,7 +125,7 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 	if f.AfterID > 0 {
 		backlog := f
 		backlog.Limit = maxLimit
-		ns, err := rec.Store().Query(r.Context(), backlog)
+		ns, err := rec.Query(r.Context(), backlog)
 		if err != nil {
 			h.log.Error("Cannot read notifications for a stream", "err", err)
 			return

@@ -2,7 +2,9 @@
 // subset that Grafana and promtool use (/api/v1/query, /api/v1/query_range,
 // /api/v1/series, /api/v1/labels, /api/v1/label/<name>/values,
 // /api/v1/metadata) over the embedded store, and beamctl's own model
-// (/api/v1/nodes).
+// (/api/v1/nodes, the inspection tools of /api/v1/tools, notifications,
+// alarms). It depends on the server only through the small interfaces
+// Querier and Model.
 package web
 
 import (
@@ -19,7 +21,6 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/alarm"
-	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
@@ -42,16 +43,37 @@ type Node struct {
 	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
 }
 
-// Model is what the API needs of the server besides the store.
+// Model is what the API needs of the server besides the store
+// (internal/app implements it).
 type Model interface {
 	Nodes() []Node
 	Metadata() map[string]Metadata
-	// Conn returns the live connection to a managed node.
-	Conn(ctx context.Context, node string) (*dist.Conn, error)
-	// Recorder holds the notifications.
-	Recorder() *journal.Recorder
+	// Conn returns the live connection to a managed node; the server owns
+	// it (the API never closes it).
+	Conn(ctx context.Context, node string) (inspect.Conn, error)
+	// Notifications holds the notifications.
+	Notifications() Notifications
 	// Alarms is the alarm engine.
-	Alarms() *alarm.Engine
+	Alarms() Alarms
+}
+
+// Notifications is the part of the notification journal the API uses.
+type Notifications interface {
+	// Query returns the stored notifications matching f, newest first.
+	Query(ctx context.Context, f journal.Filter) ([]journal.Notification, error)
+	// Subscribe delivers new notifications matching f until cancel is
+	// called.
+	Subscribe(f journal.Filter, buf int) (live <-chan journal.Notification, cancel func())
+}
+
+// Alarms is the part of the alarm engine the API uses.
+type Alarms interface {
+	List(ctx context.Context, f alarm.Filter) ([]alarm.Alarm, error)
+	Get(ctx context.Context, id int64) (*alarm.Alarm, error)
+	Ack(ctx context.Context, id int64, who string) (*alarm.Alarm, error)
+	Unack(ctx context.Context, id int64, who string) (*alarm.Alarm, error)
+	Comment(ctx context.Context, id int64, who, text string) (*alarm.Alarm, error)
+	Clear(ctx context.Context, id int64, who string) (*alarm.Alarm, error)
 }
 
 // Querier is the part of the store the API uses.
@@ -100,6 +122,7 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) htt
 	mux.HandleFunc("GET /api/v1/alarms", h.alarms)
 	mux.HandleFunc("GET /api/v1/alarms/{id}", h.alarm)
 	mux.HandleFunc("POST /api/v1/alarms/{id}/{action}", h.alarmAction)
+	mux.HandleFunc("GET /api/v1/tools", h.tools)
 	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })
@@ -417,88 +440,70 @@ func (h *handler) federate(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// inspect runs one of the CLI's read-only inspection tools on a managed
-// node through the server's connection: pi, top, memory, alloc, ets, apps.
-// Parameters are the CLI flags' names (pid, by, n, window, sort, match,
-// env); the JSON is the CLI's -o json.
+// inspectTimeout bounds one inspection request, plus the time the tool
+// measures (top's window).
+const inspectTimeout = 30 * time.Second
+
+// tools serves GET /api/v1/tools: the registry of inspection tools, with
+// their parameters (types, defaults, bounds), whether they load
+// beamctl_agent, what they may change on a node, and whether this API runs
+// them (web).
+func (h *handler) tools(w http.ResponseWriter, _ *http.Request) {
+	h.respond(w, inspect.Tools(), nil)
+}
+
+// webTools names the tools the API runs.
+func webTools() string {
+	var names []string
+	for _, t := range inspect.Tools() {
+		if t.Web {
+			names = append(names, t.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// inspect runs one of the registry's inspection tools that the API serves
+// (read-only ones that show nothing secret) on a managed node through the
+// server's connection. The query parameters are the tool's, checked against
+// the registry's bounds; the data is the CLI's -o json.
 func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.respond(w, nil, badData("cannot read the request: %v", err))
+	if aerr := h.form(w, r); aerr != nil {
+		h.respond(w, nil, aerr)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	name := r.PathValue("tool")
+	t, ok := inspect.Lookup(name)
+	if !ok || !t.Web {
+		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "not_found",
+			err: fmt.Errorf("no tool %q on the API; it runs %s", name, webTools())})
+		return
+	}
+	raw := make(map[string]string, len(r.Form))
+	for k, vs := range r.Form {
+		if len(vs) != 1 {
+			h.respond(w, nil, badData("%s is given %d times", k, len(vs)))
+			return
+		}
+		raw[k] = vs[0]
+	}
+	args, err := t.Parse(raw)
+	if err != nil {
+		h.respond(w, nil, badData("%v", err))
+		return
+	}
+	timeout := inspectTimeout
+	if t.Time != nil {
+		timeout += t.Time(args)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	node := r.PathValue("node")
-	conn, err := h.m.Conn(ctx, node)
+	conn, err := h.m.Conn(ctx, r.PathValue("node"))
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "not_found", err: err})
 		return
 	}
-	intParam := func(name string, def int) (int, error) {
-		v := r.Form.Get(name)
-		if v == "" {
-			return def, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, fmt.Errorf("%s must be a number", name)
-		}
-		return n, nil
-	}
-	var data any
-	switch tool := r.PathValue("tool"); tool {
-	case "pi":
-		proc, perr := inspect.ParsePid(r.Form.Get("pid"), conn.Node())
-		if perr != nil {
-			h.respond(w, nil, badData("%v", perr))
-			return
-		}
-		data, err = inspect.ProcessInfo(ctx, conn, proc)
-	case "top":
-		o := inspect.TopOptions{By: r.Form.Get("by")}
-		if o.By == "" {
-			o.By = "reductions"
-		}
-		if o.N, err = intParam("n", 10); err != nil {
-			h.respond(w, nil, badData("%v", err))
-			return
-		}
-		if win := r.Form.Get("window"); win != "" {
-			d, derr := time.ParseDuration(win)
-			if derr != nil || d < 0 || d > 10*time.Second {
-				h.respond(w, nil, badData("window must be a duration of at most 10s"))
-				return
-			}
-			o.Window = d
-		}
-		var top []inspect.TopEntry
-		top, err = inspect.Top(ctx, conn, o)
-		data = map[string]any{"node": conn.Node(), "by": o.By, "window_seconds": o.Window.Seconds(), "processes": top}
-	case "memory":
-		data, err = inspect.Memory(ctx, conn)
-	case "alloc":
-		data, err = inspect.Alloc(ctx, conn)
-	case "ets":
-		n, nerr := intParam("n", 20)
-		if nerr != nil {
-			h.respond(w, nil, badData("%v", nerr))
-			return
-		}
-		sortBy := r.Form.Get("sort")
-		if sortBy == "" {
-			sortBy = "memory"
-		}
-		var tabs []inspect.Table
-		tabs, err = inspect.ETS(ctx, conn, sortBy, n, r.Form.Get("match"))
-		data = map[string]any{"node": conn.Node(), "tables": tabs}
-	case "apps":
-		var apps []inspect.App
-		apps, err = inspect.Apps(ctx, conn)
-		data = map[string]any{"node": conn.Node(), "applications": apps}
-	default:
-		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "not_found", err: fmt.Errorf("no tool %q (pi, top, memory, alloc, ets, apps)", tool)})
-		return
-	}
+	data, err := t.Run(ctx, conn, args)
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusUnprocessableEntity, typ: "execution", err: err})
 		return

@@ -3,52 +3,101 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
+	"github.com/beamctl/beamctl/internal/testnode"
 )
 
+// model is the server as the API sees it, over a real store, journal and
+// alarm engine, and connections to real nodes.
 type model struct {
 	rec    *journal.Recorder
 	alarms *alarm.Engine
+	nodes  []Node
+	conns  map[string]inspect.Conn
 }
 
-func (m model) Recorder() *journal.Recorder { return m.rec }
-func (m model) Alarms() *alarm.Engine       { return m.alarms }
+func (m model) Notifications() Notifications { return notifications{m.rec} }
+func (m model) Alarms() Alarms               { return m.alarms }
+func (m model) Nodes() []Node                { return m.nodes }
 
-func (model) Nodes() []Node { return nil }
 func (model) Metadata() map[string]Metadata {
 	return map[string]Metadata{"x": {Type: "gauge", Help: "X."}}
 }
 
-func (model) Conn(context.Context, string) (*dist.Conn, error) {
-	return nil, errors.New("node nosuch@h is not managed by this server")
+func (m model) Conn(_ context.Context, node string) (inspect.Conn, error) {
+	if c, ok := m.conns[node]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("node %s is not managed by this server", node)
+}
+
+// notifications is the recorder as the API reads it (as internal/app's).
+type notifications struct{ *journal.Recorder }
+
+func (n notifications) Query(ctx context.Context, f journal.Filter) ([]journal.Notification, error) {
+	return n.Store().Query(ctx, f)
+}
+
+// newServer serves the API of m over a fresh store, journal and alarm
+// engine, and returns the store to fill and the model it serves.
+func newServer(t *testing.T, m model) (*httptest.Server, *store.DB, model) {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	ns, err := journal.Open(t.TempDir(), journal.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { ns.Close() })
+	ae, err := alarm.Open(context.Background(), alarm.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { ae.Close() })
+	m.rec, m.alarms = journal.NewRecorder(ns, nil, journal.RecorderOptions{}), ae
+	srv := httptest.NewServer(New(db, m, nil, nil, nil))
+	t.Cleanup(srv.Close)
+	return srv, db, m
+}
+
+// get fetches an API path and decodes its data into data (if not nil); it
+// returns the HTTP status and the error message of an error answer.
+func get(t *testing.T, srv *httptest.Server, path string, data any) (int, string) {
+	t.Helper()
+	resp, err := http.Get(srv.URL + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var body struct {
+		Status string          `json:"status"`
+		Data   json.RawMessage `json:"data"`
+		Error  string          `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(b, &body), "%s", b)
+	if body.Status == "success" && data != nil {
+		require.NoError(t, json.Unmarshal(body.Data, data), "%s", body.Data)
+	}
+	return resp.StatusCode, body.Error
 }
 
 // TestHostileRequests sends malformed and oversized requests: each gets a
 // Prometheus-shaped error (or a plain 4xx), never a panic or a 5xx.
 func TestHostileRequests(t *testing.T) {
-	db, err := store.Open(t.TempDir(), nil, nil)
-	require.NoError(t, err)
-	defer db.Close()
-	ns, err := journal.Open(t.TempDir(), journal.Options{})
-	require.NoError(t, err)
-	defer ns.Close()
-	ae, err := alarm.Open(context.Background(), alarm.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
-	defer ae.Close()
-	srv := httptest.NewServer(New(db, model{journal.NewRecorder(ns, nil, journal.RecorderOptions{}), ae}, nil, nil, nil))
-	defer srv.Close()
+	srv, _, _ := newServer(t, model{})
 
 	big := strings.Repeat("a", 2<<20)
 	tests := []struct {
@@ -75,6 +124,17 @@ func TestHostileRequests(t *testing.T) {
 		{"federate bad selector", "GET", "/federate?match[]=" + url.QueryEscape("rate("), "", 400, ""},
 		{"metadata bad limit", "GET", "/api/v1/metadata?limit=x", "", 400, "limit must be a number"},
 		{"inspect unknown node", "GET", "/api/v1/nodes/nosuch@h/top", "", 404, "not managed by this server"},
+		{"top n above its bound", "GET", "/api/v1/nodes/nosuch@h/top?n=5000", "", 400, `n must be a whole number from 1 to 1000, not "5000"`},
+		{"top window above its bound", "GET", "/api/v1/nodes/nosuch@h/top?window=2m", "", 400, `window must be a duration from 0s to 1m0s, not "2m"`},
+		{"top bad attribute", "GET", "/api/v1/nodes/nosuch@h/top?by=colour", "", 400, `by must be one of reductions, memory, message_queue_len, binary_memory, total_heap_size, not "colour"`},
+		{"top unknown parameter", "GET", "/api/v1/nodes/nosuch@h/top?limit=3", "", 400, `top has no parameter "limit"; it takes by, n, window, scan-limit, agentless`},
+		{"top parameter twice", "GET", "/api/v1/nodes/nosuch@h/top?n=1&n=2", "", 400, "n is given 2 times"},
+		{"ets n below its bound", "GET", "/api/v1/nodes/nosuch@h/ets?n=0", "", 400, `n must be a whole number from 1 to 1000, not "0"`},
+		{"pi without pid", "GET", "/api/v1/nodes/nosuch@h/pi", "", 400, "pid is required"},
+		{"memory with a parameter", "GET", "/api/v1/nodes/nosuch@h/memory?n=1", "", 400, `memory takes no parameters, not "n"`},
+		{"tool the API does not run", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API; it runs pi, top, memory, alloc, ets, apps`},
+		{"application environments stay off the API", "GET", "/api/v1/nodes/nosuch@h/app_env?app=kernel", "", 404, `no tool "app_env" on the API`},
+		{"unknown tool", "GET", "/api/v1/nodes/nosuch@h/nosuch", "", 404, `no tool "nosuch" on the API`},
 		{"notifications bad since", "GET", "/api/v1/notifications?since=lately", "", 400, "since: cannot parse"},
 		{"notifications bad limit", "GET", "/api/v1/notifications?limit=-1", "", 400, "limit must be a whole number"},
 		{"notifications huge limit", "GET", "/api/v1/notifications?limit=99999999", "", 400, "limit must be a whole number"},
@@ -110,4 +170,201 @@ func TestHostileRequests(t *testing.T) {
 			require.Contains(t, body.Error, tc.errSub)
 		})
 	}
+}
+
+// TestToolsListing reads GET /api/v1/tools: the registry with its bounds,
+// agent use and effects, as a UI would.
+func TestToolsListing(t *testing.T) {
+	srv, _, _ := newServer(t, model{})
+	type param struct {
+		Name     string   `json:"name"`
+		Type     string   `json:"type"`
+		Help     string   `json:"help"`
+		Default  string   `json:"default"`
+		Required bool     `json:"required"`
+		Min      any      `json:"min"`
+		Max      any      `json:"max"`
+		Choices  []string `json:"choices"`
+	}
+	var tools []struct {
+		Name    string  `json:"name"`
+		Summary string  `json:"summary"`
+		Params  []param `json:"params"`
+		Agent   string  `json:"agent"`
+		Effect  string  `json:"effect"`
+		Changes string  `json:"changes"`
+		Web     bool    `json:"web"`
+	}
+	status, msg := get(t, srv, "/api/v1/tools", &tools)
+	require.Equal(t, http.StatusOK, status, msg)
+	byName := map[string]int{}
+	var names []string
+	for i, tool := range tools {
+		byName[tool.Name] = i
+		names = append(names, tool.Name)
+		require.NotEmpty(t, tool.Summary, tool.Name)
+		if tool.Effect != "read-only" {
+			require.NotEmpty(t, tool.Changes, "%s says what it changes", tool.Name)
+			require.False(t, tool.Web, "%s changes the node: not on the API", tool.Name)
+		}
+	}
+	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "app_env"}, names)
+
+	top := tools[byName["top"]]
+	require.Equal(t, "unless agentless", top.Agent)
+	require.Equal(t, "read-only", top.Effect)
+	require.True(t, top.Web)
+	require.Equal(t, []param{
+		{Name: "by", Type: "enum", Help: top.Params[0].Help, Default: "reductions", Choices: inspect.TopAttrs},
+		{Name: "n", Type: "int", Help: top.Params[1].Help, Default: "10", Min: 1.0, Max: 1000.0},
+		{Name: "window", Type: "duration", Help: top.Params[2].Help, Default: "0s", Min: "0s", Max: "1m0s"},
+		{Name: "scan-limit", Type: "int", Help: top.Params[3].Help, Default: "0", Min: 0.0, Max: 2147483647.0},
+		{Name: "agentless", Type: "bool", Help: top.Params[4].Help},
+	}, top.Params)
+
+	pi := tools[byName["pi"]]
+	require.Equal(t, "no", pi.Agent)
+	require.True(t, pi.Params[0].Required)
+
+	leaks := tools[byName["leaks"]]
+	require.Equal(t, "yes", leaks.Agent)
+	require.Equal(t, "garbage collects processes", leaks.Effect)
+	msacc := tools[byName["msacc"]]
+	require.Equal(t, "flips a VM flag and restores it", msacc.Effect)
+	require.Contains(t, msacc.Changes, "microstate_accounting")
+	require.False(t, tools[byName["app_env"]].Web, "application environments hold passwords")
+}
+
+// TestInspectTools runs every tool the API serves on a real node with known
+// state, and checks what each finds.
+func TestInspectTools(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{Eval: `
+		V = spawn(fun() -> receive never -> ok end end), register(web_victim, V),
+		[V ! {msg, I} || I <- lists:seq(1, 500)],
+		Self = self(),
+		spawn(fun() -> ets:new(webtab, [named_table, public]), ets:insert(webtab, [{I, I} || I <- lists:seq(1, 1000)]),
+		               Self ! ready, receive stop -> ok end end),
+		receive ready -> ok end,
+		register(web_ready, spawn(fun() -> receive stop -> ok end end))`})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer conn.Close()
+	// erl registers in epmd before -eval runs: wait for the setup to finish.
+	require.Eventually(t, func() bool {
+		r, err := conn.Call(ctx, "erlang", "whereis", etf.Atom("web_ready"))
+		_, ok := r.(etf.Pid)
+		return err == nil && ok
+	}, 30*time.Second, 50*time.Millisecond)
+	srv, _, _ := newServer(t, model{conns: map[string]inspect.Conn{n.Name: conn}})
+	base := "/api/v1/nodes/" + url.PathEscape(n.Name) + "/"
+
+	t.Run("pi by name", func(t *testing.T) {
+		var pi inspect.ProcInfo
+		status, msg := get(t, srv, base+"pi?pid=web_victim", &pi)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, "web_victim", pi.RegisteredName)
+		require.Equal(t, int64(500), pi.MessageQueueLen)
+		require.Regexp(t, `^<0\.\d+\.0>$`, pi.Pid)
+		require.NotEmpty(t, pi.Stack)
+		require.Positive(t, pi.MemoryBytes)
+	})
+	t.Run("pi by pid", func(t *testing.T) {
+		var pi inspect.ProcInfo
+		status, msg := get(t, srv, base+"pi?pid=0.0.0", &pi)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, "<0.0.0>", pi.Pid)
+		require.Equal(t, "init", pi.RegisteredName)
+	})
+	t.Run("pi of a dead pid", func(t *testing.T) {
+		status, msg := get(t, srv, base+"pi?pid=0.9999.0", nil)
+		require.Equal(t, http.StatusUnprocessableEntity, status)
+		require.Contains(t, msg, "is not alive on "+n.Name)
+	})
+	for _, q := range []string{"by=message_queue_len&n=1", "by=message_queue_len&n=1&agentless=true"} {
+		t.Run("top "+q, func(t *testing.T) {
+			var top inspect.TopResult
+			status, msg := get(t, srv, base+"top?"+q, &top)
+			require.Equal(t, http.StatusOK, status, msg)
+			require.Equal(t, n.Name, top.Node)
+			require.Equal(t, "message_queue_len", top.By)
+			require.Zero(t, top.WindowSeconds)
+			require.Len(t, top.Processes, 1)
+			require.Equal(t, "web_victim", top.Processes[0].Name)
+			require.Equal(t, int64(500), top.Processes[0].Value)
+		})
+	}
+	t.Run("top over a window with the defaults", func(t *testing.T) {
+		var top inspect.TopResult
+		status, msg := get(t, srv, base+"top?window=200ms", &top)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, "reductions", top.By)
+		require.Equal(t, 0.2, top.WindowSeconds)
+		require.Len(t, top.Processes, 10)
+		for i := 1; i < len(top.Processes); i++ {
+			require.GreaterOrEqual(t, top.Processes[i-1].Value, top.Processes[i].Value, "ranked")
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		var rep inspect.MemoryReport
+		status, msg := get(t, srv, base+"memory", &rep)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, "total", rep.Memory[0].Kind)
+		require.Greater(t, rep.Memory[0].Bytes, int64(1<<20))
+		var names []string
+		for _, r := range rep.Resources {
+			names = append(names, r.Name)
+			require.Positive(t, r.Count, r.Name)
+			require.Greater(t, r.Limit, r.Count, r.Name)
+		}
+		require.Equal(t, []string{"processes", "ports", "atoms", "ets"}, names)
+	})
+	t.Run("alloc", func(t *testing.T) {
+		var rep inspect.AllocReport
+		status, msg := get(t, srv, base+"alloc", &rep)
+		require.Equal(t, http.StatusOK, status, msg)
+		types := map[string]bool{}
+		for _, a := range rep.Types {
+			types[a.Type] = true
+			require.GreaterOrEqual(t, a.AllocatedBytes, a.UsedBytes, a.Type)
+		}
+		require.True(t, types["eheap_alloc"] && types["binary_alloc"] && types["ets_alloc"], "%v", types)
+		require.Equal(t, "total", rep.Total.Type)
+		require.Greater(t, rep.Total.UsedBytes, int64(0))
+		require.Greater(t, len(rep.Instances), len(rep.Types))
+	})
+	t.Run("ets finds the table", func(t *testing.T) {
+		var res inspect.ETSResult
+		status, msg := get(t, srv, base+"ets?sort=size&n=1&match=webtab", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, n.Name, res.Node)
+		require.Len(t, res.Tables, 1)
+		require.Equal(t, "webtab", res.Tables[0].Name)
+		require.Equal(t, int64(1000), res.Tables[0].Size)
+		require.Equal(t, "public", res.Tables[0].Protection)
+	})
+	t.Run("ets with the defaults", func(t *testing.T) {
+		var res inspect.ETSResult
+		status, msg := get(t, srv, base+"ets", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Greater(t, len(res.Tables), 1)
+		require.LessOrEqual(t, len(res.Tables), 20)
+		for i := 1; i < len(res.Tables); i++ {
+			require.GreaterOrEqual(t, res.Tables[i-1].MemoryBytes, res.Tables[i].MemoryBytes, "sorted by memory")
+		}
+	})
+	t.Run("apps", func(t *testing.T) {
+		var res inspect.AppsResult
+		status, msg := get(t, srv, base+"apps", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, n.Name, res.Node)
+		running := map[string]bool{}
+		for _, a := range res.Applications {
+			running[a.Name] = a.Running
+			require.Regexp(t, `^\d+(\.\d+)*$`, a.Version, a.Name)
+		}
+		require.True(t, running["kernel"] && running["stdlib"], "%v", running)
+	})
 }
