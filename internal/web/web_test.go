@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -366,5 +368,186 @@ func TestInspectTools(t *testing.T) {
 			require.Regexp(t, `^\d+(\.\d+)*$`, a.Version, a.Name)
 		}
 		require.True(t, running["kernel"] && running["stdlib"], "%v", running)
+	})
+}
+
+// TestRoutes takes the happy path of every route that does not talk to a
+// node, over a real store, journal and alarm engine.
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	srv, db, m := newServer(t, model{nodes: []Node{
+		{Cluster: "c", Node: "b@h", State: "up", Family: "rel 1", OTPRelease: "26"},
+		{Cluster: "c", Node: "a@h", State: "up", Family: "rel 1", OTPRelease: "25"},
+		{Cluster: "c", Node: "new@h", State: "connecting"},
+	}})
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	ls := []store.Label{{Name: "__name__", Value: "beam_x"}, {Name: "cluster", Value: "c"}, {Name: "node", Value: "a@h"}}
+	require.NoError(t, db.Append(ctx, []store.Sample{
+		{Labels: ls, Time: now.Add(-20 * time.Second), Value: 1},
+		{Labels: ls, Time: now.Add(-10 * time.Second), Value: 2},
+		{Labels: ls, Time: now, Value: 5},
+	}))
+	ts := strconv.FormatInt(now.Unix(), 10)
+	metric := map[string]string{"__name__": "beam_x", "cluster": "c", "node": "a@h"}
+
+	t.Run("query", func(t *testing.T) {
+		var res struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Value  []any             `json:"value"`
+			} `json:"result"`
+		}
+		status, msg := get(t, srv, "/api/v1/query?query=beam_x&time="+ts, &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, "vector", res.ResultType)
+		require.Len(t, res.Result, 1)
+		require.Equal(t, metric, res.Result[0].Metric)
+		require.Equal(t, []any{float64(now.Unix()), "5"}, res.Result[0].Value)
+	})
+	t.Run("query by POST", func(t *testing.T) {
+		resp, err := http.PostForm(srv.URL+"/api/v1/query", url.Values{"query": {"sum(beam_x) * 2"}, "time": {ts}})
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body struct {
+			Data struct {
+				Result []struct {
+					Value []any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		require.Equal(t, "10", body.Data.Result[0].Value[1])
+	})
+	t.Run("query_range", func(t *testing.T) {
+		var res struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Values [][]any           `json:"values"`
+			} `json:"result"`
+		}
+		start := strconv.FormatInt(now.Add(-20*time.Second).Unix(), 10)
+		status, msg := get(t, srv, "/api/v1/query_range?query=beam_x&start="+start+"&end="+ts+"&step=10s", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, "matrix", res.ResultType)
+		require.Equal(t, metric, res.Result[0].Metric)
+		var vals []any
+		for _, v := range res.Result[0].Values {
+			vals = append(vals, v[1])
+		}
+		require.Equal(t, []any{"1", "2", "5"}, vals)
+	})
+	t.Run("series", func(t *testing.T) {
+		var res []map[string]string
+		status, msg := get(t, srv, "/api/v1/series?match[]="+url.QueryEscape(`beam_x{node="a@h"}`), &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, []map[string]string{metric}, res)
+	})
+	t.Run("labels", func(t *testing.T) {
+		var res []string
+		status, msg := get(t, srv, "/api/v1/labels", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, []string{"__name__", "cluster", "node"}, res)
+		status, msg = get(t, srv, "/api/v1/label/node/values", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, []string{"a@h"}, res)
+	})
+	t.Run("metadata", func(t *testing.T) {
+		var res map[string][]Metadata
+		status, msg := get(t, srv, "/api/v1/metadata?metric=x", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, map[string][]Metadata{"x": {{Type: "gauge", Help: "X."}}}, res)
+	})
+	t.Run("federate", func(t *testing.T) {
+		resp, err := http.Get(srv.URL + "/federate?match[]=beam_x")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Regexp(t, `^# HELP beam_x Federated by beamctl.\n# TYPE beam_x untyped\nbeam_x\{cluster="c",node="a@h"\} 5 \d{13}\n$`, string(b))
+	})
+	t.Run("nodes", func(t *testing.T) {
+		var res []Node
+		status, msg := get(t, srv, "/api/v1/nodes", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, m.nodes, res)
+	})
+	t.Run("families", func(t *testing.T) {
+		var res []Family
+		status, msg := get(t, srv, "/api/v1/families", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, []Family{{Cluster: "c", Family: "rel 1", Nodes: []string{"a@h", "b@h"}, OTPReleases: []string{"25", "26"}}}, res)
+	})
+	t.Run("notifications and their stream", func(t *testing.T) {
+		require.NoError(t, m.rec.Record(ctx, journal.Notification{Time: now, Cluster: "c", Node: "a@h", Kind: "log", Severity: "error", Text: "disk full"}))
+		var res []journal.Notification
+		status, msg := get(t, srv, "/api/v1/notifications?node=a@h&grep=disk", &res)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Len(t, res, 1)
+		require.Equal(t, "disk full", res[0].Text)
+		first := res[0].ID
+
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		req, err := http.NewRequestWithContext(sctx, http.MethodGet, srv.URL+"/api/v1/notifications/stream?kind=log&after_id=0", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+		// The handler subscribes before it answers: this one is live.
+		require.NoError(t, m.rec.Record(ctx, journal.Notification{Time: now, Cluster: "c", Node: "b@h", Kind: "log", Severity: "info", Text: "disk cleaned"}))
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var n journal.Notification
+				require.NoError(t, json.Unmarshal([]byte(data), &n))
+				require.Equal(t, "disk cleaned", n.Text)
+				require.Greater(t, n.ID, first)
+				return
+			}
+		}
+		t.Fatalf("the stream ended without the notification: %v", sc.Err())
+	})
+	t.Run("alarms", func(t *testing.T) {
+		m.alarms.SetRules([]alarm.Rule{&alarm.QueryRule{RuleName: "x_high", Expr: "beam_x > 3", Severity: alarm.Major,
+			Text: "x is {{num .Value}}", Q: db}})
+		m.alarms.Evaluate(ctx, now)
+		var as []alarm.Alarm
+		status, msg := get(t, srv, "/api/v1/alarms?active=true&node=a@h", &as)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Len(t, as, 1)
+		require.Equal(t, "x_high", as[0].Rule)
+		require.Equal(t, alarm.Major, as[0].Severity)
+		require.Equal(t, "x is 5", as[0].Description)
+		id := strconv.FormatInt(as[0].ID, 10)
+
+		resp, err := http.PostForm(srv.URL+"/api/v1/alarms/"+id+"/ack", url.Values{"who": {"ops"}})
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var a alarm.Alarm
+		status, msg = get(t, srv, "/api/v1/alarms/"+id, &a)
+		require.Equal(t, http.StatusOK, status, msg)
+		require.Equal(t, "ops", a.AckedBy)
+		var kinds []string
+		for _, e := range a.History {
+			kinds = append(kinds, e.Kind)
+		}
+		require.Contains(t, kinds, "raised")
+		require.Contains(t, kinds, "acked")
+	})
+	t.Run("health", func(t *testing.T) {
+		for path, want := range map[string]string{"/-/healthy": "beamctl is healthy.\n", "/-/ready": "beamctl is ready.\n"} {
+			resp, err := http.Get(srv.URL + path)
+			require.NoError(t, err)
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, want, string(b))
+		}
 	})
 }
