@@ -15,13 +15,13 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 type evalCmd struct {
-	node, expr string
-	yes        bool
+	node string
+	yes  bool
+	*toolParams
 }
 
 func registerEval(app *kingpin.Application, register func(string, command)) {
@@ -29,7 +29,7 @@ func registerEval(app *kingpin.Application, register func(string, command)) {
 	cmd := app.Command("eval", "Evaluate Erlang expressions on a node (erl_eval). Asks for confirmation unless --yes; "+
 		"every eval is written to the local audit log (~/.local/state/beamctl/audit.log) before it runs.")
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
-	cmd.Arg("expression", "Erlang expressions, e.g. 'lists:sum([1,2,3]).'").Required().StringVar(&c.expr)
+	c.toolParams = declareTool(cmd, "eval")
 	cmd.Flag("yes", "Do not ask for confirmation.").Short('y').BoolVar(&c.yes)
 	register(cmd.FullCommand(), c)
 }
@@ -42,7 +42,7 @@ func (c *evalCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	expr := strings.TrimSpace(c.expr)
+	expr := strings.TrimSpace(c.args.String("expression"))
 	if !strings.HasSuffix(expr, ".") {
 		expr += "."
 	}
@@ -65,7 +65,7 @@ func (c *evalCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
-	v, err := inspect.Eval(ctx, conn, expr)
+	v, err := runOn[etf.Term](ctx, conn, c.tool, c.args)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,11 +13,8 @@ import (
 )
 
 type loadCmd struct {
-	nodes     []string
-	beam      string
-	force     bool
-	purgeWait time.Duration
-	dryRun    bool
+	nodes []string
+	*toolParams
 }
 
 func registerLoad(app *kingpin.Application, register func(string, command)) {
@@ -26,18 +22,19 @@ func registerLoad(app *kingpin.Application, register func(string, command)) {
 	cmd := app.Command("load", "Hot-load a compiled module on nodes (code:load_binary), one node after the other, "+
 		"with ectl's purge semantics. Written to the audit log before it runs.")
 	cmd.Arg("node", "Node names.").Required().StringsVar(&c.nodes)
-	cmd.Flag("beam", "The compiled module (.beam).").Required().StringVar(&c.beam)
-	cmd.Flag("force", "Kill processes that still run the old code after --purge-wait (they are listed).").BoolVar(&c.force)
-	cmd.Flag("purge-wait", "How long to let processes leave the old code (soft purge).").Default("30s").DurationVar(&c.purgeWait)
-	cmd.Flag("dry-run", "Only show what would happen: md5s, old code, lingering processes.").BoolVar(&c.dryRun)
+	c.toolParams = declareTool(cmd, "load")
 	register(cmd.FullCommand(), c)
 }
 
-func (c *loadCmd) extraTime() time.Duration { return c.purgeWait * time.Duration(len(c.nodes)) }
+// extraTime is --purge-wait for each node.
+func (c *loadCmd) extraTime() time.Duration {
+	return c.toolParams.extraTime() * time.Duration(len(c.nodes))
+}
 
 func (c *loadCmd) run(ctx context.Context, e *env) error {
-	beam, err := os.ReadFile(c.beam)
-	if err != nil {
+	path, force, purgeWait := c.args.String("beam"), c.args.Bool("force"), c.args.Duration("purge-wait")
+	// Read it once before any node is touched; Run reads it again per node.
+	if _, err := os.ReadFile(path); err != nil {
 		return fmt.Errorf("read the module: %w", err)
 	}
 	var results []any
@@ -46,8 +43,8 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		if c.dryRun {
-			plan, err := inspect.PlanLoad(ctx, conn, beam)
+		if c.args.Bool("dry-run") {
+			plan, err := runOn[*inspect.LoadPlan](ctx, conn, c.tool, c.args)
 			_ = conn.Close()
 			if err != nil {
 				return err
@@ -58,11 +55,11 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 			}
 			continue
 		}
-		if err := audit("load", conn.Node(), fmt.Sprintf("%s force=%t purge_wait=%s", c.beam, c.force, c.purgeWait)); err != nil {
+		if err := audit("load", conn.Node(), fmt.Sprintf("%s force=%t purge_wait=%s", path, force, purgeWait)); err != nil {
 			_ = conn.Close()
 			return fmt.Errorf("write the audit log (nothing was loaded): %w", err)
 		}
-		res, err := inspect.Load(ctx, conn, beam, filepath.Base(c.beam), c.force, c.purgeWait)
+		res, err := runOn[*inspect.LoadResult](ctx, conn, c.tool, c.args)
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("load on %s: %w", conn.Node(), err)

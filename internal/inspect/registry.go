@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,7 +134,7 @@ func (p Param) parse(s string) (any, error) {
 }
 
 // Effect is the most a tool may change on a node (besides loading
-// beamctl_agent, which Tool.Agent tells).
+// beamctl_agent, which Tool.Agent tells), from the least to the most.
 type Effect int
 
 const (
@@ -143,6 +145,11 @@ const (
 	FlipsFlag
 	// GarbageCollects tools force garbage collections of processes.
 	GarbageCollects
+	// ChangesCode tools load code; they may kill the processes that still
+	// run the old code.
+	ChangesCode
+	// RunsAnyCode tools evaluate whatever Erlang they are given.
+	RunsAnyCode
 )
 
 func (e Effect) String() string {
@@ -153,6 +160,10 @@ func (e Effect) String() string {
 		return "flips a VM flag and restores it"
 	case GarbageCollects:
 		return "garbage collects processes"
+	case ChangesCode:
+		return "changes code and may kill processes"
+	case RunsAnyCode:
+		return "runs any code"
 	}
 	return "unknown"
 }
@@ -504,6 +515,51 @@ var tools = []*Tool{
 				return nil, err
 			}
 			return &AppEnvResult{Node: c.Node(), Application: a.String("app"), Env: env}, nil
+		},
+	},
+	{
+		Name: "load",
+		Summary: "Hot-load a compiled module (code:load_binary) with ectl's purge semantics: old code is soft purged, " +
+			"processes get purge-wait to leave it; with force, those still in it are killed (and listed).",
+		Params: []Param{
+			{Name: "beam", Kind: ParamString, Required: true, Help: "The compiled module (.beam)."},
+			{Name: "force", Kind: ParamBool, Help: "Kill processes that still run the old code after --purge-wait (they are listed)."},
+			{Name: "purge-wait", Kind: ParamDuration, Min: 0, Max: int64(time.Hour), Default: "30s",
+				Help: "How long to let processes leave the old code (soft purge; at most 1h)."},
+			{Name: "dry-run", Kind: ParamBool, Help: "Only show what would happen: md5s, old code, lingering processes."},
+		},
+		Agent: LoadsAgent, Effect: ChangesCode,
+		Changes: "loads a new version of the module; with force, kills the processes still running its old code " +
+			"(the agent is loaded only to list them)",
+		Time: func(a Args) time.Duration { return a.Duration("purge-wait") },
+		// Run reads the module from the local file beam, and returns a
+		// *LoadPlan with dry-run, else a *LoadResult.
+		Run: func(ctx context.Context, c Conn, a Args) (any, error) {
+			path := a.String("beam")
+			beam, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("read the module: %w", err)
+			}
+			if a.Bool("dry-run") {
+				return PlanLoad(ctx, c, beam)
+			}
+			return Load(ctx, c, beam, filepath.Base(path), a.Bool("force"), a.Duration("purge-wait"))
+		},
+	},
+	{
+		Name:    "eval",
+		Summary: "Evaluate Erlang expressions on a node (erl_eval), scanned and parsed on the node.",
+		Params: []Param{{Name: "expression", Kind: ParamString, Required: true, Arg: true,
+			Help: "Erlang expressions, e.g. 'lists:sum([1,2,3]).'"}},
+		Effect:  RunsAnyCode,
+		Changes: "whatever the expressions do",
+		// Run returns the value as an etf.Term.
+		Run: func(ctx context.Context, c Conn, a Args) (any, error) {
+			expr := strings.TrimSpace(a.String("expression"))
+			if !strings.HasSuffix(expr, ".") {
+				expr += "."
+			}
+			return Eval(ctx, c, expr)
 		},
 	},
 }

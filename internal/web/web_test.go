@@ -210,7 +210,7 @@ func TestToolsListing(t *testing.T) {
 			require.False(t, tool.Web, "%s changes the node: not on the API", tool.Name)
 		}
 	}
-	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "app_env"}, names)
+	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "app_env", "load", "eval"}, names)
 
 	top := tools[byName["top"]]
 	require.Equal(t, "unless agentless", top.Agent)
@@ -235,6 +235,9 @@ func TestToolsListing(t *testing.T) {
 	require.Equal(t, "flips a VM flag and restores it", msacc.Effect)
 	require.Contains(t, msacc.Changes, "microstate_accounting")
 	require.False(t, tools[byName["app_env"]].Web, "application environments hold passwords")
+	require.Equal(t, "changes code and may kill processes", tools[byName["load"]].Effect)
+	require.Contains(t, tools[byName["load"]].Changes, "kills the processes still running its old code")
+	require.Equal(t, "runs any code", tools[byName["eval"]].Effect)
 }
 
 // TestInspectTools runs every tool the API serves on a real node with known
