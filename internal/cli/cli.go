@@ -64,7 +64,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
-	app.Terminate(nil)
+	// --help and --version end the program in kingpin; here they only
+	// mark that nothing is to run (a command's --help still parses on).
+	done := false
+	app.Terminate(func(int) { done = true })
 
 	g := &globals{}
 	app.Flag("cookie", "Distribution cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie).").StringVar(&g.cookie)
@@ -112,7 +115,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Run 'beamctl --help' for usage.")
 		return 2
 	}
-	if selected == "" { // --help or --version was handled
+	if selected == "" || done { // --help or --version was handled
 		return 0
 	}
 	e := &env{stdout: stdout, stderr: stderr, g: g, logger: newLogger(stderr, g.logLevel)}

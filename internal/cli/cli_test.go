@@ -56,6 +56,8 @@ func TestCommands(t *testing.T) {
 		{name: "nodes json", args: []string{cookie, "-o", "json", "nodes", n.Name}, jsonFields: []string{"node", "visible", "hidden", "beamctl_node"}},
 		{name: "ping json", args: []string{cookie, "-o", "json", "ping", n.Name}, wantOut: []string{`"result": "pong"`}},
 		{name: "usage error", args: []string{"nosuchcommand"}, wantCode: 2, wantErr: "expected command but got \"nosuchcommand\""},
+		{name: "a command's help runs nothing", args: []string{cookie, "stat", n.Name, "--help"}, wantErr: "usage: beamctl stat"},
+		{name: "a bound is a usage error", args: []string{cookie, "top", n.Name, "-n", "5000"}, wantCode: 2, wantErr: `n must be a whole number from 1 to 1000, not "5000"`},
 		{name: "bad node name", args: []string{cookie, "ping", "a@b@c"}, wantCode: 1, wantOut: []string{"is not of the form name@host"}},
 	}
 	for _, tc := range tests {

@@ -56,7 +56,7 @@ func declareTool(cmd *kingpin.CmdClause, name string) *toolParams {
 			f.EnumVar(tp.strs[p.Name], p.Choices...)
 		default:
 			tp.strs[p.Name] = new(string)
-			f.StringVar(tp.strs[p.Name])
+			f.SetValue((*plainValue)(tp.strs[p.Name]))
 		}
 	}
 	cmd.Validate(func(*kingpin.CmdClause) error {
@@ -66,6 +66,13 @@ func declareTool(cmd *kingpin.CmdClause, name string) *toolParams {
 	})
 	return tp
 }
+
+// plainValue is a flag's text, checked by the registry; the help shows its
+// default unquoted, as for a typed flag (--n=10, not --n="10").
+type plainValue string
+
+func (v *plainValue) Set(s string) error { *v = plainValue(s); return nil }
+func (v *plainValue) String() string     { return string(*v) }
 
 // raw returns the parameters' values in their syntax.
 func (tp *toolParams) raw() map[string]string {
