@@ -1,11 +1,13 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestLoadGood(t *testing.T) {
@@ -82,6 +84,9 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-builtin-window.yml", `alarms.builtin.long_gc: the window must be positive`},
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
+		{"conf.collector-unknown-key.yml", "parse YAML: line 6: a collector's mapping has enabled and interval, not intervall"},
+		{"conf.unknown-global-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 2: field collect_intervall not found in type config.Global"},
+		{"conf.unknown-notifications-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 6: field log_levl not found in type config.Capture"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -89,6 +94,72 @@ func TestValidation(t *testing.T) {
 			require.EqualError(t, err, "config "+filepath.Join(dir, tc.file)+": "+tc.want)
 		})
 	}
+}
+
+// TestDefaults checks the defaults that depend on other settings, and that
+// missing or empty blocks get the defaults too.
+func TestDefaults(t *testing.T) {
+	const cluster = "clusters: [{name: x, cookie: c, nodes: [a@h]}]\n"
+	tests := []struct {
+		name, yaml string
+		want       Global
+	}{
+		{"no global block", cluster, Global{
+			CollectInterval: Duration(10 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		{"empty global block", "global:\n" + cluster, Global{
+			CollectInterval: Duration(10 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		// collect_timeout is at most collect_interval: a short interval
+		// alone is valid (it was refused for collect_timeout, a key the
+		// user never wrote).
+		{"collect_interval 2s", "global: {collect_interval: 2s}\n" + cluster, Global{
+			CollectInterval: Duration(2 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(2 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		{"collect_interval 500ms", "global: {collect_interval: 500ms}\n" + cluster, Global{
+			CollectInterval: Duration(500 * time.Millisecond), FastInterval: Duration(500 * time.Millisecond),
+			CollectTimeout: Duration(500 * time.Millisecond), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		{"explicit timeout", "global: {collect_interval: 20s, collect_timeout: 15s}\n" + cluster, Global{
+			CollectInterval: Duration(20 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(15 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), t.TempDir())
+			require.NoError(t, err)
+			require.Equal(t, tc.want, c.Global)
+			require.Equal(t, Alarms{Interval: Duration(10 * time.Second), ResendInterval: Duration(time.Minute)}, c.Alarms)
+			require.Equal(t, Capture{LogLevel: "warning", CodeInterval: Duration(30 * time.Second), SystemMonitor: "count"}, c.Clusters[0].Notifications)
+		})
+	}
+	t.Run("empty blocks", func(t *testing.T) {
+		c, err := Parse([]byte("alarms:\nclusters: [{name: x, cookie: c, nodes: [a@h], notifications: , dns: {names: [n]}}]\n"), t.TempDir())
+		require.NoError(t, err)
+		require.Equal(t, Duration(10*time.Second), c.Alarms.Interval)
+		require.Equal(t, "warning", c.Clusters[0].Notifications.LogLevel)
+		require.Equal(t, "A", c.Clusters[0].DNS.Type)
+		require.True(t, c.Clusters[0].DNS.Pattern.MatchString("any"), "compiled in the resolve step")
+	})
+}
+
+// TestValidateHasNoSideEffects checks that validation changes nothing and
+// reads no file: the cookie file is read, and paths resolved, afterwards.
+func TestValidateHasNoSideEffects(t *testing.T) {
+	b, err := os.ReadFile("testdata/conf.good.yml")
+	require.NoError(t, err)
+	var c, before Config
+	require.NoError(t, yaml.Unmarshal(b, &c))
+	require.NoError(t, yaml.Unmarshal(b, &before))
+	require.NoError(t, c.validate())
+	require.Equal(t, before, c)
+	require.Empty(t, c.Clusters[1].Cookie, "the cookie file is not read yet")
+	require.NoError(t, c.resolve("testdata"))
+	require.Equal(t, "filecookie", c.Clusters[1].Cookie)
 }
 
 // FuzzParse feeds arbitrary text to the config parser: errors, no panics.
