@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -230,6 +231,9 @@ func testCall(t *testing.T, n *testnode.Node, c *Conn) {
 		undef, err := etf.ToTuple(exit[1], 2)
 		require.NoError(t, err)
 		require.Equal(t, etf.Atom("undef"), undef[0])
+		require.Equal(t, "rpc no_such_module:nofun/1 on "+c.Node()+": badrpc: "+
+			termtext.FormatWith(bad.Reason, termtext.Options{LocalNode: etf.Atom(c.Node())}), bad.Error(),
+			"dist formats the node's reason as the CLI does")
 	})
 	t.Run("maps with tuple, list and map keys", func(t *testing.T) {
 		m := call(t, c, "maps", "from_list", etf.List{
