@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/exposition"
 )
 
 // Type is a metric type.
@@ -36,9 +37,7 @@ func (t Type) String() string {
 }
 
 // Label is one label of a sample.
-type Label struct {
-	Name, Value string
-}
+type Label = exposition.Label
 
 // Sample is one value of one series.
 type Sample struct {
