@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/exposition"
 )
 
 // Type is a metric type.
@@ -37,7 +36,9 @@ func (t Type) String() string {
 }
 
 // Label is one label of a sample.
-type Label = exposition.Label
+type Label struct {
+	Name, Value string
+}
 
 // Sample is one value of one series.
 type Sample struct {

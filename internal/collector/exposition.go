@@ -14,13 +14,19 @@ import (
 func WriteText(w io.Writer, samples []Sample, extra ...Label) error {
 	ew := exposition.NewWriter(w)
 	last := ""
-	labels := make([]Label, 0, len(extra)+4)
+	labels := make([]exposition.Label, 0, len(extra)+4)
 	for _, s := range samples {
 		if s.Name != last {
 			ew.Family(s.Name, s.Help, s.Type.String())
 			last = s.Name
 		}
-		labels = append(append(labels[:0], extra...), s.Labels...)
+		labels = labels[:0]
+		for _, l := range extra {
+			labels = append(labels, exposition.Label(l))
+		}
+		for _, l := range s.Labels {
+			labels = append(labels, exposition.Label(l))
+		}
 		ew.Sample(s.Name, labels, s.Value, time.Time{})
 	}
 	return ew.Flush()
