@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
@@ -115,7 +117,8 @@ func (c *Cluster) validate() error {
 }
 
 // resolve reads the cookie file, makes the TLS paths absolute (relative to
-// dir) and checks that those files exist, and compiles the name patterns.
+// dir) and checks that those files hold PEM certificates and keys, and
+// compiles the name patterns.
 func (c *Cluster) resolve(dir string) error {
 	if c.CookieFile != "" {
 		p := absPath(dir, c.CookieFile)
@@ -138,6 +141,29 @@ func (c *Cluster) resolve(dir string) error {
 				return fmt.Errorf("cannot read tls file %s", *f)
 			}
 		}
+		// The PEM files are read here too, so that check config finds a
+		// wrong file, not the first connection.
+		pem := map[string][]byte{}
+		for _, f := range []string{t.CertFile, t.KeyFile, t.CAFile} {
+			if f == "" {
+				continue
+			}
+			b, err := readSmallFile(f, maxPEMFile)
+			if err != nil {
+				return fmt.Errorf("cannot read tls file %s: %s", f, err.Error())
+			}
+			pem[f] = b
+		}
+		if t.CertFile != "" {
+			if _, err := tls.X509KeyPair(pem[t.CertFile], pem[t.KeyFile]); err != nil {
+				return fmt.Errorf("tls cert_file %s and key_file %s are not a PEM certificate and its key: %w", t.CertFile, t.KeyFile, err)
+			}
+		}
+		if t.CAFile != "" {
+			if !x509.NewCertPool().AppendCertsFromPEM(pem[t.CAFile]) {
+				return fmt.Errorf("tls ca_file %s holds no PEM certificate", t.CAFile)
+			}
+		}
 	}
 	// The patterns compiled in validate.
 	if c.Epmd != nil {
@@ -148,6 +174,9 @@ func (c *Cluster) resolve(dir string) error {
 	}
 	return nil
 }
+
+// maxPEMFile bounds the TLS files read (a CA bundle is some hundred kB).
+const maxPEMFile = 4 << 20
 
 // TLS names the PEM files for TLS distribution; relative paths are
 // resolved against the configuration file's directory.

@@ -37,7 +37,7 @@ func TestLoadGood(t *testing.T) {
 	require.Equal(t, Duration(time.Minute), *c.Alarms.Builtin["process_limit"].For)
 	require.Equal(t, "major", c.Alarms.Rules[0].Severity)
 	require.Equal(t, "warning", c.Clusters[0].Notifications.LevelOf("b@host2"))
-	require.Equal(t, &TLS{CAFile: filepath.Join("testdata", "cookie.txt"), ServerName: "rabbit"}, c.Clusters[1].TLS, "relative to the config")
+	require.Equal(t, &TLS{CAFile: filepath.Join("testdata", "ca-cert.pem"), ServerName: "rabbit"}, c.Clusters[1].TLS, "relative to the config")
 }
 
 // TestValidation has one bad config file per rule, with its exact sentence.
@@ -69,6 +69,9 @@ func TestValidation(t *testing.T) {
 		{"conf.tls-no-key.yml", `cluster "x": tls needs both cert_file and key_file, or neither`},
 		{"conf.tls-no-ca.yml", `cluster "x": tls needs ca_file (or insecure_skip_verify: true, for tests)`},
 		{"conf.tls-missing-file.yml", `cluster "x": cannot read tls file ` + filepath.Join(dir, "ca.pem")},
+		{"conf.tls-bad-ca.yml", `cluster "x": tls ca_file ` + filepath.Join(dir, "cookie.txt") + ` holds no PEM certificate`},
+		{"conf.tls-bad-pair.yml", `cluster "x": tls cert_file ` + filepath.Join(dir, "ca-cert.pem") + ` and key_file ` + filepath.Join(dir, "cookie.txt") +
+			` are not a PEM certificate and its key: tls: failed to find any PEM data in key input`},
 		{"conf.bad-log-level.yml", `cluster "x": notifications.log_level must be a logger level (emergency … debug) or none, not "loud"`},
 		{"conf.bad-node-log-level.yml", `cluster "x": notifications.node_log_levels.a@h must be a logger level (emergency … debug) or none, not "verbose"`},
 		{"conf.bad-sysmon.yml", `cluster "x": notifications.system_monitor must be count, record or off, not "yes"`},
