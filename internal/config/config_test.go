@@ -88,6 +88,7 @@ func TestValidation(t *testing.T) {
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 		{"conf.collector-unknown-key.yml", "parse YAML: line 6: a collector's mapping has enabled and interval, not intervall"},
+		{"conf.unknown-top-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 5: field alarm not found in type config.Config"},
 		{"conf.unknown-global-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 2: field collect_intervall not found in type config.Global"},
 		{"conf.unknown-notifications-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 6: field log_levl not found in type config.Capture"},
 	}
