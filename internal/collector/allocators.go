@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 func init() { registerCollector("allocators", true, func() Collector { return allocatorsCollector{} }) }
@@ -22,7 +21,7 @@ func (allocatorsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample)
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: the allocator summary needs beamctl_agent (agent: false)", ErrNoData)
 	}
-	r, err := c.Call(ctx, inspect.AgentModule, "alloc")
+	r, err := c.Call(ctx, agentModule, "alloc")
 	if err != nil {
 		return err
 	}

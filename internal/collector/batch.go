@@ -22,6 +22,10 @@ type AgentConn interface {
 	AgentLoaded() bool
 }
 
+// agentModule is beamctl_agent's module name, inspect.AgentModule (a test
+// checks that they agree); collector does not import inspect for it.
+const agentModule = "beamctl_agent"
+
 type withAgent struct{ Conn }
 
 func (withAgent) AgentLoaded() bool { return true }

@@ -263,6 +263,11 @@ func TestSchedule(t *testing.T) {
 	}
 }
 
+// TestAgentModule checks that collector calls the module inspect loads.
+func TestAgentModule(t *testing.T) {
+	require.Equal(t, inspect.AgentModule, agentModule)
+}
+
 func TestWriteTextEscapes(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, WriteText(&buf, []Sample{{Name: "x", Help: "a\\b\nc", Labels: []Label{{"l", "q\"\\\n"}}, Value: 1.5}}))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 func init() { registerCollector("logger", true, func() Collector { return loggerCollector{} }) }
@@ -21,7 +20,7 @@ func (loggerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) err
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: counting log events needs beamctl_agent (agent: false)", ErrNoData)
 	}
-	r, err := c.Call(ctx, inspect.AgentModule, "log_counts")
+	r, err := c.Call(ctx, agentModule, "log_counts")
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
@@ -27,7 +26,7 @@ func (m messageQueuesCollector) Update(ctx context.Context, c Conn, ch chan<- Sa
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: the message queue scan needs beamctl_agent (agent: false)", ErrNoData)
 	}
-	r, err := c.Call(ctx, inspect.AgentModule, "mq", int64(m.limit))
+	r, err := c.Call(ctx, agentModule, "mq", int64(m.limit))
 	if err != nil {
 		return err
 	}

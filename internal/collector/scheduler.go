@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 func init() {
@@ -81,7 +80,7 @@ const firstWindow = 100 * time.Millisecond
 
 // read takes one reading through the agent, which keeps the flag on.
 func (s *schedulerCollector) read(ctx context.Context, c Conn) (wallTimeReading, error) {
-	r, err := c.Call(ctx, inspect.AgentModule, "swt", int64(s.hold.Milliseconds()))
+	r, err := c.Call(ctx, agentModule, "swt", int64(s.hold.Milliseconds()))
 	if err != nil {
 		return wallTimeReading{}, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
 
@@ -24,7 +23,7 @@ func (s shellsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) e
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: the shell scan needs beamctl_agent (agent: false)", ErrNoData)
 	}
-	r, err := c.Call(ctx, inspect.AgentModule, "shells", s.minBytes)
+	r, err := c.Call(ctx, agentModule, "shells", s.minBytes)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestLoadGood(t *testing.T) {
@@ -35,7 +37,7 @@ func TestLoadGood(t *testing.T) {
 	require.Equal(t, Duration(time.Minute), *c.Alarms.Builtin["process_limit"].For)
 	require.Equal(t, "major", c.Alarms.Rules[0].Severity)
 	require.Equal(t, "warning", c.Clusters[0].Notifications.LevelOf("b@host2"))
-	require.Equal(t, &TLS{CAFile: filepath.Join("testdata", "cookie.txt"), ServerName: "rabbit"}, c.Clusters[1].TLS, "relative to the config")
+	require.Equal(t, &TLS{CAFile: filepath.Join("testdata", "ca-cert.pem"), ServerName: "rabbit"}, c.Clusters[1].TLS, "relative to the config")
 }
 
 // TestValidation has one bad config file per rule, with its exact sentence.
@@ -67,6 +69,9 @@ func TestValidation(t *testing.T) {
 		{"conf.tls-no-key.yml", `cluster "x": tls needs both cert_file and key_file, or neither`},
 		{"conf.tls-no-ca.yml", `cluster "x": tls needs ca_file (or insecure_skip_verify: true, for tests)`},
 		{"conf.tls-missing-file.yml", `cluster "x": cannot read tls file ` + filepath.Join(dir, "ca.pem")},
+		{"conf.tls-bad-ca.yml", `cluster "x": tls ca_file ` + filepath.Join(dir, "cookie.txt") + ` holds no PEM certificate`},
+		{"conf.tls-bad-pair.yml", `cluster "x": tls cert_file ` + filepath.Join(dir, "ca-cert.pem") + ` and key_file ` + filepath.Join(dir, "cookie.txt") +
+			` are not a PEM certificate and its key: tls: failed to find any PEM data in key input`},
 		{"conf.bad-log-level.yml", `cluster "x": notifications.log_level must be a logger level (emergency … debug) or none, not "loud"`},
 		{"conf.bad-node-log-level.yml", `cluster "x": notifications.node_log_levels.a@h must be a logger level (emergency … debug) or none, not "verbose"`},
 		{"conf.bad-sysmon.yml", `cluster "x": notifications.system_monitor must be count, record or off, not "yes"`},
@@ -82,6 +87,10 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-builtin-window.yml", `alarms.builtin.long_gc: the window must be positive`},
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
+		{"conf.collector-unknown-key.yml", "parse YAML: line 6: a collector's mapping has enabled and interval, not intervall"},
+		{"conf.unknown-top-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 5: field alarm not found in type config.Config"},
+		{"conf.unknown-global-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 2: field collect_intervall not found in type config.Global"},
+		{"conf.unknown-notifications-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 6: field log_levl not found in type config.Capture"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -89,6 +98,72 @@ func TestValidation(t *testing.T) {
 			require.EqualError(t, err, "config "+filepath.Join(dir, tc.file)+": "+tc.want)
 		})
 	}
+}
+
+// TestDefaults checks the defaults that depend on other settings, and that
+// missing or empty blocks get the defaults too.
+func TestDefaults(t *testing.T) {
+	const cluster = "clusters: [{name: x, cookie: c, nodes: [a@h]}]\n"
+	tests := []struct {
+		name, yaml string
+		want       Global
+	}{
+		{"no global block", cluster, Global{
+			CollectInterval: Duration(10 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		{"empty global block", "global:\n" + cluster, Global{
+			CollectInterval: Duration(10 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		// collect_timeout is at most collect_interval: a short interval
+		// alone is valid (it was refused for collect_timeout, a key the
+		// user never wrote).
+		{"collect_interval 2s", "global: {collect_interval: 2s}\n" + cluster, Global{
+			CollectInterval: Duration(2 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(2 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		{"collect_interval 500ms", "global: {collect_interval: 500ms}\n" + cluster, Global{
+			CollectInterval: Duration(500 * time.Millisecond), FastInterval: Duration(500 * time.Millisecond),
+			CollectTimeout: Duration(500 * time.Millisecond), DiscoverInterval: Duration(30 * time.Second),
+		}},
+		{"explicit timeout", "global: {collect_interval: 20s, collect_timeout: 15s}\n" + cluster, Global{
+			CollectInterval: Duration(20 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(15 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), t.TempDir())
+			require.NoError(t, err)
+			require.Equal(t, tc.want, c.Global)
+			require.Equal(t, Alarms{Interval: Duration(10 * time.Second), ResendInterval: Duration(time.Minute)}, c.Alarms)
+			require.Equal(t, Capture{LogLevel: "warning", CodeInterval: Duration(30 * time.Second), SystemMonitor: "count"}, c.Clusters[0].Notifications)
+		})
+	}
+	t.Run("empty blocks", func(t *testing.T) {
+		c, err := Parse([]byte("alarms:\nclusters: [{name: x, cookie: c, nodes: [a@h], notifications: , dns: {names: [n]}}]\n"), t.TempDir())
+		require.NoError(t, err)
+		require.Equal(t, Duration(10*time.Second), c.Alarms.Interval)
+		require.Equal(t, "warning", c.Clusters[0].Notifications.LogLevel)
+		require.Equal(t, "A", c.Clusters[0].DNS.Type)
+		require.True(t, c.Clusters[0].DNS.Pattern.MatchString("any"), "compiled in the resolve step")
+	})
+}
+
+// TestValidateHasNoSideEffects checks that validation changes nothing and
+// reads no file: the cookie file is read, and paths resolved, afterwards.
+func TestValidateHasNoSideEffects(t *testing.T) {
+	b, err := os.ReadFile("testdata/conf.good.yml")
+	require.NoError(t, err)
+	var c, before Config
+	require.NoError(t, yaml.Unmarshal(b, &c))
+	require.NoError(t, yaml.Unmarshal(b, &before))
+	require.NoError(t, c.validate())
+	require.Equal(t, before, c)
+	require.Empty(t, c.Clusters[1].Cookie, "the cookie file is not read yet")
+	require.NoError(t, c.resolve("testdata"))
+	require.Equal(t, "filecookie", c.Clusters[1].Cookie)
 }
 
 // FuzzParse feeds arbitrary text to the config parser: errors, no panics.

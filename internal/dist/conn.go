@@ -140,7 +140,7 @@ func Dial(ctx context.Context, node string, opts Options) (*Conn, error) {
 		tc := tls.Client(nc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = nc.Close()
-			return nil, fmt.Errorf("connect to %s: TLS handshake (is the node started with -proto_dist inet_tls?): %w", node, err)
+			return nil, fmt.Errorf("connect to %s: TLS handshake: %w", node, tlsHandshakeError(err, cfg))
 		}
 		nc = tc
 	}

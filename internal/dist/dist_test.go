@@ -2,9 +2,9 @@ package dist
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -55,6 +56,7 @@ func TestEpmd(t *testing.T) {
 	_, err = LookupPort(ctx, n.Host, "no_such_node_"+n.Alive, 0)
 	require.ErrorIs(t, err, ErrNotRegistered)
 	require.ErrorContains(t, err, "node not registered")
+	require.ErrorContains(t, err, "(registered there: ", "the names epmd knows, to spot a typo")
 
 	// A port where nothing listens stands for a host without epmd.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,7 +65,7 @@ func TestEpmd(t *testing.T) {
 	require.NoError(t, l.Close())
 	_, err = LookupPort(ctx, "127.0.0.1", n.Alive, port)
 	require.ErrorIs(t, err, ErrNoEpmd)
-	require.ErrorContains(t, err, "no epmd on host 127.0.0.1")
+	require.ErrorContains(t, err, "no epmd on host 127.0.0.1 (port "+strconv.Itoa(port)+"): no node runs there, or epmd listens on another port (set ERL_EPMD_PORT)")
 }
 
 func TestHandshake(t *testing.T) {
@@ -230,6 +232,9 @@ func testCall(t *testing.T, n *testnode.Node, c *Conn) {
 		undef, err := etf.ToTuple(exit[1], 2)
 		require.NoError(t, err)
 		require.Equal(t, etf.Atom("undef"), undef[0])
+		require.Equal(t, "rpc no_such_module:nofun/1 on "+c.Node()+": badrpc: "+
+			termtext.FormatWith(bad.Reason, termtext.Options{LocalNode: etf.Atom(c.Node())}), bad.Error(),
+			"dist formats the node's reason as the CLI does")
 	})
 	t.Run("maps with tuple, list and map keys", func(t *testing.T) {
 		m := call(t, c, "maps", "from_list", etf.List{
@@ -507,11 +512,46 @@ func TestTLS(t *testing.T) {
 	c := dial(t, n, Options{TLS: cfg})
 	require.Equal(t, etf.Atom(n.Name), call(t, c, "erlang", "node"))
 
-	// Plain TCP to a TLS-only node fails with an error, not a hang.
+	// Plain TCP to a TLS-only node fails at once, with an error that says
+	// the node speaks TLS and which flags to pass (it was "handshake
+	// message of 5379 bytes exceeds 1024": 0x1503, the node's TLS alert).
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = Dial(ctx, n.Name, Options{Cookie: n.Cookie})
-	require.Error(t, err)
 	var he *HandshakeError
-	require.True(t, errors.As(err, &he) || errors.Is(err, context.DeadlineExceeded), "%v", err)
+	require.ErrorAs(t, err, &he)
+	require.ErrorIs(t, err, ErrTLSRequired)
+	require.ErrorContains(t, err, "the node speaks TLS distribution (-proto_dist inet_tls) and beamctl connected without TLS: pass --tls.ca, --tls.cert and --tls.key")
+
+	// Each TLS mistake names its fix.
+	other := testnode.MakeTLS(t)
+	plain := testnode.Start(t, testnode.Options{})
+	tests := []struct {
+		name    string
+		node    *testnode.Node
+		files   TLSFiles
+		timeout time.Duration
+		want    string
+	}{
+		{"no client certificate", n, TLSFiles{CAFile: files.CACert}, 10 * time.Second,
+			"the node refused the TLS handshake and beamctl sent no client certificate: pass --tls.cert and --tls.key"},
+		{"node certificate of another CA", n, TLSFiles{CAFile: other.CACert, CertFile: files.ClientCert, KeyFile: files.ClientKey}, 10 * time.Second,
+			"the node's certificate is not signed by the CA of --tls.ca (the cluster's tls.ca_file)"},
+		{"client certificate of another CA", n, TLSFiles{CAFile: files.CACert, CertFile: other.ClientCert, KeyFile: other.ClientKey}, 10 * time.Second,
+			"is the certificate of --tls.cert (the cluster's tls.cert_file) signed by a CA the node trusts?"},
+		// A plain node waits for the rest of what it takes for a long
+		// handshake message: the dial ends at its deadline.
+		{"TLS to a plain node", plain, TLSFiles{CAFile: files.CACert, CertFile: files.ClientCert, KeyFile: files.ClientKey}, time.Second,
+			"is the node started with -proto_dist inet_tls? If not, connect without the --tls flags"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadTLS(tc.files)
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+			defer cancel()
+			_, err = Dial(ctx, tc.node.Name, Options{Cookie: tc.node.Cookie, TLS: cfg})
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
 }

@@ -61,7 +61,7 @@ func dialEpmd(ctx context.Context, host string, port int) (net.Conn, error) {
 		if errors.As(err, &dnsErr) {
 			return nil, fmt.Errorf("resolve host %q: %w", host, err)
 		}
-		return nil, fmt.Errorf("%w %s (port %d): %w", ErrNoEpmd, host, port, err)
+		return nil, fmt.Errorf("%w %s (port %d): no node runs there, or epmd listens on another port (set ERL_EPMD_PORT): %w", ErrNoEpmd, host, port, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
@@ -98,7 +98,7 @@ func LookupPort(ctx context.Context, host, alive string, epmdPort int) (NodeInfo
 		return NodeInfo{}, fmt.Errorf("epmd on %s: unexpected reply code %d to PORT_PLEASE2", host, head[0])
 	}
 	if head[1] != 0 {
-		return NodeInfo{}, fmt.Errorf("%w: %q on host %s", ErrNotRegistered, alive, host)
+		return NodeInfo{}, fmt.Errorf("%w: %q on host %s%s", ErrNotRegistered, alive, host, registeredHint(ctx, host, epmdPort))
 	}
 	var fixed [10]byte // port, type, proto, highest, lowest, nlen
 	if _, err := io.ReadFull(r, fixed[:]); err != nil {
@@ -121,6 +121,29 @@ func LookupPort(ctx context.Context, host, alive string, epmdPort int) (NodeInfo
 			alive, host, info.LowestVers, info.HighestVers)
 	}
 	return info, nil
+}
+
+// registeredHint names the nodes that are registered on host, so that an
+// error for a name that is not says what would be (a typo, a node that is
+// down): " (registered there: a, b)", or "" when epmd does not answer.
+func registeredHint(ctx context.Context, host string, epmdPort int) string {
+	names, err := Names(ctx, host, epmdPort)
+	if err != nil {
+		return ""
+	}
+	if len(names) == 0 {
+		return " (no node is registered there: is the node running?)"
+	}
+	const maxNames = 10
+	list := make([]string, 0, min(len(names), maxNames))
+	for _, n := range names[:min(len(names), maxNames)] {
+		list = append(list, n.Name)
+	}
+	more := ""
+	if len(names) > maxNames {
+		more = fmt.Sprintf(" and %d more", len(names)-maxNames)
+	}
+	return " (registered there: " + strings.Join(list, ", ") + more + ")"
 }
 
 // Names lists the nodes registered in EPMD on host (NAMES).

@@ -15,7 +15,8 @@ import (
 var (
 	// ErrBadCookie: the peer closed the connection after our challenge
 	// reply, which it does when the digest (made from the cookie) is wrong.
-	ErrBadCookie = errors.New("the peer rejected our challenge reply: the cookie is wrong")
+	ErrBadCookie = errors.New("the peer rejected our challenge reply: the cookie is wrong " +
+		"(pass the node's cookie with --cookie, --cookie-file or $ERLANG_COOKIE; in beamctl serve's configuration, the cluster's cookie or cookie_file)")
 	// ErrNotAllowed: the peer refused the connection, usually because a
 	// flag it requires is missing (OTP 25+ requires every flag of its
 	// mandatory set) or because net_kernel:allow/1 excludes us.
@@ -27,6 +28,11 @@ var (
 	ErrSimultaneous = errors.New("the peer is already connecting to us (status nok)")
 	// ErrWrongNode: the node behind the port is not the one we asked for.
 	ErrWrongNode = errors.New("the node answering is not the node asked for")
+	// ErrTLSRequired means the node answered the plain handshake with a
+	// TLS record: it runs TLS distribution and beamctl connected without
+	// TLS.
+	ErrTLSRequired = errors.New("the node speaks TLS distribution (-proto_dist inet_tls) and beamctl connected without TLS: " +
+		"pass --tls.ca, --tls.cert and --tls.key (in beamctl serve's configuration, the cluster's tls block: ca_file, cert_file, key_file)")
 )
 
 // HandshakeError wraps a handshake failure with the node it concerns.
@@ -179,6 +185,11 @@ func (h hsConn) read() ([]byte, error) {
 	n := int(binary.BigEndian.Uint16(l[:2]))
 	if h.lenSize == 4 {
 		n = int(binary.BigEndian.Uint32(l[:]))
+	} else if l[0] >= 0x14 && l[0] <= 0x17 && l[1] == 0x03 {
+		// A TLS record (alert, handshake, ...) of version 3.x, not a
+		// handshake message: no message is that long (0x14xx to 0x17xx
+		// bytes exceed maxHandshakeMessage).
+		return nil, ErrTLSRequired
 	}
 	if n > maxHandshakeMessage {
 		return nil, fmt.Errorf("handshake message of %d bytes exceeds %d", n, maxHandshakeMessage)

@@ -3,47 +3,19 @@ package dist
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"os"
 	"strings"
+
+	"github.com/beamctl/beamctl/internal/nodename"
 )
 
-// NodeName is a parsed node name alive@host.
-type NodeName struct {
-	Alive string
-	Host  string
-}
+// NodeName is a parsed node name alive@host (see package nodename).
+type NodeName = nodename.Name
 
 // ParseNodeName splits and validates a node name such as app@host or
 // app@host.example.com.
-func ParseNodeName(s string) (NodeName, error) {
-	alive, host, ok := strings.Cut(s, "@")
-	if !ok {
-		return NodeName{}, fmt.Errorf("node name %q has no @host part (expected name@host)", s)
-	}
-	if alive == "" || host == "" || strings.Contains(host, "@") {
-		return NodeName{}, fmt.Errorf("node name %q is not of the form name@host", s)
-	}
-	for _, r := range alive {
-		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return NodeName{}, fmt.Errorf("node name %q: character %q is not allowed in the name part", s, r)
-		}
-	}
-	if len(alive) > 255 {
-		return NodeName{}, fmt.Errorf("node name %q: name part is longer than 255 bytes", s)
-	}
-	return NodeName{Alive: alive, Host: host}, nil
-}
-
-// String returns alive@host.
-func (n NodeName) String() string { return n.Alive + "@" + n.Host }
-
-// Long reports whether the name uses long-name style (-name): its host is
-// fully qualified or an IP address.
-func (n NodeName) Long() bool {
-	return strings.Contains(n.Host, ".") || net.ParseIP(n.Host) != nil
-}
+func ParseNodeName(s string) (NodeName, error) { return nodename.Parse(s) }
 
 // LocalName builds a fresh node name for beamctl in the naming style of
 // peer, so that short-name and long-name clusters both accept it.

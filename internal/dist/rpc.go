@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/beamctl/beamctl/internal/etf"
-	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // BadRPCError is the {badrpc, Reason} a node's rex server answers when the
@@ -17,7 +16,7 @@ type BadRPCError struct {
 }
 
 func (e *BadRPCError) Error() string {
-	return fmt.Sprintf("rpc %s on %s: badrpc: %s", e.MFA, e.Node, termtext.FormatWith(e.Reason, termtext.Options{LocalNode: etf.Atom(e.Node)}))
+	return fmt.Sprintf("rpc %s on %s: badrpc: %s", e.MFA, e.Node, formatTerm(e.Reason, etf.Atom(e.Node)))
 }
 
 // Call runs module:function(args...) on the node, as rpc:call/4 does, with

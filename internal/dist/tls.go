@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 )
 
@@ -47,4 +48,28 @@ func LoadTLS(f TLSFiles) (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// tlsHandshakeError explains a failed TLS handshake with a node, naming
+// the fix: the flag or configuration key to change.
+func tlsHandshakeError(err error, cfg *tls.Config) error {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		op        *net.OpError
+	)
+	switch {
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("the node's certificate is not signed by the CA of --tls.ca (the cluster's tls.ca_file): %w", err)
+	case errors.As(err, &hostname):
+		return fmt.Errorf("the node's certificate is not for host %s: connect by a host name it holds, or set the cluster's tls.server_name: %w", hostname.Host, err)
+	case errors.As(err, &op) && op.Op == "remote error" && len(cfg.Certificates) == 0:
+		return fmt.Errorf("the node refused the TLS handshake and beamctl sent no client certificate: pass --tls.cert and --tls.key "+
+			"(the cluster's tls.cert_file and tls.key_file): %w", err)
+	case errors.As(err, &op) && op.Op == "remote error":
+		return fmt.Errorf("the node refused the TLS handshake: is the certificate of --tls.cert (the cluster's tls.cert_file) "+
+			"signed by a CA the node trusts? %w", err)
+	}
+	return fmt.Errorf("is the node started with -proto_dist inet_tls? If not, connect without the --tls flags "+
+		"(without the cluster's tls block): %w", err)
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/alarm"
+	"github.com/beamctl/beamctl/internal/exposition"
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
@@ -386,9 +387,9 @@ func (h *handler) federate(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	type line struct {
-		name, labels string
-		value        float64
-		ts           int64
+		labels []exposition.Label
+		value  float64
+		ts     time.Time
 	}
 	byName := map[string][]line{}
 	for _, sel := range sels {
@@ -410,15 +411,12 @@ func (h *handler) federate(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			sort.Strings(keys)
-			var b strings.Builder
+			ls := make([]exposition.Label, len(keys))
 			for i, k := range keys {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				fmt.Fprintf(&b, "%s=%q", k, s.Labels[k])
+				ls[i] = exposition.Label{Name: k, Value: s.Labels[k]}
 			}
 			p := s.Points[0]
-			byName[name] = append(byName[name], line{name: name, labels: b.String(), value: p.Value, ts: p.Time.UnixMilli()})
+			byName[name] = append(byName[name], line{labels: ls, value: p.Value, ts: p.Time})
 		}
 	}
 	names := make([]string, 0, len(byName))
@@ -428,16 +426,18 @@ func (h *handler) federate(w http.ResponseWriter, r *http.Request) {
 	sort.Strings(names)
 	md := h.m.Metadata()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	ew := exposition.NewWriter(w)
 	for _, n := range names {
 		typ, help := "untyped", "Federated by beamctl."
 		if m, ok := md[n]; ok {
 			typ, help = m.Type, m.Help
 		}
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", n, strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(help), n, typ)
+		ew.Family(n, help, typ)
 		for _, l := range byName[n] {
-			fmt.Fprintf(w, "%s{%s} %s %d\n", l.name, l.labels, strconv.FormatFloat(l.value, 'g', -1, 64), l.ts)
+			ew.Sample(n, l.labels, l.value, l.ts)
 		}
 	}
+	_ = ew.Flush() // The client went away.
 }
 
 // inspectTimeout bounds one inspection request, plus the time the tool
