@@ -37,6 +37,9 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 	var out []Destination
 	var errs []error
 	resend := time.Duration(cfg.ResendInterval)
+	if resend <= 0 {
+		resend = time.Minute
+	}
 	for i, u := range cfg.Alertmanager {
 		n, err := alertmanager.New(alertmanager.Options{URL: u, Resend: resend, ExternalURL: externalURL})
 		if err != nil {
