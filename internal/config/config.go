@@ -617,7 +617,7 @@ func (a *Alarms) validate() error {
 			return fmt.Errorf("alarms.notifiers[%d]: format must be webhook, pagerduty, slack or email, not %q", i, n.Format)
 		}
 		if p, err := url.Parse(n.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("alarms.notifiers[%d]: url %q is not an http(s) URL", i, n.URL)
+			return fmt.Errorf("alarms.notifiers[%d]: url is not an http(s) URL (not shown: it may hold a token)", i)
 		}
 	}
 	for i, u := range a.Alertmanager {
