@@ -65,7 +65,8 @@ func (n *notifier) Notify(ctx context.Context, alerts ...notify.Alert) (bool, er
 	for _, a := range alerts {
 		if err := n.send(ctx, Message(n.o.From, n.o.To, a)); err != nil {
 			var te *textproto.Error
-			retry := !errors.As(err, &te) || te.Code/100 != 5
+			var pe permanent
+			retry := !errors.As(err, &pe) && (!errors.As(err, &te) || te.Code/100 != 5)
 			return retry, notify.Redact(fmt.Errorf("smtp: %w", err), n.secrets...)
 		}
 	}
@@ -102,9 +103,13 @@ func (n *notifier) send(ctx context.Context, msg []byte) error {
 	}
 	if n.o.Username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("the server offers no authentication")
+			return permanent{errors.New("the server offers no authentication")}
 		}
 		if err := c.Auth(smtp.PlainAuth("", n.o.Username, n.o.Password, n.host)); err != nil {
+			var te *textproto.Error
+			if !errors.As(err, &te) { // refused by net/smtp: PLAIN over an unencrypted connection
+				return permanent{err}
+			}
 			return err
 		}
 	}
@@ -150,3 +155,9 @@ func Message(from string, to []string, x notify.Alert) []byte {
 	}
 	return []byte(b.String())
 }
+
+// permanent is a failure that trying again will not mend (the
+// configuration must change).
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }

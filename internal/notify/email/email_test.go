@@ -62,3 +62,16 @@ func TestNew(t *testing.T) {
 	_, err := New(Options{SMTP: "no-port"})
 	require.EqualError(t, err, "email needs smtp as host:port\nemail needs from and to")
 }
+
+// TestPlainAuthNeedsTLS: net/smtp refuses PLAIN over an unencrypted
+// connection to another host; trying again would not help.
+func TestPlainAuthNeedsTLS(t *testing.T) {
+	s := notifytest.StartSMTPAt(t, "127.0.0.2:0", nil) // loopback, but not a name net/smtp takes for localhost
+	s.Username, s.Password = "beamctl", "smtp-pa55word"
+	n, err := New(Options{SMTP: s.Addr, From: "beamctl@example.com", To: []string{"oncall@example.com"},
+		Username: "beamctl", Password: "smtp-pa55word"})
+	require.NoError(t, err)
+	retry, err := n.Notify(context.Background(), notifytest.Alert(1))
+	require.ErrorContains(t, err, "unencrypted connection")
+	require.False(t, retry)
+}

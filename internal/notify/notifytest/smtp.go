@@ -42,9 +42,15 @@ type SMTPServer struct {
 	script map[string][]string
 }
 
-// StartSMTP starts an SMTPServer; it stops when the test ends.
+// StartSMTP starts an SMTPServer on 127.0.0.1; it stops when the test
+// ends.
 func StartSMTP(t testing.TB, script map[string][]string) *SMTPServer {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartSMTPAt(t, "127.0.0.1:0", script)
+}
+
+// StartSMTPAt starts an SMTPServer listening on addr.
+func StartSMTPAt(t testing.TB, addr string, script map[string][]string) *SMTPServer {
+	l, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	s := &SMTPServer{Addr: l.Addr().String(), Got: make(chan Mail, 100), l: l, script: script}
 	t.Cleanup(func() { l.Close() })
