@@ -22,7 +22,7 @@ func TestConformance(t *testing.T) {
 // TestEmail sends a raise and a clear through a real SMTP listener and
 // reads the two e-mails.
 func TestEmail(t *testing.T) {
-	s := notifytest.StartSMTP(t, nil)
+	s := notifytest.StartSMTP(t, notifytest.SMTPOptions{})
 	n, err := New(Options{SMTP: s.Addr, From: "beamctl@example.com", To: []string{"oncall@example.com", "ops@example.com"}})
 	require.NoError(t, err)
 	changes := notifytest.Changes()
@@ -48,7 +48,7 @@ func TestEmail(t *testing.T) {
 func TestNewlineInSubject(t *testing.T) {
 	a := notifytest.Changes()[0]
 	a.Alarm.Rule = "x\r\nBcc: someone@example.com"
-	s := notifytest.StartSMTP(t, nil)
+	s := notifytest.StartSMTP(t, notifytest.SMTPOptions{})
 	n, err := New(Options{SMTP: s.Addr, From: "beamctl@example.com", To: []string{"oncall@example.com"}})
 	require.NoError(t, err)
 	_, err = n.Notify(context.Background(), a)
@@ -66,8 +66,8 @@ func TestNew(t *testing.T) {
 // TestPlainAuthNeedsTLS: net/smtp refuses PLAIN over an unencrypted
 // connection to another host; trying again would not help.
 func TestPlainAuthNeedsTLS(t *testing.T) {
-	s := notifytest.StartSMTPAt(t, "127.0.0.2:0", nil) // loopback, but not a name net/smtp takes for localhost
-	s.Username, s.Password = "beamctl", "smtp-pa55word"
+	// Loopback, but not an address net/smtp takes for localhost.
+	s := notifytest.StartSMTP(t, notifytest.SMTPOptions{Addr: "127.0.0.2:0", Username: "beamctl", Password: "smtp-pa55word"})
 	n, err := New(Options{SMTP: s.Addr, From: "beamctl@example.com", To: []string{"oncall@example.com"},
 		Username: "beamctl", Password: "smtp-pa55word"})
 	require.NoError(t, err)

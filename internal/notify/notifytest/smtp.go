@@ -34,25 +34,35 @@ type Mail struct {
 type SMTPServer struct {
 	Addr string
 	Got  chan Mail
-	// Username and Password, if set, are required (AUTH PLAIN).
-	Username, Password string
 
-	l      net.Listener
+	username, password string
+	l                  net.Listener
 	mu     sync.Mutex
 	script map[string][]string
 }
 
-// StartSMTP starts an SMTPServer on 127.0.0.1; it stops when the test
-// ends.
-func StartSMTP(t testing.TB, script map[string][]string) *SMTPServer {
-	return StartSMTPAt(t, "127.0.0.1:0", script)
+// SMTPOptions configure an SMTPServer.
+type SMTPOptions struct {
+	Addr string // 127.0.0.1:0 if empty
+	// Username and Password, if set, are required (AUTH PLAIN).
+	Username, Password string
+	// Script lists replies per command (MAIL, RCPT, DATA, AUTH), given
+	// in turn before the usual ones.
+	Script map[string][]string
 }
 
-// StartSMTPAt starts an SMTPServer listening on addr.
-func StartSMTPAt(t testing.TB, addr string, script map[string][]string) *SMTPServer {
+// StartSMTP starts an SMTPServer; it stops when the test ends.
+func StartSMTP(t testing.TB, o SMTPOptions) *SMTPServer {
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
 	l, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
-	s := &SMTPServer{Addr: l.Addr().String(), Got: make(chan Mail, 100), l: l, script: script}
+	s := &SMTPServer{Addr: l.Addr().String(), Got: make(chan Mail, 100), l: l, script: o.Script, username: o.Username, password: o.Password}
+	if s.script == nil {
+		s.script = map[string][]string{}
+	}
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -83,7 +93,7 @@ func (s *SMTPServer) serve(c net.Conn) {
 	tp := textproto.NewConn(c)
 	_ = tp.PrintfLine("220 localhost test SMTP")
 	var m Mail
-	authed := s.Username == ""
+	authed := s.username == ""
 	for {
 		line, err := tp.ReadLine()
 		if err != nil {
@@ -93,7 +103,7 @@ func (s *SMTPServer) serve(c net.Conn) {
 		upper := strings.ToUpper(line)
 		switch {
 		case cmd == "EHLO" || cmd == "HELO":
-			if s.Username != "" {
+			if s.username != "" {
 				_ = tp.PrintfLine("250-localhost")
 				_ = tp.PrintfLine("250 AUTH PLAIN")
 			} else {
@@ -102,7 +112,7 @@ func (s *SMTPServer) serve(c net.Conn) {
 		case strings.HasPrefix(upper, "AUTH PLAIN "):
 			raw, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(line[len("AUTH PLAIN "):]))
 			parts := strings.Split(string(raw), "\x00")
-			if len(parts) == 3 && parts[1] == s.Username && parts[2] == s.Password {
+			if len(parts) == 3 && parts[1] == s.username && parts[2] == s.password {
 				if r := s.reply("AUTH", "235 2.7.0 authenticated"); !strings.HasPrefix(r, "235") {
 					_ = tp.PrintfLine("%s", r)
 					continue
@@ -190,13 +200,12 @@ func SMTP(t *testing.T, integration string, mk NewSMTP) {
 		{name: "wrong password"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := StartSMTP(t, c.script)
-			s.Username, s.Password = user, password
-			pw := password
+			want := password
 			if c.name == "wrong password" {
-				s.Password = "something else"
+				want = "something else"
 			}
-			n, secrets := mk(t, s.Addr, user, pw)
+			s := StartSMTP(t, SMTPOptions{Username: user, Password: want, Script: c.script})
+			n, secrets := mk(t, s.Addr, user, password)
 			retry, err := n.Notify(context.Background(), Alert(1))
 			if c.ok {
 				require.NoError(t, err)
@@ -222,8 +231,8 @@ func SMTP(t *testing.T, integration string, mk NewSMTP) {
 	t.Run("loop", func(t *testing.T) {
 		// The first alert fails (451, retried), then is rejected (550,
 		// dropped); the second is taken.
-		s := StartSMTP(t, map[string][]string{"RCPT": {"451 4.3.0 try later", "550 5.1.1 no such user"}})
-		s.Username, s.Password = user, password
+		s := StartSMTP(t, SMTPOptions{Username: user, Password: password,
+			Script: map[string][]string{"RCPT": {"451 4.3.0 try later", "550 5.1.1 no such user"}}})
 		n, secrets := mk(t, s.Addr, user, password)
 		l := runLoop(t, integration, n, secrets)
 		l.Add(Alert(1))
