@@ -37,8 +37,8 @@ type SMTPServer struct {
 
 	username, password string
 	l                  net.Listener
-	mu     sync.Mutex
-	script map[string][]string
+	mu                 sync.Mutex
+	script             map[string][]string
 }
 
 // SMTPOptions configure an SMTPServer.
