@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ const PostTimeout = 10 * time.Second
 // help (RetryStatus, or any failure to get an answer). The error names
 // neither u nor any of secrets (u is one).
 func Post(ctx context.Context, client *http.Client, u, contentType string, body []byte, secrets ...string) (retry bool, err error) {
-	secrets = append(secrets, u)
+	secrets = append(slices.Clip(secrets), u)
 	if p, err := url.Parse(u); err == nil {
 		if path := p.EscapedPath(); len(path) > 1 {
 			secrets = append(secrets, path, p.Path)
