@@ -45,13 +45,9 @@ func (a *App) startDeliveries(cfg config.Alarms) {
 		}
 		o := dest.Options
 		o.Logger = a.log.With("component", "alarm-delivery")
-		o.OnFailure = func(err error, dropped bool) {
-			what := "An alarm destination failed (retrying)"
-			if dropped {
-				what = "An alarm destination rejected an alarm (dropped)"
-			}
+		o.OnFailure = func(err error, _ bool) { // err names the destination by index, and says whether it retries
 			a.record(journal.Notification{Time: time.Now(), Kind: "alarm_delivery_failed", Severity: journal.Error,
-				Text: fmt.Sprintf("%s: %v.", what, err)})
+				Text: fmt.Sprintf("Alarm destination %v.", err)})
 		}
 		if o.Resend > 0 {
 			o.Active = func() []notify.Alert {

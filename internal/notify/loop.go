@@ -249,7 +249,7 @@ func (l *Loop) deliver(ctx context.Context) bool {
 				err = Redact(err, l.o.Secrets...)
 				l.log.Error("Alarm destination rejected alerts; dropped, not retried", "alerts", len(alerts), "err", err)
 				if l.o.OnFailure != nil {
-					l.o.OnFailure(fmt.Errorf("%s (%s) rejected %d alert(s), dropped: %w", l.o.Name, l.o.Integration, len(alerts), err), true)
+					l.o.OnFailure(fmt.Errorf("%s (%s) rejected %d alert(s), dropped them: %w", l.o.Name, l.o.Integration, len(alerts), err), true)
 				}
 			}
 			if l.o.Resend > 0 {
