@@ -2,9 +2,12 @@ package notify_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +92,23 @@ func TestRedact(t *testing.T) {
 	require.NotContains(t, h.Error(), "tok3n")
 	plain := errors.New("nothing secret")
 	require.Same(t, plain, notify.Redact(plain, "tok3n"))
+}
+
+// TestInfiniteValue: an alarm whose value is +Inf (a rule's x/0) is still
+// delivered, its value null.
+func TestInfiniteValue(t *testing.T) {
+	a := notifytest.Alert(1)
+	a.Alarm.Value = math.Inf(1)
+	b, err := json.Marshal(a.Alarm)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	require.Contains(t, m, "value")
+	require.Nil(t, m["value"])
+	require.Equal(t, "process_limit", m["rule"])
+	a.Alarm.Value = 0.5
+	b, err = json.Marshal(a.Alarm)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"value":0.5`)
+	require.Equal(t, 1, strings.Count(string(b), `"value"`))
 }

@@ -15,7 +15,9 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"time"
 )
@@ -57,6 +59,24 @@ type Alarm struct {
 	Flapping    bool              `json:"flapping,omitempty"`
 	AckedBy     string            `json:"acked_by,omitempty"`
 	AckedAt     *time.Time        `json:"acked_at,omitempty"`
+}
+
+// MarshalJSON writes a value JSON cannot hold (a rule's x/0 is +Inf) as
+// null, rather than failing to encode the alarm at all.
+func (a Alarm) MarshalJSON() ([]byte, error) {
+	type plain Alarm
+	return json.Marshal(struct {
+		plain
+		Value any `json:"value"`
+	}{plain(a), JSONValue(a.Value)})
+}
+
+// JSONValue is v, or nil when JSON cannot hold it (±Inf, NaN).
+func JSONValue(v float64) any {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return nil
+	}
+	return v
 }
 
 // Where is the alarm's node, or its cluster when it is about the whole

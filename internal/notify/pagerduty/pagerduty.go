@@ -88,7 +88,7 @@ func event(x notify.Alert, routingKey string) (ev map[string]any, ok bool) {
 		}
 		ev["payload"] = map[string]any{"summary": summary, "source": a.Where(), "severity": severity(a.Severity),
 			"component": a.Rule, "group": a.Cluster, "timestamp": a.RaisedAt.UTC().Format(time.RFC3339),
-			"custom_details": map[string]any{"value": a.Value, "subject": a.Subject, "evidence": a.Evidence, "beamctl_alarm_id": a.ID}}
+			"custom_details": map[string]any{"value": notify.JSONValue(a.Value), "subject": a.Subject, "evidence": a.Evidence, "beamctl_alarm_id": a.ID}}
 	}
 	return ev, true
 }

@@ -3,6 +3,7 @@ package pagerduty
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,4 +56,20 @@ func TestNew(t *testing.T) {
 	n, err := New(Options{RoutingKey: routingKey})
 	require.NoError(t, err)
 	require.Equal(t, DefaultURL, n.(*notifier).o.URL)
+}
+
+// TestInfiniteValue: a +Inf value (a rule's x/0) still triggers.
+func TestInfiniteValue(t *testing.T) {
+	r := notifytest.NewReceiver(t)
+	n, err := New(Options{URL: r.URL, RoutingKey: routingKey})
+	require.NoError(t, err)
+	a := notifytest.Alert(1)
+	a.Alarm.Value = math.Inf(1)
+	_, err = n.Notify(context.Background(), a)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.Next(t).Body, &m))
+	details := m["payload"].(map[string]any)["custom_details"].(map[string]any)
+	require.Contains(t, details, "value")
+	require.Nil(t, details["value"])
 }
