@@ -1,12 +1,13 @@
 package app
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/beamctl/beamctl/internal/notify"
 )
 
 // selfMetrics serves beamctl's own metrics: Go runtime and process, and
@@ -34,7 +35,6 @@ var (
 	exportsDesc = prometheus.NewDesc("beamctl_export_notifications_total", "Notifications an export target sent, or dropped because its queue was full.", []string{"target", "result"}, nil)
 	exportFails = prometheus.NewDesc("beamctl_export_failures_total", "Failed attempts to send a batch to an export target (each is retried).", []string{"target"}, nil)
 	alarmsDesc  = prometheus.NewDesc("beamctl_alarms_active", "Active alarms by cluster, rule and severity.", []string{"cluster", "rule", "severity"}, nil)
-	deliverDesc = prometheus.NewDesc("beamctl_alarm_deliveries_total", "Alarm deliveries by destination: sent, failed attempts (retried), dropped (queue full).", []string{"destination", "result"}, nil)
 )
 
 func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
@@ -49,22 +49,7 @@ func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 	for k, v := range active {
 		ch <- prometheus.MustNewConstMetric(alarmsDesc, prometheus.GaugeValue, v, k[0], k[1], k[2])
 	}
-	a.deliveryMu.Lock()
-	i := 0 // the notifier's index in the configuration
-	for _, d := range a.deliveries {
-		if d.am != nil {
-			ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(d.am.Sent.Load()), "alertmanager", "sent")
-			ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(d.am.Failed.Load()), "alertmanager", "failed")
-			continue
-		}
-		n := d.hook
-		dest := fmt.Sprintf("notifiers[%d] %s%s", i, n.URL, n.SMTP)
-		i++
-		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Sent.Load()), dest, "sent")
-		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Failed.Load()), dest, "failed")
-		ch <- prometheus.MustNewConstMetric(deliverDesc, prometheus.CounterValue, float64(n.Dropped.Load()), dest, "dropped")
-	}
-	a.deliveryMu.Unlock()
+	notify.Collect(ch, a.deliveryLoops()...)
 	a.exportMu.Lock()
 	targets := a.exports
 	a.exportMu.Unlock()

@@ -232,7 +232,7 @@ func (n Notifier) validate() error {
 		return fmt.Errorf("format must be webhook, pagerduty, slack or email, not %q", n.Format)
 	}
 	if !httpURL(n.URL) {
-		return fmt.Errorf("url %q is not an http(s) URL", n.URL)
+		return errors.New("url is not an http(s) URL (not shown: it may hold a token)")
 	}
 	return nil
 }
