@@ -254,26 +254,32 @@ func (a *App) forward(events <-chan journal.Notification, cluster string, stop f
 	}
 }
 
+// maxOriginChecks bounds how many module files one poll has the node
+// read to tell where new code came from; the rest wait for the next poll.
+const maxOriginChecks = 200
+
 // pollCode compares the node's loaded modules with the last reading and
 // records what changed. Changes found at the first poll of a connection
-// happened while beamctl was not watching.
+// happened while beamctl was not watching. For new code (a module loaded
+// or changed), the node reads the file it came from: code autoloaded from
+// the code path, the same as its file there, is routine and summed up in
+// one notification; any other (a binary loaded by hand from elsewhere or
+// with no file, code that differs from its file) is a warning.
 func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration, first bool) {
 	node := conn.Node()
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cur, err := capture.LoadedModules(pctx, conn)
+	loaded, err := capture.LoadedModules(pctx, conn)
 	if err != nil {
 		a.log.Debug("Cannot read the loaded modules", "node", node, "err", err)
 		return
 	}
+	cur := loaded.Modules
 	var prev capture.Modules
 	found, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "modules", &prev)
 	if err != nil {
 		a.log.Error("Cannot read the last module reading", "node", node, "err", err)
 		return
-	}
-	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", cur); err != nil {
-		a.log.Error("Cannot save the module reading", "node", node, "err", err)
 	}
 	// After a restart of the node, modules loaded or not are no news (code
 	// loads on demand); a different md5 is (a new release, or a patch).
@@ -290,27 +296,98 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 			}
 		}
 	}
-	if !found {
-		return // the baseline
+	if !found { // the baseline
+		if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", cur); err != nil {
+			a.log.Error("Cannot save the module reading", "node", node, "err", err)
+		}
+		return
 	}
-	now := time.Now()
-	var ns []journal.Notification
+	var changes []capture.Change
+	var check []string // changed code first: rarer, and never routine
 	for _, ch := range capture.Diff(prev, cur) {
 		if restarted && ch.Kind != "reloaded" {
 			continue
 		}
+		changes = append(changes, ch)
+		if ch.Kind == "reloaded" {
+			check = append(check, ch.Module)
+		}
+	}
+	for _, ch := range changes {
+		if ch.Kind == "loaded" {
+			check = append(check, ch.Module)
+		}
+	}
+	var origins map[string]capture.Origin
+	if len(check) > 0 {
+		origins, err = capture.CheckOrigins(pctx, conn, loaded, check, maxOriginChecks)
+		if err != nil {
+			a.log.Debug("Cannot read where the new code came from", "node", node, "err", err)
+		}
+	}
+	// New code not checked yet stays out of the saved reading, so that the
+	// next poll finds it new again and checks it.
+	saved := make(capture.Modules, len(cur))
+	for m, v := range cur {
+		saved[m] = v
+	}
+	for _, m := range check {
+		if _, ok := origins[m]; ok {
+			continue
+		}
+		if v, ok := prev[m]; ok {
+			saved[m] = v
+		} else {
+			delete(saved, m)
+		}
+	}
+	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", saved); err != nil {
+		a.log.Error("Cannot save the module reading", "node", node, "err", err)
+	}
+	a.record(codeNotifications(time.Now(), cluster, node, changes, origins, first, restarted)...)
+}
+
+// codeNotifications turns a poll's module changes into notifications.
+// New code (loaded or reloaded) without an origin was not checked yet and
+// is left for the next poll. Modules loaded from the code path as their
+// file there are routine: one summary, info. Any other new code is a
+// warning naming where it came from and both md5s.
+func codeNotifications(now time.Time, cluster, node string, changes []capture.Change, origins map[string]capture.Origin, first, restarted bool) []journal.Notification {
+	var ns []journal.Notification
+	var routine []string
+	for _, ch := range changes {
 		n := journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_" + ch.Kind, Severity: journal.Info,
 			Fields: map[string]string{"module": ch.Module}}
+		o, checked := origins[ch.Module]
 		switch ch.Kind {
 		case "loaded":
-			n.Text = fmt.Sprintf("Module %s loaded (md5 %s).", ch.Module, ch.NewMD5)
-		case "reloaded":
+			if !checked {
+				continue
+			}
+			if o.Routine(ch.NewMD5) {
+				routine = append(routine, ch.Module)
+				continue
+			}
 			n.Severity = journal.Warning
-			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s.", ch.Module, ch.NewMD5, ch.OldMD5)
+			n.Text = fmt.Sprintf("Module %s loaded %s (md5 %s, %s).", ch.Module, whereFrom(o, ch.NewMD5), ch.NewMD5, fileMD5(o))
+		case "reloaded":
+			if !checked {
+				continue
+			}
+			n.Severity = journal.Warning
+			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; loaded %s (%s).", ch.Module, ch.NewMD5, ch.OldMD5, whereFrom(o, ch.NewMD5), fileMD5(o))
 		case "purged":
 			n.Text = fmt.Sprintf("Old code of module %s purged (current md5 %s).", ch.Module, ch.NewMD5)
 		case "deleted":
 			n.Text = fmt.Sprintf("Module %s deleted (md5 was %s).", ch.Module, ch.OldMD5)
+		}
+		if checked {
+			n.Fields["origin"] = originOf(o, ch.NewMD5)
+			n.Fields["file"] = o.Name
+			n.Fields["file_md5"] = o.FileMD5
+			if o.FileMD5 == "" {
+				n.Fields["file_md5"] = "no file"
+			}
 		}
 		if ch.OldMD5 != "" {
 			n.Fields["old_md5"] = ch.OldMD5
@@ -318,16 +395,75 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		if ch.NewMD5 != "" {
 			n.Fields["new_md5"] = ch.NewMD5
 		}
-		if first {
-			n.Text += " Changed while beamctl was not watching."
-			n.Fields["observed"] = "changed while unobserved"
-			if restarted {
-				n.Text += " The node restarted since."
-			}
-		}
 		ns = append(ns, n)
 	}
-	a.record(ns...)
+	if len(routine) > 0 {
+		const shown = 5
+		list := strings.Join(routine, ", ")
+		if len(routine) > shown {
+			list = fmt.Sprintf("%s, … (and %d more)", strings.Join(routine[:shown], ", "), len(routine)-shown)
+		}
+		noun := "modules"
+		if len(routine) == 1 {
+			noun = "module"
+		}
+		ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_loaded", Severity: journal.Info,
+			Text:   fmt.Sprintf("%d %s loaded from the code path: %s.", len(routine), noun, list),
+			Fields: map[string]string{"modules": fmt.Sprint(len(routine)), "origin": "code_path", "list": strings.Join(routine, " ")}})
+	}
+	if first {
+		for i := range ns {
+			ns[i].Text += " Changed while beamctl was not watching."
+			ns[i].Fields["observed"] = "changed while unobserved"
+			if restarted {
+				ns[i].Text += " The node restarted since."
+			}
+		}
+	}
+	return ns
+}
+
+// whereFrom says where new code with md5 came from, after "loaded".
+func whereFrom(o capture.Origin, md5 string) string {
+	switch {
+	case !o.IsFile:
+		return fmt.Sprintf("not from a file (%s)", o.Name)
+	case o.Name == "":
+		return "from a binary with no file name"
+	case !o.InCodePath:
+		return fmt.Sprintf("from %s, outside the code path", o.Name)
+	case o.FileMD5 == "":
+		return fmt.Sprintf("from %s, in the code path, but no .beam file of the module is there", o.Name)
+	case o.FileMD5 != md5:
+		return fmt.Sprintf("from %s, in the code path, but that file holds other code", o.Name)
+	default:
+		return fmt.Sprintf("from %s, in the code path", o.Name)
+	}
+}
+
+// fileMD5 gives the md5 of the file new code came from, for the text.
+func fileMD5(o capture.Origin) string {
+	if o.FileMD5 == "" {
+		return "no file"
+	}
+	return "file md5 " + o.FileMD5
+}
+
+// originOf classifies where new code with md5 came from, for the origin
+// field.
+func originOf(o capture.Origin, md5 string) string {
+	switch {
+	case !o.IsFile:
+		return "not_a_file"
+	case o.Name == "" || o.FileMD5 == "":
+		return "no_file"
+	case !o.InCodePath:
+		return "outside_code_path"
+	case o.FileMD5 != md5:
+		return "differs_from_file"
+	default:
+		return "code_path"
+	}
 }
 
 // changes compares what a collection round tells about a node with what
