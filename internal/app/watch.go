@@ -455,10 +455,12 @@ func originOf(o capture.Origin, md5 string) string {
 	switch {
 	case !o.IsFile:
 		return "not_a_file"
-	case o.Name == "" || o.FileMD5 == "":
+	case o.Name == "":
 		return "no_file"
 	case !o.InCodePath:
 		return "outside_code_path"
+	case o.FileMD5 == "":
+		return "no_file"
 	case o.FileMD5 != md5:
 		return "differs_from_file"
 	default:

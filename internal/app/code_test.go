@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/journal"
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+// loadAs compiles a one-function module on the node and loads the binary
+// under the file name File, as a hotfix is loaded by hand; it returns the
+// loaded md5.
+const loadAs = `
+Forms = [begin {ok, T, _} = erl_scan:string(S), {ok, F} = erl_parse:parse_form(T), F end
+         || S <- ["-module(" ++ atom_to_list(M) ++ ").", "-export([v/0]).", "v() -> " ++ V ++ "."]],
+{ok, M, Bin} = compile:forms(Forms, [binary]),
+{module, M} = code:load_binary(M, File, Bin),
+M:module_info(md5).`
+
+// TestCodeLoadedOrigin checks that code the node autoloads from its code
+// path is summed up in one info notification per poll, and that code
+// loaded by hand (seed 002: the forgotten hotfix) is a warning naming the
+// file and both md5s: from outside the code path, and under the name of
+// a code path file that holds other code (new, and replacing code).
+func TestCodeLoadedOrigin(t *testing.T) {
+	src := func(m string) string { return fmt.Sprintf("-module(%s).\n-export([v/0]).\nv() -> 1.\n", m) }
+	patched := testnode.Compile(t, "ct_patched", src("ct_patched"))
+	reloaded := testnode.Compile(t, "ct_reloaded", src("ct_reloaded"), "+debug_info")
+	a := testnode.Start(t, testnode.Options{Args: []string{"-pa", patched, "-pa", reloaded}})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 1s, collect_timeout: 1s, discover_interval: 300ms}
+clusters:
+  - name: test
+    cookie: %s
+    nodes: [%s]
+    notifications: {code_interval: 1s, log_level: none, system_monitor: "off"}
+`, a.Cookie, a.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	c := dialNode(t, a)
+	call := func(m, f string, args ...etf.Term) etf.Term {
+		t.Helper()
+		r, err := c.Call(ctx, m, f, args...)
+		require.NoError(t, err)
+		return r
+	}
+	md5Of := func(r etf.Term) string {
+		t.Helper()
+		b, ok := r.([]byte)
+		require.True(t, ok, "md5: %v", r)
+		return hex.EncodeToString(b)
+	}
+	loadBy := func(m, v, file string) string {
+		t.Helper()
+		r, err := inspect.EvalWith(ctx, c, loadAs, map[string]etf.Term{"M": etf.Atom(m), "V": etf.String(v), "File": etf.String(file)})
+		require.NoError(t, err)
+		return md5Of(r)
+	}
+	onDisk := func(file string) string {
+		t.Helper()
+		r := call("beam_lib", "md5", etf.String(file))
+		ok, err := etf.ToTuple(r, 2)
+		require.NoError(t, err)
+		return md5Of(ok[1].(etf.Tuple)[1])
+	}
+	codeNotes := func(kind string) []journal.Notification {
+		return notes(t, base, url.Values{"kind": {kind}, "node": {a.Name}, "limit": {"10000"}})
+	}
+	require.Eventually(t, func() bool { // the baseline reading
+		var mods map[string]string
+		found, err := srv.Recorder().Store().LoadSnapshot(ctx, "test", a.Name, "modules", &mods)
+		require.NoError(t, err)
+		return found
+	}, 20*time.Second, 50*time.Millisecond)
+
+	// (1) The compiler autoloads some 40 modules from the code path:
+	// routine, summed up, each module in one summary, no warning.
+	call("code", "ensure_loaded", etf.Atom("ct_reloaded"))
+	evalOn(t, c, `{ok, _, _} = compile:forms([{attribute, 1, module, ct_scratch}], [binary]), ok.`)
+	var compiler []string
+	for _, e := range call("code", "all_loaded").(etf.List) {
+		tp := e.(etf.Tuple)
+		if f, _ := etf.ToString(tp[1]); strings.Contains(f, "/compiler-") {
+			compiler = append(compiler, string(tp[0].(etf.Atom)))
+		}
+	}
+	require.Greater(t, len(compiler), 20)
+	summed := map[string]int{} // module -> summaries that name it
+	require.Eventually(t, func() bool {
+		clear(summed)
+		for _, n := range codeNotes("code_loaded") {
+			if n.Fields["origin"] != "code_path" {
+				continue
+			}
+			require.Equal(t, journal.Info, n.Severity, n.Text)
+			names := strings.Fields(n.Fields["list"])
+			require.Equal(t, fmt.Sprint(len(names)), n.Fields["modules"])
+			require.True(t, strings.HasPrefix(n.Text, fmt.Sprintf("%d module", len(names))), n.Text)
+			for _, m := range names {
+				summed[m]++
+			}
+		}
+		for _, m := range append(compiler, "ct_reloaded") {
+			if summed[m] == 0 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 100*time.Millisecond)
+	for m, k := range summed {
+		require.Equal(t, 1, k, "module %s in %d summaries", m, k)
+	}
+
+	// (2) A hotfix loaded by hand from outside the code path: a warning
+	// naming the file, its md5, and that there is no such .beam file.
+	hotfix := loadBy("hotfix_x", "2", "/tmp/patches/hotfix_x.erl")
+	var warn journal.Notification
+	require.Eventually(t, func() bool {
+		for _, n := range codeNotes("code_loaded") {
+			if n.Fields["module"] == "hotfix_x" {
+				warn = n
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond)
+	require.Equal(t, journal.Warning, warn.Severity)
+	require.Equal(t, fmt.Sprintf("Module hotfix_x loaded from /tmp/patches/hotfix_x.erl, outside the code path (md5 %s, no file).", hotfix), warn.Text)
+	require.Equal(t, "outside_code_path", warn.Fields["origin"])
+	require.Equal(t, "/tmp/patches/hotfix_x.erl", warn.Fields["file"])
+	require.Equal(t, "no file", warn.Fields["file_md5"])
+	require.Equal(t, hotfix, warn.Fields["new_md5"])
+
+	// (3) Code loaded under the name of a code path .beam that holds other
+	// code: a new module, and one that replaces the code loaded from it.
+	patchedBeam := filepath.Join(patched, "ct_patched.beam")
+	newMD5 := loadBy("ct_patched", "2", patchedBeam)
+	reloadedBeam := filepath.Join(reloaded, "ct_reloaded.beam")
+	wasMD5 := md5Of(call("ct_reloaded", "module_info", etf.Atom("md5")))
+	changedMD5 := loadBy("ct_reloaded", "3", reloadedBeam)
+	require.Equal(t, wasMD5, onDisk(reloadedBeam), "+debug_info: the file's md5 is the loaded code's")
+	find := func(kind, module string) func() bool {
+		return func() bool {
+			for _, n := range codeNotes(kind) {
+				if n.Fields["module"] == module {
+					warn = n
+					return true
+				}
+			}
+			return false
+		}
+	}
+	require.Eventually(t, find("code_loaded", "ct_patched"), 20*time.Second, 100*time.Millisecond)
+	require.Equal(t, journal.Warning, warn.Severity)
+	require.Equal(t, fmt.Sprintf("Module ct_patched loaded from %s, in the code path, but that file holds other code (md5 %s, file md5 %s).",
+		patchedBeam, newMD5, onDisk(patchedBeam)), warn.Text)
+	require.Equal(t, "differs_from_file", warn.Fields["origin"])
+	require.NotEqual(t, newMD5, onDisk(patchedBeam))
+	require.Eventually(t, find("code_reloaded", "ct_reloaded"), 20*time.Second, 100*time.Millisecond)
+	require.Equal(t, journal.Warning, warn.Severity)
+	require.Equal(t, fmt.Sprintf("Module ct_reloaded changed: md5 %s, was %s; loaded from %s, in the code path, but that file holds other code (file md5 %s).",
+		changedMD5, wasMD5, reloadedBeam, wasMD5), warn.Text)
+	require.Equal(t, wasMD5, warn.Fields["file_md5"])
+
+	// Each hand-made change is reported once, in none of the summaries;
+	// nothing routine is a warning (up to a poll after them).
+	call("code", "ensure_loaded", etf.Atom("erl_tar")) // routine: seen at a later poll
+	require.Eventually(t, func() bool {
+		for _, n := range codeNotes("code_loaded") {
+			if strings.Contains(" "+n.Fields["list"]+" ", " erl_tar ") {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond)
+	warnings := map[string]int{}
+	for _, kind := range []string{"code_loaded", "code_reloaded"} {
+		for _, n := range codeNotes(kind) {
+			if n.Severity == journal.Warning {
+				warnings[n.Fields["module"]]++
+			}
+			for _, m := range strings.Fields(n.Fields["list"]) {
+				require.NotContains(t, []string{"hotfix_x", "ct_patched"}, m)
+			}
+		}
+	}
+	require.Equal(t, map[string]int{"hotfix_x": 1, "ct_patched": 1, "ct_reloaded": 1}, warnings)
+}
