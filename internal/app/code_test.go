@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -200,4 +201,22 @@ clusters:
 		}
 	}
 	require.Equal(t, map[string]int{"hotfix_x": 1, "ct_patched": 1, "ct_reloaded": 1}, warnings)
+
+	// Counted by origin, routine loads as well.
+	require.Eventually(t, func() bool {
+		routine := 0
+		for _, n := range codeNotes("code_loaded") {
+			routine += len(strings.Fields(n.Fields["list"]))
+		}
+		var v vector
+		r := get(t, base, "/api/v1/query", url.Values{"query": {fmt.Sprintf(`beamctl_code_loads_total{node=%q}`, a.Name)}})
+		if r.Status != "success" || json.Unmarshal(r.Data, &v) != nil {
+			return false
+		}
+		got := map[string]string{}
+		for _, s := range v.Result {
+			got[s.Metric["origin"]] = fmt.Sprint(s.Value[1])
+		}
+		return got["outside_code_path"] == "1" && got["differs_from_file"] == "2" && got["code_path"] == fmt.Sprint(routine)
+	}, 20*time.Second, 100*time.Millisecond)
 }

@@ -344,6 +344,19 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", saved); err != nil {
 		a.log.Error("Cannot save the module reading", "node", node, "err", err)
 	}
+	if len(origins) > 0 {
+		a.mu.Lock()
+		info := a.info(cluster, node)
+		if info.codeLoads == nil {
+			info.codeLoads = map[string]float64{}
+		}
+		for _, ch := range changes {
+			if o, ok := origins[ch.Module]; ok {
+				info.codeLoads[originOf(o, ch.NewMD5)]++
+			}
+		}
+		a.mu.Unlock()
+	}
 	a.record(codeNotifications(time.Now(), cluster, node, changes, origins, first, restarted)...)
 }
 
