@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,4 +138,68 @@ func hexOf(b []byte) string {
 		out = append(out, digits[c>>4], digits[c&15])
 	}
 	return string(out)
+}
+
+// BenchmarkCodePoll measures what a code poll costs the node: the reading
+// of every module's md5 alone (no module changed), and with the files of
+// n changed modules read and their md5 taken (CheckOrigins, erl_eval
+// included). Two figures, both the whole VM's (the rpc processes, the code
+// server, the file server): reductions (erlang:statistics(reductions)),
+// where the md5 BIFs charge some 40 reductions a byte hashed (to yield
+// often, not because a byte costs that much), and CPU time
+// (erlang:statistics(runtime), in ms, of all the VM's threads).
+func BenchmarkCodePoll(b *testing.B) {
+	n := testnode.Start(b, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	stat := func(what string) float64 {
+		r, err := c.Call(ctx, "erlang", "statistics", etf.Atom(what))
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, _ := etf.ToInt64(r.(etf.Tuple)[0])
+		return float64(v)
+	}
+	l, err := LoadedModules(ctx, c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var files []string
+	for m, f := range l.From {
+		if f.IsFile {
+			files = append(files, m)
+		}
+	}
+	if _, err := CheckOrigins(ctx, c, l, files[:1], 1); err != nil { // beam_lib loaded
+		b.Fatal(err)
+	}
+	for _, changed := range []int{0, 10, len(files)} {
+		b.Run(fmt.Sprintf("changed=%d", changed), func(b *testing.B) {
+			var reds, cpu float64
+			for b.Loop() {
+				r0, c0 := stat("reductions"), stat("runtime")
+				l, err := LoadedModules(ctx, c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if changed > 0 {
+					cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					got, err := CheckOrigins(cctx, c, l, files[:changed], changed)
+					cancel()
+					if err != nil || len(got) != changed {
+						b.Fatalf("checked %d of %d: %v", len(got), changed, err)
+					}
+				}
+				reds += stat("reductions") - r0
+				cpu += stat("runtime") - c0
+			}
+			b.ReportMetric(reds/float64(b.N), "reductions/poll")
+			b.ReportMetric(cpu/float64(b.N), "node_cpu_ms/poll")
+			b.ReportMetric(float64(len(l.Modules)), "modules_loaded")
+		})
+	}
 }
