@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
@@ -219,4 +221,90 @@ clusters:
 		}
 		return got["outside_code_path"] == "1" && got["differs_from_file"] == "2" && got["code_path"] == fmt.Sprint(routine)
 	}, 20*time.Second, 100*time.Millisecond)
+}
+
+// TestToSave checks that new code not checked yet is saved as it was, to
+// be found new again at the next poll.
+func TestToSave(t *testing.T) {
+	checked := map[string]capture.Origin{"a": {}}
+	tests := []struct {
+		name      string
+		prev, cur capture.Modules
+		check     []string
+		want      capture.Modules
+	}{
+		{"all checked", capture.Modules{"x": "1"}, capture.Modules{"x": "1", "a": "2"}, []string{"a"}, capture.Modules{"x": "1", "a": "2"}},
+		{"loaded, not checked", capture.Modules{"x": "1"}, capture.Modules{"x": "1", "a": "2", "b": "3"}, []string{"a", "b"},
+			capture.Modules{"x": "1", "a": "2"}},
+		{"reloaded, not checked", capture.Modules{"b": "1"}, capture.Modules{"b": "2+old"}, []string{"b"}, capture.Modules{"b": "1"}},
+		{"nothing new", capture.Modules{"x": "1"}, capture.Modules{"x": "1+old"}, nil, capture.Modules{"x": "1+old"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cur := maps.Clone(tc.cur)
+			require.Equal(t, tc.want, toSave(tc.prev, tc.cur, tc.check, checked))
+			require.Equal(t, cur, tc.cur, "the reading itself is left alone")
+		})
+	}
+}
+
+// TestCodeNotifications checks the texts and fields of what a poll
+// records, for each origin of new code.
+func TestCodeNotifications(t *testing.T) {
+	const md5, other = "aaaa", "bbbb"
+	inPath := capture.Origin{From: capture.From{Name: "/rel/lib/x/ebin/m.beam", IsFile: true}, InCodePath: true, FileMD5: md5}
+	loaded := func(m string) capture.Change { return capture.Change{Module: m, Kind: "loaded", NewMD5: md5} }
+	tests := []struct {
+		name    string
+		changes []capture.Change
+		origins map[string]capture.Origin
+		first   bool
+		want    []journal.Notification
+	}{
+		{"routine: one summary", []capture.Change{loaded("a"), loaded("b")}, map[string]capture.Origin{"a": inPath, "b": inPath}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Info, Text: "2 modules loaded from the code path: a, b.",
+				Fields: map[string]string{"modules": "2", "origin": "code_path", "list": "a b"}}}},
+		{"routine: the first five named", []capture.Change{loaded("a"), loaded("b"), loaded("c"), loaded("d"), loaded("e"), loaded("f"), loaded("g")},
+			map[string]capture.Origin{"a": inPath, "b": inPath, "c": inPath, "d": inPath, "e": inPath, "f": inPath, "g": inPath}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Info, Text: "7 modules loaded from the code path: a, b, c, d, e, … (and 2 more).",
+				Fields: map[string]string{"modules": "7", "origin": "code_path", "list": "a b c d e f g"}}}},
+		{"not checked yet: nothing", []capture.Change{loaded("a"), {Module: "b", Kind: "reloaded", OldMD5: other, NewMD5: md5}}, nil, false, nil},
+		{"no file name", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: capture.From{IsFile: true}}}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning, Text: "Module h loaded from a binary with no file name (md5 aaaa, no file).",
+				Fields: map[string]string{"module": "h", "origin": "no_file", "file": "", "file_md5": "no file", "new_md5": md5}}}},
+		{"not a file", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: capture.From{Name: "cover_compiled"}}}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning, Text: "Module h loaded as cover_compiled, not from a file (md5 aaaa, no file).",
+				Fields: map[string]string{"module": "h", "origin": "not_a_file", "file": "cover_compiled", "file_md5": "no file", "new_md5": md5}}}},
+		{"code path file gone", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: inPath.From, InCodePath: true}}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning,
+				Text:   "Module h loaded from /rel/lib/x/ebin/m.beam, in the code path, but no .beam file of the module is there (md5 aaaa, no file).",
+				Fields: map[string]string{"module": "h", "origin": "no_file", "file": "/rel/lib/x/ebin/m.beam", "file_md5": "no file", "new_md5": md5}}}},
+		{"outside the code path, the same as its file", []capture.Change{loaded("h")},
+			map[string]capture.Origin{"h": {From: capture.From{Name: "/tmp/h.beam", IsFile: true}, FileMD5: md5}}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning,
+				Text:   "Module h loaded from /tmp/h.beam, outside the code path (md5 aaaa, file md5 aaaa).",
+				Fields: map[string]string{"module": "h", "origin": "outside_code_path", "file": "/tmp/h.beam", "file_md5": md5, "new_md5": md5}}}},
+		{"reloaded from the code path, unobserved", []capture.Change{{Module: "m", Kind: "reloaded", OldMD5: other, NewMD5: md5}, loaded("a")},
+			map[string]capture.Origin{"m": inPath, "a": inPath}, true,
+			[]journal.Notification{
+				{Kind: "code_reloaded", Severity: journal.Warning,
+					Text: "Module m changed: md5 aaaa, was bbbb; loaded from /rel/lib/x/ebin/m.beam, in the code path (file md5 aaaa). Changed while beamctl was not watching.",
+					Fields: map[string]string{"module": "m", "origin": "code_path", "file": "/rel/lib/x/ebin/m.beam", "file_md5": md5, "old_md5": other, "new_md5": md5,
+						"observed": "changed while unobserved"}},
+				{Kind: "code_loaded", Severity: journal.Info, Text: "1 module loaded from the code path: a. Changed while beamctl was not watching.",
+					Fields: map[string]string{"modules": "1", "origin": "code_path", "list": "a", "observed": "changed while unobserved"}}}},
+		{"purged and deleted: as they were", []capture.Change{{Module: "p", Kind: "purged", NewMD5: md5}, {Module: "d", Kind: "deleted", OldMD5: md5}}, nil, false,
+			[]journal.Notification{
+				{Kind: "code_purged", Severity: journal.Info, Text: "Old code of module p purged (current md5 aaaa).", Fields: map[string]string{"module": "p", "new_md5": md5}},
+				{Kind: "code_deleted", Severity: journal.Info, Text: "Module d deleted (md5 was aaaa).", Fields: map[string]string{"module": "d", "old_md5": md5}}}},
+	}
+	now := time.Now()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range tc.want {
+				tc.want[i].Time, tc.want[i].Cluster, tc.want[i].Node = now, "c", "n@h"
+			}
+			require.Equal(t, tc.want, codeNotifications(now, "c", "n@h", tc.changes, tc.origins, tc.first, false))
+		})
+	}
 }

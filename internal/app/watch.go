@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -325,22 +326,7 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 			a.log.Debug("Cannot read where the new code came from", "node", node, "err", err)
 		}
 	}
-	// New code not checked yet stays out of the saved reading, so that the
-	// next poll finds it new again and checks it.
-	saved := make(capture.Modules, len(cur))
-	for m, v := range cur {
-		saved[m] = v
-	}
-	for _, m := range check {
-		if _, ok := origins[m]; ok {
-			continue
-		}
-		if v, ok := prev[m]; ok {
-			saved[m] = v
-		} else {
-			delete(saved, m)
-		}
-	}
+	saved := toSave(prev, cur, check, origins)
 	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", saved); err != nil {
 		a.log.Error("Cannot save the module reading", "node", node, "err", err)
 	}
@@ -358,6 +344,24 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		a.mu.Unlock()
 	}
 	a.record(codeNotifications(time.Now(), cluster, node, changes, origins, first, restarted)...)
+}
+
+// toSave is the reading to save: cur, except that new code not checked
+// yet (in check, not in origins) keeps its state of prev (absent, or its
+// previous md5), so that the next poll finds it new again and checks it.
+func toSave(prev, cur capture.Modules, check []string, origins map[string]capture.Origin) capture.Modules {
+	saved := maps.Clone(cur)
+	for _, m := range check {
+		if _, ok := origins[m]; ok {
+			continue
+		}
+		if v, ok := prev[m]; ok {
+			saved[m] = v
+		} else {
+			delete(saved, m)
+		}
+	}
+	return saved
 }
 
 // codeNotifications turns a poll's module changes into notifications.
@@ -440,7 +444,7 @@ func codeNotifications(now time.Time, cluster, node string, changes []capture.Ch
 func whereFrom(o capture.Origin, md5 string) string {
 	switch {
 	case !o.IsFile:
-		return fmt.Sprintf("not from a file (%s)", o.Name)
+		return fmt.Sprintf("as %s, not from a file", o.Name)
 	case o.Name == "":
 		return "from a binary with no file name"
 	case !o.InCodePath:

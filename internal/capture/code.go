@@ -168,6 +168,15 @@ Loop(Mods, []).
 // not loaded from a file need no reading: their Origin has IsFile false.
 // One erl_eval round (three calls), which reads each file once.
 func CheckOrigins(ctx context.Context, c *dist.Conn, l *Loaded, mods []string, limit int) (map[string]Origin, error) {
+	budget := time.Second
+	if d, ok := ctx.Deadline(); ok {
+		budget = time.Until(d) / 2
+	}
+	return checkOriginsWithin(ctx, c, l, mods, limit, budget)
+}
+
+// checkOriginsWithin is CheckOrigins with the node's time budget given.
+func checkOriginsWithin(ctx context.Context, c *dist.Conn, l *Loaded, mods []string, limit int, budget time.Duration) (map[string]Origin, error) {
 	out := make(map[string]Origin, len(mods))
 	var args etf.List
 	for _, m := range mods {
@@ -183,11 +192,7 @@ func CheckOrigins(ctx context.Context, c *dist.Conn, l *Loaded, mods []string, l
 	if len(args) == 0 {
 		return out, nil
 	}
-	budget := int64(1000)
-	if d, ok := ctx.Deadline(); ok {
-		budget = max(time.Until(d).Milliseconds()/2, 1)
-	}
-	r, err := inspect.EvalWith(ctx, c, checkOrigins, map[string]etf.Term{"Mods": args, "Ms": budget})
+	r, err := inspect.EvalWith(ctx, c, checkOrigins, map[string]etf.Term{"Mods": args, "Ms": max(budget.Milliseconds(), 0)})
 	if err != nil {
 		return nil, fmt.Errorf("check where the loaded modules came from: %w", err)
 	}

@@ -129,6 +129,11 @@ func TestCheckOrigins(t *testing.T) {
 	require.Len(t, got, 2)
 	require.Contains(t, got, "co_atom", "not a file: nothing to read")
 	require.Contains(t, got, "co_plain")
+
+	// The node stops reading when its time is spent, after the first file.
+	got, err = checkOriginsWithin(ctx, c, l, []string{"co_debug", "co_plain", "lists"}, 100, 0)
+	require.NoError(t, err)
+	require.Equal(t, map[string]Origin{"co_debug": {From: l.From["co_debug"], InCodePath: true, FileMD5: md5["co_debug"]}}, got)
 }
 
 func hexOf(b []byte) string {
