@@ -36,7 +36,8 @@ M:module_info(md5).`
 // path is summed up in one info notification per poll, and that code
 // loaded by hand (seed 002: the forgotten hotfix) is a warning naming the
 // file and both md5s: from outside the code path, and under the name of
-// a code path file that holds other code (new, and replacing code).
+// a code path file that holds other code (new, and replacing code), and
+// behind the code server's back.
 func TestCodeLoadedOrigin(t *testing.T) {
 	src := func(m string) string { return fmt.Sprintf("-module(%s).\n-export([v/0]).\nv() -> 1.\n", m) }
 	patched := testnode.Compile(t, "ct_patched", src("ct_patched"))
@@ -180,6 +181,13 @@ clusters:
 		changedMD5, wasMD5, reloadedBeam, wasMD5), warn.Text)
 	require.Equal(t, wasMD5, warn.Fields["file_md5"])
 
+	// (4) Code loaded behind the code server's back (erlang:load_module/2).
+	evalOn(t, c, `{ok, M, Bin} = compile:forms([{attribute, 1, module, ct_bif}], [binary]), {module, M} = erlang:load_module(M, Bin).`)
+	require.Eventually(t, find("code_loaded", "ct_bif"), 20*time.Second, 100*time.Millisecond)
+	require.Equal(t, journal.Warning, warn.Severity)
+	require.Equal(t, "unknown_to_code_server", warn.Fields["origin"])
+	require.True(t, strings.HasPrefix(warn.Text, "Module ct_bif loaded behind the code server's back"), warn.Text)
+
 	// Each hand-made change is reported once, in none of the summaries;
 	// nothing routine is a warning (up to a poll after them).
 	call("code", "ensure_loaded", etf.Atom("erl_tar")) // routine: seen at a later poll
@@ -202,7 +210,7 @@ clusters:
 			}
 		}
 	}
-	require.Equal(t, map[string]int{"hotfix_x": 1, "ct_patched": 1, "ct_reloaded": 1}, warnings)
+	require.Equal(t, map[string]int{"hotfix_x": 1, "ct_patched": 1, "ct_reloaded": 1, "ct_bif": 1}, warnings)
 
 	// Counted by origin, routine loads as well.
 	require.Eventually(t, func() bool {
@@ -219,7 +227,8 @@ clusters:
 		for _, s := range v.Result {
 			got[s.Metric["origin"]] = fmt.Sprint(s.Value[1])
 		}
-		return got["outside_code_path"] == "1" && got["differs_from_file"] == "2" && got["code_path"] == fmt.Sprint(routine)
+		return got["outside_code_path"] == "1" && got["differs_from_file"] == "2" && got["unknown_to_code_server"] == "1" &&
+			got["code_path"] == fmt.Sprint(routine)
 	}, 20*time.Second, 100*time.Millisecond)
 }
 
@@ -275,6 +284,10 @@ func TestCodeNotifications(t *testing.T) {
 		{"not a file", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: capture.From{Name: "cover_compiled"}}}, false,
 			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning, Text: "Module h loaded as cover_compiled, not from a file (md5 aaaa, no file).",
 				Fields: map[string]string{"module": "h", "origin": "not_a_file", "file": "cover_compiled", "file_md5": "no file", "new_md5": md5}}}},
+		{"behind the code server's back", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: capture.From{Unknown: true}}}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning,
+				Text:   "Module h loaded behind the code server's back (erlang:load_module/2: code:all_loaded/0 does not list it), not from a file (md5 aaaa, no file).",
+				Fields: map[string]string{"module": "h", "origin": "unknown_to_code_server", "file": "", "file_md5": "no file", "new_md5": md5}}}},
 		{"code path file gone", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: inPath.From, InCodePath: true}}, false,
 			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning,
 				Text:   "Module h loaded from /rel/lib/x/ebin/m.beam, in the code path, but no .beam file of the module is there (md5 aaaa, no file).",

@@ -443,6 +443,8 @@ func codeNotifications(now time.Time, cluster, node string, changes []capture.Ch
 // whereFrom says where new code with md5 came from, after "loaded".
 func whereFrom(o capture.Origin, md5 string) string {
 	switch {
+	case o.Unknown:
+		return "behind the code server's back (erlang:load_module/2: code:all_loaded/0 does not list it), not from a file"
 	case !o.IsFile:
 		return fmt.Sprintf("as %s, not from a file", o.Name)
 	case o.Name == "":
@@ -470,6 +472,8 @@ func fileMD5(o capture.Origin) string {
 // field.
 func originOf(o capture.Origin, md5 string) string {
 	switch {
+	case o.Unknown:
+		return "unknown_to_code_server"
 	case !o.IsFile:
 		return "not_a_file"
 	case o.Name == "":

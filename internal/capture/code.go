@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -29,36 +30,47 @@ type Loaded struct {
 // From is where a module was loaded from, as code:all_loaded gives it:
 // a file name (IsFile), or for code not loaded from a named file the
 // term in Erlang syntax (preloaded, cover_compiled, or whatever was
-// passed to code:load_binary/3 as its file name).
+// passed to code:load_binary/3 as its file name). Unknown is code the
+// code server does not know (loaded with erlang:load_module/2 behind its
+// back: code:all_loaded does not list it).
 type From struct {
-	Name   string
-	IsFile bool
+	Name    string
+	IsFile  bool
+	Unknown bool
 }
 
-// LoadedModules reads code:all_loaded(), then every module's md5 and
-// whether it has old code, in two round trips (lists:zipwith over
-// erlang:get_module_info/2 and erlang:check_old_code/1, batched).
-// A module purged between the two calls makes the second fail; the caller
+// LoadedModules reads erlang:loaded() and code:all_loaded() (batched),
+// then every module's md5 and whether it has old code (lists:zipwith over
+// erlang:get_module_info/2 and erlang:check_old_code/1, batched): two
+// round trips, three when a module is loaded that the code server does not
+// list (checked with erlang:module_loaded/1: erlang:loaded() lists old
+// code too). A module purged between the calls makes one fail; the caller
 // tries again at its next poll.
 func LoadedModules(ctx context.Context, c Caller) (*Loaded, error) {
-	r, err := c.Call(ctx, "code", "all_loaded")
+	apply := etf.Export{Module: "erlang", Function: "apply", Arity: 2}
+	r, err := c.Call(ctx, "lists", "zipwith", apply,
+		etf.List{etf.Export{Module: "erlang", Function: "loaded", Arity: 0}, etf.Export{Module: "code", Function: "all_loaded", Arity: 0}},
+		etf.List{etf.List{}, etf.List{}})
 	if err != nil {
 		return nil, err
 	}
-	l, err := etf.ToList(r)
-	if err != nil {
+	both, err := etf.ToList(r)
+	if err != nil || len(both) != 2 {
+		return nil, fmt.Errorf("code:all_loaded: unexpected reply")
+	}
+	all, err1 := etf.ToList(both[0])
+	l, err2 := etf.ToList(both[1])
+	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("code:all_loaded: %w", err)
 	}
-	mods := make(etf.List, 0, len(l))
-	items := make(etf.List, 0, len(l))
-	from := make(map[string]From, len(l))
+	mods := make(etf.List, 0, len(all))
+	from := make(map[string]From, len(all))
 	for _, e := range l {
 		t, err := etf.ToTuple(e, 2)
 		if err != nil {
 			return nil, fmt.Errorf("code:all_loaded: %w", err)
 		}
 		mods = append(mods, t[0])
-		items = append(items, etf.Atom("md5"))
 		name, _ := t[0].(etf.Atom)
 		if a, ok := t[1].(etf.Atom); ok {
 			from[string(name)] = From{Name: string(a)}
@@ -68,7 +80,33 @@ func LoadedModules(ctx context.Context, c Caller) (*Loaded, error) {
 			from[string(name)] = From{Name: termtext.Format(t[1])}
 		}
 	}
-	apply := etf.Export{Module: "erlang", Function: "apply", Arity: 2}
+	var unknown etf.List
+	for _, m := range all {
+		if name, ok := m.(etf.Atom); ok {
+			if _, known := from[string(name)]; !known {
+				unknown = append(unknown, m)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		r, err := c.Call(ctx, "lists", "filter", etf.Export{Module: "erlang", Function: "module_loaded", Arity: 1}, unknown)
+		if err != nil {
+			return nil, fmt.Errorf("erlang:loaded: %w", err)
+		}
+		current, err := etf.ToList(r)
+		if err != nil {
+			return nil, fmt.Errorf("erlang:loaded: %w", err)
+		}
+		for _, m := range current {
+			name, _ := m.(etf.Atom)
+			mods = append(mods, m)
+			from[string(name)] = From{Unknown: true}
+		}
+	}
+	items := make(etf.List, len(mods))
+	for i := range items {
+		items[i] = etf.Atom("md5")
+	}
 	r, err = c.Call(ctx, "lists", "zipwith", apply,
 		etf.List{etf.Export{Module: "lists", Function: "zipwith", Arity: 3}, etf.Export{Module: "lists", Function: "map", Arity: 2}},
 		etf.List{
@@ -78,7 +116,7 @@ func LoadedModules(ctx context.Context, c Caller) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("md5 of the loaded modules: %w", err)
 	}
-	both, err := etf.ToList(r)
+	both, err = etf.ToList(r)
 	if err != nil || len(both) != 2 {
 		return nil, fmt.Errorf("md5 of the loaded modules: unexpected reply")
 	}

@@ -98,20 +98,26 @@ func TestCheckOrigins(t *testing.T) {
 	load("co_hotfix", etf.String("/tmp/patches/co_hotfix.erl"))
 	load("co_nofile", etf.List{})
 	load("co_atom", etf.Atom("co_atom"))
+	r, err := inspect.EvalWith(ctx, c, `{ok, M, Bin} = compile:forms([{attribute, 1, module, co_bif}], [binary]),
+		{module, M} = erlang:load_module(M, Bin), M:module_info(md5).`, nil)
+	require.NoError(t, err)
+	md5["co_bif"] = hexOf(r.([]byte))
 	patchedBeam := filepath.Join(patched, "co_patched.beam")
 	load("co_patched", etf.String(patchedBeam))
-	r, err := c.Call(ctx, "beam_lib", "md5", etf.String(patchedBeam))
+	r, err = c.Call(ctx, "beam_lib", "md5", etf.String(patchedBeam))
 	require.NoError(t, err)
 	onDisk := hexOf(r.(etf.Tuple)[1].(etf.Tuple)[1].([]byte))
 	require.NotEqual(t, onDisk, md5["co_patched"])
 
 	l, err := LoadedModules(ctx, c)
 	require.NoError(t, err)
-	all := []string{"co_atom", "co_debug", "co_hotfix", "co_nofile", "co_patched", "co_plain", "lists"}
+	require.Equal(t, md5["co_bif"], l.Modules["co_bif"], "loaded behind the code server's back, read all the same")
+	all := []string{"co_atom", "co_bif", "co_debug", "co_hotfix", "co_nofile", "co_patched", "co_plain", "lists"}
 	got, err := CheckOrigins(ctx, c, l, all, 100)
 	require.NoError(t, err)
 	require.Equal(t, map[string]Origin{
 		"co_atom":    {From: From{Name: "co_atom"}},
+		"co_bif":     {From: From{Unknown: true}},
 		"co_debug":   {From: From{Name: filepath.Join(debug, "co_debug.beam"), IsFile: true}, InCodePath: true, FileMD5: md5["co_debug"]},
 		"co_hotfix":  {From: From{Name: "/tmp/patches/co_hotfix.erl", IsFile: true}},
 		"co_nofile":  {From: From{Name: "", IsFile: true}},
@@ -122,6 +128,19 @@ func TestCheckOrigins(t *testing.T) {
 	for _, m := range all {
 		require.Equal(t, m == "co_debug" || m == "co_plain" || m == "lists", got[m].Routine(l.Modules[m]), m)
 	}
+
+	// Deleted code (old, not purged) is no longer loaded, though
+	// erlang:loaded() lists it.
+	for _, m := range []string{"co_atom", "co_bif"} {
+		r, err = c.Call(ctx, "code", "delete", etf.Atom(m))
+		require.NoError(t, err)
+		require.Equal(t, etf.True, r)
+	}
+	l2, err := LoadedModules(ctx, c)
+	require.NoError(t, err)
+	require.NotContains(t, l2.Modules, "co_atom")
+	require.NotContains(t, l2.Modules, "co_bif")
+	require.Contains(t, l2.Modules, "co_plain")
 
 	// At most limit files are read; the modules not read are left out.
 	got, err = CheckOrigins(ctx, c, l, []string{"co_atom", "co_plain", "lists"}, 1)
