@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,9 +36,9 @@ M:module_info(md5).`
 // TestCodeLoadedOrigin checks that code the node autoloads from its code
 // path is summed up in one info notification per poll, and that code
 // loaded by hand (seed 002: the forgotten hotfix) is a warning naming the
-// file and both md5s: from outside the code path, and under the name of
-// a code path file that holds other code (new, and replacing code), and
-// behind the code server's back.
+// file and both md5s: from outside the code path (also before beamctl
+// looked), under the name of a code path file that holds other code (new,
+// and replacing code), and behind the code server's back.
 func TestCodeLoadedOrigin(t *testing.T) {
 	src := func(m string) string { return fmt.Sprintf("-module(%s).\n-export([v/0]).\nv() -> 1.\n", m) }
 	patched := testnode.Compile(t, "ct_patched", src("ct_patched"))
@@ -52,9 +53,6 @@ clusters:
     notifications: {code_interval: 1s, log_level: none, system_monitor: "off"}
 `, a.Cookie, a.Name)), t.TempDir())
 	require.NoError(t, err)
-	srv := startApp(t, cfg, t.TempDir())
-	defer srv.Stop()
-	base := "http://" + srv.Addr()
 	ctx := context.Background()
 	c := dialNode(t, a)
 	call := func(m, f string, args ...etf.Term) etf.Term {
@@ -63,6 +61,14 @@ clusters:
 		require.NoError(t, err)
 		return r
 	}
+	// (0) A hotfix loaded by hand before beamctl looked (compiled here, so
+	// that the node's compiler is not loaded yet).
+	early, err := os.ReadFile(filepath.Join(testnode.Compile(t, "ct_early", src("ct_early")), "ct_early.beam"))
+	require.NoError(t, err)
+	call("code", "load_binary", etf.Atom("ct_early"), etf.String("/tmp/patches/ct_early.erl"), early)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
 	md5Of := func(r etf.Term) string {
 		t.Helper()
 		b, ok := r.([]byte)
@@ -90,6 +96,30 @@ clusters:
 		found, err := srv.Recorder().Store().LoadSnapshot(ctx, "test", a.Name, "modules", &mods)
 		require.NoError(t, err)
 		return found
+	}, 20*time.Second, 50*time.Millisecond)
+
+	var warn journal.Notification
+	find := func(kind, module string) func() bool {
+		return func() bool {
+			for _, n := range codeNotes(kind) {
+				if n.Fields["module"] == module {
+					warn = n
+					return true
+				}
+			}
+			return false
+		}
+	}
+	require.Eventually(t, find("code_loaded", "ct_early"), 20*time.Second, 100*time.Millisecond)
+	require.Equal(t, journal.Warning, warn.Severity)
+	require.Equal(t, "loaded before beamctl looked", warn.Fields["observed"])
+	require.Equal(t, fmt.Sprintf("Module ct_early runs code loaded from /tmp/patches/ct_early.erl, outside the code path (md5 %s, no file), before beamctl looked.",
+		md5Of(call("ct_early", "module_info", etf.Atom("md5")))), warn.Text)
+	require.Eventually(t, func() bool { // the sweep of what was loaded before is over
+		var left []string
+		found, err := srv.Recorder().Store().LoadSnapshot(ctx, "test", a.Name, "modules_unswept", &left)
+		require.NoError(t, err)
+		return found && len(left) == 0
 	}, 20*time.Second, 50*time.Millisecond)
 
 	// (1) The compiler autoloads some 40 modules from the code path:
@@ -133,16 +163,7 @@ clusters:
 	// (2) A hotfix loaded by hand from outside the code path: a warning
 	// naming the file, its md5, and that there is no such .beam file.
 	hotfix := loadBy("hotfix_x", "2", "/tmp/patches/hotfix_x.erl")
-	var warn journal.Notification
-	require.Eventually(t, func() bool {
-		for _, n := range codeNotes("code_loaded") {
-			if n.Fields["module"] == "hotfix_x" {
-				warn = n
-				return true
-			}
-		}
-		return false
-	}, 20*time.Second, 100*time.Millisecond)
+	require.Eventually(t, find("code_loaded", "hotfix_x"), 20*time.Second, 100*time.Millisecond)
 	require.Equal(t, journal.Warning, warn.Severity)
 	require.Equal(t, fmt.Sprintf("Module hotfix_x loaded from /tmp/patches/hotfix_x.erl, outside the code path (md5 %s, no file).", hotfix), warn.Text)
 	require.Equal(t, "outside_code_path", warn.Fields["origin"])
@@ -158,17 +179,6 @@ clusters:
 	wasMD5 := md5Of(call("ct_reloaded", "module_info", etf.Atom("md5")))
 	changedMD5 := loadBy("ct_reloaded", "3", reloadedBeam)
 	require.Equal(t, wasMD5, onDisk(reloadedBeam), "+debug_info: the file's md5 is the loaded code's")
-	find := func(kind, module string) func() bool {
-		return func() bool {
-			for _, n := range codeNotes(kind) {
-				if n.Fields["module"] == module {
-					warn = n
-					return true
-				}
-			}
-			return false
-		}
-	}
 	require.Eventually(t, find("code_loaded", "ct_patched"), 20*time.Second, 100*time.Millisecond)
 	require.Equal(t, journal.Warning, warn.Severity)
 	require.Equal(t, fmt.Sprintf("Module ct_patched loaded from %s, in the code path, but that file holds other code (md5 %s, file md5 %s).",
@@ -210,7 +220,7 @@ clusters:
 			}
 		}
 	}
-	require.Equal(t, map[string]int{"hotfix_x": 1, "ct_patched": 1, "ct_reloaded": 1, "ct_bif": 1}, warnings)
+	require.Equal(t, map[string]int{"hotfix_x": 1, "ct_patched": 1, "ct_reloaded": 1, "ct_bif": 1, "ct_early": 1}, warnings)
 
 	// Counted by origin, routine loads as well.
 	require.Eventually(t, func() bool {
@@ -288,6 +298,11 @@ func TestCodeNotifications(t *testing.T) {
 			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning,
 				Text:   "Module h loaded behind the code server's back (erlang:load_module/2: code:all_loaded/0 does not list it), not from a file (md5 aaaa, no file).",
 				Fields: map[string]string{"module": "h", "origin": "unknown_to_code_server", "file": "", "file_md5": "no file", "new_md5": md5}}}},
+		{"beamctl's agent", []capture.Change{loaded("beamctl_agent")},
+			map[string]capture.Origin{"beamctl_agent": {From: capture.From{Name: "beamctl_agent.erl", IsFile: true}}}, false,
+			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Info,
+				Text:   "Module beamctl_agent loaded: beamctl's agent, for its collectors and inspection commands (md5 aaaa).",
+				Fields: map[string]string{"module": "beamctl_agent", "origin": "beamctl_agent", "file": "beamctl_agent.erl", "file_md5": "no file", "new_md5": md5}}}},
 		{"code path file gone", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: inPath.From, InCodePath: true}}, false,
 			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning,
 				Text:   "Module h loaded from /rel/lib/x/ebin/m.beam, in the code path, but no .beam file of the module is there (md5 aaaa, no file).",
@@ -320,4 +335,23 @@ func TestCodeNotifications(t *testing.T) {
 			require.Equal(t, tc.want, codeNotifications(now, "c", "n@h", tc.changes, tc.origins, tc.first, false))
 		})
 	}
+}
+
+// TestSweepNotifications checks what the sweep of code loaded before
+// beamctl looked reports: only what is not routine.
+func TestSweepNotifications(t *testing.T) {
+	now := time.Now()
+	cur := capture.Modules{"a": "aaaa", "b": "bbbb+old", "beamctl_agent": "cccc", "erlang": "dddd", "h": "eeee"}
+	origins := map[string]capture.Origin{
+		"a":             {From: capture.From{Name: "/rel/a.beam", IsFile: true}, InCodePath: true, FileMD5: "aaaa"},
+		"b":             {From: capture.From{Name: "/rel/b.beam", IsFile: true}, InCodePath: true, FileMD5: "bbbb"},
+		"beamctl_agent": {From: capture.From{Name: "beamctl_agent.erl", IsFile: true}},
+		"erlang":        {From: capture.From{Name: "preloaded"}},
+		"h":             {From: capture.From{Name: "/tmp/h.beam", IsFile: true}, FileMD5: "ffff"},
+	}
+	got := sweepNotifications(now, "c", "n@h", []string{"a", "b", "beamctl_agent", "erlang", "h", "unchecked"}, cur, origins)
+	require.Equal(t, []journal.Notification{{Time: now, Cluster: "c", Node: "n@h", Kind: "code_loaded", Severity: journal.Warning,
+		Text: "Module h runs code loaded from /tmp/h.beam, outside the code path (md5 eeee, file md5 ffff), before beamctl looked.",
+		Fields: map[string]string{"module": "h", "origin": "outside_code_path", "file": "/tmp/h.beam", "file_md5": "ffff", "new_md5": "eeee",
+			"observed": "loaded before beamctl looked"}}}, got)
 }

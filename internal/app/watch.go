@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
@@ -301,6 +303,7 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", cur); err != nil {
 			a.log.Error("Cannot save the module reading", "node", node, "err", err)
 		}
+		a.saveUnswept(pctx, cluster, node, slices.Sorted(maps.Keys(cur)))
 		return
 	}
 	var changes []capture.Change
@@ -319,12 +322,35 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 			check = append(check, ch.Module)
 		}
 	}
+	// Code loaded before beamctl looked (at its first reading of the node,
+	// or since the node restarted) is swept too, after the new code, as
+	// many modules a poll as the bound leaves.
+	var unswept []string
+	if restarted {
+		unswept = slices.Sorted(maps.Keys(cur))
+	} else if _, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "modules_unswept", &unswept); err != nil {
+		a.log.Error("Cannot read the modules left to sweep", "node", node, "err", err)
+	}
+	isNew := map[string]bool{}
+	for _, m := range check {
+		isNew[m] = true
+	}
+	var sweep []string
+	for _, m := range unswept {
+		if _, ok := cur[m]; ok && !isNew[m] {
+			sweep = append(sweep, m)
+		}
+	}
 	var origins map[string]capture.Origin
-	if len(check) > 0 {
-		origins, err = capture.CheckOrigins(pctx, conn, loaded, check, maxOriginChecks)
+	if len(check)+len(sweep) > 0 {
+		origins, err = capture.CheckOrigins(pctx, conn, loaded, append(slices.Clip(check), sweep...), maxOriginChecks)
 		if err != nil {
 			a.log.Debug("Cannot read where the new code came from", "node", node, "err", err)
 		}
+	}
+	left := slices.DeleteFunc(slices.Clone(sweep), func(m string) bool { _, ok := origins[m]; return ok })
+	if restarted || len(left) != len(unswept) {
+		a.saveUnswept(pctx, cluster, node, left)
 	}
 	saved := toSave(prev, cur, check, origins)
 	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", saved); err != nil {
@@ -338,12 +364,45 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		}
 		for _, ch := range changes {
 			if o, ok := origins[ch.Module]; ok {
-				info.codeLoads[originOf(o, ch.NewMD5)]++
+				info.codeLoads[originOf(ch.Module, o, ch.NewMD5)]++
 			}
 		}
 		a.mu.Unlock()
 	}
-	a.record(codeNotifications(time.Now(), cluster, node, changes, origins, first, restarted)...)
+	now := time.Now()
+	a.record(codeNotifications(now, cluster, node, changes, origins, first, restarted)...)
+	a.record(sweepNotifications(now, cluster, node, sweep, cur, origins)...)
+}
+
+// saveUnswept saves the modules of the node still to sweep.
+func (a *App) saveUnswept(ctx context.Context, cluster, node string, mods []string) {
+	if err := a.notes.Store().SaveSnapshot(ctx, cluster, node, "modules_unswept", mods); err != nil {
+		a.log.Error("Cannot save the modules left to sweep", "node", node, "err", err)
+	}
+}
+
+// sweepNotifications reports the code loaded before beamctl looked that
+// did not come from where code is expected to come from: one warning per
+// module (routine code is no news). Modules without an origin were not
+// checked.
+func sweepNotifications(now time.Time, cluster, node string, sweep []string, cur capture.Modules, origins map[string]capture.Origin) []journal.Notification {
+	var ns []journal.Notification
+	for _, m := range sweep {
+		o, ok := origins[m]
+		md5, _ := strings.CutSuffix(cur[m], "+old")
+		if !ok || o.Routine(md5) || isAgent(m, o) {
+			continue
+		}
+		fm := o.FileMD5
+		if fm == "" {
+			fm = "no file"
+		}
+		ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_loaded", Severity: journal.Warning,
+			Text: fmt.Sprintf("Module %s runs code loaded %s (md5 %s, %s), before beamctl looked.", m, whereFrom(o, md5), md5, fileMD5(o)),
+			Fields: map[string]string{"module": m, "origin": originOf(m, o, md5), "file": o.Name, "file_md5": fm, "new_md5": md5,
+				"observed": "loaded before beamctl looked"}})
+	}
+	return ns
 }
 
 // toSave is the reading to save: cur, except that new code not checked
@@ -385,11 +444,19 @@ func codeNotifications(now time.Time, cluster, node string, changes []capture.Ch
 				routine = append(routine, ch.Module)
 				continue
 			}
+			if isAgent(ch.Module, o) {
+				n.Text = fmt.Sprintf("Module %s loaded: beamctl's agent, for its collectors and inspection commands (md5 %s).", ch.Module, ch.NewMD5)
+				break
+			}
 			n.Severity = journal.Warning
 			n.Text = fmt.Sprintf("Module %s loaded %s (md5 %s, %s).", ch.Module, whereFrom(o, ch.NewMD5), ch.NewMD5, fileMD5(o))
 		case "reloaded":
 			if !checked {
 				continue
+			}
+			if isAgent(ch.Module, o) {
+				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; beamctl's agent, reloaded by beamctl.", ch.Module, ch.NewMD5, ch.OldMD5)
+				break
 			}
 			n.Severity = journal.Warning
 			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; loaded %s (%s).", ch.Module, ch.NewMD5, ch.OldMD5, whereFrom(o, ch.NewMD5), fileMD5(o))
@@ -399,7 +466,7 @@ func codeNotifications(now time.Time, cluster, node string, changes []capture.Ch
 			n.Text = fmt.Sprintf("Module %s deleted (md5 was %s).", ch.Module, ch.OldMD5)
 		}
 		if checked {
-			n.Fields["origin"] = originOf(o, ch.NewMD5)
+			n.Fields["origin"] = originOf(ch.Module, o, ch.NewMD5)
 			n.Fields["file"] = o.Name
 			n.Fields["file_md5"] = o.FileMD5
 			if o.FileMD5 == "" {
@@ -440,6 +507,13 @@ func codeNotifications(now time.Time, cluster, node string, changes []capture.Ch
 	return ns
 }
 
+// isAgent reports whether module m is beamctl's own agent, which beamctl
+// loads with code:load_binary/3 under the file name beamctl_agent.erl
+// (internal/inspect): hand-loaded, but no news.
+func isAgent(m string, o capture.Origin) bool {
+	return m == inspect.AgentModule && o.IsFile && o.Name == inspect.AgentModule+".erl"
+}
+
 // whereFrom says where new code with md5 came from, after "loaded".
 func whereFrom(o capture.Origin, md5 string) string {
 	switch {
@@ -468,10 +542,12 @@ func fileMD5(o capture.Origin) string {
 	return "file md5 " + o.FileMD5
 }
 
-// originOf classifies where new code with md5 came from, for the origin
-// field.
-func originOf(o capture.Origin, md5 string) string {
+// originOf classifies where new code of module m with md5 came from, for
+// the origin field.
+func originOf(m string, o capture.Origin, md5 string) string {
 	switch {
+	case isAgent(m, o):
+		return "beamctl_agent"
 	case o.Unknown:
 		return "unknown_to_code_server"
 	case !o.IsFile:

@@ -152,9 +152,12 @@ type Origin struct {
 
 // Routine reports whether code loaded with md5 came from where code is
 // expected to come from: a .beam file of the code path that holds that
-// very code. Anything else (a binary loaded from elsewhere or with no
-// file, a file changed or deleted since) is a hand-made change.
-func (o Origin) Routine(md5 string) bool { return o.IsFile && o.InCodePath && o.FileMD5 == md5 }
+// very code, or the VM itself (preloaded). Anything else (a binary
+// loaded from elsewhere or with no file, a file changed or deleted since)
+// is a hand-made change.
+func (o Origin) Routine(md5 string) bool {
+	return o.IsFile && o.InCodePath && o.FileMD5 == md5 || o == Origin{From: From{Name: "preloaded"}}
+}
 
 // checkOrigins is evaluated on the node with erl_eval, with Mods bound to
 // [{Module, FileName}] (module atoms the node gave, file names as UTF-8

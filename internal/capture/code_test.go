@@ -112,7 +112,7 @@ func TestCheckOrigins(t *testing.T) {
 	l, err := LoadedModules(ctx, c)
 	require.NoError(t, err)
 	require.Equal(t, md5["co_bif"], l.Modules["co_bif"], "loaded behind the code server's back, read all the same")
-	all := []string{"co_atom", "co_bif", "co_debug", "co_hotfix", "co_nofile", "co_patched", "co_plain", "lists"}
+	all := []string{"co_atom", "co_bif", "co_debug", "co_hotfix", "co_nofile", "co_patched", "co_plain", "erlang", "lists"}
 	got, err := CheckOrigins(ctx, c, l, all, 100)
 	require.NoError(t, err)
 	require.Equal(t, map[string]Origin{
@@ -123,10 +123,11 @@ func TestCheckOrigins(t *testing.T) {
 		"co_nofile":  {From: From{Name: "", IsFile: true}},
 		"co_patched": {From: From{Name: patchedBeam, IsFile: true}, InCodePath: true, FileMD5: onDisk},
 		"co_plain":   {From: From{Name: filepath.Join(plain, "co_plain.beam"), IsFile: true}, InCodePath: true, FileMD5: md5["co_plain"]},
+		"erlang":     {From: From{Name: "preloaded"}},
 		"lists":      {From: l.From["lists"], InCodePath: true, FileMD5: l.Modules["lists"]},
 	}, got)
 	for _, m := range all {
-		require.Equal(t, m == "co_debug" || m == "co_plain" || m == "lists", got[m].Routine(l.Modules[m]), m)
+		require.Equal(t, m == "co_debug" || m == "co_plain" || m == "erlang" || m == "lists", got[m].Routine(l.Modules[m]), m)
 	}
 
 	// Deleted code (old, not purged) is no longer loaded, though
