@@ -242,8 +242,8 @@ clusters:
 	}, 20*time.Second, 100*time.Millisecond)
 }
 
-// TestToSave checks that new code not checked yet is saved as it was, to
-// be found new again at the next poll.
+// TestToSave checks that a module loaded but not checked yet is left out
+// of the saved reading, to be found new again at the next poll.
 func TestToSave(t *testing.T) {
 	checked := map[string]capture.Origin{"a": {}}
 	tests := []struct {
@@ -255,7 +255,7 @@ func TestToSave(t *testing.T) {
 		{"all checked", capture.Modules{"x": "1"}, capture.Modules{"x": "1", "a": "2"}, []string{"a"}, capture.Modules{"x": "1", "a": "2"}},
 		{"loaded, not checked", capture.Modules{"x": "1"}, capture.Modules{"x": "1", "a": "2", "b": "3"}, []string{"a", "b"},
 			capture.Modules{"x": "1", "a": "2"}},
-		{"reloaded, not checked", capture.Modules{"b": "1"}, capture.Modules{"b": "2+old"}, []string{"b"}, capture.Modules{"b": "1"}},
+		{"reloaded, not checked: reported", capture.Modules{"b": "1"}, capture.Modules{"b": "2+old"}, []string{"b"}, capture.Modules{"b": "2+old"}},
 		{"nothing new", capture.Modules{"x": "1"}, capture.Modules{"x": "1+old"}, nil, capture.Modules{"x": "1+old"}},
 	}
 	for _, tc := range tests {
@@ -287,7 +287,9 @@ func TestCodeNotifications(t *testing.T) {
 			map[string]capture.Origin{"a": inPath, "b": inPath, "c": inPath, "d": inPath, "e": inPath, "f": inPath, "g": inPath}, false,
 			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Info, Text: "7 modules loaded from the code path: a, b, c, d, e, … (and 2 more).",
 				Fields: map[string]string{"modules": "7", "origin": "code_path", "list": "a b c d e f g"}}}},
-		{"not checked yet: nothing", []capture.Change{loaded("a"), {Module: "b", Kind: "reloaded", OldMD5: other, NewMD5: md5}}, nil, false, nil},
+		{"not checked yet: loaded later, changed now", []capture.Change{loaded("a"), {Module: "b", Kind: "reloaded", OldMD5: other, NewMD5: md5}}, nil, false,
+			[]journal.Notification{{Kind: "code_reloaded", Severity: journal.Warning, Text: "Module b changed: md5 aaaa, was bbbb.",
+				Fields: map[string]string{"module": "b", "old_md5": other, "new_md5": md5}}}},
 		{"no file name", []capture.Change{loaded("h")}, map[string]capture.Origin{"h": {From: capture.From{IsFile: true}}}, false,
 			[]journal.Notification{{Kind: "code_loaded", Severity: journal.Warning, Text: "Module h loaded from a binary with no file name (md5 aaaa, no file).",
 				Fields: map[string]string{"module": "h", "origin": "no_file", "file": "", "file_md5": "no file", "new_md5": md5}}}},

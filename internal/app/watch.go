@@ -223,12 +223,13 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 				})()
 			}
 		}
-		a.pollCode(ctx, conn, cluster, timeout, first)
+		if a.pollCode(ctx, conn, cluster, timeout, first) {
+			first = false
+		}
 		a.pollAlarms(ctx, conn, cluster, timeout)
 		if polls%10 == 0 { // the release's files and the code path change rarely
 			a.pollRelease(ctx, conn, cluster, timeout)
 		}
-		first = false
 		select {
 		case <-ctx.Done():
 			return
@@ -267,44 +268,65 @@ const maxOriginChecks = 200
 // or changed), the node reads the file it came from: code autoloaded from
 // the code path, the same as its file there, is routine and summed up in
 // one notification; any other (a binary loaded by hand from elsewhere or
-// with no file, code that differs from its file) is a warning.
-func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration, first bool) {
+// with no file, code that differs from its file) is a warning. It reports
+// whether the reading was compared and saved: until then, the next poll
+// is still the connection's first.
+func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration, first bool) bool {
 	node := conn.Node()
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	loaded, err := capture.LoadedModules(pctx, conn)
 	if err != nil {
 		a.log.Debug("Cannot read the loaded modules", "node", node, "err", err)
-		return
+		return false
 	}
 	cur := loaded.Modules
+	// After a restart of the node, modules loaded or not are no news (code
+	// loads on demand); a different md5 is (a new release, or a patch).
+	restarted, pid := false, ""
+	if first {
+		r, err := conn.Call(pctx, "os", "getpid")
+		if err != nil {
+			a.log.Debug("Cannot read the node's OS pid", "node", node, "err", err)
+			return false
+		}
+		pid, _ = etf.ToString(r)
+		var prevPid string
+		if _, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "os_pid", &prevPid); err != nil {
+			a.log.Error("Cannot read the node's OS pid", "node", node, "err", err)
+			return false
+		}
+		restarted = prevPid != "" && prevPid != pid
+	}
 	var prev capture.Modules
 	found, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "modules", &prev)
 	if err != nil {
 		a.log.Error("Cannot read the last module reading", "node", node, "err", err)
-		return
+		return false
 	}
-	// After a restart of the node, modules loaded or not are no news (code
-	// loads on demand); a different md5 is (a new release, or a patch).
-	restarted := false
-	if first { // saved before the baseline check, so the first connection has it too
-		if r, err := conn.Call(pctx, "os", "getpid"); err == nil {
-			pid, _ := etf.ToString(r)
-			var prevPid string
-			if _, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "os_pid", &prevPid); err == nil {
-				restarted = prevPid != "" && prevPid != pid
+	// The store's writes get their own time: the calls to the node may
+	// have used up pctx's.
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	defer scancel()
+	save := func(saved capture.Modules, unswept []string, saveUnswept bool) bool {
+		if err := a.notes.Store().SaveSnapshot(sctx, cluster, node, "modules", saved); err != nil {
+			a.log.Error("Cannot save the module reading", "node", node, "err", err)
+			return false
+		}
+		if saveUnswept {
+			if err := a.notes.Store().SaveSnapshot(sctx, cluster, node, "modules_unswept", unswept); err != nil {
+				a.log.Error("Cannot save the modules left to sweep", "node", node, "err", err)
 			}
-			if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "os_pid", pid); err != nil {
+		}
+		if first { // also at the baseline, so that the first connection has it too
+			if err := a.notes.Store().SaveSnapshot(sctx, cluster, node, "os_pid", pid); err != nil {
 				a.log.Error("Cannot save the node's OS pid", "node", node, "err", err)
 			}
 		}
+		return true
 	}
 	if !found { // the baseline
-		if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", cur); err != nil {
-			a.log.Error("Cannot save the module reading", "node", node, "err", err)
-		}
-		a.saveUnswept(pctx, cluster, node, slices.Sorted(maps.Keys(cur)))
-		return
+		return save(cur, slices.Sorted(maps.Keys(cur)), true)
 	}
 	var changes []capture.Change
 	var check []string // changed code first: rarer, and never routine
@@ -343,18 +365,16 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 	}
 	var origins map[string]capture.Origin
 	if len(check)+len(sweep) > 0 {
-		origins, err = capture.CheckOrigins(pctx, conn, loaded, append(slices.Clip(check), sweep...), maxOriginChecks)
+		cctx, cancel := context.WithTimeout(ctx, timeout) // its own: the reading may have used most of pctx's
+		origins, err = capture.CheckOrigins(cctx, conn, loaded, append(slices.Clip(check), sweep...), maxOriginChecks)
+		cancel()
 		if err != nil {
 			a.log.Debug("Cannot read where the new code came from", "node", node, "err", err)
 		}
 	}
 	left := slices.DeleteFunc(slices.Clone(sweep), func(m string) bool { _, ok := origins[m]; return ok })
-	if restarted || len(left) != len(unswept) {
-		a.saveUnswept(pctx, cluster, node, left)
-	}
-	saved := toSave(prev, cur, check, origins)
-	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", saved); err != nil {
-		a.log.Error("Cannot save the module reading", "node", node, "err", err)
+	if !save(toSave(prev, cur, check, origins), left, restarted || len(left) != len(unswept)) {
+		return false // not recorded: the next poll finds the same changes
 	}
 	if len(origins) > 0 {
 		a.mu.Lock()
@@ -372,13 +392,7 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 	now := time.Now()
 	a.record(codeNotifications(now, cluster, node, changes, origins, first, restarted)...)
 	a.record(sweepNotifications(now, cluster, node, sweep, cur, origins)...)
-}
-
-// saveUnswept saves the modules of the node still to sweep.
-func (a *App) saveUnswept(ctx context.Context, cluster, node string, mods []string) {
-	if err := a.notes.Store().SaveSnapshot(ctx, cluster, node, "modules_unswept", mods); err != nil {
-		a.log.Error("Cannot save the modules left to sweep", "node", node, "err", err)
-	}
+	return true
 }
 
 // sweepNotifications reports the code loaded before beamctl looked that
@@ -405,18 +419,15 @@ func sweepNotifications(now time.Time, cluster, node string, sweep []string, cur
 	return ns
 }
 
-// toSave is the reading to save: cur, except that new code not checked
-// yet (in check, not in origins) keeps its state of prev (absent, or its
-// previous md5), so that the next poll finds it new again and checks it.
+// toSave is the reading to save: cur, except that modules loaded but not
+// checked yet (in check, not in origins, not in prev) are left out, so
+// that the next poll finds them new again and checks them. A changed
+// module is reported at once, checked or not.
 func toSave(prev, cur capture.Modules, check []string, origins map[string]capture.Origin) capture.Modules {
 	saved := maps.Clone(cur)
 	for _, m := range check {
-		if _, ok := origins[m]; ok {
-			continue
-		}
-		if v, ok := prev[m]; ok {
-			saved[m] = v
-		} else {
+		_, checked := origins[m]
+		if _, known := prev[m]; !checked && !known {
 			delete(saved, m)
 		}
 	}
@@ -424,8 +435,8 @@ func toSave(prev, cur capture.Modules, check []string, origins map[string]captur
 }
 
 // codeNotifications turns a poll's module changes into notifications.
-// New code (loaded or reloaded) without an origin was not checked yet and
-// is left for the next poll. Modules loaded from the code path as their
+// A module loaded without an origin was not checked yet and is left for
+// the next poll; a changed one is reported all the same. Modules loaded from the code path as their
 // file there are routine: one summary, info. Any other new code is a
 // warning naming where it came from and both md5s.
 func codeNotifications(now time.Time, cluster, node string, changes []capture.Change, origins map[string]capture.Origin, first, restarted bool) []journal.Notification {
@@ -451,15 +462,16 @@ func codeNotifications(now time.Time, cluster, node string, changes []capture.Ch
 			n.Severity = journal.Warning
 			n.Text = fmt.Sprintf("Module %s loaded %s (md5 %s, %s).", ch.Module, whereFrom(o, ch.NewMD5), ch.NewMD5, fileMD5(o))
 		case "reloaded":
-			if !checked {
-				continue
-			}
-			if isAgent(ch.Module, o) {
-				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; beamctl's agent, reloaded by beamctl.", ch.Module, ch.NewMD5, ch.OldMD5)
-				break
-			}
 			n.Severity = journal.Warning
-			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; loaded %s (%s).", ch.Module, ch.NewMD5, ch.OldMD5, whereFrom(o, ch.NewMD5), fileMD5(o))
+			switch {
+			case !checked: // the node did not say (busy): no news of where it came from
+				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s.", ch.Module, ch.NewMD5, ch.OldMD5)
+			case isAgent(ch.Module, o):
+				n.Severity = journal.Info
+				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; beamctl's agent, reloaded by beamctl.", ch.Module, ch.NewMD5, ch.OldMD5)
+			default:
+				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; loaded %s (%s).", ch.Module, ch.NewMD5, ch.OldMD5, whereFrom(o, ch.NewMD5), fileMD5(o))
+			}
 		case "purged":
 			n.Text = fmt.Sprintf("Old code of module %s purged (current md5 %s).", ch.Module, ch.NewMD5)
 		case "deleted":
