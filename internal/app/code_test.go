@@ -357,3 +357,41 @@ func TestSweepNotifications(t *testing.T) {
 		Fields: map[string]string{"module": "h", "origin": "outside_code_path", "file": "/tmp/h.beam", "file_md5": "ffff", "new_md5": "eeee",
 			"observed": "loaded before beamctl looked"}}}, got)
 }
+
+// TestPollCodeFirstUntilSaved checks that a first poll that fails stays
+// the first: after a node restart, the poll that finally reads the node
+// knows it restarted, and reports no module as deleted.
+func TestPollCodeFirstUntilSaved(t *testing.T) {
+	a := testnode.Start(t, testnode.Options{})
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+clusters:
+  - name: test
+    cookie: %s
+    nodes: [%s]
+    notifications: {code_interval: 1h, log_level: none, system_monitor: "off"}
+`, a.Cookie, a.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	defer srv.Stop()
+	base := "http://" + srv.Addr()
+	ctx := context.Background()
+	const cluster = "direct" // snapshots of its own, apart from the server's polls
+	require.True(t, srv.pollCode(ctx, dialNode(t, a), cluster, 10*time.Second, true), "the baseline")
+	a.Kill()
+	a.Restart()
+	c := dialNode(t, a)
+	require.False(t, srv.pollCode(ctx, c, cluster, time.Nanosecond, true), "no time to read the node")
+	require.True(t, srv.pollCode(ctx, c, cluster, 10*time.Second, true))
+	for _, kind := range []string{"code_deleted", "code_loaded"} {
+		require.Empty(t, notes(t, base, url.Values{"kind": {kind}, "cluster": {cluster}}), "after a restart, modules loaded or not are no news")
+	}
+	var pid string
+	found, err := srv.Recorder().Store().LoadSnapshot(ctx, cluster, a.Name, "os_pid", &pid)
+	require.NoError(t, err)
+	require.True(t, found)
+	r, err := c.Call(ctx, "os", "getpid")
+	require.NoError(t, err)
+	got, err := etf.ToString(r)
+	require.NoError(t, err)
+	require.Equal(t, got, pid, "saved by the poll that read the node")
+}
