@@ -329,7 +329,7 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		return save(cur, slices.Sorted(maps.Keys(cur)), true)
 	}
 	var changes []capture.Change
-	var check []string // changed code first: rarer, and never routine
+	var check []string // changed code first: rarer, and a warning whatever its origin
 	for _, ch := range capture.Diff(prev, cur) {
 		if restarted && ch.Kind != "reloaded" {
 			continue
