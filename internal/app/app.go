@@ -89,6 +89,8 @@ func New(o Options) (*App, error) {
 	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{},
 		metadata: map[string]web.Metadata{
 			"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."},
+			"beamctl_code_loads_total": {Type: "counter",
+				Help: "New code (modules loaded or changed) found on the node since beamctl started, by where it came from: code_path (routine), outside_code_path, differs_from_file, no_file, not_a_file."},
 			"erlang_vm_system_monitor_events_total": {Type: "counter",
 				Help: "system_monitor events (long_gc, long_schedule, large_heap, busy_port, busy_dist_port, and busy_dist_port_to_beamctl: on beamctl's own connection) since beamctl's monitor started on the node."},
 		}}

@@ -27,6 +27,8 @@ type nodeInfo struct {
 	uptime     float64
 	apps       map[string]string // running applications and their versions
 	sysmon     *capture.Sysmon   // beamctl's system_monitor on the node, if any
+
+	codeLoads map[string]float64 // new code pollCode found, by origin, since beamctl started
 }
 
 // info returns the node's record, created on first use. The caller holds mu.

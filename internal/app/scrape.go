@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"time"
 
@@ -84,10 +85,18 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_node_up"}}, base...), Time: now, Value: up})
 	a.mu.Lock()
 	var sm *capture.Sysmon
+	var codeLoads map[string]float64
 	if info := a.nodes[nodeKey{cluster, node}]; info != nil {
 		sm = info.sysmon
+		codeLoads = maps.Clone(info.codeLoads)
 	}
 	a.mu.Unlock()
+	if up == 1 {
+		for origin, v := range codeLoads {
+			samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_code_loads_total"}},
+				append(base, store.Label{Name: "origin", Value: origin})...), Time: now, Value: v})
+		}
+	}
 	if sm != nil && up == 1 {
 		for event, v := range sm.Counts() {
 			samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "erlang_vm_system_monitor_events_total"}},

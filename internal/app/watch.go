@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/termtext"
 )
@@ -220,12 +223,13 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 				})()
 			}
 		}
-		a.pollCode(ctx, conn, cluster, timeout, first)
+		if a.pollCode(ctx, conn, cluster, timeout, first) {
+			first = false
+		}
 		a.pollAlarms(ctx, conn, cluster, timeout)
 		if polls%10 == 0 { // the release's files and the code path change rarely
 			a.pollRelease(ctx, conn, cluster, timeout)
 		}
-		first = false
 		select {
 		case <-ctx.Done():
 			return
@@ -254,63 +258,232 @@ func (a *App) forward(events <-chan journal.Notification, cluster string, stop f
 	}
 }
 
+// maxOriginChecks bounds how many module files one poll has the node
+// read to tell where new code came from; the rest wait for the next poll.
+const maxOriginChecks = 200
+
 // pollCode compares the node's loaded modules with the last reading and
 // records what changed. Changes found at the first poll of a connection
-// happened while beamctl was not watching.
-func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration, first bool) {
+// happened while beamctl was not watching. For new code (a module loaded
+// or changed), the node reads the file it came from: code autoloaded from
+// the code path, the same as its file there, is routine and summed up in
+// one notification; any other (a binary loaded by hand from elsewhere or
+// with no file, code that differs from its file) is a warning. It reports
+// whether the reading was compared and saved: until then, the next poll
+// is still the connection's first.
+func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration, first bool) bool {
 	node := conn.Node()
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cur, err := capture.LoadedModules(pctx, conn)
+	loaded, err := capture.LoadedModules(pctx, conn)
 	if err != nil {
 		a.log.Debug("Cannot read the loaded modules", "node", node, "err", err)
-		return
+		return false
+	}
+	cur := loaded.Modules
+	// After a restart of the node, modules loaded or not are no news (code
+	// loads on demand); a different md5 is (a new release, or a patch).
+	restarted, pid := false, ""
+	if first {
+		r, err := conn.Call(pctx, "os", "getpid")
+		if err != nil {
+			a.log.Debug("Cannot read the node's OS pid", "node", node, "err", err)
+			return false
+		}
+		pid, _ = etf.ToString(r)
+		var prevPid string
+		if _, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "os_pid", &prevPid); err != nil {
+			a.log.Error("Cannot read the node's OS pid", "node", node, "err", err)
+			return false
+		}
+		restarted = prevPid != "" && prevPid != pid
 	}
 	var prev capture.Modules
 	found, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "modules", &prev)
 	if err != nil {
 		a.log.Error("Cannot read the last module reading", "node", node, "err", err)
-		return
+		return false
 	}
-	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "modules", cur); err != nil {
-		a.log.Error("Cannot save the module reading", "node", node, "err", err)
-	}
-	// After a restart of the node, modules loaded or not are no news (code
-	// loads on demand); a different md5 is (a new release, or a patch).
-	restarted := false
-	if first { // saved before the baseline check, so the first connection has it too
-		if r, err := conn.Call(pctx, "os", "getpid"); err == nil {
-			pid, _ := etf.ToString(r)
-			var prevPid string
-			if _, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "os_pid", &prevPid); err == nil {
-				restarted = prevPid != "" && prevPid != pid
+	// The store's writes get their own time: the calls to the node may
+	// have used up pctx's.
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	defer scancel()
+	save := func(saved capture.Modules, unswept []string, saveUnswept bool) bool {
+		if err := a.notes.Store().SaveSnapshot(sctx, cluster, node, "modules", saved); err != nil {
+			a.log.Error("Cannot save the module reading", "node", node, "err", err)
+			return false
+		}
+		if saveUnswept {
+			if err := a.notes.Store().SaveSnapshot(sctx, cluster, node, "modules_unswept", unswept); err != nil {
+				a.log.Error("Cannot save the modules left to sweep", "node", node, "err", err)
 			}
-			if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "os_pid", pid); err != nil {
+		}
+		if first { // also at the baseline, so that the first connection has it too
+			if err := a.notes.Store().SaveSnapshot(sctx, cluster, node, "os_pid", pid); err != nil {
 				a.log.Error("Cannot save the node's OS pid", "node", node, "err", err)
 			}
 		}
+		return true
 	}
-	if !found {
-		return // the baseline
+	if !found { // the baseline
+		return save(cur, slices.Sorted(maps.Keys(cur)), true)
 	}
-	now := time.Now()
-	var ns []journal.Notification
+	var changes []capture.Change
+	var check []string // changed code first: rarer, and a warning whatever its origin
 	for _, ch := range capture.Diff(prev, cur) {
 		if restarted && ch.Kind != "reloaded" {
 			continue
 		}
+		changes = append(changes, ch)
+		if ch.Kind == "reloaded" {
+			check = append(check, ch.Module)
+		}
+	}
+	for _, ch := range changes {
+		if ch.Kind == "loaded" {
+			check = append(check, ch.Module)
+		}
+	}
+	// Code loaded before beamctl looked (at its first reading of the node,
+	// or since the node restarted) is swept too, after the new code, as
+	// many modules a poll as the bound leaves.
+	var unswept []string
+	if restarted {
+		unswept = slices.Sorted(maps.Keys(cur))
+	} else if _, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "modules_unswept", &unswept); err != nil {
+		a.log.Error("Cannot read the modules left to sweep", "node", node, "err", err)
+	}
+	isNew := map[string]bool{}
+	for _, m := range check {
+		isNew[m] = true
+	}
+	var sweep []string
+	for _, m := range unswept {
+		if _, ok := cur[m]; ok && !isNew[m] {
+			sweep = append(sweep, m)
+		}
+	}
+	var origins map[string]capture.Origin
+	if len(check)+len(sweep) > 0 {
+		cctx, cancel := context.WithTimeout(ctx, timeout) // its own: the reading may have used most of pctx's
+		origins, err = capture.CheckOrigins(cctx, conn, loaded, append(slices.Clip(check), sweep...), maxOriginChecks)
+		cancel()
+		if err != nil {
+			a.log.Debug("Cannot read where the new code came from", "node", node, "err", err)
+		}
+	}
+	left := slices.DeleteFunc(slices.Clone(sweep), func(m string) bool { _, ok := origins[m]; return ok })
+	if !save(toSave(prev, cur, check, origins), left, restarted || len(left) != len(unswept)) {
+		return false // not recorded: the next poll finds the same changes
+	}
+	if len(origins) > 0 {
+		a.mu.Lock()
+		info := a.info(cluster, node)
+		if info.codeLoads == nil {
+			info.codeLoads = map[string]float64{}
+		}
+		for _, ch := range changes {
+			if o, ok := origins[ch.Module]; ok {
+				info.codeLoads[originOf(ch.Module, o, ch.NewMD5)]++
+			}
+		}
+		a.mu.Unlock()
+	}
+	now := time.Now()
+	a.record(codeNotifications(now, cluster, node, changes, origins, first, restarted)...)
+	a.record(sweepNotifications(now, cluster, node, sweep, cur, origins)...)
+	return true
+}
+
+// sweepNotifications reports the code loaded before beamctl looked that
+// did not come from where code is expected to come from: one warning per
+// module (routine code is no news). Modules without an origin were not
+// checked.
+func sweepNotifications(now time.Time, cluster, node string, sweep []string, cur capture.Modules, origins map[string]capture.Origin) []journal.Notification {
+	var ns []journal.Notification
+	for _, m := range sweep {
+		o, ok := origins[m]
+		md5, _ := strings.CutSuffix(cur[m], "+old")
+		if !ok || o.Routine(md5) || isAgent(m, o) {
+			continue
+		}
+		fm := o.FileMD5
+		if fm == "" {
+			fm = "no file"
+		}
+		ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_loaded", Severity: journal.Warning,
+			Text: fmt.Sprintf("Module %s runs code loaded %s (md5 %s, %s), before beamctl looked.", m, whereFrom(o, md5), md5, fileMD5(o)),
+			Fields: map[string]string{"module": m, "origin": originOf(m, o, md5), "file": o.Name, "file_md5": fm, "new_md5": md5,
+				"observed": "loaded before beamctl looked"}})
+	}
+	return ns
+}
+
+// toSave is the reading to save: cur, except that modules loaded but not
+// checked yet (in check, not in origins, not in prev) are left out, so
+// that the next poll finds them new again and checks them. A changed
+// module is reported at once, checked or not.
+func toSave(prev, cur capture.Modules, check []string, origins map[string]capture.Origin) capture.Modules {
+	saved := maps.Clone(cur)
+	for _, m := range check {
+		_, checked := origins[m]
+		if _, known := prev[m]; !checked && !known {
+			delete(saved, m)
+		}
+	}
+	return saved
+}
+
+// codeNotifications turns a poll's module changes into notifications.
+// A module loaded without an origin was not checked yet and is left for
+// the next poll; a changed one is reported all the same. Modules loaded from the code path as their
+// file there are routine: one summary, info. Any other new code is a
+// warning naming where it came from and both md5s.
+func codeNotifications(now time.Time, cluster, node string, changes []capture.Change, origins map[string]capture.Origin, first, restarted bool) []journal.Notification {
+	var ns []journal.Notification
+	var routine []string
+	for _, ch := range changes {
 		n := journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_" + ch.Kind, Severity: journal.Info,
 			Fields: map[string]string{"module": ch.Module}}
+		o, checked := origins[ch.Module]
 		switch ch.Kind {
 		case "loaded":
-			n.Text = fmt.Sprintf("Module %s loaded (md5 %s).", ch.Module, ch.NewMD5)
+			if !checked {
+				continue
+			}
+			if o.Routine(ch.NewMD5) {
+				routine = append(routine, ch.Module)
+				continue
+			}
+			if isAgent(ch.Module, o) {
+				n.Text = fmt.Sprintf("Module %s loaded: beamctl's agent, for its collectors and inspection commands (md5 %s).", ch.Module, ch.NewMD5)
+				break
+			}
+			n.Severity = journal.Warning
+			n.Text = fmt.Sprintf("Module %s loaded %s (md5 %s, %s).", ch.Module, whereFrom(o, ch.NewMD5), ch.NewMD5, fileMD5(o))
 		case "reloaded":
 			n.Severity = journal.Warning
-			n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s.", ch.Module, ch.NewMD5, ch.OldMD5)
+			switch {
+			case !checked: // the node did not say (busy): no news of where it came from
+				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s.", ch.Module, ch.NewMD5, ch.OldMD5)
+			case isAgent(ch.Module, o):
+				n.Severity = journal.Info
+				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; beamctl's agent, reloaded by beamctl.", ch.Module, ch.NewMD5, ch.OldMD5)
+			default:
+				n.Text = fmt.Sprintf("Module %s changed: md5 %s, was %s; loaded %s (%s).", ch.Module, ch.NewMD5, ch.OldMD5, whereFrom(o, ch.NewMD5), fileMD5(o))
+			}
 		case "purged":
 			n.Text = fmt.Sprintf("Old code of module %s purged (current md5 %s).", ch.Module, ch.NewMD5)
 		case "deleted":
 			n.Text = fmt.Sprintf("Module %s deleted (md5 was %s).", ch.Module, ch.OldMD5)
+		}
+		if checked {
+			n.Fields["origin"] = originOf(ch.Module, o, ch.NewMD5)
+			n.Fields["file"] = o.Name
+			n.Fields["file_md5"] = o.FileMD5
+			if o.FileMD5 == "" {
+				n.Fields["file_md5"] = "no file"
+			}
 		}
 		if ch.OldMD5 != "" {
 			n.Fields["old_md5"] = ch.OldMD5
@@ -318,16 +491,90 @@ func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, tim
 		if ch.NewMD5 != "" {
 			n.Fields["new_md5"] = ch.NewMD5
 		}
-		if first {
-			n.Text += " Changed while beamctl was not watching."
-			n.Fields["observed"] = "changed while unobserved"
-			if restarted {
-				n.Text += " The node restarted since."
-			}
-		}
 		ns = append(ns, n)
 	}
-	a.record(ns...)
+	if len(routine) > 0 {
+		const shown = 5
+		list := strings.Join(routine, ", ")
+		if len(routine) > shown {
+			list = fmt.Sprintf("%s, … (and %d more)", strings.Join(routine[:shown], ", "), len(routine)-shown)
+		}
+		noun := "modules"
+		if len(routine) == 1 {
+			noun = "module"
+		}
+		ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: "code_loaded", Severity: journal.Info,
+			Text:   fmt.Sprintf("%d %s loaded from the code path: %s.", len(routine), noun, list),
+			Fields: map[string]string{"modules": fmt.Sprint(len(routine)), "origin": "code_path", "list": strings.Join(routine, " ")}})
+	}
+	if first {
+		for i := range ns {
+			ns[i].Text += " Changed while beamctl was not watching."
+			ns[i].Fields["observed"] = "changed while unobserved"
+			if restarted {
+				ns[i].Text += " The node restarted since."
+			}
+		}
+	}
+	return ns
+}
+
+// isAgent reports whether module m is beamctl's own agent, which beamctl
+// loads with code:load_binary/3 under the file name beamctl_agent.erl
+// (internal/inspect): hand-loaded, but no news.
+func isAgent(m string, o capture.Origin) bool {
+	return m == inspect.AgentModule && o.IsFile && o.Name == inspect.AgentModule+".erl"
+}
+
+// whereFrom says where new code with md5 came from, after "loaded".
+func whereFrom(o capture.Origin, md5 string) string {
+	switch {
+	case o.Unknown:
+		return "behind the code server's back (erlang:load_module/2: code:all_loaded/0 does not list it), not from a file"
+	case !o.IsFile:
+		return fmt.Sprintf("as %s, not from a file", o.Name)
+	case o.Name == "":
+		return "from a binary with no file name"
+	case !o.InCodePath:
+		return fmt.Sprintf("from %s, outside the code path", o.Name)
+	case o.FileMD5 == "":
+		return fmt.Sprintf("from %s, in the code path, but no .beam file of the module is there", o.Name)
+	case o.FileMD5 != md5:
+		return fmt.Sprintf("from %s, in the code path, but that file holds other code", o.Name)
+	default:
+		return fmt.Sprintf("from %s, in the code path", o.Name)
+	}
+}
+
+// fileMD5 gives the md5 of the file new code came from, for the text.
+func fileMD5(o capture.Origin) string {
+	if o.FileMD5 == "" {
+		return "no file"
+	}
+	return "file md5 " + o.FileMD5
+}
+
+// originOf classifies where new code of module m with md5 came from, for
+// the origin field.
+func originOf(m string, o capture.Origin, md5 string) string {
+	switch {
+	case isAgent(m, o):
+		return "beamctl_agent"
+	case o.Unknown:
+		return "unknown_to_code_server"
+	case !o.IsFile:
+		return "not_a_file"
+	case o.Name == "":
+		return "no_file"
+	case !o.InCodePath:
+		return "outside_code_path"
+	case o.FileMD5 == "":
+		return "no_file"
+	case o.FileMD5 != md5:
+		return "differs_from_file"
+	default:
+		return "code_path"
+	}
 }
 
 // changes compares what a collection round tells about a node with what
