@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -201,7 +202,7 @@ func (a Alarms) validate() error {
 	}
 	for i, u := range a.Alertmanager {
 		if !httpURL(u) {
-			return fmt.Errorf("alarms.alertmanager[%d]: %q is not an http(s) URL such as http://localhost:9093", i, u)
+			return fmt.Errorf("alarms.alertmanager[%d]: %q is not an http(s) URL such as http://localhost:9093", i, shownURL(u))
 		}
 	}
 	return nil
@@ -241,4 +242,24 @@ func (n Notifier) validate() error {
 func httpURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// shownURL is s as an error may quote it: user information (basic auth
+// credentials) and the query (tokens) are replaced, so that a mistyped URL
+// does not put its secret into logs.
+func shownURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.ContainsAny(s, "@?") {
+			return "(not shown: it may hold credentials)"
+		}
+		return s
+	}
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "xxxxx"
+	}
+	return u.String()
 }

@@ -42,7 +42,7 @@ func (e Export) validate() error {
 		}
 	case "otlp":
 		if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("otlp url %q is not an http(s) URL such as http://localhost:4318/v1/logs", e.URL)
+			return fmt.Errorf("otlp url %q is not an http(s) URL such as http://localhost:4318/v1/logs", shownURL(e.URL))
 		}
 	default:
 		return fmt.Errorf("format %q is not syslog, gelf or otlp", e.Format)
