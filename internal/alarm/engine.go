@@ -53,6 +53,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	rules   []Rule
+	health  map[string]*RuleStatus // by rule name, kept across reloads
 	active  map[Key]*Alarm
 	pending map[Key]time.Time // condition holds since, not raised yet
 	raises  map[Key][]time.Time
@@ -87,7 +88,7 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{st: st, opts: o, log: o.Logger, active: map[Key]*Alarm{}, raises: map[Key][]time.Time{}, quiet: map[Key]time.Time{},
+	e := &Engine{st: st, opts: o, log: o.Logger, health: map[string]*RuleStatus{}, active: map[Key]*Alarm{}, raises: map[Key][]time.Time{}, quiet: map[Key]time.Time{},
 		kick: make(chan struct{}, 1)}
 	as, err := st.list(ctx, Filter{ActiveOnly: true, Limit: 1 << 30})
 	if err != nil {
@@ -112,11 +113,21 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 func (e *Engine) Close() error { return e.st.db.Close() }
 
 // SetRules replaces the rules (at start and on reload). Alarms of rules
-// that are gone stay as they are until cleared by an operator.
+// that are gone stay as they are until cleared by an operator; the
+// health of a rule that stays (by name) is kept.
 func (e *Engine) SetRules(rules []Rule) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rules = rules
+	keep := map[string]bool{}
+	for _, r := range rules {
+		keep[r.Name()] = true
+	}
+	for name := range e.health {
+		if !keep[name] {
+			delete(e.health, name)
+		}
+	}
 }
 
 // OnChange calls f after every alarm change (from the goroutine that made
@@ -180,9 +191,8 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
 			}
 		}
 		e.mu.Unlock()
-		obs, err := r.Evaluate(ctx, now, active)
+		obs, err := e.evaluate(ctx, r, now, active)
 		if err != nil {
-			e.log.Warn("Alarm rule failed; its alarms stay as they are", "rule", r.Name(), "err", err)
 			continue
 		}
 		if err := e.apply(ctx, r, now, obs); err != nil {

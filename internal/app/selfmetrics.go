@@ -16,6 +16,7 @@ func (a *App) selfMetrics() http.Handler {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNodes))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNotifications))
+	reg.MustRegister(prometheus.CollectorFunc(a.describeRules))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

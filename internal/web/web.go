@@ -100,6 +100,7 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) htt
 	mux.HandleFunc("GET /api/v1/alarms", h.alarms)
 	mux.HandleFunc("GET /api/v1/alarms/{id}", h.alarm)
 	mux.HandleFunc("POST /api/v1/alarms/{id}/{action}", h.alarmAction)
+	mux.HandleFunc("GET /api/v1/rules", h.rules)
 	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })
