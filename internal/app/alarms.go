@@ -3,8 +3,9 @@ package app
 import (
 	"context"
 
-	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/beamctl/beamctl/internal/alarm"
 )
 
 // alarmModel gives the model alarms of the catalogue (alarm.ModelBuiltins)
