@@ -12,41 +12,33 @@ package alarm
 import (
 	"fmt"
 	"time"
+
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
-// Severity of an alarm, most severe first.
-type Severity string
+// Severity of an alarm: warning, minor, major or critical, from beamctl's
+// one vocabulary of severities (internal/severity, shared with the
+// notifications); a greater Severity is more severe, and None is a
+// condition that does not hold.
+type Severity = severity.Level
 
-// Severities.
+// Severities of alarms.
 const (
-	Critical Severity = "critical"
-	Major    Severity = "major"
-	Minor    Severity = "minor"
-	Warning  Severity = "warning"
+	Critical = severity.Critical
+	Major    = severity.Major
+	Minor    = severity.Minor
+	Warning  = severity.Warning
+	// None is no severity: the condition does not hold.
+	None = severity.None
 )
 
-// Rank orders severities: critical 4 … warning 1, none 0.
-func (s Severity) Rank() int {
-	switch s {
-	case Critical:
-		return 4
-	case Major:
-		return 3
-	case Minor:
-		return 2
-	case Warning:
-		return 1
-	}
-	return 0
-}
-
-// ParseSeverity reads a severity name.
+// ParseSeverity reads the name of an alarm severity.
 func ParseSeverity(s string) (Severity, error) {
-	switch Severity(s) {
+	switch l, _ := severity.Parse(s); l {
 	case Critical, Major, Minor, Warning:
-		return Severity(s), nil
+		return l, nil
 	}
-	return "", fmt.Errorf("severity %q is not critical, major, minor or warning", s)
+	return None, fmt.Errorf("severity %q is not critical, major, minor or warning", s)
 }
 
 // Key identifies what an alarm is about: a rule on a node (or a whole

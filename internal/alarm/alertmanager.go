@@ -49,7 +49,7 @@ func (am *Alertmanager) alert(a Alarm, now time.Time) amAlert {
 	for k, v := range a.Labels { // the rule's own labels; beamctl's below win
 		labels[k] = v
 	}
-	for k, v := range map[string]string{"alertname": a.Rule, "severity": string(a.Severity), "cluster": a.Cluster, "source": "beamctl"} {
+	for k, v := range map[string]string{"alertname": a.Rule, "severity": a.Severity.String(), "cluster": a.Cluster, "source": "beamctl"} {
 		labels[k] = v
 	}
 	if a.Node != "" {

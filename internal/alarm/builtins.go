@@ -190,7 +190,7 @@ func BuiltinRules(q Querier, overrides map[string]Override) ([]Rule, error) {
 		for s, v := range levels {
 			th.Levels = append(th.Levels, Level{s, v})
 		}
-		sort.Slice(th.Levels, func(i, j int) bool { return th.Levels[i].Severity.Rank() < th.Levels[j].Severity.Rank() })
+		sort.Slice(th.Levels, func(i, j int) bool { return th.Levels[i].Severity < th.Levels[j].Severity })
 		window := b.Window
 		if o.Window != nil {
 			if b.Window == 0 {

@@ -240,7 +240,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 	holds := map[Key]bool{}
 	for _, o := range obs {
 		o.Key.Rule = r.Name()
-		if o.Severity == "" {
+		if o.Severity == None {
 			continue
 		}
 		holds[o.Key] = true
@@ -248,9 +248,9 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		if a := e.active[o.Key]; a != nil {
 			ev := Event{Time: now}
 			switch {
-			case o.Severity.Rank() > a.Severity.Rank():
+			case o.Severity > a.Severity:
 				ev.Kind, ev.Text = "escalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
-			case o.Severity.Rank() < a.Severity.Rank():
+			case o.Severity < a.Severity:
 				ev.Kind, ev.Text = "deescalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
 			}
 			a.Severity, a.Value, a.Description, a.Evidence = o.Severity, o.Value, o.Description, o.Evidence
@@ -370,8 +370,8 @@ func (e *Engine) Active() []Alarm {
 		out = append(out, *a)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Severity.Rank() != out[j].Severity.Rank() {
-			return out[i].Severity.Rank() > out[j].Severity.Rank()
+		if out[i].Severity != out[j].Severity {
+			return out[i].Severity > out[j].Severity
 		}
 		return out[i].ID > out[j].ID
 	})

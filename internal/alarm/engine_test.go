@@ -26,7 +26,7 @@ func (s *scripted) Evaluate(context.Context, time.Time, map[Key]Severity) ([]Obs
 var nodeA = Key{Cluster: "c", Node: "a@h"}
 
 func holds(sev Severity, v float64) []Observation {
-	return []Observation{{Key: nodeA, Severity: sev, Value: v, Description: "value " + string(sev)}}
+	return []Observation{{Key: nodeA, Severity: sev, Value: v, Description: "value " + sev.String()}}
 }
 
 func TestThresholds(t *testing.T) {
@@ -36,13 +36,13 @@ func TestThresholds(t *testing.T) {
 		current Severity
 		want    Severity
 	}{
-		{50, "", ""},
-		{80, "", Minor},
-		{91, "", Major},
-		{99, "", Critical},
-		{78, "", ""},       // below 80, not raised: nothing
+		{50, None, None},
+		{80, None, Minor},
+		{91, None, Major},
+		{99, None, Critical},
+		{78, None, None},   // below 80, not raised: nothing
 		{78, Minor, Minor}, // raised: held until below 76
-		{75, Minor, ""},    // cleared
+		{75, Minor, None},  // cleared
 		{88, Major, Major}, // held until below 85.5
 		{85, Major, Minor}, // de-escalated, not cleared
 		{94, Critical, Critical},
@@ -53,9 +53,9 @@ func TestThresholds(t *testing.T) {
 		require.Equal(t, tc.want, th.Level(tc.value, tc.current), "%v at %q", tc.value, tc.current)
 	}
 	below := Thresholds{Levels: []Level{{Major, 10}}, Hysteresis: 0.5, Below: true}
-	require.Equal(t, Major, below.Level(9, ""))
+	require.Equal(t, Major, below.Level(9, None))
 	require.Equal(t, Major, below.Level(14, Major))
-	require.Equal(t, Severity(""), below.Level(16, Major))
+	require.Equal(t, None, below.Level(16, Major))
 }
 
 func TestEngine(t *testing.T) {

@@ -137,7 +137,7 @@ func (w *Webhook) payload(c Change) (b []byte, ok bool, err error) {
 		if where == "" {
 			where = a.Cluster
 		}
-		text := fmt.Sprintf("%s *[%s] %s* on %s: %s (%s", slackIcon(a, c.Event.Kind), strings.ToUpper(string(a.Severity)), a.Rule, where,
+		text := fmt.Sprintf("%s *[%s] %s* on %s: %s (%s", slackIcon(a, c.Event.Kind), strings.ToUpper(a.Severity.String()), a.Rule, where,
 			a.Description, c.Event.Kind)
 		if c.Event.Who != "" {
 			text += " by " + c.Event.Who
@@ -185,7 +185,7 @@ func (w *Webhook) mail(c Change) []byte {
 	if where == "" {
 		where = a.Cluster
 	}
-	subject := fmt.Sprintf("[beamctl] %s %s on %s: %s", strings.ToUpper(string(a.Severity)), a.Rule, where, c.Event.Kind)
+	subject := fmt.Sprintf("[beamctl] %s %s on %s: %s", strings.ToUpper(a.Severity.String()), a.Rule, where, c.Event.Kind)
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <beamctl-alarm-%d-%d@beamctl>\r\n",
 		w.From, strings.Join(w.To, ", "), mime.QEncoding.Encode("utf-8", subject), c.Event.Time.Format(time.RFC1123Z), a.ID, c.Event.Time.UnixNano())

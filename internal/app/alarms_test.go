@@ -285,3 +285,7 @@ alarms:
 	require.Regexp(t, `(?m)^beamctl_rule_last_evaluation_timestamp_seconds\{rule="broken"\} \d`, string(body))
 	require.Regexp(t, `(?m)^beamctl_rule_last_evaluation_duration_seconds\{rule="broken"\} \d`, string(body))
 }
+
+// anySeverity makes waitSeverity wait for an alarm raised at any
+// severity.
+const anySeverity alarm.Severity = -1
