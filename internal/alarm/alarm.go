@@ -10,6 +10,7 @@
 package alarm
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"time"
 
@@ -97,7 +98,73 @@ func (a *Alarm) Key() Key { return Key{a.Rule, a.Cluster, a.Node, a.Subject} }
 // Event is one change of an alarm.
 type Event struct {
 	Time time.Time `json:"time"`
-	Kind string    `json:"kind"` // raised, escalated, deescalated, flapping, cleared, acked, unacked, commented, cleared_by_operator
+	Kind EventKind `json:"kind"`
 	Who  string    `json:"who,omitempty"`
 	Text string    `json:"text,omitempty"`
+}
+
+// EventKind is what changed in an alarm; its name (raised, escalated, …)
+// is what JSON, the database and the notifiers carry.
+type EventKind int
+
+// Event kinds.
+const (
+	// NoEvent is no change.
+	NoEvent EventKind = iota
+	// Raised: the condition held for the rule's for: duration.
+	Raised
+	// Escalated: the alarm moved to a more severe level.
+	Escalated
+	// Deescalated: the alarm moved to a less severe level.
+	Deescalated
+	// Flapping: the alarm was raised too often and is held raised.
+	Flapping
+	// Cleared: the condition no longer holds.
+	Cleared
+	// Acked: an operator acknowledged the alarm.
+	Acked
+	// Unacked: an operator took an acknowledgement back.
+	Unacked
+	// Commented: an operator commented.
+	Commented
+	// ClearedByOperator: an operator cleared the alarm by hand.
+	ClearedByOperator
+)
+
+var eventKinds = [...]string{NoEvent: "", Raised: "raised", Escalated: "escalated", Deescalated: "deescalated", Flapping: "flapping",
+	Cleared: "cleared", Acked: "acked", Unacked: "unacked", Commented: "commented", ClearedByOperator: "cleared_by_operator"}
+
+func (k EventKind) String() string {
+	if k < 0 || int(k) >= len(eventKinds) {
+		return fmt.Sprintf("event(%d)", int(k))
+	}
+	return eventKinds[k]
+}
+
+// MarshalText writes the name.
+func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a name.
+func (k *EventKind) UnmarshalText(b []byte) error {
+	for i, n := range eventKinds {
+		if n == string(b) {
+			*k = EventKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown alarm event %q", b)
+}
+
+// Value stores the name in the database.
+func (k EventKind) Value() (driver.Value, error) { return k.String(), nil }
+
+// Scan reads a stored name.
+func (k *EventKind) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		return k.UnmarshalText([]byte(v))
+	case []byte:
+		return k.UnmarshalText(v)
+	}
+	return fmt.Errorf("alarm event: cannot read %T", src)
 }

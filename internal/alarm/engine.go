@@ -249,12 +249,12 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 			ev := Event{Time: now}
 			switch {
 			case o.Severity > a.Severity:
-				ev.Kind, ev.Text = "escalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
+				ev.Kind, ev.Text = Escalated, fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
 			case o.Severity < a.Severity:
-				ev.Kind, ev.Text = "deescalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
+				ev.Kind, ev.Text = Deescalated, fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
 			}
 			a.Severity, a.Value, a.Description, a.Evidence = o.Severity, o.Value, o.Description, o.Evidence
-			if ev.Kind == "" {
+			if ev.Kind == NoEvent {
 				// Only the value moved: kept in memory (and stored with the
 				// next event), not written every round.
 				continue
@@ -279,7 +279,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		a := &Alarm{Rule: o.Key.Rule, Cluster: o.Key.Cluster, Node: o.Key.Node, Subject: o.Key.Subject, Severity: o.Severity,
 			Active: true, RaisedAt: now, Value: o.Value, Description: o.Description, Evidence: o.Evidence,
 			Labels: o.Labels, Annotations: o.Annotations}
-		ev := Event{Time: now, Kind: "raised", Text: o.Description}
+		ev := Event{Time: now, Kind: Raised, Text: o.Description}
 		raises := append(e.recentRaises(o.Key, now), now)
 		e.raises[o.Key] = raises
 		if len(raises) >= e.opts.FlapCount {
@@ -310,7 +310,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		}
 		if !a.Flapping && len(e.recentRaises(k, now)) >= e.opts.FlapCount-1 {
 			a.Flapping = true // the next raise would make it flap: hold it now
-			ev := Event{Time: now, Kind: "flapping", Text: fmt.Sprintf("raised %d times in %s: held until quiet for %s",
+			ev := Event{Time: now, Kind: Flapping, Text: fmt.Sprintf("raised %d times in %s: held until quiet for %s",
 				len(e.recentRaises(k, now)), e.opts.FlapWindow, e.opts.FlapWindow)}
 			if err := e.st.save(ctx, a, ev); err != nil {
 				return err
@@ -329,7 +329,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		}
 		cleared := now
 		a.Active, a.ClearedAt = false, &cleared
-		ev := Event{Time: now, Kind: "cleared"}
+		ev := Event{Time: now, Kind: Cleared}
 		if err := e.st.save(ctx, a, ev); err != nil {
 			return err
 		}
@@ -419,7 +419,7 @@ func (e *Engine) Get(ctx context.Context, id int64) (*Alarm, error) {
 func (e *Engine) Ack(ctx context.Context, id int64, who string) (*Alarm, error) {
 	return e.operate(ctx, id, func(a *Alarm, now time.Time) (Event, error) {
 		a.AckedBy, a.AckedAt = who, &now
-		return Event{Time: now, Kind: "acked", Who: who}, nil
+		return Event{Time: now, Kind: Acked, Who: who}, nil
 	})
 }
 
@@ -430,7 +430,7 @@ func (e *Engine) Unack(ctx context.Context, id int64, who string) (*Alarm, error
 			return Event{}, fmt.Errorf("alarm %d is not acknowledged", id)
 		}
 		a.AckedBy, a.AckedAt = "", nil
-		return Event{Time: now, Kind: "unacked", Who: who}, nil
+		return Event{Time: now, Kind: Unacked, Who: who}, nil
 	})
 }
 
@@ -440,7 +440,7 @@ func (e *Engine) Comment(ctx context.Context, id int64, who, text string) (*Alar
 		if text == "" {
 			return Event{}, fmt.Errorf("a comment needs text")
 		}
-		return Event{Time: now, Kind: "commented", Who: who, Text: text}, nil
+		return Event{Time: now, Kind: Commented, Who: who, Text: text}, nil
 	})
 }
 
@@ -459,7 +459,7 @@ func (e *Engine) Clear(ctx context.Context, id int64, who string) (*Alarm, error
 		if err := e.st.deletePending(ctx, k); err != nil {
 			return Event{}, err
 		}
-		return Event{Time: now, Kind: "cleared_by_operator", Who: who}, nil
+		return Event{Time: now, Kind: ClearedByOperator, Who: who}, nil
 	})
 }
 

@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func TestEngine(t *testing.T) {
 	require.Len(t, act, 1)
 	id := act[0].ID
 	require.Equal(t, Minor, act[0].Severity)
-	require.Equal(t, "raised", changes[0].Event.Kind)
+	require.Equal(t, Raised, changes[0].Event.Kind)
 
 	// Escalation and de-escalation change the alarm in place.
 	r.obs = holds(Major, 92)
@@ -139,7 +140,7 @@ func TestEngine(t *testing.T) {
 	require.False(t, a.Active)
 	var kinds []string
 	for _, ev := range a.History {
-		kinds = append(kinds, ev.Kind)
+		kinds = append(kinds, ev.Kind.String())
 	}
 	require.Equal(t, []string{"raised", "escalated", "deescalated", "acked", "commented", "unacked", "cleared"}, kinds)
 	require.Equal(t, "alice", a.History[3].Who)
@@ -157,7 +158,7 @@ func TestFlapping(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	var raised int
 	e.OnChange(func(c Change) {
-		if c.Event.Kind == "raised" {
+		if c.Event.Kind == Raised {
 			raised++
 		}
 	})
@@ -196,7 +197,7 @@ func TestOperatorClear(t *testing.T) {
 	a, err := e.Clear(ctx, id, "carol")
 	require.NoError(t, err)
 	require.False(t, a.Active)
-	require.Equal(t, "cleared_by_operator", a.History[len(a.History)-1].Kind)
+	require.Equal(t, ClearedByOperator, a.History[len(a.History)-1].Kind)
 	_, err = e.Clear(ctx, id, "carol")
 	require.EqualError(t, err, "alarm 1 is already cleared")
 	e.Evaluate(ctx, t0.Add(2*time.Minute))
@@ -243,4 +244,26 @@ func TestOutageTolerance(t *testing.T) {
 			require.Len(t, e.Active(), 1, "raised once the condition held its for: again")
 		})
 	}
+}
+
+// TestEventKindNames checks that the typed event kinds keep their names in
+// JSON and in the database.
+func TestEventKindNames(t *testing.T) {
+	for k := Raised; k <= ClearedByOperator; k++ {
+		b, err := json.Marshal(Event{Kind: k})
+		require.NoError(t, err)
+		var back Event
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Equal(t, k, back.Kind)
+		v, err := k.Value()
+		require.NoError(t, err)
+		var scanned EventKind
+		require.NoError(t, scanned.Scan(v))
+		require.Equal(t, k, scanned)
+	}
+	b, err := json.Marshal(Event{Kind: ClearedByOperator})
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"kind":"cleared_by_operator"`)
+	var e Event
+	require.EqualError(t, json.Unmarshal([]byte(`{"kind":"exploded"}`), &e), `unknown alarm event "exploded"`)
 }

@@ -104,7 +104,7 @@ func (w *Webhook) payload(c Change) (b []byte, ok bool, err error) {
 	switch w.format() {
 	case "pagerduty":
 		action := ""
-		switch c.Event.Kind {
+		switch c.Event.Kind.String() {
 		case "raised", "escalated", "deescalated", "flapping", "unacked":
 			action = "trigger"
 		case "acked":
@@ -130,19 +130,19 @@ func (w *Webhook) payload(c Change) (b []byte, ok bool, err error) {
 		}
 		b, err = json.Marshal(ev)
 	case "slack":
-		if c.Event.Kind == "commented" && c.Event.Text == "" {
+		if c.Event.Kind == Commented && c.Event.Text == "" {
 			return nil, false, nil
 		}
 		where := a.Node
 		if where == "" {
 			where = a.Cluster
 		}
-		text := fmt.Sprintf("%s *[%s] %s* on %s: %s (%s", slackIcon(a, c.Event.Kind), strings.ToUpper(a.Severity.String()), a.Rule, where,
+		text := fmt.Sprintf("%s *[%s] %s* on %s: %s (%s", slackIcon(a, c.Event.Kind.String()), strings.ToUpper(a.Severity.String()), a.Rule, where,
 			a.Description, c.Event.Kind)
 		if c.Event.Who != "" {
 			text += " by " + c.Event.Who
 		}
-		if c.Event.Kind == "commented" {
+		if c.Event.Kind == Commented {
 			text += ": " + c.Event.Text
 		}
 		b, err = json.Marshal(map[string]string{"text": text + ")"})

@@ -786,7 +786,7 @@ alarms:
 	require.Equal(t, "alice", hist.AckedBy)
 	var kinds []string
 	for _, ev := range hist.History {
-		kinds = append(kinds, ev.Kind)
+		kinds = append(kinds, ev.Kind.String())
 	}
 	require.Equal(t, []string{"raised", "acked", "commented"}, kinds, "not raised twice")
 
