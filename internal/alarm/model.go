@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -65,6 +66,8 @@ type modelRule struct {
 	window time.Duration
 	m      Model
 	q      Querier
+
+	mu     sync.Mutex // one evaluation at a time: meshed is the rule's memory
 	meshed map[[2]string]bool
 }
 
@@ -73,6 +76,8 @@ func (r *modelRule) For() time.Duration { return r.forDur }
 
 // Evaluate runs the built-in's function over the model at now.
 func (r *modelRule) Evaluate(ctx context.Context, now time.Time, _ map[Key]Severity) ([]Observation, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	obs, err := r.b.Eval(ctx, &ModelInput{M: r.m, Q: r.q, Now: now, Window: r.window, Meshed: r.meshed})
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.b.Name, err)
