@@ -10,43 +10,36 @@
 package alarm
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"time"
+
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
-// Severity of an alarm, most severe first.
-type Severity string
+// Severity of an alarm: warning, minor, major or critical, from beamctl's
+// one vocabulary of severities (internal/severity, shared with the
+// notifications); a greater Severity is more severe, and None is a
+// condition that does not hold.
+type Severity = severity.Level
 
-// Severities.
+// Severities of alarms.
 const (
-	Critical Severity = "critical"
-	Major    Severity = "major"
-	Minor    Severity = "minor"
-	Warning  Severity = "warning"
+	Critical = severity.Critical
+	Major    = severity.Major
+	Minor    = severity.Minor
+	Warning  = severity.Warning
+	// None is no severity: the condition does not hold.
+	None = severity.None
 )
 
-// Rank orders severities: critical 4 … warning 1, none 0.
-func (s Severity) Rank() int {
-	switch s {
-	case Critical:
-		return 4
-	case Major:
-		return 3
-	case Minor:
-		return 2
-	case Warning:
-		return 1
-	}
-	return 0
-}
-
-// ParseSeverity reads a severity name.
+// ParseSeverity reads the name of an alarm severity.
 func ParseSeverity(s string) (Severity, error) {
-	switch Severity(s) {
+	switch l, _ := severity.Parse(s); l {
 	case Critical, Major, Minor, Warning:
-		return Severity(s), nil
+		return l, nil
 	}
-	return "", fmt.Errorf("severity %q is not critical, major, minor or warning", s)
+	return None, fmt.Errorf("severity %q is not critical, major, minor or warning", s)
 }
 
 // Key identifies what an alarm is about: a rule on a node (or a whole
@@ -105,7 +98,73 @@ func (a *Alarm) Key() Key { return Key{a.Rule, a.Cluster, a.Node, a.Subject} }
 // Event is one change of an alarm.
 type Event struct {
 	Time time.Time `json:"time"`
-	Kind string    `json:"kind"` // raised, escalated, deescalated, flapping, cleared, acked, unacked, commented, cleared_by_operator
+	Kind EventKind `json:"kind"`
 	Who  string    `json:"who,omitempty"`
 	Text string    `json:"text,omitempty"`
+}
+
+// EventKind is what changed in an alarm; its name (raised, escalated, …)
+// is what JSON, the database and the notifiers carry.
+type EventKind int
+
+// Event kinds.
+const (
+	// NoEvent is no change.
+	NoEvent EventKind = iota
+	// Raised: the condition held for the rule's for: duration.
+	Raised
+	// Escalated: the alarm moved to a more severe level.
+	Escalated
+	// Deescalated: the alarm moved to a less severe level.
+	Deescalated
+	// Flapping: the alarm was raised too often and is held raised.
+	Flapping
+	// Cleared: the condition no longer holds.
+	Cleared
+	// Acked: an operator acknowledged the alarm.
+	Acked
+	// Unacked: an operator took an acknowledgement back.
+	Unacked
+	// Commented: an operator commented.
+	Commented
+	// ClearedByOperator: an operator cleared the alarm by hand.
+	ClearedByOperator
+)
+
+var eventKinds = [...]string{NoEvent: "", Raised: "raised", Escalated: "escalated", Deescalated: "deescalated", Flapping: "flapping",
+	Cleared: "cleared", Acked: "acked", Unacked: "unacked", Commented: "commented", ClearedByOperator: "cleared_by_operator"}
+
+func (k EventKind) String() string {
+	if k < 0 || int(k) >= len(eventKinds) {
+		return fmt.Sprintf("event(%d)", int(k))
+	}
+	return eventKinds[k]
+}
+
+// MarshalText writes the name.
+func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a name.
+func (k *EventKind) UnmarshalText(b []byte) error {
+	for i, n := range eventKinds {
+		if n == string(b) {
+			*k = EventKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown alarm event %q", b)
+}
+
+// Value stores the name in the database.
+func (k EventKind) Value() (driver.Value, error) { return k.String(), nil }
+
+// Scan reads a stored name.
+func (k *EventKind) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		return k.UnmarshalText([]byte(v))
+	case []byte:
+		return k.UnmarshalText(v)
+	}
+	return fmt.Errorf("alarm event: cannot read %T", src)
 }

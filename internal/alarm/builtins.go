@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -8,6 +9,12 @@ import (
 
 	"github.com/prometheus/common/model"
 )
+
+// This file is the catalogue of beamctl's built-in alarms: the query
+// alarms over the metric store (Builtins), the model alarms over what the
+// server knows of several nodes (ModelBuiltins) and the event alarms over
+// notifications (EventBuiltins). Build (catalogue.go) makes every rule
+// from the configuration; docs/alarms.md tells the story of each.
 
 // Builtin is one of beamctl's own alarms over the metric store: its
 // expression, default levels, for: duration, description and the failure
@@ -97,6 +104,55 @@ var Builtins = []Builtin{
 		Text: `{{.Node}} logs {{num .Value}} errors a minute.`},
 }
 
+// ModelBuiltin is a built-in alarm over the server's Model: a fixed
+// severity and a function that finds the keys whose condition holds.
+type ModelBuiltin struct {
+	Name     string
+	Severity Severity
+	For      time.Duration
+	// Window is a lookback, for the alarms that have one (zero: none).
+	Window time.Duration
+	// Text says what the alarm finds (for docs and the rules API).
+	Text string
+	Eval func(ctx context.Context, in *ModelInput) ([]Observation, error)
+}
+
+// ModelBuiltins are the built-in alarms over the server's model.
+var ModelBuiltins = []ModelBuiltin{
+	{Name: "node_down", Severity: Critical, For: 30 * time.Second, Eval: nodeDown,
+		Text: "A known node beamctl is not connected to."},
+	{Name: "module_version_mismatch", Severity: Major, Eval: moduleVersionMismatch,
+		Text: "A module loaded with different md5s on nodes of one family."},
+	{Name: "old_code", Severity: Warning, For: 5 * time.Minute, Eval: oldCode,
+		Text: "A module whose old code is still loaded long after a code change."},
+	{Name: "application_version_mismatch", Severity: Major, For: time.Minute, Eval: applicationVersionMismatch,
+		Text: "An application running in different versions on nodes of one family."},
+	{Name: "node_alarm", Severity: Minor, Eval: nodeAlarms,
+		Text: "An alarm set in the node's own alarm_handler."},
+	{Name: "partial_netsplit", Severity: Major, For: 30 * time.Second, Eval: partialNetsplit,
+		Text: "Node A is connected to other nodes but not to B, both up."},
+	{Name: "cluster_partitioned", Severity: Critical, For: 30 * time.Second, Window: time.Hour, Eval: clusterPartitioned,
+		Text: "The up nodes of a cluster, once connected, form more than one island of connected nodes."},
+	{Name: "config_sanity", Severity: Major, Eval: configSanity,
+		Text: "A file the running release depends on that cannot be read or does not parse."},
+	{Name: "module_clash", Severity: Minor, Eval: moduleClash,
+		Text: "Modules in two directories of the code path, one alarm per node and pair of directories."},
+	{Name: "time_zone_mismatch", Severity: Minor, For: time.Minute, Eval: timeZoneMismatch,
+		Text: "Nodes of one family in different time zones."},
+}
+
+// EventBuiltins are the built-in alarms over notifications: restarts, and
+// mnesia's own alarms from its system events.
+var EventBuiltins = []EventRule{
+	{RuleName: "node_restart_loop", Kind: "node_restarted", Count: 2, Window: 30 * time.Minute,
+		Levels:      &Thresholds{Levels: []Level{{Severity: Minor, At: 2}, {Severity: Major, At: 3}, {Severity: Critical, At: 6}}},
+		Description: "The node restarts in a loop"},
+	{RuleName: "mnesia_inconsistent", Kind: "mnesia_inconsistent_database", Count: 1, Window: time.Hour, Severity: Critical,
+		Description: "mnesia reports an inconsistent database (a partition healed with diverging tables)"},
+	{RuleName: "mnesia_overloaded", Kind: "mnesia_overload", Count: 1, Window: 10 * time.Minute, Severity: Major,
+		Description: "mnesia is overloaded (its transaction log dump falls behind)"},
+}
+
 // Override changes a built-in's defaults from the configuration.
 type Override struct {
 	Disabled bool
@@ -134,7 +190,7 @@ func BuiltinRules(q Querier, overrides map[string]Override) ([]Rule, error) {
 		for s, v := range levels {
 			th.Levels = append(th.Levels, Level{s, v})
 		}
-		sort.Slice(th.Levels, func(i, j int) bool { return th.Levels[i].Severity.Rank() < th.Levels[j].Severity.Rank() })
+		sort.Slice(th.Levels, func(i, j int) bool { return th.Levels[i].Severity < th.Levels[j].Severity })
 		window := b.Window
 		if o.Window != nil {
 			if b.Window == 0 {

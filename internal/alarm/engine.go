@@ -53,6 +53,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	rules   []Rule
+	health  map[string]*RuleStatus // by rule name, kept across reloads
 	active  map[Key]*Alarm
 	pending map[Key]time.Time // condition holds since, not raised yet
 	raises  map[Key][]time.Time
@@ -87,7 +88,7 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{st: st, opts: o, log: o.Logger, active: map[Key]*Alarm{}, raises: map[Key][]time.Time{}, quiet: map[Key]time.Time{},
+	e := &Engine{st: st, opts: o, log: o.Logger, health: map[string]*RuleStatus{}, active: map[Key]*Alarm{}, raises: map[Key][]time.Time{}, quiet: map[Key]time.Time{},
 		kick: make(chan struct{}, 1)}
 	as, err := st.list(ctx, Filter{ActiveOnly: true, Limit: 1 << 30})
 	if err != nil {
@@ -112,11 +113,21 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 func (e *Engine) Close() error { return e.st.db.Close() }
 
 // SetRules replaces the rules (at start and on reload). Alarms of rules
-// that are gone stay as they are until cleared by an operator.
+// that are gone stay as they are until cleared by an operator; the
+// health of a rule that stays (by name) is kept.
 func (e *Engine) SetRules(rules []Rule) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rules = rules
+	keep := map[string]bool{}
+	for _, r := range rules {
+		keep[r.Name()] = true
+	}
+	for name := range e.health {
+		if !keep[name] {
+			delete(e.health, name)
+		}
+	}
 }
 
 // OnChange calls f after every alarm change (from the goroutine that made
@@ -180,9 +191,8 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
 			}
 		}
 		e.mu.Unlock()
-		obs, err := r.Evaluate(ctx, now, active)
+		obs, err := e.evaluate(ctx, r, now, active)
 		if err != nil {
-			e.log.Warn("Alarm rule failed; its alarms stay as they are", "rule", r.Name(), "err", err)
 			continue
 		}
 		if err := e.apply(ctx, r, now, obs); err != nil {
@@ -230,7 +240,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 	holds := map[Key]bool{}
 	for _, o := range obs {
 		o.Key.Rule = r.Name()
-		if o.Severity == "" {
+		if o.Severity == None {
 			continue
 		}
 		holds[o.Key] = true
@@ -238,13 +248,13 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		if a := e.active[o.Key]; a != nil {
 			ev := Event{Time: now}
 			switch {
-			case o.Severity.Rank() > a.Severity.Rank():
-				ev.Kind, ev.Text = "escalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
-			case o.Severity.Rank() < a.Severity.Rank():
-				ev.Kind, ev.Text = "deescalated", fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
+			case o.Severity > a.Severity:
+				ev.Kind, ev.Text = Escalated, fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
+			case o.Severity < a.Severity:
+				ev.Kind, ev.Text = Deescalated, fmt.Sprintf("%s to %s: %s", a.Severity, o.Severity, o.Description)
 			}
 			a.Severity, a.Value, a.Description, a.Evidence = o.Severity, o.Value, o.Description, o.Evidence
-			if ev.Kind == "" {
+			if ev.Kind == NoEvent {
 				// Only the value moved: kept in memory (and stored with the
 				// next event), not written every round.
 				continue
@@ -269,7 +279,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		a := &Alarm{Rule: o.Key.Rule, Cluster: o.Key.Cluster, Node: o.Key.Node, Subject: o.Key.Subject, Severity: o.Severity,
 			Active: true, RaisedAt: now, Value: o.Value, Description: o.Description, Evidence: o.Evidence,
 			Labels: o.Labels, Annotations: o.Annotations}
-		ev := Event{Time: now, Kind: "raised", Text: o.Description}
+		ev := Event{Time: now, Kind: Raised, Text: o.Description}
 		raises := append(e.recentRaises(o.Key, now), now)
 		e.raises[o.Key] = raises
 		if len(raises) >= e.opts.FlapCount {
@@ -300,7 +310,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		}
 		if !a.Flapping && len(e.recentRaises(k, now)) >= e.opts.FlapCount-1 {
 			a.Flapping = true // the next raise would make it flap: hold it now
-			ev := Event{Time: now, Kind: "flapping", Text: fmt.Sprintf("raised %d times in %s: held until quiet for %s",
+			ev := Event{Time: now, Kind: Flapping, Text: fmt.Sprintf("raised %d times in %s: held until quiet for %s",
 				len(e.recentRaises(k, now)), e.opts.FlapWindow, e.opts.FlapWindow)}
 			if err := e.st.save(ctx, a, ev); err != nil {
 				return err
@@ -319,7 +329,7 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		}
 		cleared := now
 		a.Active, a.ClearedAt = false, &cleared
-		ev := Event{Time: now, Kind: "cleared"}
+		ev := Event{Time: now, Kind: Cleared}
 		if err := e.st.save(ctx, a, ev); err != nil {
 			return err
 		}
@@ -360,8 +370,8 @@ func (e *Engine) Active() []Alarm {
 		out = append(out, *a)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Severity.Rank() != out[j].Severity.Rank() {
-			return out[i].Severity.Rank() > out[j].Severity.Rank()
+		if out[i].Severity != out[j].Severity {
+			return out[i].Severity > out[j].Severity
 		}
 		return out[i].ID > out[j].ID
 	})
@@ -409,7 +419,7 @@ func (e *Engine) Get(ctx context.Context, id int64) (*Alarm, error) {
 func (e *Engine) Ack(ctx context.Context, id int64, who string) (*Alarm, error) {
 	return e.operate(ctx, id, func(a *Alarm, now time.Time) (Event, error) {
 		a.AckedBy, a.AckedAt = who, &now
-		return Event{Time: now, Kind: "acked", Who: who}, nil
+		return Event{Time: now, Kind: Acked, Who: who}, nil
 	})
 }
 
@@ -420,7 +430,7 @@ func (e *Engine) Unack(ctx context.Context, id int64, who string) (*Alarm, error
 			return Event{}, fmt.Errorf("alarm %d is not acknowledged", id)
 		}
 		a.AckedBy, a.AckedAt = "", nil
-		return Event{Time: now, Kind: "unacked", Who: who}, nil
+		return Event{Time: now, Kind: Unacked, Who: who}, nil
 	})
 }
 
@@ -430,7 +440,7 @@ func (e *Engine) Comment(ctx context.Context, id int64, who, text string) (*Alar
 		if text == "" {
 			return Event{}, fmt.Errorf("a comment needs text")
 		}
-		return Event{Time: now, Kind: "commented", Who: who, Text: text}, nil
+		return Event{Time: now, Kind: Commented, Who: who, Text: text}, nil
 	})
 }
 
@@ -449,7 +459,7 @@ func (e *Engine) Clear(ctx context.Context, id int64, who string) (*Alarm, error
 		if err := e.st.deletePending(ctx, k); err != nil {
 			return Event{}, err
 		}
-		return Event{Time: now, Kind: "cleared_by_operator", Who: who}, nil
+		return Event{Time: now, Kind: ClearedByOperator, Who: who}, nil
 	})
 }
 

@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func (s *scripted) Evaluate(context.Context, time.Time, map[Key]Severity) ([]Obs
 var nodeA = Key{Cluster: "c", Node: "a@h"}
 
 func holds(sev Severity, v float64) []Observation {
-	return []Observation{{Key: nodeA, Severity: sev, Value: v, Description: "value " + string(sev)}}
+	return []Observation{{Key: nodeA, Severity: sev, Value: v, Description: "value " + sev.String()}}
 }
 
 func TestThresholds(t *testing.T) {
@@ -36,13 +37,13 @@ func TestThresholds(t *testing.T) {
 		current Severity
 		want    Severity
 	}{
-		{50, "", ""},
-		{80, "", Minor},
-		{91, "", Major},
-		{99, "", Critical},
-		{78, "", ""},       // below 80, not raised: nothing
+		{50, None, None},
+		{80, None, Minor},
+		{91, None, Major},
+		{99, None, Critical},
+		{78, None, None},   // below 80, not raised: nothing
 		{78, Minor, Minor}, // raised: held until below 76
-		{75, Minor, ""},    // cleared
+		{75, Minor, None},  // cleared
 		{88, Major, Major}, // held until below 85.5
 		{85, Major, Minor}, // de-escalated, not cleared
 		{94, Critical, Critical},
@@ -53,9 +54,9 @@ func TestThresholds(t *testing.T) {
 		require.Equal(t, tc.want, th.Level(tc.value, tc.current), "%v at %q", tc.value, tc.current)
 	}
 	below := Thresholds{Levels: []Level{{Major, 10}}, Hysteresis: 0.5, Below: true}
-	require.Equal(t, Major, below.Level(9, ""))
+	require.Equal(t, Major, below.Level(9, None))
 	require.Equal(t, Major, below.Level(14, Major))
-	require.Equal(t, Severity(""), below.Level(16, Major))
+	require.Equal(t, None, below.Level(16, Major))
 }
 
 func TestEngine(t *testing.T) {
@@ -87,7 +88,7 @@ func TestEngine(t *testing.T) {
 	require.Len(t, act, 1)
 	id := act[0].ID
 	require.Equal(t, Minor, act[0].Severity)
-	require.Equal(t, "raised", changes[0].Event.Kind)
+	require.Equal(t, Raised, changes[0].Event.Kind)
 
 	// Escalation and de-escalation change the alarm in place.
 	r.obs = holds(Major, 92)
@@ -139,7 +140,7 @@ func TestEngine(t *testing.T) {
 	require.False(t, a.Active)
 	var kinds []string
 	for _, ev := range a.History {
-		kinds = append(kinds, ev.Kind)
+		kinds = append(kinds, ev.Kind.String())
 	}
 	require.Equal(t, []string{"raised", "escalated", "deescalated", "acked", "commented", "unacked", "cleared"}, kinds)
 	require.Equal(t, "alice", a.History[3].Who)
@@ -157,7 +158,7 @@ func TestFlapping(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	var raised int
 	e.OnChange(func(c Change) {
-		if c.Event.Kind == "raised" {
+		if c.Event.Kind == Raised {
 			raised++
 		}
 	})
@@ -196,7 +197,7 @@ func TestOperatorClear(t *testing.T) {
 	a, err := e.Clear(ctx, id, "carol")
 	require.NoError(t, err)
 	require.False(t, a.Active)
-	require.Equal(t, "cleared_by_operator", a.History[len(a.History)-1].Kind)
+	require.Equal(t, ClearedByOperator, a.History[len(a.History)-1].Kind)
 	_, err = e.Clear(ctx, id, "carol")
 	require.EqualError(t, err, "alarm 1 is already cleared")
 	e.Evaluate(ctx, t0.Add(2*time.Minute))
@@ -243,4 +244,26 @@ func TestOutageTolerance(t *testing.T) {
 			require.Len(t, e.Active(), 1, "raised once the condition held its for: again")
 		})
 	}
+}
+
+// TestEventKindNames checks that the typed event kinds keep their names in
+// JSON and in the database.
+func TestEventKindNames(t *testing.T) {
+	for k := Raised; k <= ClearedByOperator; k++ {
+		b, err := json.Marshal(Event{Kind: k})
+		require.NoError(t, err)
+		var back Event
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Equal(t, k, back.Kind)
+		v, err := k.Value()
+		require.NoError(t, err)
+		var scanned EventKind
+		require.NoError(t, scanned.Scan(v))
+		require.Equal(t, k, scanned)
+	}
+	b, err := json.Marshal(Event{Kind: ClearedByOperator})
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"kind":"cleared_by_operator"`)
+	var e Event
+	require.EqualError(t, json.Unmarshal([]byte(`{"kind":"exploded"}`), &e), `unknown alarm event "exploded"`)
 }

@@ -57,7 +57,7 @@ func (r *EventRule) Evaluate(ctx context.Context, now time.Time, active map[Key]
 	for k, c := range counts {
 		sev := r.Severity
 		if r.Levels != nil {
-			if sev = r.Levels.Level(float64(c), active[k]); sev == "" {
+			if sev = r.Levels.Level(float64(c), active[k]); sev == None {
 				continue
 			}
 		} else if c < r.Count {

@@ -66,11 +66,11 @@ func TestEventRuleLevels(t *testing.T) {
 	now := time.Now()
 	r := &EventRule{RuleName: "node_restart_loop", Kind: "node_restarted", Window: 30 * time.Minute, N: s,
 		Levels: &Thresholds{Levels: []Level{{Minor, 2}, {Major, 3}, {Critical, 6}}}}
-	for i, want := range []Severity{"", Minor, Major, Major, Major, Critical} {
+	for i, want := range []Severity{None, Minor, Major, Major, Major, Critical} {
 		require.NoError(t, s.Add(ctx, []journal.Notification{{Time: now.Add(-time.Duration(i) * time.Minute), Cluster: "c", Node: "a@h", Kind: "node_restarted"}}))
 		obs, err := r.Evaluate(ctx, now, nil)
 		require.NoError(t, err)
-		if want == "" {
+		if want == None {
 			require.Empty(t, obs)
 			continue
 		}

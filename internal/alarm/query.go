@@ -74,7 +74,7 @@ func (r *QueryRule) Check() error {
 		r.ann[k] = at
 	}
 	if r.Thresholds == nil {
-		if _, err := ParseSeverity(string(r.Severity)); err != nil {
+		if _, err := ParseSeverity(r.Severity.String()); err != nil {
 			return fmt.Errorf("rule %s: %w", r.RuleName, err)
 		}
 	}
@@ -112,7 +112,7 @@ func (r *QueryRule) Evaluate(ctx context.Context, now time.Time, active map[Key]
 		if r.Thresholds != nil {
 			sev = r.Thresholds.Level(v, active[k])
 		}
-		if sev == "" {
+		if sev == None {
 			continue
 		}
 		var b strings.Builder

@@ -123,7 +123,7 @@ func TestUserRule(t *testing.T) {
 	require.Equal(t, "Table sessions on a@h has 5e+06 rows.", obs[0].Description)
 	require.Equal(t, map[string]string{"team": "storage"}, obs[0].Labels)
 	require.Equal(t, map[string]string{"runbook": "https://runbooks/ets#sessions"}, obs[0].Annotations)
-	bad := &QueryRule{RuleName: "bad", Expr: "up", Severity: "loud", Text: "{{"}
+	bad := &QueryRule{RuleName: "bad", Expr: "up", Severity: Severity(42), Text: "{{"}
 	require.Error(t, bad.Check())
 	r.Expr = "rate("
 	_, err = r.Evaluate(ctx, now, nil)

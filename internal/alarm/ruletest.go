@@ -95,7 +95,11 @@ func CheckRules(rules []TestRule) error {
 				return fmt.Errorf("rule %s: for %q is not a duration", r.Name, r.For)
 			}
 		}
-		q := &QueryRule{RuleName: r.Name, Severity: Severity(r.Severity), Text: r.Description}
+		sev, err := ParseSeverity(r.Severity)
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+		q := &QueryRule{RuleName: r.Name, Severity: sev, Text: r.Description}
 		if err := q.Check(); err != nil {
 			return err
 		}
@@ -178,7 +182,11 @@ func (tc RuleTest) run(ctx context.Context, dir string, userRules []TestRule) (s
 		if text == "" {
 			text = r.Name
 		}
-		rules = append(rules, &QueryRule{RuleName: r.Name, Expr: r.Expr, Severity: Severity(r.Severity), ForDur: d, Text: text, Q: db})
+		sev, err := ParseSeverity(r.Severity)
+		if err != nil {
+			return "", fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+		rules = append(rules, &QueryRule{RuleName: r.Name, Expr: r.Expr, Severity: sev, ForDur: d, Text: text, Q: db})
 	}
 	e, err := Open(ctx, Options{Dir: dir + "/alarms"})
 	if err != nil {
@@ -201,7 +209,7 @@ func (tc RuleTest) run(ctx context.Context, dir string, userRules []TestRule) (s
 		for i, a := range e.Active() {
 			if !matched[i] && (x.Rule == "" || x.Rule == a.Rule) && (x.Cluster == "" || x.Cluster == a.Cluster) &&
 				(x.Node == "" || x.Node == a.Node) && (x.Subject == "" || x.Subject == a.Subject) &&
-				(x.Severity == "" || x.Severity == string(a.Severity)) {
+				(x.Severity == "" || x.Severity == a.Severity.String()) {
 				matched[i], found = true, true
 				break
 			}

@@ -89,7 +89,7 @@ func (s *db) save(ctx context.Context, a *Alarm, events ...Event) error {
 	if a.ID == 0 {
 		r, err := tx.ExecContext(ctx, `INSERT INTO alarms(rule, cluster, node, subject, severity, active, raised_at, cleared_at, value,
 			description, evidence, flapping, acked_by, acked_at, labels, annotations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			a.Rule, a.Cluster, a.Node, a.Subject, string(a.Severity), a.Active, micros(a.RaisedAt), optMicros(a.ClearedAt), a.Value,
+			a.Rule, a.Cluster, a.Node, a.Subject, a.Severity.String(), a.Active, micros(a.RaisedAt), optMicros(a.ClearedAt), a.Value,
 			a.Description, string(ev), a.Flapping, a.AckedBy, optMicros(a.AckedAt), string(lb), string(an))
 		if err != nil {
 			return fmt.Errorf("alarms: insert: %w", err)
@@ -100,7 +100,7 @@ func (s *db) save(ctx context.Context, a *Alarm, events ...Event) error {
 	} else {
 		_, err := tx.ExecContext(ctx, `UPDATE alarms SET severity=?, active=?, cleared_at=?, value=?, description=?, evidence=?,
 			flapping=?, acked_by=?, acked_at=? WHERE id=?`,
-			string(a.Severity), a.Active, optMicros(a.ClearedAt), a.Value, a.Description, string(ev), a.Flapping, a.AckedBy,
+			a.Severity.String(), a.Active, optMicros(a.ClearedAt), a.Value, a.Description, string(ev), a.Flapping, a.AckedBy,
 			optMicros(a.AckedAt), a.ID)
 		if err != nil {
 			return fmt.Errorf("alarms: update %d: %w", a.ID, err)
@@ -170,7 +170,10 @@ func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 			&a.Description, &ev, &a.Flapping, &a.AckedBy, &acked, &lb, &an); err != nil {
 			return nil, fmt.Errorf("alarms: scan: %w", err)
 		}
-		a.Severity, a.RaisedAt = Severity(sev), time.UnixMicro(raised)
+		if err := a.Severity.Scan(sev); err != nil {
+			return nil, fmt.Errorf("alarms: scan: %w", err)
+		}
+		a.RaisedAt = time.UnixMicro(raised)
 		if cleared.Valid {
 			t := time.UnixMicro(cleared.Int64)
 			a.ClearedAt = &t

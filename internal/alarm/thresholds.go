@@ -26,13 +26,13 @@ func (t Thresholds) Level(value float64, current Severity) Severity {
 		}
 		return value >= at-slack
 	}
-	best := Severity("")
+	best := None
 	for _, l := range t.Levels {
 		slack := 0.0
-		if current != "" && l.Severity.Rank() <= current.Rank() {
+		if current != None && l.Severity <= current {
 			slack = abs(l.At) * t.Hysteresis // the levels held keep their slack
 		}
-		if reaches(l.At, slack) && l.Severity.Rank() > best.Rank() {
+		if reaches(l.At, slack) && l.Severity > best {
 			best = l.Severity
 		}
 	}

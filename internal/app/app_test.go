@@ -786,7 +786,7 @@ alarms:
 	require.Equal(t, "alice", hist.AckedBy)
 	var kinds []string
 	for _, ev := range hist.History {
-		kinds = append(kinds, ev.Kind)
+		kinds = append(kinds, ev.Kind.String())
 	}
 	require.Equal(t, []string{"raised", "acked", "commented"}, kinds, "not raised twice")
 
@@ -976,18 +976,18 @@ alarms:
 	eval(ca, `Self = self(), spawn(fun() -> register(port_holder, self()), _ = [gen_udp:open(0) || _ <- lists:seq(1, 940 - erlang:system_info(port_count))], Self ! ready, receive stop -> ok end end), receive ready -> ok end.`)
 	wait("port_limit", a.Name, alarm.Major)
 	eval(ca, `port_holder ! stop, ok.`)
-	wait("port_limit", a.Name, "")
+	wait("port_limit", a.Name, alarm.None)
 
 	// 7,500 of 8,192 ETS tables on b.
 	eval(cb, `Self = self(), spawn(fun() -> register(ets_holder, self()), _ = [ets:new(t, []) || _ <- lists:seq(1, 7500)], Self ! ready, receive stop -> ok end end), receive ready -> ok end.`)
 	wait("ets_limit", b.Name, alarm.Major)
 	eval(cb, `ets_holder ! stop, ok.`)
-	wait("ets_limit", b.Name, "")
+	wait("ets_limit", b.Name, alarm.None)
 
 	// 400 error logs at once, then none.
 	eval(ca, `[logger:error("failing ~p", [I]) || I <- lists:seq(1, 400)], ok.`)
-	wait("logger_error_rate", a.Name, "any")
-	wait("logger_error_rate", a.Name, "")
+	wait("logger_error_rate", a.Name, anySeverity)
+	wait("logger_error_rate", a.Name, alarm.None)
 
 	// An application in version 1 on a and 2 on b (one family: Erlang/OTP 25).
 	for v, c := range map[string]*dist.Conn{"1.0": ca, "2.0": cb} {
@@ -995,7 +995,7 @@ alarms:
 	}
 	wait("application_version_mismatch", "", alarm.Major)
 	eval(cb, `application:stop(beamctl_test_app).`)
-	wait("application_version_mismatch", "", "")
+	wait("application_version_mismatch", "", alarm.None)
 
 	// mnesia's own events, through its event path: overloaded, then inconsistent.
 	eval(cb, `mnesia:start().`)
@@ -1010,8 +1010,8 @@ alarms:
 	eval(cb, `mnesia_lib:report_system_event({inconsistent_database, running_partitioned_network, 'other@host'}).`)
 	wait("mnesia_inconsistent", b.Name, alarm.Critical)
 	// No more such events within the (shortened) window: cleared.
-	wait("mnesia_overloaded", b.Name, "")
-	wait("mnesia_inconsistent", b.Name, "")
+	wait("mnesia_overloaded", b.Name, alarm.None)
+	wait("mnesia_inconsistent", b.Name, alarm.None)
 }
 
 // TestRateAlarms creates, on real nodes, the conditions of the alarms that
@@ -1049,8 +1049,8 @@ alarms:
 	base := "http://" + srv.Addr()
 	ca, cb := dialNode(t, a), dialNode(t, b)
 	eval := func(c *dist.Conn, expr string) { t.Helper(); evalOn(t, c, expr) }
-	wait := func(rule, node string) { t.Helper(); waitSeverity(t, base, rule, node, "any") }
-	cleared := func(rule, node string) { t.Helper(); waitSeverity(t, base, rule, node, "") }
+	wait := func(rule, node string) { t.Helper(); waitSeverity(t, base, rule, node, anySeverity) }
+	cleared := func(rule, node string) { t.Helper(); waitSeverity(t, base, rule, node, alarm.None) }
 	wait("time_zone_mismatch", "")
 	wait("host_memory_low", b.Name) // raised only: the host's memory cannot be filled in a test
 
@@ -1125,7 +1125,7 @@ func evalOn(t *testing.T, c *dist.Conn, expr string) {
 }
 
 // activeSeverity is the severity of the active alarm of rule on node (any
-// node if ""), or "" if none is active.
+// node if ""), or alarm.None if none is active.
 func activeSeverity(t *testing.T, base, rule, node string) alarm.Severity {
 	t.Helper()
 	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
@@ -1133,15 +1133,15 @@ func activeSeverity(t *testing.T, base, rule, node string) alarm.Severity {
 			return x.Severity
 		}
 	}
-	return ""
+	return alarm.None
 }
 
-// waitSeverity waits until rule's alarm on node has severity want ("":
-// until it is cleared; "any": until it is raised).
+// waitSeverity waits until rule's alarm on node has severity want
+// (alarm.None: until it is cleared; anySeverity: until it is raised).
 func waitSeverity(t *testing.T, base, rule, node string, want alarm.Severity) {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
-	for s := activeSeverity(t, base, rule, node); s != want && (want != "any" || s == ""); s = activeSeverity(t, base, rule, node) {
+	for s := activeSeverity(t, base, rule, node); s != want && (want != anySeverity || s == alarm.None); s = activeSeverity(t, base, rule, node) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s on %q: %q, want %q; active: %+v", rule, node, activeSeverity(t, base, rule, node), want,
 				alarms(t, base, url.Values{"active": {"true"}}))
@@ -1212,30 +1212,30 @@ alarms:
 	// a's clock is 15 s ahead, then set right.
 	waitSeverity(t, base, "time_drift", a.Name, alarm.Major)
 	require.NoError(t, os.WriteFile(clock, []byte("+0\n"), 0o600))
-	waitSeverity(t, base, "time_drift", a.Name, "")
+	waitSeverity(t, base, "time_drift", a.Name, alarm.None)
 
 	// A process on b collecting a 10-million-element list every half
 	// second: each collection takes longer than 100 ms.
 	eval(`register(gc_maker, spawn(fun() -> L = lists:seq(1, 10000000),
 		(fun Loop() -> garbage_collect(), receive stop -> length(L) after 500 -> Loop() end end)() end)), ok.`)
-	waitSeverity(t, base, "long_gc", b.Name, "any")
+	waitSeverity(t, base, "long_gc", b.Name, anySeverity)
 	eval(`gc_maker ! stop, ok.`)
-	waitSeverity(t, base, "long_gc", b.Name, "")
+	waitSeverity(t, base, "long_gc", b.Name, alarm.None)
 
 	// ets:insert of a huge term copies it without yielding: the process
 	// runs for well over 100 ms at once.
 	eval(`register(schedule_maker, spawn(fun() -> T = ets:new(t, []), L = lists:seq(1, 10000000),
 		(fun Loop() -> ets:insert(T, {k, L}), receive stop -> ok after 500 -> Loop() end end)() end)), ok.`)
-	waitSeverity(t, base, "long_schedule", b.Name, "any")
+	waitSeverity(t, base, "long_schedule", b.Name, anySeverity)
 	eval(`schedule_maker ! stop, ok.`)
-	waitSeverity(t, base, "long_schedule", b.Name, "")
+	waitSeverity(t, base, "long_schedule", b.Name, alarm.None)
 
 	// 4 MB written at once to a port to cat: the pipe fills faster than
 	// cat reads, the port is busy and the writer is suspended.
 	eval(`spawn(fun() -> P = open_port({spawn, "cat >/dev/null"}, [binary, exit_status]), B = binary:copy(<<0>>, 65536),
 		[port_command(P, B) || _ <- lists:seq(1, 64)], port_close(P) end), ok.`)
 	waitSeverity(t, base, "busy_port", b.Name, alarm.Warning)
-	waitSeverity(t, base, "busy_port", b.Name, "")
+	waitSeverity(t, base, "busy_port", b.Name, alarm.None)
 
 	// Eight gen_tcp senders to a peer that never reads: their sockets keep
 	// output queued (and the senders block, with no busy_port event).
@@ -1249,7 +1249,7 @@ alarms:
 		receive ready -> ok end.`)
 	waitSeverity(t, base, "socket_backlog", b.Name, alarm.Warning)
 	eval(`backlog_maker ! stop, ok.`)
-	waitSeverity(t, base, "socket_backlog", b.Name, "")
+	waitSeverity(t, base, "socket_backlog", b.Name, alarm.None)
 
 	// A remote shell on b keeps a 2-million-element list in a variable,
 	// then forgets it.
@@ -1262,7 +1262,7 @@ alarms:
 		}
 	}
 	sh.Type(t, "f(Big).\ngarbage_collect(), ok.\n") // the shell's server lets go at the next command
-	waitSeverity(t, base, "shell_memory", b.Name, "")
+	waitSeverity(t, base, "shell_memory", b.Name, alarm.None)
 
 	// The same module in two directories of b's code path.
 	var dirs []string
@@ -1276,7 +1276,7 @@ alarms:
 	waitSeverity(t, base, "module_clash", b.Name, alarm.Minor)
 	_, err = cb.Call(ctx, "code", "del_path", etf.String(dirs[0]))
 	require.NoError(t, err)
-	waitSeverity(t, base, "module_clash", b.Name, "")
+	waitSeverity(t, base, "module_clash", b.Name, alarm.None)
 
 	// b may open 256 files; a process opens files up to 230 (90%) and
 	// closes them again.
@@ -1291,7 +1291,7 @@ alarms:
 		Self ! ready, receive stop -> [file:close(F) || F <- Fs] end end), receive ready -> ok end.`)
 	waitSeverity(t, base, "open_files", b.Name, alarm.Major)
 	eval(`fd_holder ! stop, ok.`)
-	waitSeverity(t, base, "open_files", b.Name, "")
+	waitSeverity(t, base, "open_files", b.Name, alarm.None)
 
 	// A 16 MiB filesystem filled to 94%, then emptied.
 	small := smallFilesystem(t, 16)
@@ -1303,7 +1303,7 @@ alarms:
 		}
 	}
 	require.NoError(t, os.Remove(filepath.Join(small, "fill")))
-	waitSeverity(t, base, "disk_full", b.Name, "")
+	waitSeverity(t, base, "disk_full", b.Name, alarm.None)
 
 	// 1 GB held on b (the threshold is 700 MB of this host's memory: above
 	// what the long_gc and long_schedule steps hold, lest it flap).
@@ -1311,7 +1311,7 @@ alarms:
 		receive stop -> byte_size(B) end end), receive ready -> ok end.`)
 	waitSeverity(t, base, "memory_high", b.Name, alarm.Minor)
 	eval(`mem_holder ! stop, ok.`)
-	waitSeverity(t, base, "memory_high", b.Name, "")
+	waitSeverity(t, base, "memory_high", b.Name, alarm.None)
 }
 
 // TestReloadAlarmDelivery adds and removes alarm destinations with a
@@ -1445,5 +1445,5 @@ alarms:
 		return false
 	}, 30*time.Second, 100*time.Millisecond, "notes: %+v", notes(t, base, url.Values{"kind": {"node_restarted"}}))
 	// The node stays up: once the restarts leave the (shortened) window, cleared.
-	waitSeverity(t, base, "node_restart_loop", b.Name, "")
+	waitSeverity(t, base, "node_restart_loop", b.Name, alarm.None)
 }

@@ -111,12 +111,12 @@ func (a *App) deliveryLoops() []*notify.Loop {
 // alertOf is what notifiers are told about an alarm change.
 func alertOf(c alarm.Change) notify.Alert {
 	return notify.Alert{Alarm: alertAlarm(c.Alarm),
-		Event: notify.Event{Time: c.Event.Time, Kind: c.Event.Kind, Who: c.Event.Who, Text: c.Event.Text}}
+		Event: notify.Event{Time: c.Event.Time, Kind: c.Event.Kind.String(), Who: c.Event.Who, Text: c.Event.Text}}
 }
 
 func alertAlarm(x alarm.Alarm) notify.Alarm {
 	return notify.Alarm{ID: x.ID, Rule: x.Rule, Cluster: x.Cluster, Node: x.Node, Subject: x.Subject,
-		Severity: fmt.Sprint(x.Severity), // its name, also should Severity become a typed enum with String()
+		Severity: x.Severity,
 		Active:   x.Active, RaisedAt: x.RaisedAt, ClearedAt: x.ClearedAt, Value: x.Value, Description: x.Description,
 		Evidence: x.Evidence, Labels: x.Labels, Annotations: x.Annotations, Flapping: x.Flapping, AckedBy: x.AckedBy, AckedAt: x.AckedAt}
 }

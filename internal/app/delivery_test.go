@@ -27,10 +27,10 @@ func TestAlertOf(t *testing.T) {
 		Alarm: alarm.Alarm{ID: 3, Rule: "process_limit", Cluster: "c", Node: "a@h", Subject: "s", Severity: alarm.Major, Active: true,
 			RaisedAt: raised, Value: 0.9, Description: "d", Evidence: []string{"e"}, Labels: map[string]string{"team": "db"},
 			Annotations: map[string]string{"runbook": "r"}, Flapping: true, AckedBy: "alice", AckedAt: &acked},
-		Event: alarm.Event{Time: acked, Kind: "acked", Who: "alice", Text: "t"},
+		Event: alarm.Event{Time: acked, Kind: alarm.Acked, Who: "alice", Text: "t"},
 	}
 	require.Equal(t, notify.Alert{
-		Alarm: notify.Alarm{ID: 3, Rule: "process_limit", Cluster: "c", Node: "a@h", Subject: "s", Severity: "major", Active: true,
+		Alarm: notify.Alarm{ID: 3, Rule: "process_limit", Cluster: "c", Node: "a@h", Subject: "s", Severity: alarm.Major, Active: true,
 			RaisedAt: raised, Value: 0.9, Description: "d", Evidence: []string{"e"}, Labels: map[string]string{"team": "db"},
 			Annotations: map[string]string{"runbook": "r"}, Flapping: true, AckedBy: "alice", AckedAt: &acked},
 		Event: notify.Event{Time: acked, Kind: "acked", Who: "alice", Text: "t"},

@@ -17,6 +17,7 @@ func (a *App) selfMetrics() http.Handler {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNodes))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNotifications))
+	reg.MustRegister(prometheus.CollectorFunc(a.describeRules))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
@@ -44,7 +45,7 @@ func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 	}
 	active := map[[3]string]float64{}
 	for _, x := range a.alarms.Active() {
-		active[[3]string{x.Cluster, x.Rule, string(x.Severity)}]++
+		active[[3]string{x.Cluster, x.Rule, x.Severity.String()}]++
 	}
 	for k, v := range active {
 		ch <- prometheus.MustNewConstMetric(alarmsDesc, prometheus.GaugeValue, v, k[0], k[1], k[2])

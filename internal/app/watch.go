@@ -584,7 +584,7 @@ func originOf(m string, o capture.Origin, md5 string) string {
 func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.Sample) []journal.Notification {
 	now := time.Now()
 	var ns []journal.Notification
-	note := func(kind, severity, text string, fields map[string]string) {
+	note := func(kind string, severity journal.Severity, text string, fields map[string]string) {
 		ns = append(ns, journal.Notification{Time: now, Cluster: cluster, Node: node, Kind: kind, Severity: severity, Text: text, Fields: fields})
 	}
 	var apps map[string]string

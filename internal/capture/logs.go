@@ -203,7 +203,7 @@ func logNotification(node string, msg etf.Term) (journal.Notification, bool) {
 }
 
 // severity maps a logger level to a notification severity.
-func severity(level string) string {
+func severity(level string) journal.Severity {
 	switch level {
 	case "emergency", "alert", "critical":
 		return journal.Critical

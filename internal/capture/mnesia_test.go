@@ -41,7 +41,7 @@ func TestWatchMnesia(t *testing.T) {
 	for len(kinds) < 2 {
 		select {
 		case ev := <-events:
-			kinds = append(kinds, ev.Kind+" "+ev.Severity+" "+ev.Fields["event"])
+			kinds = append(kinds, ev.Kind+" "+ev.Severity.String()+" "+ev.Fields["event"])
 		case <-time.After(10 * time.Second):
 			t.Fatalf("got %v", kinds)
 		}

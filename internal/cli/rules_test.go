@@ -22,6 +22,8 @@ func TestRuleCommands(t *testing.T) {
 			"alarms.builtin: process_limit has no window: it is not a rate or a growth"},
 		{"check config: levels on node_down", []string{"check", "config", "testdata/config_bad_levels.yml"}, 1, "",
 			"alarms.builtin: node_down has no levels to set"},
+		{"check config: a rule named like a built-in", []string{"check", "config", "testdata/config_rule_name_taken.yml"}, 1, "",
+			`alarms: the rule name "module_clash" is used twice (a built-in alarm's name is taken)`},
 		{"check config: unknown alarm", []string{"check", "config", "testdata/config_unknown_alarm.yml"}, 1, "", `unknown built-in alarm "nosuch"`},
 		{"test passing", []string{"test", "rules", "testdata/rules_test.yml"}, 0, "testdata/rules_test.yml: 5 of 5 tests passed", ""},
 		{"test failing", []string{"test", "rules", "testdata/rules_failing.yml"}, 1,

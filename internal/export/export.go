@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/journal"
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
 // Encoder turns notifications into what a target's wire carries.
@@ -36,7 +37,7 @@ type Target struct {
 }
 
 // rank orders severities: critical 0 … info 3.
-func rank(sev string) int {
+func rank(sev journal.Severity) int {
 	switch sev {
 	case journal.Critical:
 		return 0
@@ -124,11 +125,14 @@ type Options struct {
 
 // New builds a target; it does not connect yet.
 func New(o Options) (*Target, error) {
-	t := &Target{min: rank(o.MinSeverity)}
+	least, err := severity.Parse(o.MinSeverity)
+	if err != nil {
+		return nil, fmt.Errorf("min_severity: %w", err)
+	}
+	t := &Target{min: rank(least)}
 	if o.MinSeverity == "" {
 		t.min = rank(journal.Info)
 	}
-	var err error
 	switch o.Format {
 	case "syslog":
 		t.Name = fmt.Sprintf("syslog %s %s", o.Protocol, o.Address)
@@ -160,7 +164,7 @@ func host(node string) string {
 }
 
 // syslogSeverity is RFC 5424's numerical severity of a notification.
-func syslogSeverity(sev string) int {
+func syslogSeverity(sev journal.Severity) int {
 	switch sev {
 	case journal.Critical:
 		return 2

@@ -40,7 +40,7 @@ type otlpKV struct {
 func kv(k, v string) otlpKV { return otlpKV{Key: k, Value: otlpValue{StringValue: v}} }
 
 // otlpSeverity is OpenTelemetry's severity number and text.
-func otlpSeverity(sev string) (int, string) {
+func otlpSeverity(sev journal.Severity) (int, string) {
 	switch sev {
 	case journal.Critical:
 		return 21, "FATAL"

@@ -68,7 +68,7 @@ func (x *syslogSender) format(n journal.Notification) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<%d>1 %s %s beamctl - %s [%s", x.facility*8+syslogSeverity(n.Severity),
 		n.Time.UTC().Format(time.RFC3339Nano), header(hostname, 255), header(n.Kind, 32), sdID)
-	params := map[string]string{"cluster": n.Cluster, "node": n.Node, "severity": n.Severity, "id": strconv.FormatInt(n.ID, 10)}
+	params := map[string]string{"cluster": n.Cluster, "node": n.Node, "severity": n.Severity.String(), "id": strconv.FormatInt(n.ID, 10)}
 	for k, v := range n.Fields {
 		params[sdName(k)] = v
 	}

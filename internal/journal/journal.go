@@ -10,14 +10,21 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
-// Severities, most severe first.
+// Severity of a notification: info, warning, error or critical, from
+// beamctl's one vocabulary of severities (internal/severity, shared with
+// the alarms).
+type Severity = severity.Level
+
+// Severities of notifications, most severe first.
 const (
-	Critical = "critical"
-	Error    = "error"
-	Warning  = "warning"
-	Info     = "info"
+	Critical = severity.Critical
+	Error    = severity.Error
+	Warning  = severity.Warning
+	Info     = severity.Info
 )
 
 // Notification is one observed event on a managed node.
@@ -27,7 +34,7 @@ type Notification struct {
 	Cluster  string            `json:"cluster"`
 	Node     string            `json:"node"`
 	Kind     string            `json:"kind"`
-	Severity string            `json:"severity"`
+	Severity Severity          `json:"severity"`
 	Text     string            `json:"text"`
 	Fields   map[string]string `json:"fields,omitempty"`
 }

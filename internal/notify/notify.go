@@ -20,6 +20,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
 // Notifier delivers alerts to one destination. Notify returns nil once
@@ -47,7 +49,7 @@ type Alarm struct {
 	Cluster     string            `json:"cluster"`
 	Node        string            `json:"node,omitempty"`
 	Subject     string            `json:"subject,omitempty"`
-	Severity    string            `json:"severity"` // critical, major, minor or warning
+	Severity    severity.Level    `json:"severity"` // critical, major, minor or warning
 	Active      bool              `json:"active"`
 	RaisedAt    time.Time         `json:"raised_at"`
 	ClearedAt   *time.Time        `json:"cleared_at,omitempty"`

@@ -32,6 +32,13 @@ func (h *handler) alarms(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, as, nil)
 }
 
+// rules serves GET /api/v1/rules: every installed alarm rule with the
+// health of its evaluations (last error, time and duration of the last
+// evaluation, counts), as Prometheus' rules API.
+func (h *handler) rules(w http.ResponseWriter, _ *http.Request) {
+	h.respond(w, h.m.Alarms().Rules(), nil)
+}
+
 // alarm serves GET /api/v1/alarms/{id}: the alarm with its history.
 func (h *handler) alarm(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.alarmID(w, r)

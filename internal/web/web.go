@@ -75,6 +75,8 @@ type Alarms interface {
 	Unack(ctx context.Context, id int64, who string) (*alarm.Alarm, error)
 	Comment(ctx context.Context, id int64, who, text string) (*alarm.Alarm, error)
 	Clear(ctx context.Context, id int64, who string) (*alarm.Alarm, error)
+	// Rules lists the installed rules with the health of their evaluations.
+	Rules() []alarm.RuleStatus
 }
 
 // Querier is the part of the store the API uses.
@@ -124,6 +126,7 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) htt
 	mux.HandleFunc("GET /api/v1/alarms/{id}", h.alarm)
 	mux.HandleFunc("POST /api/v1/alarms/{id}/{action}", h.alarmAction)
 	mux.HandleFunc("GET /api/v1/tools", h.tools)
+	mux.HandleFunc("GET /api/v1/rules", h.rules)
 	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })

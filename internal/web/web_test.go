@@ -485,7 +485,7 @@ func TestRoutes(t *testing.T) {
 		require.Equal(t, []Family{{Cluster: "c", Family: "rel 1", Nodes: []string{"a@h", "b@h"}, OTPReleases: []string{"25", "26"}}}, res)
 	})
 	t.Run("notifications and their stream", func(t *testing.T) {
-		require.NoError(t, m.rec.Record(ctx, journal.Notification{Time: now, Cluster: "c", Node: "a@h", Kind: "log", Severity: "error", Text: "disk full"}))
+		require.NoError(t, m.rec.Record(ctx, journal.Notification{Time: now, Cluster: "c", Node: "a@h", Kind: "log", Severity: journal.Error, Text: "disk full"}))
 		var res []journal.Notification
 		status, msg := get(t, srv, "/api/v1/notifications?node=a@h&grep=disk", &res)
 		require.Equal(t, http.StatusOK, status, msg)
@@ -502,7 +502,7 @@ func TestRoutes(t *testing.T) {
 		defer resp.Body.Close()
 		require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 		// The handler subscribes before it answers: this one is live.
-		require.NoError(t, m.rec.Record(ctx, journal.Notification{Time: now, Cluster: "c", Node: "b@h", Kind: "log", Severity: "info", Text: "disk cleaned"}))
+		require.NoError(t, m.rec.Record(ctx, journal.Notification{Time: now, Cluster: "c", Node: "b@h", Kind: "log", Severity: journal.Info, Text: "disk cleaned"}))
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
 			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
@@ -538,7 +538,7 @@ func TestRoutes(t *testing.T) {
 		require.Equal(t, "ops", a.AckedBy)
 		var kinds []string
 		for _, e := range a.History {
-			kinds = append(kinds, e.Kind)
+			kinds = append(kinds, e.Kind.String())
 		}
 		require.Contains(t, kinds, "raised")
 		require.Contains(t, kinds, "acked")

@@ -72,7 +72,7 @@ func (n *notifier) alert(a notify.Alarm, now time.Time) Alert {
 	for k, v := range a.Labels { // the rule's own labels; beamctl's below win
 		labels[k] = v
 	}
-	for k, v := range map[string]string{"alertname": a.Rule, "severity": a.Severity, "cluster": a.Cluster, "source": "beamctl"} {
+	for k, v := range map[string]string{"alertname": a.Rule, "severity": a.Severity.String(), "cluster": a.Cluster, "source": "beamctl"} {
 		labels[k] = v
 	}
 	if a.Node != "" {

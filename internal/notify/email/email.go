@@ -137,7 +137,7 @@ func (n *notifier) send(ctx context.Context, msg []byte) error {
 // Message writes the e-mail about an alert.
 func Message(from string, to []string, x notify.Alert) []byte {
 	a := x.Alarm
-	subject := fmt.Sprintf("[beamctl] %s %s on %s: %s", strings.ToUpper(a.Severity), a.Rule, a.Where(), x.Event.Kind)
+	subject := fmt.Sprintf("[beamctl] %s %s on %s: %s", strings.ToUpper(a.Severity.String()), a.Rule, a.Where(), x.Event.Kind)
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <beamctl-alarm-%d-%d@beamctl>\r\n",
 		from, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", subject), x.Event.Time.Format(time.RFC1123Z), a.ID, x.Event.Time.UnixNano())

@@ -4,13 +4,14 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
 // Changes is an alarm's life as notifiers see it: raised (critical), acked
 // by alice, commented by alice, cleared.
 func Changes() []notify.Alert {
 	raised := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
-	a := notify.Alarm{ID: 7, Rule: "scripted", Cluster: "c", Node: "a@h", Severity: "critical", Active: true, RaisedAt: raised,
+	a := notify.Alarm{ID: 7, Rule: "scripted", Cluster: "c", Node: "a@h", Severity: severity.Critical, Active: true, RaisedAt: raised,
 		Value: 7, Description: "value critical", Evidence: []string{"up == 0"}}
 	acked := a
 	acked.AckedBy, acked.AckedAt = "alice", &[]time.Time{raised.Add(time.Minute)}[0]

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/notify"
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
 // SecretPath is the path of the URL the kit gives an HTTP integration: a
@@ -37,7 +38,7 @@ const SecretPath = "/services/T0KEN/B0KEN/s3cr3t-hook-token"
 func Alert(id int64) notify.Alert {
 	t := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	return notify.Alert{
-		Alarm: notify.Alarm{ID: id, Rule: "process_limit", Cluster: "c", Node: "a@h", Severity: "critical", Active: true,
+		Alarm: notify.Alarm{ID: id, Rule: "process_limit", Cluster: "c", Node: "a@h", Severity: severity.Critical, Active: true,
 			RaisedAt: t, Value: 0.97, Description: fmt.Sprintf("alarm %d: 97%% of its process limit", id), Evidence: []string{"erlang_vm_processes"}},
 		Event: notify.Event{Time: t, Kind: "raised"},
 	}

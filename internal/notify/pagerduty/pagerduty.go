@@ -15,6 +15,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/notify/webhook"
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
 // DefaultURL is the Events API v2 endpoint.
@@ -86,7 +87,7 @@ func event(x notify.Alert, routingKey string) (ev map[string]any, ok bool) {
 		if len(summary) > 1024 {
 			summary = summary[:1024]
 		}
-		ev["payload"] = map[string]any{"summary": summary, "source": a.Where(), "severity": severity(a.Severity),
+		ev["payload"] = map[string]any{"summary": summary, "source": a.Where(), "severity": pdSeverity(a.Severity),
 			"component": a.Rule, "group": a.Cluster, "timestamp": a.RaisedAt.UTC().Format(time.RFC3339),
 			"custom_details": map[string]any{"value": notify.JSONValue(a.Value), "subject": a.Subject, "evidence": a.Evidence, "beamctl_alarm_id": a.ID}}
 	}
@@ -94,13 +95,13 @@ func event(x notify.Alert, routingKey string) (ev map[string]any, ok bool) {
 }
 
 // severity maps an alarm's severity to PagerDuty's.
-func severity(s string) string {
-	switch s {
-	case "critical":
+func pdSeverity(l severity.Level) string {
+	switch l {
+	case severity.Critical:
 		return "critical"
-	case "major":
+	case severity.Major:
 		return "error"
-	case "minor":
+	case severity.Minor:
 		return "warning"
 	}
 	return "info"

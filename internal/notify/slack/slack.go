@@ -12,6 +12,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/notify"
 	"github.com/beamctl/beamctl/internal/notify/webhook"
+	"github.com/beamctl/beamctl/internal/severity"
 )
 
 // Options configure a Slack notifier.
@@ -51,7 +52,7 @@ func (n *notifier) Notify(ctx context.Context, alerts ...notify.Alert) (bool, er
 // Text is the message about an alert.
 func Text(x notify.Alert) string {
 	a := x.Alarm
-	text := fmt.Sprintf("%s *[%s] %s* on %s: %s (%s", icon(x), strings.ToUpper(a.Severity), a.Rule, a.Where(), a.Description, x.Event.Kind)
+	text := fmt.Sprintf("%s *[%s] %s* on %s: %s (%s", icon(x), strings.ToUpper(a.Severity.String()), a.Rule, a.Where(), a.Description, x.Event.Kind)
 	if x.Event.Who != "" {
 		text += " by " + x.Event.Who
 	}
@@ -65,7 +66,7 @@ func icon(x notify.Alert) string {
 	switch {
 	case x.Event.Kind == "cleared" || x.Event.Kind == "cleared_by_operator":
 		return ":large_green_circle:"
-	case x.Alarm.Severity == "critical" || x.Alarm.Severity == "major":
+	case x.Alarm.Severity >= severity.Major:
 		return ":red_circle:"
 	}
 	return ":large_yellow_circle:"
