@@ -5,6 +5,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/notify/receiver"
 )
 
 // warmUp waits, before the first alarm evaluation, for every cluster's
@@ -33,7 +34,11 @@ func CheckConfig(cfg *config.Config) error {
 	if err := checkCollectors(cfg); err != nil {
 		return err
 	}
-	_, err := alarm.Build(cfg.Alarms, alarm.Deps{})
+	if _, err := alarm.Build(cfg.Alarms, alarm.Deps{}); err != nil {
+		return err
+	}
+	// The alarm destinations as serve builds them (nothing is sent).
+	_, err := receiver.Build(cfg.Alarms, "")
 	return err
 }
 
