@@ -85,13 +85,24 @@ func CheckConfig(cfg *config.Config) error {
 // setAlarmRules builds the built-in and the user's alarm rules from the
 // configuration and gives them to the engine.
 func (a *App) setAlarmRules(cfg *config.Config) error {
-	overrides, modelOff, modelFor, err := builtinOverrides(cfg)
+	rules, err := a.alarmRules(cfg)
 	if err != nil {
 		return err
 	}
+	a.alarms.SetRules(rules)
+	return nil
+}
+
+// alarmRules builds the built-in and the user's alarm rules from the
+// configuration, changing nothing.
+func (a *App) alarmRules(cfg *config.Config) ([]alarm.Rule, error) {
+	overrides, modelOff, modelFor, err := builtinOverrides(cfg)
+	if err != nil {
+		return nil, err
+	}
 	rules, err := alarm.BuiltinRules(a.db, overrides)
 	if err != nil {
-		return fmt.Errorf("alarms.builtin: %w", err)
+		return nil, fmt.Errorf("alarms.builtin: %w", err)
 	}
 	rules = append(rules, a.modelRules(modelOff, modelFor)...)
 	for _, ur := range cfg.Alarms.Rules {
@@ -102,10 +113,10 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 		r := &alarm.QueryRule{RuleName: ur.Name, Expr: ur.Expr, Severity: alarm.Severity(ur.Severity), ForDur: time.Duration(ur.For),
 			Text: text, Labels: ur.Labels, Annotations: ur.Annotations, Q: a.db}
 		if err := r.Check(); err != nil {
-			return fmt.Errorf("alarms.rules: %w", err)
+			return nil, fmt.Errorf("alarms.rules: %w", err)
 		}
 		if _, err := a.db.Query(context.Background(), ur.Expr, time.Now()); err != nil {
-			return fmt.Errorf("alarms.rules: rule %s: %w", ur.Name, err)
+			return nil, fmt.Errorf("alarms.rules: rule %s: %w", ur.Name, err)
 		}
 		rules = append(rules, r)
 	}
@@ -137,8 +148,7 @@ func (a *App) setAlarmRules(cfg *config.Config) error {
 			GroupBy: er.GroupBy, Severity: alarm.Severity(er.Severity), ForDur: time.Duration(er.For), Description: er.Description,
 			N: a.notes.Store()})
 	}
-	a.alarms.SetRules(rules)
-	return nil
+	return rules, nil
 }
 
 // Evaluating reports whether the alarm engine has started evaluating
