@@ -100,7 +100,10 @@ var modelRuleNames = []string{"node_down", "module_version_mismatch", "old_code"
 func (a *App) nodeDown(context.Context, time.Time) ([]alarm.Observation, error) {
 	var out []alarm.Observation
 	for _, n := range a.Nodes() {
-		if n.State == "up" {
+		a.mu.Lock()
+		leaving := a.leaving[nodeKey{n.Cluster, n.Node}]
+		a.mu.Unlock()
+		if n.State == "up" || leaving {
 			continue
 		}
 		desc := fmt.Sprintf("Node %s is %s", n.Node, n.State)

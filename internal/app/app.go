@@ -69,8 +69,9 @@ type App struct {
 	cfg   *config.Config
 	runs  map[string]*clusterRun
 
-	mu       sync.Mutex // guards nodes and metadata
+	mu       sync.Mutex // guards nodes, leaving and metadata
 	nodes    map[nodeKey]*nodeInfo
+	leaving  map[nodeKey]bool // nodes being forgotten
 	metadata map[string]web.Metadata
 }
 
@@ -86,7 +87,7 @@ func New(o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{},
+	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{}, leaving: map[nodeKey]bool{},
 		metadata: map[string]web.Metadata{
 			"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."},
 			"erlang_vm_system_monitor_events_total": {Type: "counter",

@@ -25,9 +25,26 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale)
 		select {
 		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), errForgotten) {
+				a.endSeries(run.cfg.Name, node, stale)
+			}
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// endSeries writes staleness markers for every series of a node beamctl
+// forgets, so that they end now rather than after the lookback.
+func (a *App) endSeries(cluster, node string, stale *staleTracker) {
+	now := time.Now()
+	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
+	samples := append(stale.all(now), store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_node_up"}}, base...),
+		Time: now, Value: store.StaleNaN})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.db.Append(ctx, samples); err != nil {
+		a.log.Error("Cannot end the series of a forgotten node", "cluster", cluster, "node", node, "err", err)
 	}
 }
 

@@ -198,6 +198,10 @@ type Global struct {
 	// DiscoverInterval is how often seeds are crawled for new nodes
 	// (default 30s).
 	DiscoverInterval Duration `yaml:"discover_interval"`
+	// ForgetAfter is how long a discovered node that is down and no
+	// longer found by discovery is kept (default 10m); then beamctl
+	// forgets it. Nodes listed in nodes or seeds are never forgotten.
+	ForgetAfter Duration `yaml:"forget_after"`
 }
 
 // Cluster is one set of nodes sharing a cookie.
@@ -387,6 +391,9 @@ func (c *Config) applyDefaults() {
 	if c.Global.DiscoverInterval == 0 {
 		c.Global.DiscoverInterval = Duration(30 * time.Second)
 	}
+	if c.Global.ForgetAfter == 0 {
+		c.Global.ForgetAfter = Duration(10 * time.Minute)
+	}
 }
 
 func (c *Config) validate(dir string) error {
@@ -399,6 +406,9 @@ func (c *Config) validate(dir string) error {
 	}
 	if g.FastInterval < Duration(100*time.Millisecond) || g.FastInterval > g.CollectInterval {
 		return errors.New("global.fast_interval must be between 100ms and global.collect_interval")
+	}
+	if g.ForgetAfter < g.DiscoverInterval {
+		return errors.New("global.forget_after must not be shorter than global.discover_interval")
 	}
 	if len(c.Clusters) == 0 {
 		return errors.New("clusters must list at least one cluster")

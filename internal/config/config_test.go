@@ -14,6 +14,7 @@ func TestLoadGood(t *testing.T) {
 	require.Equal(t, Duration(5*time.Second), c.Global.CollectInterval)
 	require.Equal(t, Duration(5*time.Second), c.Global.CollectTimeout, "default")
 	require.Equal(t, Duration(30*time.Second), c.Global.DiscoverInterval, "default")
+	require.Equal(t, Duration(10*time.Minute), c.Global.ForgetAfter, "default")
 	require.Len(t, c.Clusters, 2)
 	require.Equal(t, "filecookie", c.Clusters[1].Cookie, "read from cookie_file, relative to the config")
 	require.Equal(t, Duration(time.Second), c.Global.FastInterval, "default")
@@ -62,6 +63,7 @@ func TestValidation(t *testing.T) {
 		{"conf.epmd-no-hosts.yml", `cluster "x": epmd.hosts must list at least one host`},
 		{"conf.epmd-bad-pattern.yml", `cluster "x": epmd.name_pattern "([" is not a regular expression`},
 		{"conf.fast-interval.yml", "global.fast_interval must be between 100ms and global.collect_interval"},
+		{"conf.forget-after.yml", "global.forget_after must not be shorter than global.discover_interval"},
 		{"conf.collector-interval.yml", `cluster "x": collectors.memory.interval must be at least 100ms`},
 		{"conf.collector-bad.yml", "parse YAML: line 6: a collector is true, false or a mapping with enabled and interval"},
 		{"conf.tls-no-key.yml", `cluster "x": tls needs both cert_file and key_file, or neither`},
