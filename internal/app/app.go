@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/export"
@@ -43,6 +45,7 @@ type Options struct {
 type App struct {
 	opts    Options
 	log     *slog.Logger
+	reg     *prometheus.Registry // beamctl's own metrics (/metrics)
 	db      *store.DB
 	notes   *journal.Recorder
 	srv     *http.Server
@@ -83,11 +86,12 @@ func New(o Options) (*App, error) {
 	if o.Config == nil {
 		return nil, errors.New("no configuration")
 	}
-	db, err := store.Open(o.StoragePath, o.Logger.With("component", "store"), o.Store)
+	reg := prometheus.NewRegistry()
+	db, err := store.Open(o.StoragePath, o.Logger.With("component", "store"), reg, o.Store)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{}, leaving: map[nodeKey]bool{},
+	a := &App{opts: o, log: o.Logger, db: db, reg: reg, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{}, leaving: map[nodeKey]bool{},
 		metadata: map[string]web.Metadata{
 			"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."},
 			"erlang_vm_system_monitor_events_total": {Type: "counter",

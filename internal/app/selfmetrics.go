@@ -9,10 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// selfMetrics serves beamctl's own metrics: Go runtime and process, and
-// how many managed nodes are in each state.
+// selfMetrics serves beamctl's own metrics: Go runtime and process, the
+// store's (registered by store.Open), and how many managed nodes are in
+// each state.
 func (a *App) selfMetrics() http.Handler {
-	reg := prometheus.NewRegistry()
+	reg := a.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNodes))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNotifications))

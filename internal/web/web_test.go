@@ -38,7 +38,7 @@ func (model) Conn(context.Context, string) (*dist.Conn, error) {
 // TestHostileRequests sends malformed and oversized requests: each gets a
 // Prometheus-shaped error (or a plain 4xx), never a panic or a 5xx.
 func TestHostileRequests(t *testing.T) {
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	ns, err := journal.Open(t.TempDir(), journal.Options{})
