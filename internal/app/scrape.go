@@ -8,7 +8,6 @@ import (
 
 	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/collector"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/store"
 	"github.com/beamctl/beamctl/internal/web"
 )
@@ -21,8 +20,9 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 	defer tick.Stop()
 	sched := run.set.NewSchedule()
 	stale := &staleTracker{last: map[string]map[string][]store.Label{}}
+	agent := &agentLoader{}
 	for {
-		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale)
+		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale, agent)
 		select {
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), errForgotten) {
@@ -48,7 +48,7 @@ func (a *App) endSeries(cluster, node string, stale *staleTracker) {
 	}
 }
 
-func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker) {
+func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker, agent *agentLoader) {
 	cluster, pool := run.cfg.Name, run.pool
 	now := time.Now()
 	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
@@ -60,12 +60,8 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	if connErr == nil {
 		up = 1
 		var cc collector.Conn = conn
-		if run.cfg.AgentEnabled() {
-			if _, err := inspect.EnsureAgent(cctx, conn); err != nil {
-				a.log.Warn("Cannot load beamctl_agent; its collectors report nothing", "cluster", cluster, "node", node, "err", err)
-			} else {
-				cc = collector.WithAgent(conn)
-			}
+		if run.cfg.AgentEnabled() && a.ensureAgent(cctx, agent, conn, cluster) {
+			cc = collector.WithAgent(conn)
 		}
 		collected := run.set.CollectOnly(cctx, cc, due)
 		a.learn(cluster, node, run.cfg.Family, collected)
