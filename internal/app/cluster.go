@@ -46,18 +46,6 @@ func checkCollectors(cfg *config.Config) error {
 	return nil
 }
 
-// startRun starts discovering and collecting a cluster, on pool or, when
-// pool is nil, on a new one; firstPasses (if set) is told when its first
-// discovery pass is over. The caller holds runMu.
-func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool, firstPasses *sync.WaitGroup) error {
-	run, err := a.newRun(cl, g, pool)
-	if err != nil {
-		return err
-	}
-	a.launch(run, firstPasses)
-	return nil
-}
-
 // newRun builds what a cluster needs to run, without starting anything:
 // its collector set and, when pool is nil, a new pool (its TLS files
 // loaded). A run that is not launched needs only its own pool closed.

@@ -8,17 +8,6 @@ import (
 	"github.com/beamctl/beamctl/internal/export"
 )
 
-// startExports (re)starts the export targets if their configuration
-// changed; targets whose configuration did not change keep their queues.
-func (a *App) startExports(cfg []config.Export) error {
-	s, err := a.buildExports(cfg)
-	if err != nil {
-		return err
-	}
-	a.runExports(s)
-	return nil
-}
-
 // exportSet is a set of export targets built, not running yet.
 type exportSet struct {
 	key     string // their configuration
@@ -26,7 +15,7 @@ type exportSet struct {
 }
 
 // buildExports builds the export targets of cfg without starting them; it
-// returns nil if they are the running ones.
+// returns nil if they are the running ones (their queues are kept).
 func (a *App) buildExports(cfg []config.Export) (*exportSet, error) {
 	key := fmt.Sprintf("%+v", cfg)
 	a.exportMu.Lock()

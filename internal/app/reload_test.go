@@ -169,3 +169,25 @@ clusters:
 	require.NoError(t, srv.Reload(conf(on)))
 	require.Eventually(t, func() bool { return capturedOn(t, c) == all }, 20*time.Second, 100*time.Millisecond)
 }
+
+// TestStartBadTLS starts with a TLS file that is no certificate: Start
+// fails before it listens or runs anything.
+func TestStartBadTLS(t *testing.T) {
+	dir := t.TempDir()
+	bogus := filepath.Join(dir, "bogus.pem")
+	require.NoError(t, os.WriteFile(bogus, []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"), 0o600))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+clusters:
+  - name: tls
+    cookie: c
+    nodes: [x@localhost]
+    tls: {cert_file: %[1]s, key_file: %[1]s, ca_file: %[1]s}
+`, bogus)), dir)
+	require.NoError(t, err)
+	srv, err := New(Options{Config: cfg, StoragePath: t.TempDir(), Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	require.ErrorContains(t, srv.Start(context.Background()), `cluster "tls": tls: load certificate `+bogus)
+	require.Nil(t, srv.ln, "nothing listens")
+	require.Empty(t, srv.runs)
+	require.NoError(t, srv.Stop())
+}
