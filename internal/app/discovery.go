@@ -26,6 +26,10 @@ func (a *App) discover(ctx context.Context, run *clusterRun) {
 	for _, n := range append(append([]string{}, cl.Nodes...), cl.Seeds...) {
 		listed[n] = true
 	}
+	for _, st := range pool.Status() { // a pool kept by a reload: its nodes stay known, and can be forgotten
+		known[st.Node] = a.startNode(ctx, run, st.Node)
+		known[st.Node].seen = time.Now()
+	}
 	tick := time.NewTicker(time.Duration(run.global.DiscoverInterval))
 	defer tick.Stop()
 	for {

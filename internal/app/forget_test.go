@@ -11,6 +11,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/erlnode"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
@@ -100,4 +101,50 @@ alarms:
 	// It stays forgotten: discovery does not find it again.
 	require.Never(t, func() bool { _, known := state()[leaves.Name]; return known }, 3*time.Second, 300*time.Millisecond)
 	require.Len(t, notes(t, base, url.Values{"kind": {"node_left"}}), 1)
+}
+
+// TestForgetAfterReload reloads a changed cluster (its pool is kept) after
+// a discovered node left epmd: the new discovery still knows the node, and
+// forgets it.
+func TestForgetAfterReload(t *testing.T) {
+	prefix := erlnode.RandomName("fr")
+	stays := testnode.Start(t, testnode.Options{Name: prefix + "x1", Cookie: "forgetcookie"})
+	leaves := testnode.Start(t, testnode.Options{Name: prefix + "x2", Cookie: "forgetcookie"})
+	conf := func(family string) *config.Config {
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms, forget_after: 2s}
+clusters:
+  - name: f
+    cookie: forgetcookie
+    family: %s
+    epmd: {hosts: [%s], name_pattern: "^%s"}
+`, family, stays.Host, prefix)), t.TempDir())
+		require.NoError(t, err)
+		return cfg
+	}
+	srv := startApp(t, conf("one"), t.TempDir())
+	defer srv.Stop()
+	known := func(node string) bool {
+		for _, n := range srv.Nodes() {
+			if n.Node == node {
+				return true
+			}
+		}
+		return false
+	}
+	require.Eventually(t, func() bool { return known(leaves.Name) && upSince(srv, leaves.Name) != time.Time{} }, 20*time.Second, 100*time.Millisecond)
+	leaves.Kill()
+	require.Eventually(t, func() bool {
+		names, err := dist.Names(context.Background(), leaves.Host, 0)
+		require.NoError(t, err)
+		for _, n := range names {
+			if n.Name+"@"+leaves.Host == leaves.Name {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "gone from epmd")
+	require.NoError(t, srv.Reload(conf("two")))
+	require.Eventually(t, func() bool { return !known(leaves.Name) }, 20*time.Second, 100*time.Millisecond, "forgotten after the reload")
+	require.True(t, known(stays.Name))
 }
