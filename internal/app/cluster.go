@@ -21,6 +21,7 @@ type clusterRun struct {
 	cfg         config.Cluster
 	global      config.Global
 	pool        *dist.Pool
+	stale       *staleTrackers // kept with the pool across a reload
 	set         *collector.Set
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
@@ -65,7 +66,7 @@ func (a *App) newRun(cl config.Cluster, g config.Global, pool *dist.Pool) (*clus
 		}
 		pool = dist.NewPool(dist.PoolOptions{Options: o})
 	}
-	return &clusterRun{cfg: cl, global: g, pool: pool, set: set}, nil
+	return &clusterRun{cfg: cl, global: g, pool: pool, set: set, stale: &staleTrackers{m: map[string]*staleTracker{}}}, nil
 }
 
 // launch starts a run built by newRun; firstPasses (if set) is told when

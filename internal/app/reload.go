@@ -80,6 +80,9 @@ func (a *App) planRuns(cfg *config.Config) ([]runStep, error) {
 			s.next = prev // untouched
 		case prev != nil && prev.cfg.Cookie == cl.Cookie && fmt.Sprint(prev.cfg.TLS) == fmt.Sprint(cl.TLS):
 			s.next, err = a.newRun(cl, cfg.Global, prev.pool)
+			if err == nil {
+				s.next.stale = prev.stale // the series written through the kept pool
+			}
 			s.keepPool = true
 		default:
 			s.next, err = a.newRun(cl, cfg.Global, nil)

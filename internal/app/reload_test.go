@@ -126,7 +126,8 @@ func capturedOn(t *testing.T, c *dist.Conn, handler etf.Atom) captureState {
 }
 
 // TestReloadCapture turns shell capture, log forwarding and the system
-// monitor off by a reload: all three are taken away from the node, and put
+// monitor off by a reload: all three are taken away from the node (and the
+// monitor's series end, as do those of a collector turned off), and put
 // back by the next reload.
 func TestReloadCapture(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
@@ -144,7 +145,7 @@ clusters:
 		return cfg
 	}
 	on := "{log_level: warning, shell_commands: true, system_monitor: count}"
-	off := "{log_level: none, shell_commands: false, system_monitor: off}"
+	off := "{log_level: none, shell_commands: false, system_monitor: off}\n    collectors: {ets: false}"
 	srv := startApp(t, conf(on), t.TempDir())
 	defer srv.Stop()
 	var handler etf.Atom
@@ -159,12 +160,24 @@ clusters:
 	all := captureState{logs: true, shells: true, sysmon: true}
 	require.Eventually(t, func() bool { return capturedOn(t, c) == all }, 20*time.Second, 100*time.Millisecond)
 	since := upSince(srv, n.Name)
+	seriesOf := func(metric string) int {
+		r, err := srv.Query(context.Background(), fmt.Sprintf(`%s{node=%q}`, metric, n.Name))
+		require.NoError(t, err)
+		return len(r.Series)
+	}
+	sysmonSeries := func() int { return seriesOf("erlang_vm_system_monitor_events_total") }
+	etsSeries := func() int { return seriesOf("erlang_vm_ets_table_size") }
+	require.Eventually(t, func() bool { return sysmonSeries() > 0 && etsSeries() > 0 }, 20*time.Second, 100*time.Millisecond)
 
 	require.NoError(t, srv.Reload(conf(off)))
 	var last captureState
 	require.Eventually(t, func() bool { last = capturedOn(t, c); return last == captureState{} }, 20*time.Second, 100*time.Millisecond,
 		"capture turned off by the reload: %+v", &last)
 	require.Equal(t, since, upSince(srv, n.Name), "the connection is kept")
+	require.Eventually(t, func() bool { return sysmonSeries() == 0 }, 20*time.Second, 100*time.Millisecond,
+		"the system monitor's series end")
+	require.Eventually(t, func() bool { return etsSeries() == 0 }, 20*time.Second, 100*time.Millisecond,
+		"the series of the collector turned off end")
 
 	require.NoError(t, srv.Reload(conf(on)))
 	require.Eventually(t, func() bool { return capturedOn(t, c) == all }, 20*time.Second, 100*time.Millisecond)
