@@ -18,7 +18,7 @@ import (
 func BenchmarkRuleEvaluation(b *testing.B) {
 	const nodes = 1000
 	ctx := context.Background()
-	db, err := store.Open(b.TempDir(), nil, nil)
+	db, err := store.Open(b.TempDir(), nil, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -232,11 +232,13 @@ func (e *Engine) resume(ctx context.Context, now time.Time) {
 }
 
 // apply moves every key of the rule along: pending, raised, changed
-// severity, flapping, cleared.
+// severity, flapping, cleared. The changes stored are delivered, also
+// when a later write fails.
 func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observation) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var changes []Change
+	defer func() { e.notify(changes) }()
 	holds := map[Key]bool{}
 	for _, o := range obs {
 		o.Key.Rule = r.Name()
@@ -289,12 +291,12 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		if err := e.st.save(ctx, a, ev); err != nil {
 			return err
 		}
+		e.active[o.Key] = a
+		changes = append(changes, Change{*a, ev})
 		delete(e.pending, o.Key)
 		if err := e.st.deletePending(ctx, o.Key); err != nil {
 			return err
 		}
-		e.active[o.Key] = a
-		changes = append(changes, Change{*a, ev})
 	}
 	for k := range e.pending {
 		if k.Rule == r.Name() && !holds[k] {
@@ -337,7 +339,6 @@ func (e *Engine) apply(ctx context.Context, r Rule, now time.Time, obs []Observa
 		delete(e.quiet, k)
 		changes = append(changes, Change{*a, ev})
 	}
-	e.notify(changes)
 	return nil
 }
 

@@ -19,7 +19,7 @@ import (
 // per round, and its recovery is seen.
 func TestRuleHealth(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	now := time.Now()

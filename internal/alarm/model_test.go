@@ -66,7 +66,7 @@ func TestModuleClashOnePerCause(t *testing.T) {
 // islands, and nodes never connected to others, which are not counted.
 func TestIslands(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	now := time.Now()

@@ -22,7 +22,7 @@ func sample(name string, v float64, ts time.Time, labels ...string) store.Sample
 // store (each must parse and run) and checks a few against known samples.
 func TestBuiltinRules(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	now := time.Now()
@@ -66,7 +66,7 @@ func TestBuiltinRules(t *testing.T) {
 // TestBuiltinWindow sets the range of rate and growth alarms, and refuses
 // a window for an alarm that has none.
 func TestBuiltinWindow(t *testing.T) {
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	d := func(x time.Duration) *time.Duration { return &x }
@@ -103,7 +103,7 @@ func TestBuiltinWindow(t *testing.T) {
 // expression returns holds, keyed by its other labels.
 func TestUserRule(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	now := time.Now()

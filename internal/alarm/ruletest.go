@@ -140,7 +140,7 @@ func (tc RuleTest) run(ctx context.Context, dir string, userRules []TestRule) (s
 	if err != nil {
 		return "", fmt.Errorf("at %q is not a duration", tc.At)
 	}
-	db, err := store.Open(dir+"/store", nil, nil)
+	db, err := store.Open(dir+"/store", nil, nil, nil)
 	if err != nil {
 		return "", err
 	}

@@ -14,12 +14,18 @@ import (
 // files.
 type alarmModel struct{ a *App }
 
-// Nodes lists the known nodes.
+// Nodes lists the known nodes, but for those being forgotten (they left
+// the cluster: their node_down clears with that reason, not as a
+// recovery).
 func (m alarmModel) Nodes() []alarm.ModelNode {
 	var out []alarm.ModelNode
 	for _, n := range m.a.Nodes() {
 		mn := alarm.ModelNode{Cluster: n.Cluster, Node: n.Node, State: n.State, LastError: n.LastError, Since: n.Since, Family: n.Family}
 		m.a.mu.Lock()
+		if m.a.leaving[nodeKey{n.Cluster, n.Node}] {
+			m.a.mu.Unlock()
+			continue
+		}
 		if info := m.a.nodes[nodeKey{n.Cluster, n.Node}]; info != nil {
 			mn.Apps = info.apps
 		}

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/export"
@@ -43,6 +45,7 @@ type Options struct {
 type App struct {
 	opts    Options
 	log     *slog.Logger
+	reg     *prometheus.Registry // beamctl's own metrics (/metrics)
 	db      *store.DB
 	notes   *journal.Recorder
 	srv     *http.Server
@@ -69,59 +72,93 @@ type App struct {
 	cfg   *config.Config
 	runs  map[string]*clusterRun
 
-	mu       sync.Mutex // guards nodes and metadata
+	mu       sync.Mutex // guards nodes, leaving and metadata
 	nodes    map[nodeKey]*nodeInfo
+	leaving  map[nodeKey]bool // nodes being forgotten
 	metadata map[string]web.Metadata
 }
 
-// New opens the store; nothing runs before Start.
-func New(o Options) (*App, error) {
+// New opens the stores and builds the alarm rules; nothing runs before
+// Start.
+func New(o Options) (_ *App, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Config == nil {
 		return nil, errors.New("no configuration")
 	}
-	db, err := store.Open(o.StoragePath, o.Logger.With("component", "store"), o.Store)
-	if err != nil {
+	if err := checkCollectors(o.Config); err != nil {
 		return nil, err
 	}
-	a := &App{opts: o, log: o.Logger, db: db, cfg: o.Config, runs: map[string]*clusterRun{}, nodes: map[nodeKey]*nodeInfo{},
-		metadata: map[string]web.Metadata{
+	var closers []func() error // what is open, closed again on error
+	defer func() {
+		for i := len(closers) - 1; err != nil && i >= 0; i-- {
+			_ = closers[i]()
+		}
+	}()
+	a := &App{opts: o, log: o.Logger, reg: prometheus.NewRegistry(), cfg: o.Config, runs: map[string]*clusterRun{},
+		nodes: map[nodeKey]*nodeInfo{}, leaving: map[nodeKey]bool{}, metadata: map[string]web.Metadata{
 			"beamctl_node_up": {Type: "gauge", Help: "Whether beamctl is connected to the node (1) or not (0)."},
 			"beamctl_code_loads_total": {Type: "counter",
 				Help: "New code (modules loaded or changed) found on the node since beamctl started, by where it came from: code_path (routine), outside_code_path, differs_from_file, no_file, not_a_file."},
 			"erlang_vm_system_monitor_events_total": {Type: "counter",
 				Help: "system_monitor events (long_gc, long_schedule, large_heap, busy_port, busy_dist_port, and busy_dist_port_to_beamctl: on beamctl's own connection) since beamctl's monitor started on the node."},
 		}}
-	if err := checkCollectors(o.Config); err != nil {
-		_ = db.Close()
+	if a.db, err = store.Open(o.StoragePath, o.Logger.With("component", "store"), a.reg, o.Store); err != nil {
 		return nil, err
 	}
+	closers = append(closers, a.db.Close)
 	ns, err := journal.Open(filepath.Join(o.StoragePath, "notifications"), o.Notifications)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
+	closers = append(closers, ns.Close)
 	a.notes = journal.NewRecorder(ns, o.Logger.With("component", "notifications"), journal.RecorderOptions{})
 	a.alarms, err = alarm.Open(context.Background(), alarm.Options{Dir: filepath.Join(o.StoragePath, "alarms"),
 		Logger: o.Logger.With("component", "alarms")})
 	if err != nil {
-		_ = db.Close()
-		_ = ns.Close()
 		return nil, err
 	}
+	closers = append(closers, a.alarms.Close)
 	if err := a.setAlarmRules(o.Config); err != nil {
-		_ = a.alarms.Close()
-		_ = db.Close()
-		_ = ns.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-// Start listens, then discovers and collects in the background.
+// Start builds the clusters' runs and the exports (a TLS file that is no
+// certificate fails here, before anything runs), listens, then discovers,
+// collects, evaluates alarms and exports in the background.
 func (a *App) Start(ctx context.Context) error {
+	a.runMu.Lock()
+	steps, err := a.planRuns(a.cfg)
+	a.runMu.Unlock() // not held while the self-metrics register: they read the runs
+	if err != nil {
+		return err
+	}
+	exports, err := a.buildExports(a.cfg.Exports)
+	if err == nil {
+		err = a.serveHTTP()
+	}
+	if err != nil {
+		discardSteps(steps)
+		return err
+	}
+	a.rootCtx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.firstPasses.Add(len(steps)) // before warmUp waits on it
+	a.startNotesAndAlarms()
+	a.runExports(exports)
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	for _, s := range steps {
+		a.launch(s.next, &a.firstPasses)
+	}
+	a.log.Info("Serving", "addr", a.Addr(), "clusters", len(steps))
+	return nil
+}
+
+// serveHTTP listens and serves the API in the background.
+func (a *App) serveHTTP() error {
 	ln, err := net.Listen("tcp", a.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.opts.Listen, err)
@@ -133,35 +170,27 @@ func (a *App) Start(ctx context.Context) error {
 			a.log.Error("HTTP server stopped", "err", err)
 		}
 	}()
-	a.rootCtx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	a.firstPasses.Add(len(a.cfg.Clusters)) // before warmUp waits on it
+	return nil
+}
+
+// startNotesAndAlarms starts the notification recorder's loop, the alarm
+// destinations, and the alarm engine after its warm-up.
+func (a *App) startNotesAndAlarms() {
 	a.notesDone = make(chan struct{})
 	go func() {
 		defer close(a.notesDone)
 		a.notes.Run(a.rootCtx, 10*time.Second)
 	}()
+	a.startDeliveries(a.cfg.Alarms)
 	a.alarmsDone = make(chan struct{})
 	interval := time.Duration(a.cfg.Alarms.Interval)
 	warm := 2*time.Duration(a.cfg.Global.FastInterval) + time.Duration(a.cfg.Global.CollectTimeout)
-	a.startDeliveries(a.cfg.Alarms)
 	go func() {
 		defer close(a.alarmsDone)
 		a.warmUp(warm)
 		a.evaluating.Store(true)
 		a.alarms.Run(a.rootCtx, interval)
 	}()
-	if err := a.startExports(a.cfg.Exports); err != nil {
-		return err
-	}
-	a.runMu.Lock()
-	defer a.runMu.Unlock()
-	for _, cl := range a.cfg.Clusters {
-		if err := a.startRun(cl, a.cfg.Global, nil, &a.firstPasses); err != nil {
-			return err
-		}
-	}
-	a.log.Info("Serving", "addr", ln.Addr().String(), "clusters", len(a.cfg.Clusters))
-	return nil
 }
 
 // Addr is the address the API listens on.

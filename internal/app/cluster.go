@@ -21,6 +21,7 @@ type clusterRun struct {
 	cfg         config.Cluster
 	global      config.Global
 	pool        *dist.Pool
+	stale       *staleTrackers // kept with the pool across a reload
 	set         *collector.Set
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
@@ -46,13 +47,13 @@ func checkCollectors(cfg *config.Config) error {
 	return nil
 }
 
-// startRun starts discovering and collecting a cluster, on pool or, when
-// pool is nil, on a new one; firstPasses (if set) is told when its first
-// discovery pass is over. The caller holds runMu.
-func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool, firstPasses *sync.WaitGroup) error {
+// newRun builds what a cluster needs to run, without starting anything:
+// its collector set and, when pool is nil, a new pool (its TLS files
+// loaded). A run that is not launched needs only its own pool closed.
+func (a *App) newRun(cl config.Cluster, g config.Global, pool *dist.Pool) (*clusterRun, error) {
 	set, err := collector.NewSet(a.log.With("cluster", cl.Name), setOptions(cl, g))
 	if err != nil {
-		return fmt.Errorf("cluster %q: %w", cl.Name, err)
+		return nil, fmt.Errorf("cluster %q: %w", cl.Name, err)
 	}
 	if pool == nil {
 		o := dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name)}
@@ -60,18 +61,23 @@ func (a *App) startRun(cl config.Cluster, g config.Global, pool *dist.Pool, firs
 			o.TLS, err = dist.LoadTLS(dist.TLSFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile,
 				ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify})
 			if err != nil {
-				return fmt.Errorf("cluster %q: %w", cl.Name, err)
+				return nil, fmt.Errorf("cluster %q: %w", cl.Name, err)
 			}
 		}
 		pool = dist.NewPool(dist.PoolOptions{Options: o})
 	}
+	return &clusterRun{cfg: cl, global: g, pool: pool, set: set, stale: &staleTrackers{m: map[string]*staleTracker{}}}, nil
+}
+
+// launch starts a run built by newRun; firstPasses (if set) is told when
+// its first discovery pass is over. The caller holds runMu.
+func (a *App) launch(run *clusterRun, firstPasses *sync.WaitGroup) {
 	ctx, cancel := context.WithCancel(a.rootCtx)
-	run := &clusterRun{cfg: cl, global: g, pool: pool, set: set, cancel: cancel, firstPasses: firstPasses}
-	a.runs[cl.Name] = run
+	run.cancel, run.firstPasses = cancel, firstPasses
+	a.runs[run.cfg.Name] = run
 	run.wg.Add(2)
 	go a.discover(ctx, run)
 	go a.lifecycle(ctx, run)
-	return nil
 }
 
 // stopRun stops a cluster's goroutines and, with closePool, its

@@ -15,14 +15,25 @@ import (
 // discover finds the cluster's nodes now and every DiscoverInterval: the
 // static list, the seeds, and every node a known node is connected to
 // (repeated until nothing new turns up). Each new node gets a collector
-// loop; nodes that vanish stay known (their state goes down).
+// loop; a node that vanishes goes down, and is forgotten (forget) once it
+// has been down and not found for ForgetAfter, unless it is listed in
+// nodes or seeds.
 func (a *App) discover(ctx context.Context, run *clusterRun) {
 	defer run.wg.Done()
 	cl, pool := run.cfg, run.pool
-	known := map[string]bool{}
+	known := map[string]*nodeLoops{}
+	listed := map[string]bool{}
+	for _, n := range append(append([]string{}, cl.Nodes...), cl.Seeds...) {
+		listed[n] = true
+	}
+	for _, st := range pool.Status() { // a pool kept by a reload: its nodes stay known, and can be forgotten
+		known[st.Node] = a.startNode(ctx, run, st.Node)
+		known[st.Node].seen = time.Now()
+	}
 	tick := time.NewTicker(time.Duration(run.global.DiscoverInterval))
 	defer tick.Stop()
 	for {
+		now := time.Now()
 		queue := append(append([]string{}, cl.Nodes...), cl.Seeds...)
 		queue = append(queue, a.scanEpmd(ctx, cl, run.global)...)
 		queue = append(queue, a.scanDNS(ctx, cl, run.global)...)
@@ -30,12 +41,10 @@ func (a *App) discover(ctx context.Context, run *clusterRun) {
 		for len(queue) > 0 {
 			n := queue[0]
 			queue = queue[1:]
-			if !known[n] {
-				known[n] = true
-				run.wg.Add(2)
-				go a.collect(ctx, run, n)
-				go a.watch(ctx, run, n)
+			if known[n] == nil {
+				known[n] = a.startNode(ctx, run, n)
 			}
+			known[n].seen = now
 			if crawled[n] {
 				continue
 			}
@@ -52,6 +61,9 @@ func (a *App) discover(ctx context.Context, run *clusterRun) {
 					queue = append(queue, string(name))
 				}
 			}
+		}
+		if ctx.Err() == nil {
+			a.forgetGone(ctx, run, known, listed)
 		}
 		if run.firstPasses != nil {
 			run.firstPass.Do(run.firstPasses.Done)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -8,54 +9,104 @@ import (
 )
 
 // Reload applies a new configuration. Clusters whose cookie did not change
-// keep their connections: only their discovery and collection restart if
-// their settings changed; removed clusters are disconnected; new ones
-// start.
+// keep their connections: only their discovery, collection and capture
+// restart if any of their settings changed; removed clusters are
+// disconnected; new ones start. Every new piece (alarm rules, collector
+// sets, pools with their TLS files, export targets) is built before
+// anything changes, so a configuration that fails changes nothing.
 func (a *App) Reload(cfg *config.Config) error {
 	if err := checkCollectors(cfg); err != nil {
 		return err
 	}
-	if err := a.setAlarmRules(cfg); err != nil {
+	rules, err := a.buildRules(cfg)
+	if err != nil {
 		return err
 	}
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
+	steps, err := a.planRuns(cfg)
+	if err != nil {
+		return err
+	}
+	exports, err := a.buildExports(cfg.Exports)
+	if err != nil {
+		discardSteps(steps)
+		return err
+	}
+	// Nothing below fails.
+	a.alarms.SetRules(rules)
 	old := a.runs
 	a.runs = map[string]*clusterRun{}
-	for _, cl := range cfg.Clusters {
-		prev := old[cl.Name]
-		delete(old, cl.Name)
-		switch {
-		case prev != nil && sameCluster(prev.cfg, cl) && prev.global == cfg.Global:
-			a.runs[cl.Name] = prev // untouched
+	for _, s := range steps {
+		name := s.next.cfg.Name
+		delete(old, name)
+		if s.next == s.prev {
+			a.runs[name] = s.prev
 			continue
-		case prev != nil && prev.cfg.Cookie == cl.Cookie && fmt.Sprint(prev.cfg.TLS) == fmt.Sprint(cl.TLS):
-			a.stopRun(prev, false)
-			if err := a.startRun(cl, cfg.Global, prev.pool, nil); err != nil {
-				return err
-			}
-		default:
-			if prev != nil {
-				a.stopRun(prev, true)
-			}
-			if err := a.startRun(cl, cfg.Global, nil, nil); err != nil {
-				return err
-			}
 		}
+		if s.prev != nil {
+			a.stopRun(s.prev, !s.keepPool)
+		}
+		a.launch(s.next, nil)
 	}
 	for _, run := range old { // clusters no longer configured
 		a.stopRun(run, true)
 	}
-	if err := a.startExports(cfg.Exports); err != nil {
-		return err
-	}
+	a.runExports(exports)
 	a.startDeliveries(cfg.Alarms)
 	a.cfg = cfg
 	a.log.Info("Configuration reloaded", "clusters", len(cfg.Clusters))
 	return nil
 }
 
-// sameCluster reports whether two cluster configurations are equal.
+// runStep is what a reload does to one configured cluster: keep its run
+// (next == prev), or replace prev (nil for a new cluster) with next, which
+// keeps prev's pool when keepPool.
+type runStep struct {
+	prev, next *clusterRun
+	keepPool   bool
+}
+
+// planRuns builds the runs of cfg's clusters without starting or stopping
+// any. The caller holds runMu.
+func (a *App) planRuns(cfg *config.Config) ([]runStep, error) {
+	var steps []runStep
+	for _, cl := range cfg.Clusters {
+		prev := a.runs[cl.Name]
+		s := runStep{prev: prev}
+		var err error
+		switch {
+		case prev != nil && sameCluster(prev.cfg, cl) && prev.global == cfg.Global:
+			s.next = prev // untouched
+		case prev != nil && prev.cfg.Cookie == cl.Cookie && fmt.Sprint(prev.cfg.TLS) == fmt.Sprint(cl.TLS):
+			s.next, err = a.newRun(cl, cfg.Global, prev.pool)
+			if err == nil {
+				s.next.stale = prev.stale // the series written through the kept pool
+			}
+			s.keepPool = true
+		default:
+			s.next, err = a.newRun(cl, cfg.Global, nil)
+		}
+		if err != nil {
+			discardSteps(steps)
+			return nil, err
+		}
+		steps = append(steps, s)
+	}
+	return steps, nil
+}
+
+// discardSteps closes the pools a plan opened.
+func discardSteps(steps []runStep) {
+	for _, s := range steps {
+		if s.next != s.prev && !s.keepPool {
+			_ = s.next.pool.Close()
+		}
+	}
+}
+
+// sameCluster reports whether two cluster configurations are equal in
+// every setting.
 func sameCluster(x, y config.Cluster) bool {
 	epmd := func(e *config.EpmdScan) string {
 		if e == nil {
@@ -69,10 +120,17 @@ func sameCluster(x, y config.Cluster) bool {
 		}
 		return fmt.Sprint(d.Names, d.Type, d.NamePattern)
 	}
-	return x.Name == y.Name && x.Cookie == y.Cookie && fmt.Sprint(x.Nodes) == fmt.Sprint(y.Nodes) &&
-		fmt.Sprint(x.Seeds) == fmt.Sprint(y.Seeds) && epmd(x.Epmd) == epmd(y.Epmd) && dns(x.DNS) == dns(y.DNS) &&
-		fmt.Sprint(x.Collectors) == fmt.Sprint(y.Collectors) && // fmt prints maps sorted by key
-		x.AgentEnabled() == y.AgentEnabled() && x.Family == y.Family && fmt.Sprint(x.TLS) == fmt.Sprint(y.TLS)
+	// The rest, pointers and maps included, by value (encoding/json
+	// follows pointers and sorts map keys).
+	rest := func(c config.Cluster) string {
+		c.Epmd, c.DNS = nil, nil
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Sprintf("%p", &c) // never equal
+		}
+		return string(b)
+	}
+	return epmd(x.Epmd) == epmd(y.Epmd) && dns(x.DNS) == dns(y.DNS) && rest(x) == rest(y)
 }
 
 // reloadHandler serves POST /-/reload when the server knows its

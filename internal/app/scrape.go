@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/collector"
-	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/store"
 	"github.com/beamctl/beamctl/internal/web"
 )
@@ -21,18 +22,42 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 	tick := time.NewTicker(run.set.Tick())
 	defer tick.Stop()
 	sched := run.set.NewSchedule()
-	stale := &staleTracker{last: map[string]map[string][]store.Label{}}
+	stale := run.stale.of(node)
+	if ended := stale.keep(run.set.Names(), time.Now()); len(ended) > 0 { // collectors a reload turned off
+		if err := a.db.Append(ctx, ended); err != nil {
+			a.log.Error("Cannot end the series of collectors turned off", "cluster", run.cfg.Name, "node", node, "err", err)
+		}
+	}
+	agent := &agentLoader{}
 	for {
-		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale)
+		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale, agent)
 		select {
 		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), errForgotten) {
+				a.endSeries(run.cfg.Name, node, stale)
+				run.stale.forget(node)
+			}
 			return
 		case <-tick.C:
 		}
 	}
 }
 
-func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker) {
+// endSeries writes staleness markers for every series of a node beamctl
+// forgets, so that they end now rather than after the lookback.
+func (a *App) endSeries(cluster, node string, stale *staleTracker) {
+	now := time.Now()
+	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
+	samples := append(stale.all(now), store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_node_up"}}, base...),
+		Time: now, Value: store.StaleNaN})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.db.Append(ctx, samples); err != nil {
+		a.log.Error("Cannot end the series of a forgotten node", "cluster", cluster, "node", node, "err", err)
+	}
+}
+
+func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker, agent *agentLoader) {
 	cluster, pool := run.cfg.Name, run.pool
 	now := time.Now()
 	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
@@ -44,12 +69,8 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	if connErr == nil {
 		up = 1
 		var cc collector.Conn = conn
-		if run.cfg.AgentEnabled() {
-			if _, err := inspect.EnsureAgent(cctx, conn); err != nil {
-				a.log.Warn("Cannot load beamctl_agent; its collectors report nothing", "cluster", cluster, "node", node, "err", err)
-			} else {
-				cc = collector.WithAgent(conn)
-			}
+		if run.cfg.AgentEnabled() && a.ensureAgent(cctx, agent, conn, cluster) {
+			cc = collector.WithAgent(conn)
 		}
 		collected := run.set.CollectOnly(cctx, cc, due)
 		a.learn(cluster, node, run.cfg.Family, collected)
@@ -96,12 +117,18 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 			samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_code_loads_total"}},
 				append(base, store.Label{Name: "origin", Value: origin})...), Time: now, Value: v})
 		}
-	}
-	if sm != nil && up == 1 {
-		for event, v := range sm.Counts() {
-			samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "erlang_vm_system_monitor_events_total"}},
-				append(base, store.Label{Name: "event", Value: event})...), Time: now, Value: v})
+		var series [][]store.Label
+		if sm != nil {
+			for event, v := range sm.Counts() {
+				l := append([]store.Label{{Name: "__name__", Value: "erlang_vm_system_monitor_events_total"}},
+					append(base, store.Label{Name: "event", Value: event})...)
+				samples = append(samples, store.Sample{Labels: l, Time: now, Value: v})
+				series = append(series, l)
+			}
 		}
+		// The monitor's series end when it stops (turned off by a reload),
+		// as the collectors' do.
+		samples = append(samples, stale.update(sysmonSeries, series, now)...)
 	}
 	if err := a.db.Append(ctx, samples); err != nil {
 		a.log.Error("Cannot store samples", "cluster", cluster, "node", node, "err", err)
@@ -113,6 +140,34 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	info.series[len(due) == len(run.set.Names())] = len(samples)
 	a.mu.Unlock()
 }
+
+// staleTrackers are the staleTracker of each node of a cluster. They
+// outlive a run restarted by a reload with its pool, so that the series
+// written before the reload still end.
+type staleTrackers struct {
+	mu sync.Mutex
+	m  map[string]*staleTracker
+}
+
+// of returns the node's tracker, created on first use.
+func (t *staleTrackers) of(node string) *staleTracker {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m[node] == nil {
+		t.m[node] = &staleTracker{last: map[string]map[string][]store.Label{}}
+	}
+	return t.m[node]
+}
+
+func (t *staleTrackers) forget(node string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m, node)
+}
+
+// sysmonSeries is the staleTracker's name for the system_monitor counts'
+// series (not a collector's).
+const sysmonSeries = "(system_monitor)"
 
 // staleTracker remembers the series each collector last wrote for one
 // node, so that a series that disappears (a process no longer the longest
@@ -148,6 +203,22 @@ func (st *staleTracker) update(collector string, series [][]store.Label, now tim
 		}
 	}
 	st.last[collector] = cur
+	return out
+}
+
+// keep returns staleness markers for the series of the collectors not in
+// names (turned off), and forgets them.
+func (st *staleTracker) keep(names []string, now time.Time) []store.Sample {
+	var out []store.Sample
+	for c, series := range st.last {
+		if c == sysmonSeries || slices.Contains(names, c) {
+			continue
+		}
+		for _, l := range series {
+			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+		}
+		delete(st.last, c)
+	}
 	return out
 }
 

@@ -10,10 +10,11 @@ import (
 	"github.com/beamctl/beamctl/internal/notify"
 )
 
-// selfMetrics serves beamctl's own metrics: Go runtime and process, and
-// how many managed nodes are in each state.
+// selfMetrics serves beamctl's own metrics: Go runtime and process, the
+// store's (registered by store.Open), and how many managed nodes are in
+// each state.
 func (a *App) selfMetrics() http.Handler {
-	reg := prometheus.NewRegistry()
+	reg := a.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNodes))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNotifications))
@@ -32,7 +33,7 @@ func (a *App) describeNodes(ch chan<- prometheus.Metric) {
 }
 
 var (
-	notesDesc   = prometheus.NewDesc("beamctl_notifications_total", "Notifications recorded or dropped by the rate limit, by cluster, node and kind.", []string{"cluster", "node", "kind", "result"}, nil)
+	notesDesc   = prometheus.NewDesc("beamctl_notifications_total", "Notifications recorded, dropped by the rate limit, or failed (the store could not write them), by cluster, node and kind.", []string{"cluster", "node", "kind", "result"}, nil)
 	exportsDesc = prometheus.NewDesc("beamctl_export_notifications_total", "Notifications an export target sent, or dropped because its queue was full.", []string{"target", "result"}, nil)
 	exportFails = prometheus.NewDesc("beamctl_export_failures_total", "Failed attempts to send a batch to an export target (each is retried).", []string{"target"}, nil)
 	alarmsDesc  = prometheus.NewDesc("beamctl_alarms_active", "Active alarms by cluster, rule and severity.", []string{"cluster", "rule", "severity"}, nil)
@@ -42,6 +43,7 @@ func (a *App) describeNotifications(ch chan<- prometheus.Metric) {
 	for _, c := range a.notes.Counts() {
 		ch <- prometheus.MustNewConstMetric(notesDesc, prometheus.CounterValue, float64(c.Recorded), c.Cluster, c.Node, c.Kind, "recorded")
 		ch <- prometheus.MustNewConstMetric(notesDesc, prometheus.CounterValue, float64(c.Dropped), c.Cluster, c.Node, c.Kind, "dropped")
+		ch <- prometheus.MustNewConstMetric(notesDesc, prometheus.CounterValue, float64(c.Failed), c.Cluster, c.Node, c.Kind, "failed")
 	}
 	active := map[[3]string]float64{}
 	for _, x := range a.alarms.Active() {

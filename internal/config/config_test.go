@@ -16,6 +16,7 @@ func TestLoadGood(t *testing.T) {
 	require.Equal(t, Duration(5*time.Second), c.Global.CollectInterval)
 	require.Equal(t, Duration(5*time.Second), c.Global.CollectTimeout, "default")
 	require.Equal(t, Duration(30*time.Second), c.Global.DiscoverInterval, "default")
+	require.Equal(t, Duration(10*time.Minute), c.Global.ForgetAfter, "default")
 	require.Len(t, c.Clusters, 2)
 	require.Equal(t, "filecookie", c.Clusters[1].Cookie, "read from cookie_file, relative to the config")
 	require.Equal(t, Duration(time.Second), c.Global.FastInterval, "default")
@@ -64,6 +65,7 @@ func TestValidation(t *testing.T) {
 		{"conf.epmd-no-hosts.yml", `cluster "x": epmd.hosts must list at least one host`},
 		{"conf.epmd-bad-pattern.yml", `cluster "x": epmd.name_pattern "([" is not a regular expression`},
 		{"conf.fast-interval.yml", "global.fast_interval must be between 100ms and global.collect_interval"},
+		{"conf.forget-after.yml", "global.forget_after must not be shorter than global.discover_interval"},
 		{"conf.collector-interval.yml", `cluster "x": collectors.memory.interval must be at least 100ms`},
 		{"conf.collector-bad.yml", "parse YAML: line 6: a collector is true, false or a mapping with enabled and interval"},
 		{"conf.tls-no-key.yml", `cluster "x": tls needs both cert_file and key_file, or neither`},
@@ -112,26 +114,32 @@ func TestDefaults(t *testing.T) {
 	}{
 		{"no global block", cluster, Global{
 			CollectInterval: Duration(10 * time.Second), FastInterval: Duration(time.Second),
-			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second), ForgetAfter: Duration(10 * time.Minute),
 		}},
 		{"empty global block", "global:\n" + cluster, Global{
 			CollectInterval: Duration(10 * time.Second), FastInterval: Duration(time.Second),
-			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(30 * time.Second), ForgetAfter: Duration(10 * time.Minute),
 		}},
 		// collect_timeout is at most collect_interval: a short interval
 		// alone is valid (it was refused for collect_timeout, a key the
 		// user never wrote).
 		{"collect_interval 2s", "global: {collect_interval: 2s}\n" + cluster, Global{
 			CollectInterval: Duration(2 * time.Second), FastInterval: Duration(time.Second),
-			CollectTimeout: Duration(2 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+			CollectTimeout: Duration(2 * time.Second), DiscoverInterval: Duration(30 * time.Second), ForgetAfter: Duration(10 * time.Minute),
 		}},
 		{"collect_interval 500ms", "global: {collect_interval: 500ms}\n" + cluster, Global{
 			CollectInterval: Duration(500 * time.Millisecond), FastInterval: Duration(500 * time.Millisecond),
-			CollectTimeout: Duration(500 * time.Millisecond), DiscoverInterval: Duration(30 * time.Second),
+			CollectTimeout: Duration(500 * time.Millisecond), DiscoverInterval: Duration(30 * time.Second), ForgetAfter: Duration(10 * time.Minute),
+		}},
+		// forget_after is at least discover_interval: a long discovery
+		// interval alone is valid.
+		{"discover_interval 20m", "global: {discover_interval: 20m}\n" + cluster, Global{
+			CollectInterval: Duration(10 * time.Second), FastInterval: Duration(time.Second),
+			CollectTimeout: Duration(5 * time.Second), DiscoverInterval: Duration(20 * time.Minute), ForgetAfter: Duration(20 * time.Minute),
 		}},
 		{"explicit timeout", "global: {collect_interval: 20s, collect_timeout: 15s}\n" + cluster, Global{
 			CollectInterval: Duration(20 * time.Second), FastInterval: Duration(time.Second),
-			CollectTimeout: Duration(15 * time.Second), DiscoverInterval: Duration(30 * time.Second),
+			CollectTimeout: Duration(15 * time.Second), DiscoverInterval: Duration(30 * time.Second), ForgetAfter: Duration(10 * time.Minute),
 		}},
 	}
 	for _, tc := range tests {

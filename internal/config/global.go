@@ -20,6 +20,11 @@ type Global struct {
 	// DiscoverInterval is how often seeds are crawled for new nodes
 	// (default 30s).
 	DiscoverInterval Duration `yaml:"discover_interval"`
+	// ForgetAfter is how long a discovered node that is down and no
+	// longer found by discovery is kept (default 10m, or discover_interval
+	// when that is longer); then beamctl forgets it. Nodes listed in nodes
+	// or seeds are never forgotten.
+	ForgetAfter Duration `yaml:"forget_after"`
 }
 
 // UnmarshalYAML decodes the global block and applies its defaults.
@@ -49,6 +54,9 @@ func (g *Global) setDefaults() {
 	if g.DiscoverInterval == 0 {
 		g.DiscoverInterval = Duration(30 * time.Second)
 	}
+	if g.ForgetAfter == 0 {
+		g.ForgetAfter = max(Duration(10*time.Minute), g.DiscoverInterval)
+	}
 }
 
 func (g Global) validate() error {
@@ -60,6 +68,9 @@ func (g Global) validate() error {
 	}
 	if g.FastInterval < Duration(100*time.Millisecond) || g.FastInterval > g.CollectInterval {
 		return errors.New("global.fast_interval must be between 100ms and global.collect_interval")
+	}
+	if g.ForgetAfter < g.DiscoverInterval {
+		return errors.New("global.forget_after must not be shorter than global.discover_interval")
 	}
 	return nil
 }

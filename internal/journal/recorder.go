@@ -39,10 +39,12 @@ type bucket struct {
 	pending uint64 // dropped since the last flush
 }
 
-// Counts are what a recorder did with one cluster, node and kind.
+// Counts are what a recorder did with one cluster, node and kind:
+// notifications stored, dropped by the rate limit, and lost because the
+// store failed.
 type Counts struct {
-	Cluster, Node, Kind string
-	Recorded, Dropped   uint64
+	Cluster, Node, Kind       string
+	Recorded, Dropped, Failed uint64
 }
 
 type subscription struct {
@@ -80,17 +82,33 @@ func (r *Recorder) Record(ctx context.Context, ns ...Notification) error {
 		k := key{n.Cluster, n.Node, n.Kind}
 		if r.allow(k, now) {
 			kept = append(kept, n)
-			r.count(k).Recorded++
 		} else {
 			r.count(k).Dropped++
 		}
 	}
 	r.mu.Unlock()
-	if err := r.store.Add(ctx, kept); err != nil {
+	err := r.store.Add(ctx, kept)
+	r.counted(kept, err)
+	if err != nil {
 		return err
 	}
 	r.publish(kept)
 	return nil
+}
+
+// counted counts notifications after the store's answer: recorded, or
+// failed with err.
+func (r *Recorder) counted(ns []Notification, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range ns {
+		c := r.count(key{n.Cluster, n.Node, n.Kind})
+		if err != nil {
+			c.Failed++
+		} else {
+			c.Recorded++
+		}
+	}
 }
 
 // allow takes a token from the key's bucket. The caller holds mu.

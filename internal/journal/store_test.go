@@ -142,7 +142,7 @@ func TestRecorderRateLimit(t *testing.T) {
 	require.Len(t, sum, 1)
 	require.Equal(t, "950", sum[0].Fields["dropped"])
 	require.Equal(t, "log", sum[0].Fields["dropped_kind"])
-	require.Equal(t, []Counts{{"c", "a@h", "log", 50, 950}, {"c", "b@h", "log", 1, 0}}, r.Counts())
+	require.Equal(t, []Counts{{"c", "a@h", "log", 50, 950, 0}, {"c", "b@h", "log", 1, 0, 0}}, r.Counts())
 	require.Len(t, live, 51, "the 50 kept and the summary, for node a@h only")
 }
 

@@ -13,7 +13,7 @@ import (
 func Example() {
 	dir, _ := os.MkdirTemp("", "store-example")
 	defer os.RemoveAll(dir)
-	db, err := store.Open(dir, nil, store.DefaultOptions())
+	db, err := store.Open(dir, nil, nil, store.DefaultOptions())
 	if err != nil {
 		fmt.Println(err)
 		return

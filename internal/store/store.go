@@ -14,6 +14,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
@@ -75,10 +76,16 @@ type DB struct {
 	db     *tsdb.DB
 	engine *promql.Engine
 	opts   Options
+
+	appendErrors   *prometheus.CounterVec
+	droppedSamples prometheus.Counter
 }
 
 // Open opens or creates the store in dir, replaying its write-ahead log.
-func Open(dir string, logger *slog.Logger, o *Options) (*DB, error) {
+// reg (if not nil) gets the store's metrics: the TSDB's and the PromQL
+// engine's own (prometheus_tsdb_*, prometheus_engine_*, as Prometheus
+// exports them) and the samples it could not store.
+func Open(dir string, logger *slog.Logger, reg prometheus.Registerer, o *Options) (*DB, error) {
 	if o == nil {
 		o = DefaultOptions()
 	}
@@ -97,36 +104,81 @@ func Open(dir string, logger *slog.Logger, o *Options) (*DB, error) {
 		topts.RetentionDuration = o.Retention.Milliseconds()
 	}
 	topts.MaxBytes = o.MaxBytes
-	db, err := tsdb.Open(dir, logger, nil, topts, nil)
+	d := &DB{opts: *o,
+		appendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beamctl_store_append_errors_total",
+			Help: "Appends the store refused (all their samples dropped), by reason: out_of_order, out_of_bounds, duplicate, too_old or other."},
+			[]string{"reason"}),
+		droppedSamples: prometheus.NewCounter(prometheus.CounterOpts{Name: "beamctl_store_dropped_samples_total",
+			Help: "Samples dropped because the store refused the append that carried them."}),
+	}
+	for _, r := range appendReasons {
+		d.appendErrors.WithLabelValues(r) // every reason from zero
+	}
+	if reg != nil {
+		if err := errors.Join(reg.Register(d.appendErrors), reg.Register(d.droppedSamples)); err != nil {
+			return nil, fmt.Errorf("register the store's metrics: %w", err)
+		}
+	}
+	var err error
+	d.db, err = tsdb.Open(dir, logger, reg, topts, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
-	engine := promql.NewEngine(promql.EngineOpts{
+	d.engine = promql.NewEngine(promql.EngineOpts{
 		Logger:        logger,
+		Reg:           reg,
 		MaxSamples:    o.MaxSamples,
 		Timeout:       o.QueryTimeout,
 		LookbackDelta: 5 * time.Minute,
 	})
-	return &DB{db: db, engine: engine, opts: *o}, nil
+	return d, nil
+}
+
+// appendReasons are the values of beamctl_store_append_errors_total's
+// reason label.
+var appendReasons = []string{"out_of_order", "out_of_bounds", "duplicate", "too_old", "other"}
+
+// appendReason names why the TSDB refused a sample.
+func appendReason(err error) string {
+	switch {
+	case errors.Is(err, storage.ErrOutOfOrderSample):
+		return "out_of_order"
+	case errors.Is(err, storage.ErrOutOfBounds):
+		return "out_of_bounds"
+	case errors.Is(err, storage.ErrDuplicateSampleForTimestamp):
+		return "duplicate"
+	case errors.Is(err, storage.ErrTooOldSample):
+		return "too_old"
+	}
+	return "other"
 }
 
 // Close flushes and closes the store.
 func (d *DB) Close() error { return d.db.Close() }
 
 // Append stores samples in one transaction: all of them or, on error,
-// none.
+// none (counted in beamctl_store_append_errors_total and
+// beamctl_store_dropped_samples_total).
 func (d *DB) Append(ctx context.Context, samples []Sample) error {
 	app := d.db.Appender(ctx)
 	for _, s := range samples {
 		if _, err := app.Append(0, toLabels(s.Labels), s.Time.UnixMilli(), s.Value); err != nil {
 			_ = app.Rollback()
+			d.refused(err, len(samples))
 			return fmt.Errorf("append %v: %w", s.Labels, err)
 		}
 	}
 	if err := app.Commit(); err != nil {
+		d.refused(err, len(samples))
 		return fmt.Errorf("commit samples: %w", err)
 	}
 	return nil
+}
+
+// refused counts an append that dropped n samples.
+func (d *DB) refused(err error, n int) {
+	d.appendErrors.WithLabelValues(appendReason(err)).Inc()
+	d.droppedSamples.Add(float64(n))
 }
 
 func toLabels(ls []Label) labels.Labels {

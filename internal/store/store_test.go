@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/stretchr/testify/require"
 )
 
@@ -15,7 +19,7 @@ func series(name, node string) []Label {
 func TestAppendQueryReopen(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	db, err := Open(dir, nil, nil)
+	db, err := Open(dir, nil, nil, nil)
 	require.NoError(t, err)
 
 	t0 := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
@@ -70,7 +74,7 @@ func TestAppendQueryReopen(t *testing.T) {
 
 	// After a restart the samples are still there (WAL replay).
 	require.NoError(t, db.Close())
-	db, err = Open(dir, nil, nil)
+	db, err = Open(dir, nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	res, err := db.Query(ctx, `reductions_total{node="a@h"}`, end)
@@ -80,7 +84,7 @@ func TestAppendQueryReopen(t *testing.T) {
 }
 
 func TestAppendIsAllOrNothing(t *testing.T) {
-	db, err := Open(t.TempDir(), nil, nil)
+	db, err := Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	ctx := context.Background()
@@ -101,7 +105,7 @@ func TestAppendIsAllOrNothing(t *testing.T) {
 // queries at once instead of after the lookback delta.
 func TestStaleMarker(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(t.TempDir(), nil, nil)
+	db, err := Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	t0 := time.Now().Add(-time.Minute)
@@ -114,4 +118,37 @@ func TestStaleMarker(t *testing.T) {
 	res, err = db.Query(ctx, "x", t0.Add(10*time.Second))
 	require.NoError(t, err)
 	require.Empty(t, res.Series, "ended by the marker")
+}
+
+// TestAppendErrorsCounted appends a sample older than the series' last
+// one: the TSDB refuses it, and the refusal is counted by reason with the
+// samples it dropped.
+func TestAppendErrorsCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	db, err := Open(t.TempDir(), nil, reg, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	now := time.Now()
+	require.NoError(t, db.Append(ctx, []Sample{{Labels: series("x", "a@h"), Time: now, Value: 1}}))
+	err = db.Append(ctx, []Sample{
+		{Labels: series("x", "b@h"), Time: now, Value: 1},
+		{Labels: series("x", "a@h"), Time: now.Add(-time.Second), Value: 2},
+	})
+	require.ErrorIs(t, err, storage.ErrOutOfOrderSample)
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP beamctl_store_append_errors_total Appends the store refused (all their samples dropped), by reason: out_of_order, out_of_bounds, duplicate, too_old or other.
+# TYPE beamctl_store_append_errors_total counter
+beamctl_store_append_errors_total{reason="duplicate"} 0
+beamctl_store_append_errors_total{reason="other"} 0
+beamctl_store_append_errors_total{reason="out_of_bounds"} 0
+beamctl_store_append_errors_total{reason="out_of_order"} 1
+beamctl_store_append_errors_total{reason="too_old"} 0
+# HELP beamctl_store_dropped_samples_total Samples dropped because the store refused the append that carried them.
+# TYPE beamctl_store_dropped_samples_total counter
+beamctl_store_dropped_samples_total 2
+`), "beamctl_store_append_errors_total", "beamctl_store_dropped_samples_total"))
+	n, err := testutil.GatherAndCount(reg, "prometheus_tsdb_head_series")
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the TSDB's own metrics are registered")
 }

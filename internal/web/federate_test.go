@@ -30,7 +30,7 @@ func (federateModel) Metadata() map[string]Metadata {
 // write with escapes the exposition format does not define (\t, \u00a0,
 // \xff), and reads /federate back with Prometheus's parser and promtool.
 func TestFederateEscaping(t *testing.T) {
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	values := []string{"tab\there", "cr\rhere", "no\u00a0break", "café 日本 🐘", `back\slash`, `say "hi"`, "two\nlines", "bad\xffbyte", "nul\x00"}

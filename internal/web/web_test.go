@@ -60,7 +60,7 @@ func (n notifications) Query(ctx context.Context, f journal.Filter) ([]journal.N
 // engine, and returns the store to fill and the model it serves.
 func newServer(t *testing.T, m model) (*httptest.Server, *store.DB, model) {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), nil, nil)
+	db, err := store.Open(t.TempDir(), nil, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	ns, err := journal.Open(t.TempDir(), journal.Options{})
