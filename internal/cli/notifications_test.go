@@ -167,9 +167,14 @@ clusters:
 	go func() {
 		followed <- Run(fctx, []string{"--server", base, "-o", "json", "notifications", "--follow", "--kind", "log", "--limit", "1"}, &follow, &follow)
 	}()
-	_, err = c.Call(ctx, "logger", "warning", etf.String("followed event"))
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { return strings.Contains(follow.String(), `"text":"followed event"`) }, 20*time.Second, 50*time.Millisecond)
+	// The follower subscribes some time after it starts: the event is
+	// logged again until the follower prints it (an event before the
+	// subscription is, rightly, not followed).
+	require.Eventually(t, func() bool {
+		_, err := c.Call(ctx, "logger", "warning", etf.String("followed event"))
+		require.NoError(t, err)
+		return strings.Contains(follow.String(), `"text":"followed event"`)
+	}, 30*time.Second, 500*time.Millisecond)
 	stop()
 	require.Equal(t, 0, <-followed, follow.String())
 
