@@ -68,6 +68,9 @@ type App struct {
 	exportsDone  sync.WaitGroup
 	exportConfig string // the exports' configuration, to see a reload change it
 
+	stopOnce sync.Once
+	stopErr  error
+
 	runMu sync.Mutex // guards cfg and runs (Start, Reload, Stop)
 	cfg   *config.Config
 	runs  map[string]*clusterRun
@@ -196,8 +199,14 @@ func (a *App) startNotesAndAlarms() {
 // Addr is the address the API listens on.
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
-// Stop stops collecting, closes every connection and the store.
+// Stop stops collecting, closes every connection and the store. Later
+// calls do nothing and return the first call's result.
 func (a *App) Stop() error {
+	a.stopOnce.Do(func() { a.stopErr = a.stop() })
+	return a.stopErr
+}
+
+func (a *App) stop() error {
 	if a.cancel != nil {
 		a.cancel()
 	}

@@ -63,6 +63,9 @@ func startApp(t *testing.T, cfg *config.Config, dir string) *App {
 	t.Helper()
 	a, err := New(Options{Config: cfg, StoragePath: dir, Listen: "127.0.0.1:0"})
 	require.NoError(t, err)
+	// Stopped also when the test fails before it stops the server itself:
+	// a store left running writes into the removed temporary directory.
+	t.Cleanup(func() { _ = a.Stop() })
 	require.NoError(t, a.Start(context.Background()))
 	return a
 }
