@@ -42,8 +42,8 @@ func ErlPath(t testing.TB) string {
 func ShortHost() string { return erlnode.ShortHost() }
 
 // Start starts a node with a random name (prefix "bt") unless opts.Name is
-// set, and waits until it is registered in epmd. The node is killed when
-// the test ends.
+// set, and waits until it has booted, run its set-up (opts.Eval) and
+// registered in epmd. The node is killed when the test ends.
 func Start(t testing.TB, opts Options) *Node {
 	t.Helper()
 	ErlPath(t)
