@@ -769,10 +769,18 @@ alarms:
 		before[x.ID] = true
 	}
 	require.NoError(t, srv.Stop())
+	restarted := time.Now()
 	srv = startApp(t, cfg, dir)
 	defer srv.Stop()
 	base = "http://" + srv.Addr()
-	time.Sleep(3 * time.Second) // a few evaluations
+	// Two evaluations of the restarted engine after its first collection
+	// from a: an alarm it would raise again would be raised by then.
+	require.Eventually(t, func() bool {
+		return sampledSince(t, base, fmt.Sprintf(`erlang_vm_message_queue_max_length{node=%q}`, a.Name), restarted)
+	}, 30*time.Second, 50*time.Millisecond, "the restarted server collected from %s", a.Name)
+	evals := srv.Alarms().Evaluations()
+	require.Eventually(t, func() bool { return srv.Alarms().Evaluations() >= evals+2 }, 30*time.Second, 50*time.Millisecond,
+		"the restarted engine evaluated")
 	after := map[int64]bool{}
 	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
 		after[x.ID] = true
@@ -1054,36 +1062,60 @@ alarms:
 	wait("time_zone_mismatch", "")
 	wait("host_memory_low", b.Name) // raised only: the host's memory cannot be filled in a test
 
-	// On b, for a few seconds: atoms created steadily, a queue that grows,
-	// binaries kept, and 20 busy processes on 2 schedulers.
-	eval(cb, `Self = self(), spawn(fun() -> register(load_maker, self()),
-		Keep = fun Keep(I, Acc) -> receive stop -> ok after 50 ->
-			_ = [list_to_atom("growth_" ++ integer_to_list(I * 10 + J)) || J <- lists:seq(1, 10)],
-			[growing_queue ! x || _ <- lists:seq(1, 500)],
-			Keep(I + 1, [binary:copy(<<0:8388608>>) | Acc]) end end,
-		register(growing_queue, spawn(timer, sleep, [infinity])),
-		Busy = [spawn(fun Spin() -> Spin() end) || _ <- lists:seq(1, 20)],
-		Self ! ready,
-		Keep(0, []), [exit(P, kill) || P <- Busy] end),
-		receive ready -> ok end.`)
-	for _, rule := range []string{"atom_growth", "message_queue_growing", "binary_memory_growth", "run_queue_high", "scheduler_utilisation_high"} {
-		wait(rule, b.Name)
+	// The alarms follow their conditions within their windows (10 s here,
+	// 30 s for flapping), plus a collection and an evaluation; the bound
+	// doubles that and adds 15 s, for a busy 2-core machine.
+	const collect, evaluate = 500 * time.Millisecond, time.Second
+	within := func(window time.Duration) time.Duration { return 2*(window+collect+evaluate) + 15*time.Second }
+	waitIn := func(rule, node string, window time.Duration) {
+		t.Helper()
+		waitSeverityWithin(t, base, rule, node, "any", within(window))
 	}
-	eval(cb, `load_maker ! stop, exit(whereis(growing_queue), kill), ok.`)
-	for _, rule := range []string{"atom_growth", "message_queue_growing", "binary_memory_growth", "run_queue_high", "scheduler_utilisation_high"} {
-		cleared(rule, b.Name)
+	clearedIn := func(rule, node string, window time.Duration) {
+		t.Helper()
+		waitSeverityWithin(t, base, rule, node, "", within(window))
+	}
+	load := []string{"atom_growth", "message_queue_growing", "binary_memory_growth", "run_queue_high", "scheduler_utilisation_high"}
+
+	// On b, until stopped: atoms created steadily, a queue that grows,
+	// binaries kept, and 20 busy processes on 2 schedulers. load_maker
+	// owns all of it: the queue's process is sent to by pid (never a
+	// badarg), the spinners are linked to it, and stop returns once every
+	// one is dead, so that what follows sees an idle node.
+	eval(cb, `Self = self(), spawn(fun() -> register(load_maker, self()),
+		Q = spawn(timer, sleep, [infinity]),
+		Busy = [spawn_link(fun Spin() -> Spin() end) || _ <- lists:seq(1, 20)],
+		Keep = fun Keep(I, Acc) -> receive
+				{stop, From} ->
+					Ms = [{P, monitor(process, P)} || P <- [Q | Busy]],
+					[exit(P, kill) || P <- [Q | Busy]],
+					[receive {'DOWN', M, process, P, _} -> ok end || {P, M} <- Ms],
+					From ! stopped
+			after 50 ->
+				_ = [list_to_atom("growth_" ++ integer_to_list(I * 10 + J)) || J <- lists:seq(1, 10)],
+				[Q ! x || _ <- lists:seq(1, 500)],
+				Keep(I + 1, [binary:copy(<<0:8388608>>) | Acc]) end end,
+		Self ! ready,
+		Keep(0, []) end),
+		receive ready -> ok after 10000 -> error(load_maker_not_ready) end.`)
+	for _, rule := range load {
+		waitIn(rule, b.Name, 10*time.Second)
+	}
+	eval(cb, `load_maker ! {stop, self()}, receive stopped -> ok after 10000 -> error(load_maker_not_stopped) end.`)
+	for _, rule := range load {
+		clearedIn(rule, b.Name, 10*time.Second)
 	}
 
 	// A large heap on b (a list of 9 Mi words).
 	eval(cb, `spawn(fun() -> L = lists:seq(1, 4700000), timer:sleep(500), length(L) end), ok.`)
-	wait("large_heap", b.Name)
-	cleared("large_heap", b.Name)
+	waitIn("large_heap", b.Name, 10*time.Second)
+	clearedIn("large_heap", b.Name, 10*time.Second)
 
 	// a's 1 KB distribution buffer fills: senders are suspended.
 	eval(cb, `register(sink, spawn(fun S() -> receive _ -> S() end end)), ok.`)
 	eval(ca, fmt.Sprintf(`B = binary:copy(<<0:4194304>>), [{sink, '%s'} ! B || _ <- lists:seq(1, 200)], ok.`, b.Name))
-	wait("busy_dist_port", a.Name)
-	cleared("busy_dist_port", a.Name)
+	waitIn("busy_dist_port", a.Name, 10*time.Second)
+	clearedIn("busy_dist_port", a.Name, 10*time.Second)
 	// beamctl's own rpc replies wait on a's 1 KB buffer too: counted apart,
 	// they do not keep the alarm up.
 	r := get(t, base, "/api/v1/query", url.Values{"query": {fmt.Sprintf(`erlang_vm_system_monitor_events_total{event="busy_dist_port_to_beamctl", node=%q}`, a.Name)}})
@@ -1094,17 +1126,53 @@ alarms:
 
 	// The a-b connection set up four times: a new controller port each
 	// time, three reconnections.
+	// Each time, wait until a collection round has seen the new
+	// connection: one more controller of b's connection to a in the store.
+	controllers := func() int {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {fmt.Sprintf(
+			`count(count_over_time(erlang_vm_dist_connection_controller_info{node=%q, peer=%q}[1m]))`, b.Name, a.Name)}})
+		require.Equal(t, "success", r.Status, r.Error)
+		var v vector
+		require.NoError(t, json.Unmarshal(r.Data, &v))
+		if len(v.Result) == 0 {
+			return 0
+		}
+		n, err := strconv.Atoi(v.Result[0].Value[1].(string))
+		require.NoError(t, err)
+		return n
+	}
+	require.Eventually(t, func() bool { return controllers() >= 1 }, within(0), 50*time.Millisecond, "b's connection to a collected")
 	for range 4 {
+		seen := controllers()
 		eval(ca, fmt.Sprintf(`true = erlang:disconnect_node('%[1]s'), timer:sleep(200), true = net_kernel:connect_node('%[1]s'),
 			{sink, '%[1]s'} ! <<0:8192>>, ok.`, b.Name))
-		time.Sleep(1500 * time.Millisecond) // a collection round sees the new connection
+		require.Eventually(t, func() bool { return controllers() > seen }, within(0), 50*time.Millisecond,
+			"a collection round saw the new connection")
 	}
-	wait("dist_connection_flapping", b.Name)
-	cleared("dist_connection_flapping", b.Name)
+	waitIn("dist_connection_flapping", b.Name, 30*time.Second)
+	clearedIn("dist_connection_flapping", b.Name, 30*time.Second)
 
 	// a, the node in another time zone, leaves.
 	a.Kill()
 	cleared("time_zone_mismatch", "")
+}
+
+// sampledSince reports whether the newest sample of the instant vector
+// selector series was taken after since.
+func sampledSince(t *testing.T, base, series string, since time.Time) bool {
+	t.Helper()
+	r := get(t, base, "/api/v1/query", url.Values{"query": {"timestamp(" + series + ")"}})
+	require.Equal(t, "success", r.Status, r.Error)
+	var v vector
+	require.NoError(t, json.Unmarshal(r.Data, &v))
+	for _, x := range v.Result {
+		ts, err := strconv.ParseFloat(x.Value[1].(string), 64)
+		require.NoError(t, err)
+		if ts > float64(since.UnixMilli())/1000 {
+			return true
+		}
+	}
+	return false
 }
 
 // dialNode connects to n for the test's own calls (closed when the test
@@ -1140,10 +1208,17 @@ func activeSeverity(t *testing.T, base, rule, node string) alarm.Severity {
 // until it is cleared; "any": until it is raised).
 func waitSeverity(t *testing.T, base, rule, node string, want alarm.Severity) {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
+	waitSeverityWithin(t, base, rule, node, want, 45*time.Second)
+}
+
+// waitSeverityWithin is waitSeverity with its bound (derive it from the
+// rule's window, for: and intervals).
+func waitSeverityWithin(t *testing.T, base, rule, node string, want alarm.Severity, bound time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for s := activeSeverity(t, base, rule, node); s != want && (want != "any" || s == ""); s = activeSeverity(t, base, rule, node) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s on %q: %q, want %q; active: %+v", rule, node, activeSeverity(t, base, rule, node), want,
+			t.Fatalf("%s on %q: %q, want %q after %s; active: %+v", rule, node, activeSeverity(t, base, rule, node), want, bound,
 				alarms(t, base, url.Values{"active": {"true"}}))
 		}
 		time.Sleep(100 * time.Millisecond)
