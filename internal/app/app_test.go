@@ -240,7 +240,6 @@ clusters:
 	srv := startApp(t, cfg, t.TempDir())
 	defer srv.Stop()
 	base := "http://" + srv.Addr()
-	time.Sleep(2500 * time.Millisecond) // less than one normal interval after the first round
 	count := func(q string) int {
 		var v vector
 		r := get(t, base, "/api/v1/query", url.Values{"query": {q}})
@@ -253,12 +252,39 @@ clusters:
 		require.NoError(t, err)
 		return n
 	}
-	fast := count(`count_over_time(erlang_vm_memory_bytes{kind="total"}[1m])`)
-	own := count(`count_over_time(erlang_vm_os_open_fds[1m])`)
-	slow := count(`count_over_time(erlang_vm_processes[1m])`)
-	require.GreaterOrEqual(t, fast, 8, "fast set every 200ms for 2.5s")
-	require.True(t, own >= 2 && own <= 4, "os every 1s: %d samples", own)
-	require.Equal(t, 1, slow, "system every 3s")
+	// Judged by the samples' timestamps, not by counts after a sleep: a
+	// busy machine delays rounds (gaps grow), but a collector never runs
+	// more often than its interval (less half a tick of slack).
+	gaps := func(series string) []time.Duration {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {series + "[1m]"}})
+		require.Equal(t, "success", r.Status, r.Error)
+		var m struct {
+			Result []struct {
+				Values [][]any `json:"values"`
+			} `json:"result"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &m))
+		require.Len(t, m.Result, 1, series)
+		var ts []float64
+		for _, v := range m.Result[0].Values {
+			ts = append(ts, v[0].(float64))
+		}
+		var out []time.Duration
+		for i := 1; i < len(ts); i++ {
+			out = append(out, time.Duration((ts[i]-ts[i-1])*float64(time.Second)))
+		}
+		slices.Sort(out)
+		return out
+	}
+	const fast, own, slow = `erlang_vm_memory_bytes{kind="total"}`, `erlang_vm_os_open_fds`, `erlang_vm_processes`
+	require.Eventually(t, func() bool { return count("count_over_time("+slow+"[1m])") >= 2 }, 30*time.Second, 50*time.Millisecond,
+		"two rounds of the system collector")
+	slowGaps, ownGaps, fastGaps := gaps(slow), gaps(own), gaps(fast)
+	require.GreaterOrEqual(t, slowGaps[0], 2800*time.Millisecond, "system every 3s: %v", slowGaps)
+	require.GreaterOrEqual(t, ownGaps[0], 800*time.Millisecond, "os every 1s: %v", ownGaps)
+	require.Less(t, ownGaps[len(ownGaps)/2], 2*time.Second, "os every 1s, not at the normal 3s: %v", ownGaps)
+	require.GreaterOrEqual(t, len(fastGaps), 2*len(ownGaps), "fast set every 200ms: %v", fastGaps)
+	require.Less(t, fastGaps[len(fastGaps)/2], 600*time.Millisecond, "fast set every 200ms, not at os's 1s: %v", fastGaps)
 	require.Equal(t, 0, count(`count(erlang_vm_ets_tables)`), "ets is disabled")
 	require.Greater(t, count(`count(erlang_vm_scheduler_utilization_ratio)`), 0)
 	var model []web.Node
