@@ -69,7 +69,7 @@ func BenchmarkLoggerCost(b *testing.B) {
 						once.Do(func() { close(arrived) })
 					}
 				}()
-				handlers(b, string(HandlerID(c.Node())), "default")
+				handlers(b, string(HandlerID(c.Self())), "default")
 			} else {
 				handlers(b, "default")
 			}
