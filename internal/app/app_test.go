@@ -1107,14 +1107,17 @@ alarms:
 	// binaries kept, and 20 busy processes on 2 schedulers. load_maker
 	// owns all of it: the queue's process is sent to by pid (never a
 	// badarg), the spinners are linked to it, and stop returns once every
-	// one is dead, so that what follows sees an idle node.
-	eval(cb, `Self = self(), spawn(fun() -> register(load_maker, self()),
+	// one is dead, so that what follows sees an idle node. load_maker runs
+	// at high priority and the spinners at low: the growth keeps its pace
+	// and beamctl's rpcs are served on a busy machine, while the spinners
+	// still fill the run queues and the schedulers.
+	eval(cb, `Self = self(), spawn(fun() -> register(load_maker, self()), process_flag(priority, high),
 		Q = spawn(timer, sleep, [infinity]),
-		Busy = [spawn_link(fun Spin() -> Spin() end) || _ <- lists:seq(1, 20)],
+		Busy = [spawn_opt(fun Spin() -> Spin() end, [link, {priority, low}]) || _ <- lists:seq(1, 20)],
 		Keep = fun Keep(I, Acc) -> receive
 				{stop, From} ->
 					Ms = [{P, monitor(process, P)} || P <- [Q | Busy]],
-					[exit(P, kill) || P <- [Q | Busy]],
+					[begin unlink(P), exit(P, kill) end || P <- [Q | Busy]],
 					[receive {'DOWN', M, process, P, _} -> ok end || {P, M} <- Ms],
 					From ! stopped
 			after 50 ->
@@ -1137,9 +1140,12 @@ alarms:
 	waitIn("large_heap", b.Name, 10*time.Second)
 	clearedIn("large_heap", b.Name, 10*time.Second)
 
-	// a's 1 KB distribution buffer fills: senders are suspended.
+	// a's 1 KB distribution buffer fills: senders are suspended. The
+	// connection is set up first: what is sent while it is still pending
+	// is queued without a busy check, which on a slow machine could be
+	// every message.
 	eval(cb, `register(sink, spawn(fun S() -> receive _ -> S() end end)), ok.`)
-	eval(ca, fmt.Sprintf(`B = binary:copy(<<0:4194304>>), [{sink, '%s'} ! B || _ <- lists:seq(1, 200)], ok.`, b.Name))
+	eval(ca, fmt.Sprintf(`true = net_kernel:connect_node('%[1]s'), B = binary:copy(<<0:4194304>>), [{sink, '%[1]s'} ! B || _ <- lists:seq(1, 200)], ok.`, b.Name))
 	waitIn("busy_dist_port", a.Name, 10*time.Second)
 	clearedIn("busy_dist_port", a.Name, 10*time.Second)
 	// beamctl's own rpc replies wait on a's 1 KB buffer too: counted apart,
