@@ -1058,7 +1058,7 @@ func TestRateAlarms(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{Args: []string{"+zdbbl", "1"}, Env: []string{"TZ=UTC-9"}})
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 500ms, collect_timeout: 5s, discover_interval: 500ms}
+global: {collect_interval: 2s, fast_interval: 500ms, collect_timeout: 2s, discover_interval: 500ms}
 clusters:
   - name: rates
     cookie: %s
@@ -1090,10 +1090,11 @@ alarms:
 
 	// The alarms follow their conditions within their windows (10 s here,
 	// 30 s for flapping), plus a collection and an evaluation; the bound
-	// doubles that and adds 15 s, for a busy 2-core machine (where a
-	// round may also take seconds: collect_timeout is 5 s, not the
-	// interval, so that a slow round is late rather than lost).
-	const collect, evaluate = 500 * time.Millisecond, time.Second
+	// doubles that and adds 15 s, for a busy 2-core machine. There a
+	// round can take a second or more: the full rounds run every 2 s with
+	// a 2 s timeout (a slow round is late, not lost), which still gives
+	// five samples in a 10 s window; the fast set runs every 500 ms.
+	const collect, evaluate = 2 * time.Second, time.Second
 	within := func(window time.Duration) time.Duration { return 2*(window+collect+evaluate) + 15*time.Second }
 	waitIn := func(rule, node string, window time.Duration) {
 		t.Helper()
