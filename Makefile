@@ -17,15 +17,16 @@ all: build
 # promtool, which lints the metrics exposition in the tests, rsyslog, the
 # real syslog receiver of the export tests, prometheus-alertmanager, the
 # real Alertmanager of the alarm tests, and faketime, which moves the wall
-# clock of a test node (the time_drift alarm).
+# clock of a test node (the time_drift alarm), and qemu-user, whose
+# qemu-arm runs the 32-bit tests where the kernel cannot run 386 binaries.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go >= 1.26): https://go.dev/dl/"; exit 1; }
 	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1 \
 		|| ! command -v promtool >/dev/null || ! test -x /usr/sbin/rsyslogd || ! command -v prometheus-alertmanager >/dev/null \
-		|| ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then \
-		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog, prometheus-alertmanager and faketime with apt-get..."; \
+		|| ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || ! command -v qemu-arm >/dev/null; then \
+		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog, prometheus-alertmanager, faketime and qemu-user with apt-get..."; \
 		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager faketime; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager faketime qemu-user; \
 	fi
 
 build:
@@ -43,8 +44,9 @@ vet:
 
 test: deps style vet
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -race -count=1 -timeout 20m ./...
-	# The codecs also on a 32-bit build (int and pointer sizes differ).
-	GOARCH=386 $(GO) test -count=1 ./internal/etf ./internal/termtext
+	# The codecs also on a 32-bit build (int and pointer sizes differ): 386, or
+	# 32-bit ARM under qemu-arm where the kernel cannot run 386 binaries.
+	GO=$(GO) ./scripts/test32 ./internal/etf ./internal/termtext
 	# Every benchmark once, so that none rots unseen (figures: docs/benchmarks.md).
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 	$(MAKE) fuzz

@@ -71,9 +71,26 @@ func BenchmarkRuleEvaluation(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// The precondition of the figures: the store holds every node, and
+	// the rules are the built-in query rules.
+	r, err := db.Query(ctx, "count(beamctl_node_up)", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(r.Series) != 1 || len(r.Series[0].Points) != 1 || r.Series[0].Points[0].Value != nodes {
+		b.Fatalf("count(beamctl_node_up) = %+v, want %d", r.Series, nodes)
+	}
 	rules, err := BuiltinRules(db, nil)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if len(rules) == 0 {
+		b.Fatal("no built-in query rules")
+	}
+	for _, r := range rules {
+		if _, ok := r.(*QueryRule); !ok {
+			b.Fatalf("rule %s is a %T, not a query rule", r.Name(), r)
+		}
 	}
 	var promql time.Duration
 	b.Run("promql_only", func(b *testing.B) {
@@ -95,6 +112,9 @@ func BenchmarkRuleEvaluation(b *testing.B) {
 		defer e.Close()
 		e.SetRules(rules)
 		e.Evaluate(ctx, now) // raise what holds once; rounds then update
+		if len(e.Active()) < nodes/4 {
+			b.Fatalf("%d alarms active, want at least %d (a quarter of the nodes over thresholds)", len(e.Active()), nodes/4)
+		}
 		b.ResetTimer()
 		for b.Loop() {
 			e.Evaluate(ctx, now)
@@ -102,6 +122,7 @@ func BenchmarkRuleEvaluation(b *testing.B) {
 		round := b.Elapsed() / time.Duration(b.N)
 		b.ReportMetric(float64(round.Microseconds())/nodes, "us/node")
 		b.ReportMetric(float64(len(e.Active())), "active_alarms")
+		b.ReportMetric(float64(len(rules)), "rules")
 		if promql > 0 {
 			b.ReportMetric(float64(round)/float64(promql), "x_vs_promql")
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,7 +67,13 @@ type Engine struct {
 	lastEval      time.Time
 	lastEvalKnown bool
 	resumed       bool
+	// evaluations counts the completed evaluations (see Evaluations).
+	evaluations atomic.Uint64
 }
+
+// Evaluations returns how many evaluations have completed since Open, so
+// that a test can wait on evaluations rather than on time.
+func (e *Engine) Evaluations() uint64 { return e.evaluations.Load() }
 
 // Open opens the engine's store and loads the raised alarms and the
 // pending for: timers, so that a restart neither raises again nor clears
@@ -202,6 +209,7 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
 	if err := e.st.setLastEvaluation(ctx, now); err != nil {
 		e.log.Error("Cannot store the evaluation time", "err", err)
 	}
+	e.evaluations.Add(1)
 }
 
 // resume, at the first evaluation after a start, drops the pending for:

@@ -243,7 +243,6 @@ clusters:
 	srv := startApp(t, cfg, t.TempDir())
 	defer srv.Stop()
 	base := "http://" + srv.Addr()
-	time.Sleep(2500 * time.Millisecond) // less than one normal interval after the first round
 	count := func(q string) int {
 		var v vector
 		r := get(t, base, "/api/v1/query", url.Values{"query": {q}})
@@ -256,12 +255,39 @@ clusters:
 		require.NoError(t, err)
 		return n
 	}
-	fast := count(`count_over_time(erlang_vm_memory_bytes{kind="total"}[1m])`)
-	own := count(`count_over_time(erlang_vm_os_open_fds[1m])`)
-	slow := count(`count_over_time(erlang_vm_processes[1m])`)
-	require.GreaterOrEqual(t, fast, 8, "fast set every 200ms for 2.5s")
-	require.True(t, own >= 2 && own <= 4, "os every 1s: %d samples", own)
-	require.Equal(t, 1, slow, "system every 3s")
+	// Judged by the samples' timestamps, not by counts after a sleep: a
+	// busy machine delays rounds (gaps grow), but a collector never runs
+	// more often than its interval (less half a tick of slack).
+	gaps := func(series string) []time.Duration {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {series + "[1m]"}})
+		require.Equal(t, "success", r.Status, r.Error)
+		var m struct {
+			Result []struct {
+				Values [][]any `json:"values"`
+			} `json:"result"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &m))
+		require.Len(t, m.Result, 1, series)
+		var ts []float64
+		for _, v := range m.Result[0].Values {
+			ts = append(ts, v[0].(float64))
+		}
+		var out []time.Duration
+		for i := 1; i < len(ts); i++ {
+			out = append(out, time.Duration((ts[i]-ts[i-1])*float64(time.Second)))
+		}
+		slices.Sort(out)
+		return out
+	}
+	const fast, own, slow = `erlang_vm_memory_bytes{kind="total"}`, `erlang_vm_os_open_fds`, `erlang_vm_processes`
+	require.Eventually(t, func() bool { return count("count_over_time("+slow+"[1m])") >= 2 }, 30*time.Second, 50*time.Millisecond,
+		"two rounds of the system collector")
+	slowGaps, ownGaps, fastGaps := gaps(slow), gaps(own), gaps(fast)
+	require.GreaterOrEqual(t, slowGaps[0], 2800*time.Millisecond, "system every 3s: %v", slowGaps)
+	require.GreaterOrEqual(t, ownGaps[0], 800*time.Millisecond, "os every 1s: %v", ownGaps)
+	require.Less(t, ownGaps[len(ownGaps)/2], 2*time.Second, "os every 1s, not at the normal 3s: %v", ownGaps)
+	require.GreaterOrEqual(t, len(fastGaps), 2*len(ownGaps), "fast set every 200ms: %v", fastGaps)
+	require.Less(t, fastGaps[len(fastGaps)/2], 600*time.Millisecond, "fast set every 200ms, not at os's 1s: %v", fastGaps)
 	require.Equal(t, 0, count(`count(erlang_vm_ets_tables)`), "ets is disabled")
 	require.Greater(t, count(`count(erlang_vm_scheduler_utilization_ratio)`), 0)
 	var model []web.Node
@@ -772,10 +798,18 @@ alarms:
 		before[x.ID] = true
 	}
 	require.NoError(t, srv.Stop())
+	restarted := time.Now()
 	srv = startApp(t, cfg, dir)
 	defer srv.Stop()
 	base = "http://" + srv.Addr()
-	time.Sleep(3 * time.Second) // a few evaluations
+	// Two evaluations of the restarted engine after its first collection
+	// from a: an alarm it would raise again would be raised by then.
+	require.Eventually(t, func() bool {
+		return sampledSince(t, base, fmt.Sprintf(`erlang_vm_message_queue_max_length{node=%q}`, a.Name), restarted)
+	}, 30*time.Second, 50*time.Millisecond, "the restarted server collected from %s", a.Name)
+	evals := srv.Alarms().Evaluations()
+	require.Eventually(t, func() bool { return srv.Alarms().Evaluations() >= evals+2 }, 30*time.Second, 50*time.Millisecond,
+		"the restarted engine evaluated")
 	after := map[int64]bool{}
 	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
 		after[x.ID] = true
@@ -1027,7 +1061,7 @@ func TestRateAlarms(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{Args: []string{"+zdbbl", "1"}, Env: []string{"TZ=UTC-9"}})
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 500ms, collect_timeout: 500ms, discover_interval: 500ms}
+global: {collect_interval: 2s, fast_interval: 500ms, collect_timeout: 2s, discover_interval: 500ms}
 clusters:
   - name: rates
     cookie: %s
@@ -1057,36 +1091,69 @@ alarms:
 	wait("time_zone_mismatch", "")
 	wait("host_memory_low", b.Name) // raised only: the host's memory cannot be filled in a test
 
-	// On b, for a few seconds: atoms created steadily, a queue that grows,
-	// binaries kept, and 20 busy processes on 2 schedulers.
-	eval(cb, `Self = self(), spawn(fun() -> register(load_maker, self()),
-		Keep = fun Keep(I, Acc) -> receive stop -> ok after 50 ->
-			_ = [list_to_atom("growth_" ++ integer_to_list(I * 10 + J)) || J <- lists:seq(1, 10)],
-			[growing_queue ! x || _ <- lists:seq(1, 500)],
-			Keep(I + 1, [binary:copy(<<0:8388608>>) | Acc]) end end,
-		register(growing_queue, spawn(timer, sleep, [infinity])),
-		Busy = [spawn(fun Spin() -> Spin() end) || _ <- lists:seq(1, 20)],
-		Self ! ready,
-		Keep(0, []), [exit(P, kill) || P <- Busy] end),
-		receive ready -> ok end.`)
-	for _, rule := range []string{"atom_growth", "message_queue_growing", "binary_memory_growth", "run_queue_high", "scheduler_utilisation_high"} {
-		wait(rule, b.Name)
+	// The alarms follow their conditions within their windows (10 s here,
+	// 30 s for flapping), plus a collection and an evaluation; the bound
+	// doubles that and adds 15 s, for a busy 2-core machine. There a
+	// round can take a second or more: the full rounds run every 2 s with
+	// a 2 s timeout (a slow round is late, not lost), which still gives
+	// five samples in a 10 s window; the fast set runs every 500 ms.
+	const collect, evaluate = 2 * time.Second, time.Second
+	within := func(window time.Duration) time.Duration { return 2*(window+collect+evaluate) + 15*time.Second }
+	waitIn := func(rule, node string, window time.Duration) {
+		t.Helper()
+		waitSeverityWithin(t, base, rule, node, anySeverity, within(window))
 	}
-	eval(cb, `load_maker ! stop, exit(whereis(growing_queue), kill), ok.`)
-	for _, rule := range []string{"atom_growth", "message_queue_growing", "binary_memory_growth", "run_queue_high", "scheduler_utilisation_high"} {
-		cleared(rule, b.Name)
+	clearedIn := func(rule, node string, window time.Duration) {
+		t.Helper()
+		waitSeverityWithin(t, base, rule, node, alarm.None, within(window))
+	}
+	load := []string{"atom_growth", "message_queue_growing", "binary_memory_growth", "run_queue_high", "scheduler_utilisation_high"}
+
+	// On b, until stopped: atoms created steadily, a queue that grows,
+	// binaries kept, and 20 busy processes on 2 schedulers. load_maker
+	// owns all of it: the queue's process is sent to by pid (never a
+	// badarg), the spinners are linked to it, and stop returns once every
+	// one is dead, so that what follows sees an idle node. load_maker runs
+	// at high priority and the spinners at low: the growth keeps its pace
+	// and beamctl's rpcs are served on a busy machine, while the spinners
+	// still fill the run queues and the schedulers.
+	eval(cb, `Self = self(), spawn(fun() -> register(load_maker, self()), process_flag(priority, high),
+		Q = spawn(timer, sleep, [infinity]),
+		Busy = [spawn_opt(fun Spin() -> Spin() end, [link, {priority, low}]) || _ <- lists:seq(1, 20)],
+		Keep = fun Keep(I, Acc) -> receive
+				{stop, From} ->
+					Ms = [{P, monitor(process, P)} || P <- [Q | Busy]],
+					[begin unlink(P), exit(P, kill) end || P <- [Q | Busy]],
+					[receive {'DOWN', M, process, P, _} -> ok end || {P, M} <- Ms],
+					From ! stopped
+			after 50 ->
+				_ = [list_to_atom("growth_" ++ integer_to_list(I * 10 + J)) || J <- lists:seq(1, 10)],
+				[Q ! x || _ <- lists:seq(1, 500)],
+				Keep(I + 1, [binary:copy(<<0:8388608>>) | Acc]) end end,
+		Self ! ready,
+		Keep(0, []) end),
+		receive ready -> ok after 10000 -> error(load_maker_not_ready) end.`)
+	for _, rule := range load {
+		waitIn(rule, b.Name, 10*time.Second)
+	}
+	eval(cb, `load_maker ! {stop, self()}, receive stopped -> ok after 10000 -> error(load_maker_not_stopped) end.`)
+	for _, rule := range load {
+		clearedIn(rule, b.Name, 10*time.Second)
 	}
 
 	// A large heap on b (a list of 9 Mi words).
 	eval(cb, `spawn(fun() -> L = lists:seq(1, 4700000), timer:sleep(500), length(L) end), ok.`)
-	wait("large_heap", b.Name)
-	cleared("large_heap", b.Name)
+	waitIn("large_heap", b.Name, 10*time.Second)
+	clearedIn("large_heap", b.Name, 10*time.Second)
 
-	// a's 1 KB distribution buffer fills: senders are suspended.
+	// a's 1 KB distribution buffer fills: senders are suspended. The
+	// connection is set up first: what is sent while it is still pending
+	// is queued without a busy check, which on a slow machine could be
+	// every message.
 	eval(cb, `register(sink, spawn(fun S() -> receive _ -> S() end end)), ok.`)
-	eval(ca, fmt.Sprintf(`B = binary:copy(<<0:4194304>>), [{sink, '%s'} ! B || _ <- lists:seq(1, 200)], ok.`, b.Name))
-	wait("busy_dist_port", a.Name)
-	cleared("busy_dist_port", a.Name)
+	eval(ca, fmt.Sprintf(`true = net_kernel:connect_node('%[1]s'), B = binary:copy(<<0:4194304>>), [{sink, '%[1]s'} ! B || _ <- lists:seq(1, 200)], ok.`, b.Name))
+	waitIn("busy_dist_port", a.Name, 10*time.Second)
+	clearedIn("busy_dist_port", a.Name, 10*time.Second)
 	// beamctl's own rpc replies wait on a's 1 KB buffer too: counted apart,
 	// they do not keep the alarm up.
 	r := get(t, base, "/api/v1/query", url.Values{"query": {fmt.Sprintf(`erlang_vm_system_monitor_events_total{event="busy_dist_port_to_beamctl", node=%q}`, a.Name)}})
@@ -1097,17 +1164,53 @@ alarms:
 
 	// The a-b connection set up four times: a new controller port each
 	// time, three reconnections.
+	// Each time, wait until a collection round has seen the new
+	// connection: one more controller of b's connection to a in the store.
+	controllers := func() int {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {fmt.Sprintf(
+			`count(count_over_time(erlang_vm_dist_connection_controller_info{node=%q, peer=%q}[1m]))`, b.Name, a.Name)}})
+		require.Equal(t, "success", r.Status, r.Error)
+		var v vector
+		require.NoError(t, json.Unmarshal(r.Data, &v))
+		if len(v.Result) == 0 {
+			return 0
+		}
+		n, err := strconv.Atoi(v.Result[0].Value[1].(string))
+		require.NoError(t, err)
+		return n
+	}
+	require.Eventually(t, func() bool { return controllers() >= 1 }, within(0), 50*time.Millisecond, "b's connection to a collected")
 	for range 4 {
+		seen := controllers()
 		eval(ca, fmt.Sprintf(`true = erlang:disconnect_node('%[1]s'), timer:sleep(200), true = net_kernel:connect_node('%[1]s'),
 			{sink, '%[1]s'} ! <<0:8192>>, ok.`, b.Name))
-		time.Sleep(1500 * time.Millisecond) // a collection round sees the new connection
+		require.Eventually(t, func() bool { return controllers() > seen }, within(0), 50*time.Millisecond,
+			"a collection round saw the new connection")
 	}
-	wait("dist_connection_flapping", b.Name)
-	cleared("dist_connection_flapping", b.Name)
+	waitIn("dist_connection_flapping", b.Name, 30*time.Second)
+	clearedIn("dist_connection_flapping", b.Name, 30*time.Second)
 
 	// a, the node in another time zone, leaves.
 	a.Kill()
 	cleared("time_zone_mismatch", "")
+}
+
+// sampledSince reports whether the newest sample of the instant vector
+// selector series was taken after since.
+func sampledSince(t *testing.T, base, series string, since time.Time) bool {
+	t.Helper()
+	r := get(t, base, "/api/v1/query", url.Values{"query": {"timestamp(" + series + ")"}})
+	require.Equal(t, "success", r.Status, r.Error)
+	var v vector
+	require.NoError(t, json.Unmarshal(r.Data, &v))
+	for _, x := range v.Result {
+		ts, err := strconv.ParseFloat(x.Value[1].(string), 64)
+		require.NoError(t, err)
+		if ts > float64(since.UnixMilli())/1000 {
+			return true
+		}
+	}
+	return false
 }
 
 // dialNode connects to n for the test's own calls (closed when the test
@@ -1143,10 +1246,17 @@ func activeSeverity(t *testing.T, base, rule, node string) alarm.Severity {
 // (alarm.None: until it is cleared; anySeverity: until it is raised).
 func waitSeverity(t *testing.T, base, rule, node string, want alarm.Severity) {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
+	waitSeverityWithin(t, base, rule, node, want, 45*time.Second)
+}
+
+// waitSeverityWithin is waitSeverity with its bound (derive it from the
+// rule's window, for: and intervals).
+func waitSeverityWithin(t *testing.T, base, rule, node string, want alarm.Severity, bound time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for s := activeSeverity(t, base, rule, node); s != want && (want != anySeverity || s == alarm.None); s = activeSeverity(t, base, rule, node) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s on %q: %q, want %q; active: %+v", rule, node, activeSeverity(t, base, rule, node), want,
+			t.Fatalf("%s on %q: %q, want %q after %s; active: %+v", rule, node, activeSeverity(t, base, rule, node), want, bound,
 				alarms(t, base, url.Values{"active": {"true"}}))
 		}
 		time.Sleep(100 * time.Millisecond)

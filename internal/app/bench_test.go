@@ -17,10 +17,49 @@ import (
 
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/testnode"
 	"github.com/beamctl/beamctl/internal/testsrv"
 )
+
+// scalarOf returns the value of a query whose result is one number, and
+// false when it has none.
+func scalarOf(b *testing.B, srv *App, q string) (float64, bool) {
+	b.Helper()
+	r, err := srv.Query(context.Background(), q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(r.Series) != 1 || len(r.Series[0].Points) != 1 {
+		return 0, false
+	}
+	return r.Series[0].Points[0].Value, true
+}
+
+// waitReady waits until every one of nodes is up and has a sample of
+// series collected (a figure taken before is worthless), and until the
+// engine evaluates, and fails the benchmark after limit.
+func waitReady(b *testing.B, srv *App, nodes int, series string, limit time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		up := 0
+		for _, n := range srv.Nodes() {
+			if n.State == "up" {
+				up++
+			}
+		}
+		v, _ := scalarOf(b, srv, "count("+series+")")
+		if up == nodes && int(v) == nodes && srv.Evaluating() {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("after %s: %d of %d nodes up, %v with %s, evaluating %v", limit, up, nodes, v, series, srv.Evaluating())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -85,10 +124,19 @@ func BenchmarkServerCost(b *testing.B) {
 				if err := srv.Start(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-				time.Sleep(2 * time.Second) // connect, load the agent, first full round
+				// Every node connected, the agent loaded, a full round done.
+				waitReady(b, srv, nodes, "erlang_vm_processes", time.Minute)
 				cpu0 := cpuTime()
-				time.Sleep(seconds * time.Second)
+				time.Sleep(seconds * time.Second) // the measured span, not a wait for an event
 				cpu := cpuTime() - cpu0
+				// The server kept collecting through the span: a round a
+				// second from every node (at least half of them, on a busy
+				// machine), or the figure is for a server that did less.
+				rounds, _ := scalarOf(b, srv, fmt.Sprintf(`min(count_over_time(erlang_vm_memory_bytes{kind="total"}[%ds]))`, seconds))
+				if rounds < seconds/2 {
+					_ = srv.Stop()
+					b.Fatalf("the least collected node had %v fast rounds in %d s", rounds, seconds)
+				}
 				var m1 runtime.MemStats
 				runtime.ReadMemStats(&m1)
 				up := 0
@@ -107,6 +155,7 @@ func BenchmarkServerCost(b *testing.B) {
 				b.ReportMetric(anchor, "erlang_poller_cpu_us/node/s")
 				b.ReportMetric(perNode/anchor, "x_vs_erlang_poller")
 				b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/float64(nodes)/1024, "heap_KiB/node")
+				b.ReportMetric(rounds, "min_fast_rounds/node")
 			}
 		})
 	}
@@ -207,9 +256,12 @@ alarms:
 		}
 		var raised time.Time
 		for _, a := range srv.Alarms().Active() {
-			if a.Rule == "node_down" {
+			if a.Rule == "node_down" && a.Node == n.Name {
 				raised = a.RaisedAt
 			}
+		}
+		if raised.Before(killed) {
+			b.Fatalf("node_down on %s raised at %v, the node was killed at %v", n.Name, raised, killed)
 		}
 		if !lines.Scan() {
 			b.Fatal("observer said nothing")
@@ -263,10 +315,21 @@ alarms:
 		if err != nil {
 			b.Fatal(err)
 		}
-		time.Sleep(3 * time.Second) // connected, collected, the engine running
+		// Connected, collected, the engine evaluating, process_limit not
+		// raised: the latency is measured from a known state.
+		waitReady(b, srv, 1, "erlang_vm_processes", time.Minute)
+		for _, a := range srv.Alarms().Active() {
+			if a.Rule == "process_limit" {
+				b.Fatalf("process_limit raised before the spawn: %+v", a)
+			}
+		}
 		start := time.Now()
-		if _, err := inspect.EvalWith(ctx, c, `[spawn(timer, sleep, [infinity]) || _ <- lists:seq(1, 1000 - erlang:system_info(process_count))], ok.`, nil); err != nil {
+		r, err := inspect.EvalWith(ctx, c, `[spawn(timer, sleep, [infinity]) || _ <- lists:seq(1, 1000 - erlang:system_info(process_count))], erlang:system_info(process_count).`, nil)
+		if err != nil {
 			b.Fatal(err)
+		}
+		if procs, _ := etf.ToInt64(r); procs < 973 {
+			b.Fatalf("the node has %d processes after the spawn, want at least 973 (95%% of +P 1024: critical)", procs)
 		}
 		var raised time.Time
 		for raised.IsZero() {

@@ -66,14 +66,32 @@ func BenchmarkCollectionCost(b *testing.B) {
 			series, rpcs := 0, 0
 			for b.Loop() {
 				if way == "observer_sys_info" {
-					if _, err := c.Call(ctx, "observer_backend", "sys_info"); err != nil {
+					r, err := c.Call(ctx, "observer_backend", "sys_info")
+					if err != nil {
 						b.Fatal(err)
+					}
+					if l, err := etf.ToList(r); err != nil || len(l) == 0 {
+						b.Fatalf("observer_backend:sys_info() returned %v, want its list", r)
 					}
 					continue
 				}
 				var smp []Sample
 				smp, rpcs = set.collect(ctx, ac, ways[way])
 				series = len(smp)
+				// The precondition of the figure: every collector of the
+				// way ran to the end (a failed one costs the node less).
+				ok := 0
+				for _, x := range smp {
+					if x.Name == "beamctl_collector_success" {
+						if x.Value != 1 {
+							b.Fatalf("collector %s failed on the node", x.Collector)
+						}
+						ok++
+					}
+				}
+				if ok != len(ways[way]) {
+					b.Fatalf("%d of %d collectors reported", ok, len(ways[way]))
+				}
 			}
 			b.StopTimer()
 			cpu1, reds1 := nodeCost(b, c)

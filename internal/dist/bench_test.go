@@ -10,16 +10,19 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/erlnode"
+	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
 // anchorModule is Erlang's own rpc client at work, compiled so that the
 // anchor carries no interpreter overhead: P processes make N rpc:call/4s
-// in all, and it prints calls/s.
+// in all, and it prints calls/s. Every call must return the memory list
+// (a {badrpc, _} is quick and would inflate the anchor): a mismatch
+// crashes the run.
 const anchorModule = `-module(rpc_anchor).
 -export([run/3]).
 run(T, N, P) ->
-    _ = rpc:call(T, erlang, memory, []),
+    [_ | _] = rpc:call(T, erlang, memory, []),
     Self = self(),
     {Us, _} = timer:tc(fun() ->
         Pids = [spawn_link(fun() -> loop(T, N div P), Self ! {done, self()} end) || _ <- lists:seq(1, P)],
@@ -27,7 +30,7 @@ run(T, N, P) ->
     end),
     io:format("~w~n", [(N div P * P) / (Us / 1.0e6)]).
 loop(_, 0) -> ok;
-loop(T, K) -> _ = rpc:call(T, erlang, memory, []), loop(T, K - 1).
+loop(T, K) -> [_ | _] = rpc:call(T, erlang, memory, []), loop(T, K - 1).
 `
 
 // erlangRPCRate measures Erlang's own rpc client, the anchor of the rpc
@@ -76,8 +79,13 @@ func benchmarkRPC(b *testing.B, n *testnode.Node, c *Conn, mode RPCMode, infligh
 			go func() {
 				defer wg.Done()
 				for range per {
-					if _, err := c.Call(ctx, "erlang", "memory"); err != nil {
+					r, err := c.Call(ctx, "erlang", "memory")
+					if err != nil {
 						b.Error(err)
+						return
+					}
+					if l, err := etf.ToList(r); err != nil || len(l) == 0 {
+						b.Errorf("erlang:memory() returned %v, want its list", r)
 						return
 					}
 				}
@@ -86,6 +94,9 @@ func benchmarkRPC(b *testing.B, n *testnode.Node, c *Conn, mode RPCMode, infligh
 		wg.Wait()
 		elapsed := time.Since(start)
 		b.StopTimer()
+		if b.Failed() {
+			return
+		}
 		rate := float64(per*inflight) / elapsed.Seconds()
 		b.ReportMetric(rate, "calls/s")
 		b.ReportMetric(anchor, "erlang_calls/s")

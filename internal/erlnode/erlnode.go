@@ -32,10 +32,12 @@ type Spec struct {
 	LongName bool
 	// Args are extra arguments for erl.
 	Args []string
-	// Eval is an expression evaluated at start (erl -eval).
+	// Eval is an expression evaluated at start (erl -eval): the test's or
+	// demo's set-up. Start returns once it has returned, so it must not
+	// block; a set-up that fails halts the node and Start returns the error.
 	Eval string
-	// StartTimeout bounds the wait for the node to register in epmd
-	// (default 20s).
+	// StartTimeout bounds the wait for the node to boot, run Eval and
+	// register in epmd (default 20s).
 	StartTimeout time.Duration
 	// Dir is the node's working directory (where erl_crash.dump lands).
 	Dir string
@@ -74,7 +76,8 @@ func ShortHost() string {
 	return h
 }
 
-// Start starts a node and waits until it is registered in epmd.
+// Start starts a node and waits until it has booted, run spec.Eval and
+// registered in epmd.
 func Start(ctx context.Context, spec Spec) (*Node, error) {
 	if _, err := exec.LookPath("erl"); err != nil {
 		return nil, ErrNoErlang
@@ -106,16 +109,20 @@ func (n *Node) args() []string {
 	}
 	args := []string{flag, name, "-setcookie", n.Cookie, "-noshell", "-noinput"}
 	args = append(args, n.spec.Args...)
-	// -eval runs once the boot script is done: the node is fully started
-	// (a node is reachable earlier, before kernel_refc and others run).
-	args = append(args, "-eval", `io:format("~s~n", ["`+bootedMarker+`"])`)
+	// The -eval expressions run in order, in one process, once the boot
+	// script is done (a node is reachable earlier, before kernel_refc and
+	// others run). The marker comes after the spec's own set-up, so that
+	// Start returns only when the set-up has run: a test must not find
+	// its node half set up.
 	if n.spec.Eval != "" {
 		args = append(args, "-eval", n.spec.Eval)
 	}
+	args = append(args, "-eval", `io:format("~s~n", ["`+bootedMarker+`"])`)
 	return args
 }
 
-// bootedMarker is what a node prints when its boot is complete.
+// bootedMarker is what a node prints when its boot and its spec's set-up
+// (Eval) are complete.
 const bootedMarker = "erlnode: booted"
 
 func (n *Node) start(ctx context.Context) error {
@@ -144,10 +151,10 @@ func (n *Node) start(ctx context.Context) error {
 	for {
 		select {
 		case <-done:
-			return fmt.Errorf("erl exited before registering in epmd; output:\n%s", n.Output())
+			return fmt.Errorf("erl exited before its boot and set-up completed; output:\n%s", n.Output())
 		case <-ctx.Done():
 			n.killLocked()
-			return fmt.Errorf("node did not boot and register in epmd within %s: %w; output:\n%s", n.spec.StartTimeout, ctx.Err(), n.Output())
+			return fmt.Errorf("node did not boot, run its set-up and register in epmd within %s: %w; output:\n%s", n.spec.StartTimeout, ctx.Err(), n.Output())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if !strings.Contains(n.Output()[from:], bootedMarker) {

@@ -13,12 +13,59 @@ import (
 // Realistic rpc replies, built by a real Erlang VM in each benchmark.
 const (
 	memoryExpr = "erlang:memory()"
-	// What a process listing over 10,000 processes ships if done naively.
+	// What a process listing over processListLen processes ships if done
+	// naively.
 	processListExpr = `[{list_to_pid("<0." ++ integer_to_list(I) ++ ".0>"),
 	   [{memory, 2688 + I}, {reductions, I * 1000}, {message_queue_len, I rem 7},
 	    {registered_name, list_to_atom("proc_" ++ integer_to_list(I rem 100))},
 	    {current_function, {gen_server, loop, 7}}]} || I <- lists:seq(1, 10000)]`
 )
+
+// processListLen is the length of processListExpr's list.
+const processListLen = 10000
+
+// requireTerm checks the benchmark's precondition: bin holds the reply
+// expr builds (a list of at least 9 {Atom, Integer} for the memory reply,
+// one of processListLen {Pid, Info} for the process list), and Go's
+// encoding of it decodes to the same term. It returns the term.
+func requireTerm(b *testing.B, expr string, bin []byte) Term {
+	b.Helper()
+	term, err := Decode(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := ToList(term)
+	if err != nil {
+		b.Fatalf("%s is not a list: %v", expr, err)
+	}
+	if want := 9; expr == memoryExpr && len(l) < want {
+		b.Fatalf("%s has %d elements, want at least %d", expr, len(l), want)
+	}
+	if expr == processListExpr && len(l) != processListLen {
+		b.Fatalf("%s has %d elements, want %d", expr, len(l), processListLen)
+	}
+	for _, e := range l {
+		t, err := ToTuple(e, 2)
+		if err != nil {
+			b.Fatalf("%s: element %v: %v", expr, e, err)
+		}
+		if _, ok := t[0].(Atom); expr == memoryExpr && !ok {
+			b.Fatalf("%s: element %v is not {Atom, Integer}", expr, e)
+		}
+		if _, ok := t[0].(Pid); expr == processListExpr && !ok {
+			b.Fatalf("%s: element %v is not {Pid, Info}", expr, e)
+		}
+	}
+	enc, err := Append(nil, term)
+	if err != nil {
+		b.Fatal(err)
+	}
+	back, err := Decode(enc)
+	if err != nil || !Equal(back, term) {
+		b.Fatalf("Go's encoding of %s does not decode to the same term: %v", expr, err)
+	}
+	return term
+}
 
 // anchorModule times the VM's own codec in compiled code, so that the
 // anchor carries no interpreter overhead. It prints decode ns/op, encode
@@ -70,6 +117,7 @@ func reportAnchor(b *testing.B, erlangNs float64) {
 
 func benchDecode(b *testing.B, expr string) {
 	erlangNs, _, bin := erlangAnchor(b, expr)
+	requireTerm(b, expr, bin)
 	b.SetBytes(int64(len(bin)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -83,10 +131,8 @@ func benchDecode(b *testing.B, expr string) {
 
 func benchEncode(b *testing.B, expr string) {
 	_, erlangNs, bin := erlangAnchor(b, expr)
-	term, err := Decode(bin)
-	if err != nil {
-		b.Fatal(err)
-	}
+	term := requireTerm(b, expr, bin)
+	var err error
 	b.SetBytes(int64(len(bin)))
 	b.ReportAllocs()
 	buf := make([]byte, 0, len(bin))

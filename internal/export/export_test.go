@@ -34,7 +34,7 @@ func record(t *testing.T, tg *Target, ns ...journal.Notification) context.Cancel
 	done := make(chan struct{})
 	go func() { defer close(done); tg.Run(ctx, rec, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(50 * time.Millisecond) // subscribed
+	require.Eventually(t, func() bool { return rec.Subscribers() == 1 }, 10*time.Second, time.Millisecond, "the target subscribed")
 	require.NoError(t, rec.Record(context.Background(), ns...))
 	return cancel
 }

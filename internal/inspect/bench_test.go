@@ -65,12 +65,26 @@ func BenchmarkTop(b *testing.B) {
 	}
 	defer c.Close()
 	ctx := context.Background()
+	// The precondition of every figure: the node has the processes asked
+	// for (a figure taken on a node still spawning them is worthless).
+	requireProcs := func(b *testing.B) {
+		b.Helper()
+		r, err := c.Call(ctx, "erlang", "system_info", etf.Atom("process_count"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got, _ := etf.ToInt64(r); got < int64(procs) {
+			b.Fatalf("the node has %d processes, want at least %d", got, procs)
+		}
+	}
+	requireProcs(b)
 	if _, err := EnsureAgent(ctx, c); err != nil {
 		b.Fatal(err)
 	}
 	var agentNs float64
 	run := func(name string, f func() int) {
 		b.Run(name, func(b *testing.B) {
+			requireProcs(b)
 			cpu0 := nodeCPU(b, c)
 			b.ResetTimer()
 			got := 0
@@ -112,8 +126,13 @@ func BenchmarkTop(b *testing.B) {
 			b.Fatal(err)
 		}
 		pids, _ := etf.ToList(r)
+		if len(pids) < procs {
+			b.Fatalf("erlang:processes() returned %d pids, want at least %d", len(pids), procs)
+		}
 		var mu sync.Mutex
 		var top []int64
+		var answered int
+		var failed error
 		sem := make(chan struct{}, 64)
 		var wg sync.WaitGroup
 		for _, p := range pids {
@@ -122,12 +141,19 @@ func BenchmarkTop(b *testing.B) {
 			go func() {
 				defer func() { <-sem; wg.Done() }()
 				r, err := c.Call(ctx, "erlang", "process_info", p, etf.Atom("reductions"))
-				if err != nil || r == etf.Undefined {
+				if err != nil {
+					mu.Lock()
+					failed = err
+					mu.Unlock()
+					return
+				}
+				if r == etf.Undefined { // exited since the listing
 					return
 				}
 				t, _ := etf.ToTuple(r, 2)
 				v, _ := etf.ToInt64(t[1])
 				mu.Lock()
+				answered++
 				top = append(top, v)
 				if len(top) > 10 { // keep the 10 largest, unordered
 					minI := 0
@@ -142,6 +168,12 @@ func BenchmarkTop(b *testing.B) {
 			}()
 		}
 		wg.Wait()
+		if failed != nil {
+			b.Fatalf("process_info over rpc: %v", failed)
+		}
+		if answered < procs {
+			b.Fatalf("process_info answered for %d processes, want at least %d", answered, procs)
+		}
 		return len(top)
 	})
 }

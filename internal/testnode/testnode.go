@@ -42,8 +42,9 @@ func ErlPath(t testing.TB) string {
 func ShortHost() string { return erlnode.ShortHost() }
 
 // Start starts a node with a random name (prefix "bt") unless opts.Name is
-// set, and waits until it is registered in epmd. The node is killed when
-// the test ends.
+// set, and waits until it has booted, run its set-up (opts.Eval) and
+// registered in epmd (for a minute unless opts.StartTimeout says
+// otherwise). The node is killed when the test ends.
 func Start(t testing.TB, opts Options) *Node {
 	t.Helper()
 	ErlPath(t)
@@ -52,6 +53,11 @@ func Start(t testing.TB, opts Options) *Node {
 	}
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
+	}
+	if opts.StartTimeout <= 0 {
+		// A VM boots in about a second, but a busy 2-core machine running
+		// many test packages can take far longer.
+		opts.StartTimeout = time.Minute
 	}
 	n, err := erlnode.Start(context.Background(), opts)
 	if err != nil {

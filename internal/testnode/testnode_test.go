@@ -1,8 +1,15 @@
 package testnode
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
 )
 
 func TestStartKillRestart(t *testing.T) {
@@ -26,4 +33,20 @@ func TestEval(t *testing.T) {
 	if strings.TrimSpace(out) != "[1,2,3]" {
 		t.Fatalf("Eval printed %q, want [1,2,3]", out)
 	}
+}
+
+// TestStartAfterSetUp checks that Start returns with the node's set-up
+// done: a process the set-up registers after a delay is registered when
+// Start returns.
+func TestStartAfterSetUp(t *testing.T) {
+	t.Parallel()
+	n := Start(t, Options{Eval: `timer:sleep(1500), register(late_setup, spawn(timer, sleep, [infinity]))`})
+	c, err := dist.Dial(context.Background(), n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := c.Call(ctx, "erlang", "whereis", etf.Atom("late_setup"))
+	require.NoError(t, err)
+	require.IsType(t, etf.Pid{}, r, "late_setup is not registered when Start returns: %v", r)
 }
