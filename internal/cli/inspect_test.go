@@ -32,11 +32,11 @@ func troubledNode(t *testing.T) *testnode.Node {
 		               Self ! ready, receive stop -> ok end end),
 		receive ready -> ok end,
 		register(troubled_ready, spawn(fun() -> receive stop -> ok end end))`})
-	// erl registers in epmd before -eval runs: wait for the setup to finish.
-	require.Eventually(t, func() bool {
-		code, stdout, _ := run(t, "--cookie", n.Cookie, "rpc", n.Name, "erlang", "whereis", "[troubled_ready]")
-		return code == 0 && strings.HasPrefix(stdout, "<")
-	}, 30*time.Second, 50*time.Millisecond)
+	// testnode.Start returns once the set-up has run: the precondition
+	// holds at once.
+	code, stdout, stderr := run(t, "--cookie", n.Cookie, "rpc", n.Name, "erlang", "whereis", "[troubled_ready]")
+	require.Zero(t, code, stderr)
+	require.True(t, strings.HasPrefix(stdout, "<"), "the set-up has not run: troubled_ready is %s", stdout)
 	return n
 }
 
