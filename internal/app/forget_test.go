@@ -82,7 +82,7 @@ alarms:
 	require.NoError(t, err)
 	require.False(t, got.Active)
 	last := got.History[len(got.History)-1]
-	require.Equal(t, "cleared", last.Kind)
+	require.Equal(t, alarm.Cleared, last.Kind)
 	require.Equal(t, "left the cluster", last.Text)
 
 	left := notes(t, base, url.Values{"kind": {"node_left"}})

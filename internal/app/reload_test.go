@@ -35,8 +35,12 @@ func TestReloadAtomic(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{})
 	b := testnode.Start(t, testnode.Options{})
 	dir := t.TempDir()
-	bogus := filepath.Join(dir, "bogus.pem")
-	require.NoError(t, os.WriteFile(bogus, []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"), 0o600))
+	// The configuration names valid TLS files, which pass its check; the
+	// certificate is then replaced by one that is none (a rotation that
+	// wrote a broken file), which only building the cluster's pool finds.
+	tf := testnode.MakeTLS(t)
+	bogus := filepath.Join(dir, "client.pem")
+	copyFile(t, tf.ClientCert, bogus)
 	conf := func(extra string) *config.Config {
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
 global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
@@ -65,8 +69,9 @@ alarms:
 	bad := conf(fmt.Sprintf(`  - name: tls
     cookie: c
     nodes: [x@localhost]
-    tls: {cert_file: %[1]s, key_file: %[1]s, ca_file: %[1]s}
-`, bogus))
+    tls: {cert_file: %[1]s, key_file: %[2]s, ca_file: %[3]s}
+`, bogus, tf.ClientKey, tf.CACert))
+	breakPEM(t, bogus)
 	err := srv.Reload(bad)
 	require.ErrorContains(t, err, `cluster "tls": tls: load certificate `+bogus)
 
@@ -187,20 +192,36 @@ clusters:
 // fails before it listens or runs anything.
 func TestStartBadTLS(t *testing.T) {
 	dir := t.TempDir()
-	bogus := filepath.Join(dir, "bogus.pem")
-	require.NoError(t, os.WriteFile(bogus, []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"), 0o600))
+	tf := testnode.MakeTLS(t)
+	bogus := filepath.Join(dir, "client.pem")
+	copyFile(t, tf.ClientCert, bogus)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 clusters:
   - name: tls
     cookie: c
     nodes: [x@localhost]
-    tls: {cert_file: %[1]s, key_file: %[1]s, ca_file: %[1]s}
-`, bogus)), dir)
+    tls: {cert_file: %[1]s, key_file: %[2]s, ca_file: %[3]s}
+`, bogus, tf.ClientKey, tf.CACert)), dir)
 	require.NoError(t, err)
+	breakPEM(t, bogus)
 	srv, err := New(Options{Config: cfg, StoragePath: t.TempDir(), Listen: "127.0.0.1:0"})
 	require.NoError(t, err)
 	require.ErrorContains(t, srv.Start(context.Background()), `cluster "tls": tls: load certificate `+bogus)
 	require.Nil(t, srv.ln, "nothing listens")
 	require.Empty(t, srv.runs)
 	require.NoError(t, srv.Stop())
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(to, b, 0o600))
+}
+
+// breakPEM replaces a certificate file by a PEM block that is no
+// certificate.
+func breakPEM(t *testing.T, path string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"), 0o600))
 }
