@@ -11,6 +11,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/app"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
@@ -212,7 +213,7 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 	fmt.Fprintf(e.stdout, "  nodes:   %s/api/v1/nodes\n", base)
 	fmt.Fprintf(e.stdout, "  a query: %s/api/v1/query?query=sum(rate(erlang_vm_statistics_reductions_total[10s]))\n", base)
 	fmt.Fprintf(e.stdout, "  notifications (logs, crashes, code, shell commands): beamctl --server %s notifications --follow\n", base)
-	fmt.Fprintf(e.stdout, "  alarms (36 built-in; try +P or a queue that is never read on a node): beamctl --server %s alarms --active\n", base)
+	fmt.Fprintf(e.stdout, "  alarms (%d built-in; try +P or a queue that is never read on a node): beamctl --server %s alarms --active\n", len(alarm.BuiltinNames()), base)
 	figures := func() {
 		qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
