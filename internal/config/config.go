@@ -30,6 +30,8 @@ type Config struct {
 	Exports []Export `yaml:"exports"`
 	// Alarms configures the alarm engine.
 	Alarms Alarms `yaml:"alarms"`
+	// Web gives the HTTP API's users their roles.
+	Web Web `yaml:"web"`
 }
 
 // UnmarshalYAML decodes the file and gives a missing or empty global or
@@ -103,6 +105,9 @@ func (c *Config) validate() error {
 		return errors.New("clusters must list at least one cluster")
 	}
 	if err := c.Alarms.validate(); err != nil {
+		return err
+	}
+	if err := c.Web.validate(); err != nil {
 		return err
 	}
 	for i, e := range c.Exports {
