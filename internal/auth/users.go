@@ -2,8 +2,8 @@ package auth
 
 import (
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
