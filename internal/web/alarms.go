@@ -50,8 +50,9 @@ func (h *handler) alarm(w http.ResponseWriter, r *http.Request) {
 }
 
 // alarmAction serves POST /api/v1/alarms/{id}/{action} for ack, unack,
-// comment (text) and clear, recorded with who (the form's who, else the
-// X-Beamctl-User header, else "anonymous").
+// comment (text) and clear, recorded with the authenticated identity (a
+// who form value and the X-Beamctl-User header are ignored: anyone could
+// write them) and in the audit trail.
 func (h *handler) alarmAction(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.alarmID(w, r)
 	if !ok {
@@ -61,17 +62,27 @@ func (h *handler) alarmAction(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, aerr)
 		return
 	}
-	who := r.Form.Get("who")
-	if who == "" {
-		who = r.Header.Get("X-Beamctl-User")
+	who := identity(r.Context()).Name
+	action := r.PathValue("action")
+	switch action {
+	case "ack", "unack", "comment", "clear":
+	default:
+		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "bad_data",
+			err: errors.New("unknown action " + strconv.Quote(action) + ": ack, unack, comment or clear")})
+		return
 	}
-	if who == "" {
-		who = "anonymous"
+	args := map[string]string{"id": r.PathValue("id")}
+	if action == "comment" {
+		args["text"] = strings.TrimSpace(r.Form.Get("text"))
+	}
+	end, ok := h.audit(w, r, "alarm."+action, "", args)
+	if !ok {
+		return
 	}
 	e := h.m.Alarms()
 	var a *alarm.Alarm
 	var err error
-	switch r.PathValue("action") {
+	switch action {
 	case "ack":
 		a, err = e.Ack(r.Context(), id, who)
 	case "unack":
@@ -80,11 +91,8 @@ func (h *handler) alarmAction(w http.ResponseWriter, r *http.Request) {
 		a, err = e.Comment(r.Context(), id, who, strings.TrimSpace(r.Form.Get("text")))
 	case "clear":
 		a, err = e.Clear(r.Context(), id, who)
-	default:
-		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "bad_data",
-			err: errors.New("unknown action " + strconv.Quote(r.PathValue("action")) + ": ack, unack, comment or clear")})
-		return
 	}
+	end(err)
 	h.alarmResult(w, a, err)
 }
 

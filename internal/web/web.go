@@ -98,45 +98,28 @@ type Metadata struct {
 // maxBody bounds request bodies (form-encoded queries).
 const maxBody = 1 << 20
 
-// New returns the API handler. self serves beamctl's own metrics on
-// /metrics and reload serves POST /-/reload (nil: not served).
-func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger) http.Handler {
-	h := &handler{q: q, m: m, log: logger}
-	mux := http.NewServeMux()
-	if self != nil {
-		mux.Handle("GET /metrics", self)
+// New returns the API handler, built from the route table (routes.go).
+// self serves beamctl's own metrics on /metrics and reload serves POST
+// /-/reload (nil: not served). Without options the API is in loopback
+// mode (see Security).
+func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger, opts ...Option) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
-	if reload != nil {
-		mux.Handle("POST /-/reload", reload)
+	var sec Security
+	for _, o := range opts {
+		o(&sec)
 	}
-	mux.HandleFunc("GET /federate", h.federate)
-	mux.HandleFunc("/api/v1/query", h.query)
-	mux.HandleFunc("/api/v1/query_range", h.queryRange)
-	mux.HandleFunc("GET /api/v1/labels", h.labels)
-	mux.HandleFunc("POST /api/v1/labels", h.labels)
-	mux.HandleFunc("GET /api/v1/label/{name}/values", h.labelValues)
-	mux.HandleFunc("GET /api/v1/series", h.series)
-	mux.HandleFunc("POST /api/v1/series", h.series)
-	mux.HandleFunc("GET /api/v1/metadata", h.metadata)
-	mux.HandleFunc("GET /api/v1/nodes", h.nodes)
-	mux.HandleFunc("GET /api/v1/families", h.families)
-	mux.HandleFunc("GET /api/v1/notifications", h.notifications)
-	mux.HandleFunc("GET /api/v1/notifications/stream", h.notificationStream)
-	mux.HandleFunc("GET /api/v1/alarms", h.alarms)
-	mux.HandleFunc("GET /api/v1/alarms/{id}", h.alarm)
-	mux.HandleFunc("POST /api/v1/alarms/{id}/{action}", h.alarmAction)
-	mux.HandleFunc("GET /api/v1/tools", h.tools)
-	mux.HandleFunc("GET /api/v1/rules", h.rules)
-	mux.HandleFunc("GET /api/v1/nodes/{node}/{tool}", h.inspect)
-	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is healthy.") })
-	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") })
-	return mux
+	h := &handler{q: q, m: m, self: self, reload: reload, log: logger, g: newGuard(sec, logger)}
+	return h.g.secure(h.router())
 }
 
 type handler struct {
-	q   Querier
-	m   Model
-	log *slog.Logger
+	q            Querier
+	m            Model
+	self, reload http.Handler
+	log          *slog.Logger
+	g            *guard
 }
 
 // apiError is a Prometheus API error: bad_data (400) or execution (422).
@@ -506,7 +489,12 @@ func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "not_found", err: err})
 		return
 	}
+	end, ok := h.audit(w, r, "inspect."+name, r.PathValue("node"), raw)
+	if !ok {
+		return
+	}
 	data, err := t.Run(ctx, conn, args)
+	end(err)
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusUnprocessableEntity, typ: "execution", err: err})
 		return
