@@ -7,12 +7,15 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/beamctl/beamctl/internal/alarm"
+	"github.com/beamctl/beamctl/internal/auth"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/export"
 	"github.com/beamctl/beamctl/internal/journal"
@@ -39,6 +43,16 @@ type Options struct {
 	Notifications journal.Options
 	Listen        string // e.g. 127.0.0.1:9464; port 0 picks a free one
 	Logger        *slog.Logger
+	// WebConfigFile (--web.config.file) is the exporter-toolkit web
+	// configuration: TLS and basic_auth_users (empty: none).
+	WebConfigFile string
+	// NoAuth (--web.no-auth) allows serving a non-loopback address
+	// without users: every request is then an admin.
+	NoAuth bool
+	// ExternalURL (--web.external-url) is the URL users reach the API at.
+	ExternalURL string
+	// Auditor records the API's actions (nil: not recorded).
+	Auditor web.Auditor
 }
 
 // App is a running (or stopped) server.
@@ -50,6 +64,8 @@ type App struct {
 	notes   *journal.Recorder
 	srv     *http.Server
 	ln      net.Listener
+	tokens  *auth.Tokens // the API tokens (closed by Stop)
+	tls     bool         // the API is served over TLS
 	rootCtx context.Context
 	cancel  context.CancelFunc
 
@@ -160,20 +176,123 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// serveHTTP listens and serves the API in the background.
-func (a *App) serveHTTP() error {
+// serveHTTP listens and serves the API in the background, with the
+// security of the web configuration (docs/security-auth.md). It refuses a
+// non-loopback address without users unless NoAuth says so.
+func (a *App) serveHTTP() (err error) {
+	sec, tlsCfg, err := a.webSecurity()
+	if err != nil {
+		return err
+	}
+	if sec.Tokens, err = auth.OpenTokens(a.opts.StoragePath); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = sec.Tokens.Close()
+		}
+	}()
 	ln, err := net.Listen("tcp", a.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.opts.Listen, err)
 	}
-	a.ln = ln
-	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log), ReadHeaderTimeout: 10 * time.Second}
+	a.ln, a.tokens, a.tls = ln, sec.Tokens, tlsCfg != nil
+	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log, web.WithSecurity(sec)),
+		ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg}
 	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := a.srv.Serve
+		if tlsCfg != nil {
+			serve = func(ln net.Listener) error { return a.srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("HTTP server stopped", "err", err)
 		}
 	}()
 	return nil
+}
+
+// webSecurity reads the web configuration and the flags into the API's
+// Security (without tokens) and its TLS configuration (nil: plain HTTP).
+func (a *App) webSecurity() (web.Security, *tls.Config, error) {
+	o := a.opts
+	sec := web.Security{NoAuth: o.NoAuth, Auditor: o.Auditor, Registerer: a.reg}
+	if o.ExternalURL != "" {
+		u, err := url.Parse(o.ExternalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return sec, nil, fmt.Errorf("--web.external-url %q is not an http(s) URL such as https://beamctl.example.com", o.ExternalURL)
+		}
+		sec.ExternalURL = u
+	}
+	var tlsCfg *tls.Config
+	if o.WebConfigFile != "" {
+		users, err := auth.NewUsers(o.WebConfigFile, a.webRoles)
+		if err != nil {
+			return sec, nil, err
+		}
+		names := users.Names()
+		if len(names) > 0 {
+			sec.Users = users
+		}
+		a.runMu.Lock()
+		roles := a.cfg.Web.Roles
+		a.runMu.Unlock()
+		for u := range roles {
+			if !slices.Contains(names, u) {
+				a.log.Warn("web.roles names a user that the web configuration does not have", "user", u, "file", o.WebConfigFile)
+			}
+		}
+		if tlsCfg, err = auth.ServerTLS(o.WebConfigFile, true); err != nil {
+			return sec, nil, err
+		}
+		sec.TLS = tlsCfg != nil
+	}
+	switch {
+	case sec.Users != nil && o.NoAuth:
+		return sec, nil, fmt.Errorf("--web.no-auth contradicts the basic_auth_users of %s: give one or the other", o.WebConfigFile)
+	case sec.Users == nil && !o.NoAuth && !loopbackAddress(o.Listen):
+		return sec, nil, fmt.Errorf("refusing to serve %s (not a loopback address) without authentication: give --web.config.file "+
+			"with basic_auth_users, or pass --web.no-auth to let anyone who reaches it act as admin", o.Listen)
+	case o.NoAuth:
+		a.log.Warn("Serving without authentication (--web.no-auth): every request may do anything, as admin", "addr", o.Listen)
+	case sec.Users == nil:
+		a.log.Info("No users (--web.config.file): loopback clients are admin \"anonymous@loopback\", others are refused", "addr", o.Listen)
+	}
+	return sec, tlsCfg, nil
+}
+
+// webRoles are the current configuration's web.roles.
+func (a *App) webRoles() map[string]auth.Role {
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	out := make(map[string]auth.Role, len(a.cfg.Web.Roles))
+	for u, r := range a.cfg.Web.Roles {
+		if role, err := auth.ParseRole(r); err == nil { // config checked it
+			out[u] = role
+		}
+	}
+	return out
+}
+
+// loopbackAddress reports whether a listen address binds loopback only
+// (127.0.0.0/8, ::1 or localhost; an empty host binds every address).
+func loopbackAddress(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Scheme is the API's URL scheme: https when the web configuration has TLS.
+func (a *App) Scheme() string {
+	if a.tls {
+		return "https"
+	}
+	return "http"
 }
 
 // startNotesAndAlarms starts the notification recorder's loop, the alarm
@@ -231,5 +350,8 @@ func (a *App) stop() error {
 		<-a.alarmsDone
 	}
 	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close())
+	if a.tokens != nil {
+		errs = append(errs, a.tokens.Close())
+	}
 	return errors.Join(errs...)
 }

@@ -42,6 +42,7 @@ type globals struct {
 	output     string
 	logLevel   string
 	server     string
+	tokenFile  string
 }
 
 // command is one registered CLI command.
@@ -82,6 +83,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("max-message-size", "Largest reply accepted from a node, in bytes.").Default("67108864").IntVar(&g.maxMsg)
 	app.Flag("server", "Run pi, top, memory, alloc, ets and apps through a beamctl server at this URL (its connections and cookie) instead of connecting to the node; notifications always need it.").
 		StringVar(&g.server)
+	app.Flag("token-file", "API token for --server (a file only you may read; see beamctl token create).").StringVar(&g.tokenFile)
 	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
 	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
 		EnumVar(&g.logLevel, "debug", "info", "warn", "error")
@@ -108,6 +110,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerServe(app, register)
 	registerNotifications(app, register)
 	registerAlarms(app, register)
+	registerToken(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

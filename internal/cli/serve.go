@@ -21,6 +21,8 @@ import (
 
 type serveCmd struct {
 	configFile, storagePath, listen string
+	webConfigFile, externalURL      string
+	noAuth                          bool
 	retention                       promDuration
 	retentionSize                   units.Base2Bytes
 	notesRetention                  promDuration
@@ -54,6 +56,12 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cmd.Flag("notifications.retention.size", "Most bytes the notification database may take (e.g. 1GB; 0: no bound); the oldest go first.").
 		Default("0").BytesVar(&c.notesRetentionSize)
 	cmd.Flag("web.listen-address", "Address of the HTTP API.").Default("127.0.0.1:9464").StringVar(&c.listen)
+	cmd.Flag("web.config.file", "Web configuration in the Prometheus exporter-toolkit format: tls_server_config and "+
+		"basic_auth_users (bcrypt hashes); roles come from the web block of --config.file (see docs/serve.md).").StringVar(&c.webConfigFile)
+	cmd.Flag("web.no-auth", "Serve a non-loopback --web.listen-address without authentication: anyone who reaches it is admin.").
+		BoolVar(&c.noAuth)
+	cmd.Flag("web.external-url", "The URL users reach the API at (e.g. https://beamctl.example.com): its host is accepted "+
+		"in Host headers (others but loopback are refused) and its origin is trusted.").StringVar(&c.externalURL)
 	register(cmd.FullCommand(), c)
 
 	cc := &checkConfigCmd{}
@@ -81,7 +89,8 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	so.Retention, so.MaxBytes = time.Duration(c.retention), int64(c.retentionSize)
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
 		Notifications: journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
-		Listen:        c.listen, Logger: e.logger})
+		Listen:        c.listen, Logger: e.logger,
+		WebConfigFile: c.webConfigFile, NoAuth: c.noAuth, ExternalURL: c.externalURL})
 	if err != nil {
 		return err
 	}
@@ -89,7 +98,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 		_ = a.Stop()
 		return err
 	}
-	fmt.Fprintf(e.stdout, "beamctl serve: API on http://%s (Prometheus data source URL), store in %s\n", a.Addr(), c.storagePath)
+	fmt.Fprintf(e.stdout, "beamctl serve: API on %s://%s (Prometheus data source URL), store in %s\n", a.Scheme(), a.Addr(), c.storagePath)
 	// SIGHUP reloads the configuration, as POST /-/reload does.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

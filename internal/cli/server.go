@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 )
 
@@ -45,7 +46,51 @@ func (e *env) apiPost(ctx context.Context, path string, form url.Values, v any) 
 	return e.apiDo(req, v)
 }
 
+// apiDelete sends DELETE to a beamctl server's API path.
+func (e *env) apiDelete(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimSuffix(e.g.server, "/")+path, nil)
+	if err != nil {
+		return fmt.Errorf("server URL: %w", err)
+	}
+	return e.apiDo(req, v)
+}
+
+// maxTokenFile bounds a --token-file.
+const maxTokenFile = 4096
+
+// readTokenFile reads an API token from a file that only its owner may
+// read: like ssh with a private key, a file open to group or others is
+// refused (the token would be anyone's on the machine).
+func readTokenFile(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxTokenFile {
+		return "", fmt.Errorf("--token-file %s is not a small regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("--token-file %s is open to group or others (mode %04o), so the token is refused: run chmod 600 %s", path, perm, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" || strings.ContainsAny(tok, " \t\r\n") {
+		return "", fmt.Errorf("--token-file %s must hold one token on one line", path)
+	}
+	return tok, nil
+}
+
 func (e *env) apiDo(req *http.Request, v any) error {
+	if e.g.tokenFile != "" {
+		tok, err := readTokenFile(e.g.tokenFile)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("ask the server: %w", err)
