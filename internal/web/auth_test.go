@@ -103,6 +103,7 @@ type secureServer struct {
 	audit   *memAuditor
 	reg     *prometheus.Registry
 	tokens  *auth.Tokens
+	h       http.Handler // the API, to call with a chosen remote address
 	reloads int
 }
 
@@ -164,7 +165,8 @@ func newSecureServer(t *testing.T, tune func(*Security)) *secureServer {
 		s.reloads++
 		fmt.Fprintln(w, "Configuration reloaded.")
 	})
-	s.Server = httptest.NewUnstartedServer(New(s.db, s.m, self, reload, nil, WithSecurity(sec)))
+	s.h = New(s.db, s.m, self, reload, nil, WithSecurity(sec))
+	s.Server = httptest.NewUnstartedServer(s.h)
 	s.TLS = tlsCfg
 	s.StartTLS()
 	t.Cleanup(s.Close)
@@ -550,3 +552,22 @@ type netAddr struct{ s string }
 
 func (a *netAddr) Network() string { return "tcp" }
 func (a *netAddr) String() string  { return a.s }
+
+// failures reads beamctl_web_auth_failures_total{method} from the
+// server's registry.
+func (s *secureServer) failures(t *testing.T, method string) float64 {
+	t.Helper()
+	fams, err := s.reg.Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		if f.GetName() != "beamctl_web_auth_failures_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if m.GetLabel()[0].GetValue() == method {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
