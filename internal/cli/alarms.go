@@ -51,7 +51,7 @@ func registerAlarms(app *kingpin.Application, register func(string, command)) {
 		sub := one.Command(action.name, action.help)
 		sub.Arg("id", "Alarm id.").Required().Int64Var(&ac.id)
 		if action.name != "show" {
-			sub.Flag("who", "Who does it, for the history (default: the login name).").StringVar(&ac.who)
+			sub.Flag("who", "Ignored: the server records the authenticated identity (--token-file).").Hidden().StringVar(&ac.who)
 		}
 		if action.name == "comment" {
 			sub.Arg("text", "The comment.").Required().StringVar(&ac.text)
