@@ -70,7 +70,11 @@ func TestUsers(t *testing.T) {
 
 	write("basic_auth_users:\n  bob: plaintext\n")
 	_, err = NewUsers(path, nil)
-	require.EqualError(t, err, "web config "+path+": crypto/bcrypt: hashedSecret too short to be a bcrypted password")
+	require.EqualError(t, err, "web config "+path+": basic_auth_users.bob is not a bcrypt hash")
+	write("tls_server_config:\n  cert_file: nosuch.pem\n  key_file: nosuch-key.pem\n")
+	_, err = NewUsers(path, nil)
+	require.ErrorContains(t, err, "web config "+path+": ")
+	require.ErrorContains(t, err, "nosuch.pem")
 }
 
 func TestTokens(t *testing.T) {

@@ -21,9 +21,6 @@ import (
 // the toolkit's defaults and checks, and checks that every user's hash is
 // a bcrypt hash. Relative TLS paths are relative to the file.
 func LoadWebConfig(path string) (*web.Config, error) {
-	if err := web.Validate(path); err != nil {
-		return nil, fmt.Errorf("web config %s: %w", path, err)
-	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("web config: %w", err)
@@ -40,6 +37,10 @@ func LoadWebConfig(path string) (*web.Config, error) {
 		if _, err := bcrypt.Cost([]byte(h)); err != nil {
 			return nil, fmt.Errorf("web config %s: basic_auth_users.%s is not a bcrypt hash", path, u)
 		}
+	}
+	// The toolkit's own checks (headers, TLS files and settings).
+	if err := web.Validate(path); err != nil {
+		return nil, fmt.Errorf("web config %s: %w", path, err)
 	}
 	return c, nil
 }

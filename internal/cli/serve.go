@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/beamctl/beamctl/internal/app"
+	"github.com/beamctl/beamctl/internal/auth"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
@@ -69,7 +70,27 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cfg := check.Command("config", "Validate a beamctl serve configuration file.")
 	cfg.Arg("file", "Configuration file.").Required().StringVar(&cc.file)
 	register(cfg.FullCommand(), cc)
+	wc := &checkWebConfigCmd{}
+	web := check.Command("web-config", "Validate a --web.config.file (exporter-toolkit format: TLS files, bcrypt hashes).")
+	web.Arg("file", "Web configuration file.").Required().StringVar(&wc.file)
+	register(web.FullCommand(), wc)
 	registerRuleCommands(kapp, check, register)
+}
+
+type checkWebConfigCmd struct {
+	file string
+}
+
+func (c *checkWebConfigCmd) run(_ context.Context, e *env) error {
+	cfg, err := auth.LoadWebConfig(c.file)
+	if err != nil {
+		return err
+	}
+	if _, err := auth.ServerTLS(c.file, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: OK (TLS %v, %d users)\n", c.file, cfg.TLSConfig.IsEnabled(), len(cfg.Users))
+	return nil
 }
 
 func (c *serveCmd) untimed() bool { return true }

@@ -30,6 +30,9 @@ func TestTokenCommands(t *testing.T) {
 	dir := t.TempDir()
 	webConfig := filepath.Join(dir, "web.yml")
 	require.NoError(t, os.WriteFile(webConfig, []byte(fmt.Sprintf("basic_auth_users:\n  alice: %s\n", h)), 0o600))
+	code, stdout, stderr := run(t, "check", "web-config", webConfig)
+	require.Zero(t, code, stderr)
+	require.Equal(t, webConfig+": OK (TLS false, 1 users)\n", stdout)
 	srv, err := app.New(app.Options{Config: cfg, StoragePath: t.TempDir(), Listen: "127.0.0.1:0", WebConfigFile: webConfig})
 	require.NoError(t, err)
 	require.NoError(t, srv.Start(context.Background()))
@@ -52,7 +55,7 @@ func TestTokenCommands(t *testing.T) {
 	require.NoError(t, os.WriteFile(tokenFile, []byte(first.Data.Token+"\n"), 0o600))
 	withToken := "--token-file=" + tokenFile
 
-	code, _, stderr := run(t, server, "token", "list")
+	code, _, stderr = run(t, server, "token", "list")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "server: authentication required")
 
@@ -62,7 +65,7 @@ func TestTokenCommands(t *testing.T) {
 	require.Equal(t, "token:cli", created.Creator)
 	require.True(t, strings.HasPrefix(created.Token, "bmctl_"))
 
-	code, stdout, stderr := run(t, server, withToken, "token", "list")
+	code, stdout, stderr = run(t, server, withToken, "token", "list")
 	require.Zero(t, code, stderr)
 	require.Contains(t, stdout, "grafana")
 	require.NotContains(t, stdout, created.Token)

@@ -36,7 +36,8 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	id, err := h.g.Users.Check(user, pass)
 	if err != nil {
 		h.g.failed("login", keys...)
-		h.log.Info("Failed login", "user", user, "from", remoteIP(r))
+		// Not the user name: someone may have typed a password into it.
+		h.log.Info("Failed login", "from", remoteIP(r))
 		h.g.refuse(w, &authError{status: http.StatusUnauthorized, msg: err.Error()})
 		return
 	}
