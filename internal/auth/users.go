@@ -123,6 +123,22 @@ func (u *Users) refresh() {
 	}
 }
 
+// Role returns a user's current role; false when the user is no longer
+// in the web configuration (a session of theirs then ends).
+func (u *Users) Role(user string) (Role, bool) {
+	u.mu.Lock()
+	u.refresh()
+	_, known := u.hashes[user]
+	u.mu.Unlock()
+	if !known {
+		return 0, false
+	}
+	if r, ok := u.roles()[user]; ok {
+		return r, true
+	}
+	return Viewer, true
+}
+
 // ErrBadCredentials is a wrong user name or password.
 var ErrBadCredentials = errors.New("wrong user name or password")
 
@@ -164,9 +180,9 @@ func (u *Users) Check(user, password string) (Identity, error) {
 	if !ok || !known {
 		return Identity{}, ErrBadCredentials
 	}
-	role := Viewer
-	if r, ok := u.roles()[user]; ok {
-		role = r
+	role, ok := u.Role(user)
+	if !ok {
+		return Identity{}, ErrBadCredentials
 	}
 	return Identity{Name: user, Role: role, Method: "basic"}, nil
 }

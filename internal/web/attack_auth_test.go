@@ -50,6 +50,13 @@ func TestAttackCSRF(t *testing.T) {
 		header: map[string]string{"Origin": "https://beamctl.example.com", "X-CSRF-Token": csrf}})
 	require.Equal(t, http.StatusOK, status, "%v", body)
 
+	// A page of another site cannot make a browser with cached basic
+	// credentials run an inspection tool (a GET that runs code).
+	status, _, body = s.do(t, req{method: "GET", path: "/api/v1/nodes/nosuch@h/memory", user: "oscar",
+		header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	require.Equal(t, http.StatusForbidden, status, "%v", body)
+	require.Equal(t, "cross-origin request refused: a page of another site cannot run this", body["error"])
+
 	// A login form posted from another site is refused too.
 	status, _, _ = s.do(t, req{method: "POST", path: "/api/v1/login", form: url.Values{"user": {"oscar"}, "password": {testUsers["oscar"].password}},
 		header: map[string]string{"Origin": "https://evil.example"}})

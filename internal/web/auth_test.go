@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,6 +105,7 @@ type secureServer struct {
 	reg     *prometheus.Registry
 	tokens  *auth.Tokens
 	h       http.Handler // the API, to call with a chosen remote address
+	roles   atomic.Value // map[string]auth.Role overriding the test roles (a reload)
 	reloads int
 }
 
@@ -141,6 +143,9 @@ func newSecureServer(t *testing.T, tune func(*Security)) *secureServer {
 	tf := testnode.MakeTLS(t)
 	webConfig := writeWebConfig(t, tf)
 	users, err := auth.NewUsers(webConfig, func() map[string]auth.Role {
+		if r, ok := s.roles.Load().(map[string]auth.Role); ok && r != nil {
+			return r
+		}
 		out := map[string]auth.Role{}
 		for u, c := range testUsers {
 			if c.role != auth.Viewer {
@@ -484,6 +489,12 @@ func TestSessions(t *testing.T) {
 		require.Equal(t, tc.want, status, "%s: %v", tc.name, body)
 	}
 	require.Len(t, s.audit.records(), 1, "only the request with the CSRF token acted")
+
+	// The role is the user's current one, not the one at login.
+	s.roles.Store(map[string]auth.Role{"oscar": auth.Viewer})
+	status, _, body = s.do(t, req{method: "POST", path: "/api/v1/alarms/" + id + "/unack", cookie: c, header: map[string]string{"X-CSRF-Token": csrf}})
+	require.Equal(t, http.StatusForbidden, status, "a demoted user kept the role of the login: %v", body)
+	s.roles.Store(map[string]auth.Role(nil))
 
 	status, _, _ = s.do(t, req{method: "POST", path: "/api/v1/logout", cookie: c, header: map[string]string{"X-CSRF-Token": csrf}})
 	require.Equal(t, http.StatusOK, status)

@@ -94,6 +94,9 @@ func (h *handler) mux() *http.ServeMux {
 		if hd == nil {
 			continue
 		}
+		if rt.Mutates && !unsafeMethod(rt.Method) {
+			hd = h.g.sameSiteOnly(hd)
+		}
 		if rt.Role > 0 {
 			hd = h.g.require(rt.Role, hd)
 		}

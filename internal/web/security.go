@@ -186,6 +186,11 @@ func (g *guard) authenticate(r *http.Request) (auth.Identity, *authError) {
 			return auth.Identity{}, aerr
 		}
 		id, ok := g.Sessions.Get(c.Value)
+		if ok && g.Users != nil {
+			// The role of now: a reload may have changed it, or the
+			// user may be gone.
+			id.Role, ok = g.Users.Role(id.Name)
+		}
 		if !ok {
 			g.failed("session", ipKey)
 			return auth.Identity{}, &authError{status: http.StatusUnauthorized, msg: "the session has expired or ended; log in again"}
@@ -228,6 +233,22 @@ func (g *guard) require(role auth.Role, next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithIdentity(r.Context(), id)))
+	})
+}
+
+// sameSiteOnly refuses a request sent by a page of another site (Fetch
+// metadata): for the routes that run code on a node with a safe method
+// (GET), which http.CrossOriginProtection lets through, so that a page
+// cannot make a browser with cached basic credentials run them.
+func (g *guard) sameSiteOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "cross-site", "same-site":
+			g.refuse(w, &authError{status: http.StatusForbidden,
+				msg: "cross-origin request refused: a page of another site cannot run this"})
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
