@@ -109,6 +109,9 @@ func (c *notificationsCmd) streamOnce(ctx context.Context, e *env, last *int64, 
 	if err != nil {
 		return fmt.Errorf("server URL: %w", err)
 	}
+	if err := e.authorize(req); err != nil {
+		return err
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("ask the server: %w", err)

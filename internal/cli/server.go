@@ -83,13 +83,22 @@ func readTokenFile(path string) (string, error) {
 	return tok, nil
 }
 
+// authorize adds the --token-file's token to a request to the server.
+func (e *env) authorize(req *http.Request) error {
+	if e.g.tokenFile == "" {
+		return nil
+	}
+	tok, err := readTokenFile(e.g.tokenFile)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
+}
+
 func (e *env) apiDo(req *http.Request, v any) error {
-	if e.g.tokenFile != "" {
-		tok, err := readTokenFile(e.g.tokenFile)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
+	if err := e.authorize(req); err != nil {
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

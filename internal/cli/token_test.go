@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
@@ -77,6 +79,14 @@ func TestTokenCommands(t *testing.T) {
 	runJSON(t, &list, server, withToken, "token", "list")
 	require.Len(t, list, 1)
 	require.Equal(t, "cli", list[0].Name)
+
+	// The notification stream (--follow) sends the token too: it reads
+	// until interrupted, its stream never refused.
+	fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var fout, ferr bytes.Buffer
+	require.Zero(t, Run(fctx, []string{server, withToken, "notifications", "--follow"}, &fout, &ferr), ferr.String())
+	require.NotContains(t, ferr.String(), "401")
 
 	require.NoError(t, os.Chmod(tokenFile, 0o644))
 	code, _, stderr = run(t, server, withToken, "token", "list")
