@@ -48,12 +48,14 @@ type Security struct {
 	LoginWindow   time.Duration
 }
 
-// Option changes how New builds the API.
-type Option func(*Security)
+// Option configures New. (The limits branch declares the same type in
+// limits.go: one declaration stays at the merge.)
+type Option func(*handler)
 
-// WithSecurity sets the API's authentication, roles and audit trail.
+// WithSecurity sets the API's authentication, roles and audit trail
+// (default: the loopback mode).
 func WithSecurity(s Security) Option {
-	return func(d *Security) { *d = s }
+	return func(h *handler) { h.sec = s }
 }
 
 // Identities of the modes without credentials.

@@ -106,11 +106,11 @@ func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger, opt
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var sec Security
+	h := &handler{q: q, m: m, self: self, reload: reload, log: logger}
 	for _, o := range opts {
-		o(&sec)
+		o(h)
 	}
-	h := &handler{q: q, m: m, self: self, reload: reload, log: logger, g: newGuard(sec, logger)}
+	h.g = newGuard(h.sec, logger)
 	return h.g.secure(h.router())
 }
 
@@ -119,6 +119,7 @@ type handler struct {
 	m            Model
 	self, reload http.Handler
 	log          *slog.Logger
+	sec          Security // set by WithSecurity
 	g            *guard
 }
 
