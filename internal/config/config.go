@@ -19,6 +19,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/beamctl/beamctl/internal/redact"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -140,11 +141,26 @@ func (c *Config) resolve(dir string) error {
 	return nil
 }
 
-// Secrets returns the cookies, so that callers can keep them out of logs.
+// Secrets returns the cookies, the notifier and export URLs (and their
+// parts that may be tokens), keys, passwords and header values, so that
+// callers can keep them out of logs (redact.String).
 func (c *Config) Secrets() []string {
 	var out []string
 	for _, cl := range c.Clusters {
 		out = append(out, cl.Cookie)
+	}
+	for _, u := range c.Alarms.Alertmanager {
+		out = append(out, redact.URLSecrets(u)...)
+	}
+	for _, n := range c.Alarms.Notifiers {
+		out = append(out, redact.URLSecrets(n.URL)...)
+		out = append(out, n.RoutingKey, n.Password)
+	}
+	for _, e := range c.Exports {
+		out = append(out, redact.URLSecrets(e.URL)...)
+		for _, v := range e.Headers {
+			out = append(out, v)
+		}
 	}
 	return out
 }

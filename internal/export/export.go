@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/journal"
+	"github.com/beamctl/beamctl/internal/redact"
 	"github.com/beamctl/beamctl/internal/severity"
 )
 
@@ -141,7 +142,7 @@ func New(o Options) (*Target, error) {
 		t.Name = fmt.Sprintf("gelf %s %s", o.Protocol, o.Address)
 		t.s, err = newGELF(o)
 	case "otlp":
-		t.Name = "otlp " + o.URL
+		t.Name = "otlp " + redact.URL(o.URL) // A name is a metric label and in logs: no path or token.
 		t.s, err = newOTLP(o)
 	default:
 		err = fmt.Errorf("export format %q is not syslog, gelf or otlp", o.Format)

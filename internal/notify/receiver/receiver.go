@@ -16,6 +16,7 @@ import (
 	"github.com/beamctl/beamctl/internal/notify/pagerduty"
 	"github.com/beamctl/beamctl/internal/notify/slack"
 	"github.com/beamctl/beamctl/internal/notify/webhook"
+	"github.com/beamctl/beamctl/internal/redact"
 )
 
 // Destination is one configured destination. Its Options lack what the
@@ -48,7 +49,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 		}
 		out = append(out, Destination{Key: fmt.Sprintf("alertmanager %q %v %q", u, resend, externalURL),
 			Options: notify.Options{Name: fmt.Sprintf("alertmanager[%d]", i), Integration: "alertmanager", Notifier: n,
-				Secrets: []string{u}, Resend: resend}})
+				Secrets: redact.URLSecrets(u), Resend: resend}})
 	}
 	for i, c := range cfg.Notifiers {
 		integration := c.Format
@@ -57,7 +58,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 		}
 		var n notify.Notifier
 		var err error
-		secrets := []string{c.URL}
+		secrets := redact.URLSecrets(c.URL)
 		switch integration {
 		case "webhook":
 			n, err = webhook.New(webhook.Options{URL: c.URL})
