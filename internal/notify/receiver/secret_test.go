@@ -40,7 +40,7 @@ func (l *lockedBuffer) String() string {
 type loops []*notify.Loop
 
 func (ls loops) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(ls, ch) }
-func (ls loops) Collect(ch chan<- prometheus.Metric)  { notify.Collect(ch, ls...) }
+func (ls loops) Collect(ch chan<- prometheus.Metric) { notify.Collect(ch, ls...) }
 
 // TestDeliveryFailureShowsNoSecret delivers to a webhook, a Slack and an
 // Alertmanager URL whose paths and queries are tokens, on a loopback port
