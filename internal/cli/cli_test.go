@@ -154,9 +154,12 @@ func TestDemo(t *testing.T) {
 	t.Parallel()
 	testnode.ErlPath(t)
 	prefix := erlnode.RandomName("dt")
-	code, stdout, stderr := run(t, "demo", "--nodes", "2", "--prefix", prefix, "--duration", "5s",
+	const cookie = "demo-cookie-not-shown"
+	code, stdout, stderr := run(t, "--cookie", cookie, "demo", "--nodes", "2", "--prefix", prefix, "--duration", "5s",
 		"--web.listen-address", "127.0.0.1:0", "--storage.path", t.TempDir())
 	require.Zero(t, code, stderr)
+	require.NotContains(t, stdout+stderr, cookie, "the demo names its cookie file, not the cookie")
+	require.Regexp(t, `beamctl --cookie-file \S+ ping `, stdout)
 	require.Contains(t, stdout, "Started 2 OTP nodes")
 	require.Contains(t, stdout, "hidden (this beamctl)")
 	require.Contains(t, stdout, "Workload running on every node")
