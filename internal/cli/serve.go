@@ -71,6 +71,9 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings {
+		e.logger.Warn("Unsafe configuration", "file", c.configFile, "warning", w)
+	}
 	if c.retention <= 0 {
 		return errors.New("--storage.retention.time must be positive")
 	}
@@ -114,6 +117,9 @@ func (c *checkConfigCmd) run(_ context.Context, e *env) error {
 	cfg, err := config.Load(c.file)
 	if err != nil {
 		return err
+	}
+	for _, w := range cfg.Warnings {
+		e.logger.Warn("Unsafe configuration", "file", c.file, "warning", w)
 	}
 	if err := app.CheckConfig(cfg); err != nil {
 		return fmt.Errorf("config %s: %w", c.file, err)

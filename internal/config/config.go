@@ -31,6 +31,10 @@ type Config struct {
 	Exports []Export `yaml:"exports"`
 	// Alarms configures the alarm engine.
 	Alarms Alarms `yaml:"alarms"`
+
+	// Warnings are about a valid configuration that is unsafe, such as a
+	// cookie file others can read; serve logs them.
+	Warnings []string `yaml:"-"`
 }
 
 // UnmarshalYAML decodes the file and gives a missing or empty global or
@@ -136,6 +140,11 @@ func (c *Config) resolve(dir string) error {
 		cl := &c.Clusters[i]
 		if err := cl.resolve(dir); err != nil {
 			return fmt.Errorf("cluster %q: %w", cl.Name, err)
+		}
+		if cl.CookieFile != "" {
+			if w := CookieFileWarning(absPath(dir, cl.CookieFile)); w != "" {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("cluster %q: %s", cl.Name, w))
+			}
 		}
 	}
 	return nil
