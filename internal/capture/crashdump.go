@@ -101,11 +101,16 @@ func FetchCrashDump(ctx context.Context, c *dist.Conn, path, dir string) (*Dump,
 	d := &Dump{}
 	d.Size, _ = etf.ToInt64(t[1])
 	d.NodePath, _ = etf.ToString(t[2])
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	// A crash dump holds the node's cookie (twice): only this user may
+	// read it, as ~/.erlang.cookie.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("crash dump: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil { // made looser by an older beamctl
 		return nil, fmt.Errorf("crash dump: %w", err)
 	}
 	d.Stored = filepath.Join(dir, time.Now().UTC().Format("20060102T150405Z")+"-erl_crash.dump.gz")
-	out, err := os.Create(d.Stored)
+	out, err := os.OpenFile(d.Stored, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("crash dump: %w", err)
 	}
