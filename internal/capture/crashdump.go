@@ -17,6 +17,7 @@ import (
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // openDump is evaluated on the node with erl_eval. If the crash dump
@@ -95,7 +96,7 @@ func FetchCrashDump(ctx context.Context, c *dist.Conn, path, dir string) (*Dump,
 	}
 	t, err := etf.ToTuple(r, 3)
 	if err != nil {
-		return nil, fmt.Errorf("look for a crash dump on %s: unexpected %v", c.Node(), r)
+		return nil, fmt.Errorf("look for a crash dump on %s: unexpected %s", c.Node(), termtext.Format(r))
 	}
 	reader, _ := t[0].(etf.Pid)
 	d := &Dump{}
@@ -151,7 +152,7 @@ func FetchCrashDump(ctx context.Context, c *dist.Conn, path, dir string) (*Dump,
 			case etf.Atom("beamctl_dump_eof"):
 				done = true
 			case etf.Atom("beamctl_dump_error"):
-				return fail(fmt.Errorf("read the crash dump on %s: %v", c.Node(), msg[len(msg)-1]))
+				return fail(fmt.Errorf("read the crash dump on %s: %s", c.Node(), termtext.Format(msg[len(msg)-1])))
 			}
 		}
 	}
