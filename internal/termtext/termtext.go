@@ -102,7 +102,8 @@ func ParseListWith(s string, o Options) (etf.List, error) {
 
 // Format writes t on one line, exactly as io_lib:format("~tp") would with
 // an unlimited line length: {ok,"abc",<<"abc">>,[1000]}. Pids, references
-// and ports are written with their node name.
+// and ports are written with their node name. The text is bounded by
+// DefaultMaxBytes (see Options.MaxBytes).
 func Format(t etf.Term) string { return FormatWith(t, Options{}) }
 
 // FormatWith is Format with o's local node written as 0 (<0.54.0>).
