@@ -46,6 +46,7 @@ func TestFormatBounded(t *testing.T) {
 		{"bits", 10, etf.BitBinary{Bytes: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 0xf0}, Bits: 4}, "<<1,2,3,...(6 more bytes)>>"},
 		{"string", 10, etf.String("hello world, this is long"), `"hello wo"...(17 more)`},
 		{"code points", 8, etf.List{int64(0x65E5), int64(0x672C)}, "[26085,...(1 more)]"},
+		{"bytes as a string", 10, etf.String("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e"), "[0,1,2,3,...(11 more)]"},
 		{"map", 10, etf.Map{{Key: etf.Atom("k"), Value: int64(1)}, {Key: etf.Atom("k2"), Value: int64(2)}, {Key: etf.Atom("k3"), Value: int64(3)}}, "#{k => 1,...(2 more)}"},
 		{"improper", 10, etf.ImproperList{Elems: []etf.Term{int64(1), int64(2), int64(3), int64(4), int64(5), int64(6)}, Tail: etf.Atom("t")}, "[1,2,3,...(3 more)]"},
 		{"bignum too long", 10, p200, "...(integer of 201 bits)"},

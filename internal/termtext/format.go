@@ -227,14 +227,21 @@ func (f *formatter) integer(z *big.Int) *doc {
 
 // docs lays out the elements of a sequence and their commas, cut with a
 // marker when the budget runs out.
-func (f *formatter) docs(ts []etf.Term) []*doc {
+func (f *formatter) docs(ts []etf.Term) []*doc { return f.docsMore(ts, 0) }
+
+// docsMore is docs of a sequence of which omitted more elements were
+// already left out.
+func (f *formatter) docsMore(ts []etf.Term, omitted int) []*doc {
 	ds := make([]*doc, 0, f.room(len(ts))+1)
 	for i, t := range ts {
 		f.take(1)
 		if f.spent() {
-			return append(ds, moreDoc(len(ts)-i))
+			return append(ds, moreDoc(len(ts)-i+omitted))
 		}
 		ds = append(ds, f.doc(t))
+	}
+	if omitted > 0 {
+		ds = append(ds, moreDoc(omitted))
 	}
 	return ds
 }
@@ -253,11 +260,7 @@ func (f *formatter) list(l []etf.Term, omitted int) *doc {
 		z, ok := etf.ToBigInt(e)
 		if !ok || !z.IsInt64() || z.Int64() > utf8.MaxRune || !f.printable(rune(z.Int64())) {
 			f.take(2)
-			d := seqDoc(docList, f.docs(l), nil)
-			if omitted > 0 {
-				d = seqDoc(docList, append(d.elems[:len(d.elems):len(d.elems)], moreDoc(omitted)), nil)
-			}
-			return d
+			return seqDoc(docList, f.docsMore(l, omitted), nil)
 		}
 		runes[i] = rune(z.Int64())
 	}
