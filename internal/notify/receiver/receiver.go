@@ -48,7 +48,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 			continue
 		}
 		out = append(out, Destination{Key: fmt.Sprintf("alertmanager %q %v %q", u, resend, externalURL),
-			Options: notify.Options{Name: fmt.Sprintf("alertmanager[%d]", i), Integration: "alertmanager", Notifier: n,
+			Options: notify.Options{Name: fmt.Sprintf("alertmanager[%d]", i), Integration: "alertmanager", URL: u, Notifier: n,
 				Secrets: redact.URLSecrets(u), Resend: resend}})
 	}
 	for i, c := range cfg.Notifiers {
@@ -58,7 +58,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 		}
 		var n notify.Notifier
 		var err error
-		secrets := redact.URLSecrets(c.URL)
+		secrets, shown := redact.URLSecrets(c.URL), c.URL
 		switch integration {
 		case "webhook":
 			n, err = webhook.New(webhook.Options{URL: c.URL})
@@ -69,7 +69,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 			secrets = append(secrets, c.RoutingKey)
 		case "email":
 			n, err = email.New(email.Options{SMTP: c.SMTP, From: c.From, To: c.To, Username: c.Username, Password: c.Password})
-			secrets = []string{c.Password}
+			secrets, shown = []string{c.Password}, "smtp://"+c.SMTP
 		default:
 			err = fmt.Errorf("format must be webhook, pagerduty, slack or email, not %q", c.Format)
 		}
@@ -78,7 +78,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 			continue
 		}
 		out = append(out, Destination{Key: fmt.Sprintf("notifier %d %+v", i, c),
-			Options: notify.Options{Name: fmt.Sprintf("notifiers[%d]", i), Integration: integration, Notifier: n, Secrets: secrets}})
+			Options: notify.Options{Name: fmt.Sprintf("notifiers[%d]", i), Integration: integration, URL: shown, Notifier: n, Secrets: secrets}})
 	}
 	return out, errors.Join(errs...)
 }

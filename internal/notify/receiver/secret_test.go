@@ -114,6 +114,7 @@ func TestDeliveryFailureShowsNoSecret(t *testing.T) {
 	mu.Unlock()
 	require.Contains(t, failures, "notifiers[1] (slack) failed, retrying")
 	require.Contains(t, logs.String(), "connection refused")
+	require.Contains(t, logs.String(), `"url":"`+base+`"`, "the destination is logged as scheme and host")
 	for name, text := range map[string]string{"logs": logs.String(), "stored notifications": failures, "metrics": metrics.String()} {
 		for _, s := range secrets {
 			require.NotContains(t, text, s, "%s:\n%s", name, text)
