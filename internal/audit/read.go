@@ -22,6 +22,13 @@ type Filter struct {
 	Limit  int    // 0: DefaultLimit; at most MaxLimit
 }
 
+// Page is what a server answers to a read: the records and the log's head
+// at the time (for keeping as an anchor).
+type Page struct {
+	Head    Head     `json:"head"`
+	Records []Record `json:"records"`
+}
+
 // Bounds of a read.
 const (
 	DefaultLimit = 1000
