@@ -16,8 +16,9 @@ import (
 type Log struct {
 	path string
 	// NoSync skips the fsync after each record (benchmarks only).
-	noSync bool
-	now    func() time.Time
+	noSync   bool
+	now      func() time.Time
+	onAppend func(Record)
 
 	mu   sync.Mutex
 	f    *os.File // opened O_APPEND
@@ -35,6 +36,10 @@ type Options struct {
 	NoSync bool
 	// Now replaces time.Now (tests).
 	Now func() time.Time
+	// OnAppend, when set, is called with each record written, in order,
+	// while the log is locked: it must not block (e.g. a send that drops
+	// when its queue is full).
+	OnAppend func(Record)
 }
 
 // Open opens (creating it, and its directory with mode 0700) the log at
@@ -43,7 +48,7 @@ func Open(path string, o Options) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("audit log directory: %w", err)
 	}
-	l := &Log{path: path, noSync: o.NoSync, now: o.Now}
+	l := &Log{path: path, noSync: o.NoSync, now: o.Now, onAppend: o.OnAppend}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -206,6 +211,9 @@ func (l *Log) appendLocked(r Record) (Record, error) {
 	l.last, l.lastSize = Head{Seq: r.Seq, Hash: r.Hash}, fi.Size()+int64(len(line))
 	if err := writeHead(l.head, l.last); err != nil {
 		return r, err
+	}
+	if l.onAppend != nil {
+		l.onAppend(r)
 	}
 	return r, nil
 }

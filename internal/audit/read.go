@@ -67,7 +67,7 @@ func Read(path string, f Filter) ([]Record, error) {
 	br := bufio.NewReaderSize(file, 64<<10)
 	for line := 1; ; line++ {
 		b, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) && len(b) == 0 {
+		if errors.Is(err, io.EOF) { // a last line without its newline is being written
 			break
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
