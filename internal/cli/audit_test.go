@@ -13,8 +13,8 @@ import (
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
-// TestAuditDirectConnections runs eval, load, an inspection tool and agent
-// remove against a real node: each writes a started record before it runs
+// TestAuditDirectConnections runs eval, load, inspection tools, rpc,
+// metrics and agent remove against a real node: each writes a started record before it runs
 // and its outcome after, with the node and the arguments, to --audit.file;
 // beamctl audit reads them and beamctl audit verify checks the chain and
 // names the first record edited.
@@ -41,6 +41,12 @@ func TestAuditDirectConnections(t *testing.T) {
 			args0: map[string]string{"beam": beam, "force": "false", "purge-wait": "30s", "dry-run": "false"}, outcome: audit.OK},
 		{name: "an inspection tool", args: []string{"alloc", n.Name}, action: "inspect.alloc",
 			args0: map[string]string{"agent": "loads beamctl_agent if missing"}, outcome: audit.OK},
+		{name: "rpc", args: []string{"rpc", n.Name, "erlang", "system_info", "[otp_release]"}, action: "rpc",
+			args0: map[string]string{"module": "erlang", "function": "system_info", "args": "[otp_release]"}, outcome: audit.OK},
+		{name: "top", args: []string{"top", n.Name, "-n", "3"}, action: "inspect.top",
+			args0: map[string]string{"n": "3"}, outcome: audit.OK},
+		{name: "metrics (installs the log counter)", args: []string{"metrics", n.Name}, action: "inspect.metrics",
+			args0: map[string]string{"agentless": "false"}, outcome: audit.OK},
 		{name: "agent remove", args: []string{"agent", "remove", n.Name}, action: "agent.remove", outcome: audit.OK},
 	}
 	for i, s := range steps {
@@ -70,8 +76,9 @@ func TestAuditDirectConnections(t *testing.T) {
 	require.Zero(t, code, stderr)
 	var got []audit.Record
 	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
-	require.Len(t, got, 2)
-	require.Equal(t, "inspect.alloc", got[0].Action)
+	require.Len(t, got, 6, "alloc, top and metrics")
+	require.Equal(t, "inspect.metrics", got[0].Action)
+	require.Equal(t, "inspect.alloc", got[5].Action)
 	code, stdout, stderr = run(t, "audit", "--file", file, "--action", "eval", "--since", "1h")
 	require.Zero(t, code, stderr)
 	require.Contains(t, stdout, `expression="lists:sum([1,2,3])"`)
@@ -79,7 +86,7 @@ func TestAuditDirectConnections(t *testing.T) {
 
 	code, stdout, stderr = run(t, "audit", "verify", "--file", file)
 	require.Zero(t, code, stderr)
-	require.Contains(t, stdout, "OK, 10 records, seq 1 to 10")
+	require.Contains(t, stdout, "OK, 16 records, seq 1 to 16")
 
 	// An edit of the failed eval's record is named.
 	b, err := os.ReadFile(file)
