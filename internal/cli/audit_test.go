@@ -3,9 +3,13 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -127,4 +131,37 @@ func TestAuditDefaultFile(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	require.True(t, rep.OK)
 	require.Equal(t, 2, rep.Report.Records)
+}
+
+// TestAuditFromServer reads GET /api/v1/audit of a server (here an HTTP
+// server answering as the API does): the filters go as query parameters,
+// times in RFC 3339, and the page's records are printed.
+func TestAuditFromServer(t *testing.T) {
+	var got url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/api/v1/audit", r.URL.Path)
+		got = r.URL.Query()
+		page := audit.Page{Head: audit.Head{Seq: 2, Hash: "h2"}, Records: []audit.Record{
+			{Seq: 2, Time: time.Now(), Who: "alice", Role: "admin", From: "10.0.0.7:5123", Action: "alarm.ack", Outcome: audit.OK, Ref: 1},
+			{Seq: 1, Time: time.Now(), Who: "alice", Role: "admin", From: "10.0.0.7:5123", Action: "alarm.ack", Outcome: audit.Started,
+				Args: map[string]string{"id": "node_down/a@h"}},
+		}}
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": page})
+	}))
+	defer srv.Close()
+	code, stdout, stderr := run(t, "--server", srv.URL, "audit", "--who", "alice", "--action", "alarm", "--since", "2h", "--limit", "5")
+	require.Zero(t, code, stderr)
+	require.Equal(t, "alice", got.Get("who"))
+	require.Equal(t, "alarm", got.Get("action"))
+	require.Equal(t, "5", got.Get("limit"))
+	since, err := time.Parse(time.RFC3339Nano, got.Get("since"))
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now().Add(-2*time.Hour), since, time.Minute)
+	require.Contains(t, stdout, `started`)
+	require.Contains(t, stdout, `id="node_down/a@h"`)
+	require.Contains(t, stdout, "ok (of 1)")
+
+	code, _, stderr = run(t, "--server", srv.URL, "audit", "--since", "yesterday")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, `--since: "yesterday" is neither a duration (1h, 7d) nor an RFC 3339 time`)
 }
