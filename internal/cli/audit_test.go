@@ -45,6 +45,8 @@ func TestAuditDirectConnections(t *testing.T) {
 			args0: map[string]string{"beam": beam, "force": "false", "purge-wait": "30s", "dry-run": "false"}, outcome: audit.OK},
 		{name: "an inspection tool", args: []string{"alloc", n.Name}, action: "inspect.alloc",
 			args0: map[string]string{"agent": "loads beamctl_agent if missing"}, outcome: audit.OK},
+		{name: "an application's environment", args: []string{"apps", n.Name, "--env", "kernel"}, action: "inspect.app_env",
+			args0: map[string]string{"app": "kernel"}, outcome: audit.OK},
 		{name: "rpc", args: []string{"rpc", n.Name, "erlang", "system_info", "[otp_release]"}, action: "rpc",
 			args0: map[string]string{"module": "erlang", "function": "system_info", "args": "[otp_release]"}, outcome: audit.OK},
 		{name: "top", args: []string{"top", n.Name, "-n", "3"}, action: "inspect.top",
@@ -80,9 +82,9 @@ func TestAuditDirectConnections(t *testing.T) {
 	require.Zero(t, code, stderr)
 	var got []audit.Record
 	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
-	require.Len(t, got, 6, "alloc, top and metrics")
+	require.Len(t, got, 8, "alloc, app_env, top and metrics")
 	require.Equal(t, "inspect.metrics", got[0].Action)
-	require.Equal(t, "inspect.alloc", got[5].Action)
+	require.Equal(t, "inspect.alloc", got[7].Action)
 	code, stdout, stderr = run(t, "audit", "--file", file, "--action", "eval", "--since", "1h")
 	require.Zero(t, code, stderr)
 	require.Contains(t, stdout, `expression="lists:sum([1,2,3])"`)
@@ -90,7 +92,7 @@ func TestAuditDirectConnections(t *testing.T) {
 
 	code, stdout, stderr = run(t, "audit", "verify", "--file", file)
 	require.Zero(t, code, stderr)
-	require.Contains(t, stdout, "OK, 16 records, seq 1 to 16")
+	require.Contains(t, stdout, "OK, 18 records, seq 1 to 18")
 
 	// An edit of the failed eval's record is named.
 	b, err := os.ReadFile(file)
