@@ -434,3 +434,41 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	})
 }
+
+// TestPruneWhileAppending prunes repeatedly while goroutines append: no
+// record is lost after the checkpoints, and the chain verifies.
+func TestPruneWhileAppending(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(path, Options{NoSync: true})
+	require.NoError(t, err)
+	defer l.Close()
+	for range 5 { // the first pruning has something to prune
+		_, err := l.Append(Record{Who: "first", Action: "eval", Outcome: OK})
+		require.NoError(t, err)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				if _, err := l.Append(Record{Who: "g" + strconv.Itoa(g), Action: "eval", Outcome: OK, Args: map[string]string{"i": strconv.Itoa(i)}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	pruned, checkpoints := int64(0), int64(0)
+	for range 10 {
+		cp, err := l.Prune(time.Now(), "test", nil)
+		require.NoError(t, err)
+		if cp.Pruned > 0 {
+			pruned, checkpoints = pruned+cp.Pruned, checkpoints+1
+		}
+	}
+	wg.Wait()
+	rep, err := Verify(path)
+	require.NoError(t, err)
+	require.Positive(t, checkpoints)
+	require.Equal(t, 205+checkpoints, rep.Head.Seq)
+	require.Equal(t, 205+checkpoints, int64(rep.Records)+pruned, "every record written is kept or counted by a checkpoint")
+}
