@@ -472,3 +472,36 @@ func TestPruneWhileAppending(t *testing.T) {
 	require.Equal(t, 205+checkpoints, rep.Head.Seq)
 	require.Equal(t, 205+checkpoints, int64(rep.Records)+pruned, "every record written is kept or counted by a checkpoint")
 }
+
+// TestNoAppendAfterRemovedRecords: a log that lost its newest records (or
+// was deleted) while its head file remains is not appended to: the next
+// record would chain over the gap and overwrite the head.
+func TestNoAppendAfterRemovedRecords(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, path string)
+	}{
+		{"newest records cut off", func(t *testing.T, path string) { writeLines(t, path, lines(t, path)[:6]) }},
+		{"log deleted", func(t *testing.T, path string) { require.NoError(t, os.Remove(path)) }},
+		{"last record rewritten", func(t *testing.T, path string) {
+			ls := lines(t, path)
+			r, err := parse(bytes.TrimSuffix(ls[9], []byte("\n")))
+			require.NoError(t, err)
+			r.Who = "mallory"
+			ls[9], err = r.seal()
+			require.NoError(t, err)
+			writeLines(t, path, ls)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeLog(t, 5)
+			l, err := Open(path, Options{}) // as the next CLI command opens it
+			require.NoError(t, err)
+			defer l.Close()
+			tc.tamper(t, path)
+			_, err = l.Begin(Action{Who: "alice", Action: "eval"})
+			require.ErrorContains(t, err, "but its head file says seq 10 was written: records were removed or rewritten")
+		})
+	}
+}

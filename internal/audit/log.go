@@ -187,7 +187,7 @@ func (l *Log) appendLocked(r Record) (Record, error) {
 	}
 	tail := l.last
 	if fi.Size() != l.lastSize { // another process wrote, or first write
-		if tail, err = readTail(l.path); err != nil {
+		if tail, err = l.checkedTail(); err != nil {
 			return r, err
 		}
 	}
@@ -218,6 +218,32 @@ func (l *Log) appendLocked(r Record) (Record, error) {
 	return r, nil
 }
 
+// checkedTail reads the log's tail and checks it against the head file:
+// a log that lost records since the head was written is not appended to
+// (the next record would chain over the gap and overwrite the head).
+func (l *Log) checkedTail() (Head, error) {
+	tail, err := readTail(l.path)
+	if err != nil {
+		return tail, err
+	}
+	b := make([]byte, headSize+1)
+	n, err := l.head.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return tail, fmt.Errorf("read audit head: %w", err)
+	}
+	h, ok, err := parseHead(l.path, b[:n])
+	if err != nil {
+		return tail, err
+	}
+	// The head may lag by one record (a crash between the two writes),
+	// never lead.
+	if ok && (h.Seq > tail.Seq || (h.Seq == tail.Seq && h.Hash != tail.Hash)) {
+		return tail, fmt.Errorf("the audit log %s ends at seq %d but its head file says seq %d was written: records were removed "+
+			"or rewritten (run beamctl audit verify; to start a new log, move %s and %s.head aside)", l.path, tail.Seq, h.Seq, l.path, l.path)
+	}
+	return tail, nil
+}
+
 // headSize is the fixed size of the head file: seq (20 digits), a space,
 // the hash (64 hex digits), a newline. Written in place at offset 0.
 const headSize = 20 + 1 + 64 + 1
@@ -234,11 +260,18 @@ func writeHead(f *os.File, h Head) error {
 // is none.
 func ReadHead(path string) (h Head, ok bool, err error) {
 	b, err := os.ReadFile(path + ".head")
-	if errors.Is(err, os.ErrNotExist) || (err == nil && len(b) == 0) {
+	if errors.Is(err, os.ErrNotExist) {
 		return h, false, nil
 	}
 	if err != nil {
 		return h, false, fmt.Errorf("read audit head: %w", err)
+	}
+	return parseHead(path, b)
+}
+
+func parseHead(path string, b []byte) (h Head, ok bool, err error) {
+	if len(b) == 0 {
+		return h, false, nil
 	}
 	if len(b) != headSize || b[20] != ' ' || b[headSize-1] != '\n' {
 		return h, false, fmt.Errorf("audit head file %s.head is damaged", path)
