@@ -59,8 +59,8 @@ func (e *env) auditBegin(action, node string, args map[string]string) (end func(
 	if err != nil {
 		return nil, err
 	}
-	who := "unknown"
-	if u, err := user.Current(); err == nil {
+	who := "uid:" + strconv.Itoa(os.Getuid()) // no user database entry (a container)
+	if u, err := user.Current(); err == nil && u.Username != "" {
 		who = u.Username
 	}
 	from, _ := os.Hostname()
