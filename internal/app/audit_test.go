@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,6 +137,10 @@ exports:
 		return sink.has(" audit [", `action="agent.load"`, `outcome="started"`, `node="`+n.Name+`"`) &&
 			sink.has(`action="alarm.clear"`, `who="alice"`, `hash="`+page.Head.Hash+`"`)
 	}, 10*time.Second, 50*time.Millisecond)
+
+	// Not in the notifications, which viewers read.
+	require.Empty(t, notes(t, "http://"+srv.Addr(), url.Values{"kind": {"audit"}}))
+	require.Empty(t, notes(t, "http://"+srv.Addr(), url.Values{"grep": {"alice"}}))
 
 	_, err = audit.Verify(path)
 	require.NoError(t, err)
