@@ -37,8 +37,11 @@ type Options struct {
 	Store *store.Options
 	// Notifications configures the notification store (retention).
 	Notifications journal.Options
-	Listen        string // e.g. 127.0.0.1:9464; port 0 picks a free one
-	Logger        *slog.Logger
+	// AuditRetention is how long audit records are kept (0: for ever);
+	// pruning leaves a checkpoint record.
+	AuditRetention time.Duration
+	Listen         string // e.g. 127.0.0.1:9464; port 0 picks a free one
+	Logger         *slog.Logger
 }
 
 // App is a running (or stopped) server.
@@ -48,6 +51,7 @@ type App struct {
 	reg     *prometheus.Registry // beamctl's own metrics (/metrics)
 	db      *store.DB
 	notes   *journal.Recorder
+	audit   *auditTrail
 	srv     *http.Server
 	ln      net.Listener
 	rootCtx context.Context
@@ -57,6 +61,7 @@ type App struct {
 
 	alarms      *alarm.Engine
 	alarmsDone  chan struct{}
+	auditDone   chan struct{}  // closed when the audit retention loop ends
 	evaluating  atomic.Bool    // the alarm engine runs (the warm-up is over)
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
 	deliveryMu  sync.Mutex
@@ -123,6 +128,10 @@ func New(o Options) (_ *App, err error) {
 		return nil, err
 	}
 	closers = append(closers, a.alarms.Close)
+	if a.audit, err = a.openAudit(); err != nil {
+		return nil, err
+	}
+	closers = append(closers, a.audit.close)
 	if err := a.setAlarmRules(o.Config); err != nil {
 		return nil, err
 	}
@@ -150,6 +159,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.rootCtx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.firstPasses.Add(len(steps)) // before warmUp waits on it
 	a.startNotesAndAlarms()
+	a.startAuditRetention()
 	a.runExports(exports)
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
@@ -230,6 +240,9 @@ func (a *App) stop() error {
 	if a.alarmsDone != nil {
 		<-a.alarmsDone
 	}
-	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close())
+	if a.auditDone != nil {
+		<-a.auditDone
+	}
+	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close(), a.audit.close())
 	return errors.Join(errs...)
 }

@@ -42,6 +42,7 @@ type globals struct {
 	output     string
 	logLevel   string
 	server     string
+	auditFile  string
 }
 
 // command is one registered CLI command.
@@ -82,6 +83,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("max-message-size", "Largest reply accepted from a node, in bytes.").Default("67108864").IntVar(&g.maxMsg)
 	app.Flag("server", "Run pi, top, memory, alloc, ets and apps through a beamctl server at this URL (its connections and cookie) instead of connecting to the node; notifications always need it.").
 		StringVar(&g.server)
+	app.Flag("audit.file", "Local audit log of the actions run over direct connections (eval, load, inspection tools, agent remove) "+
+		"(default: $XDG_STATE_HOME/beamctl/audit.log, else ~/.local/state/beamctl/audit.log).").StringVar(&g.auditFile)
 	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
 	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
 		EnumVar(&g.logLevel, "debug", "info", "warn", "error")
@@ -108,6 +111,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerServe(app, register)
 	registerNotifications(app, register)
 	registerAlarms(app, register)
+	registerAudit(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

@@ -25,6 +25,7 @@ type serveCmd struct {
 	retentionSize                   units.Base2Bytes
 	notesRetention                  promDuration
 	notesRetentionSize              units.Base2Bytes
+	auditRetention                  promDuration
 }
 
 // promDuration is a flag written as Prometheus writes durations (15d, 6h).
@@ -53,6 +54,8 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cmd.Flag("notifications.retention.time", "How long notifications are kept.").Default("90d").SetValue(&c.notesRetention)
 	cmd.Flag("notifications.retention.size", "Most bytes the notification database may take (e.g. 1GB; 0: no bound); the oldest go first.").
 		Default("0").BytesVar(&c.notesRetentionSize)
+	cmd.Flag("audit.retention.time", "How long audit records are kept (0: for ever); each pruning leaves a checkpoint record in the log.").
+		Default("365d").SetValue(&c.auditRetention)
 	cmd.Flag("web.listen-address", "Address of the HTTP API.").Default("127.0.0.1:9464").StringVar(&c.listen)
 	register(cmd.FullCommand(), c)
 
@@ -83,8 +86,8 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	so := store.DefaultOptions()
 	so.Retention, so.MaxBytes = time.Duration(c.retention), int64(c.retentionSize)
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
-		Notifications: journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
-		Listen:        c.listen, Logger: e.logger})
+		Notifications:  journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
+		AuditRetention: time.Duration(c.auditRetention), Listen: c.listen, Logger: e.logger})
 	if err != nil {
 		return err
 	}
