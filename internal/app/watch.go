@@ -190,7 +190,7 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	}
 	if run.cfg.Notifications.RecordShells() {
 		sctx, cancel := context.WithTimeout(ctx, timeout)
-		st, err := capture.TraceShells(sctx, conn)
+		st, err := capture.TraceShells(sctx, conn, capture.ShellOptions{})
 		cancel()
 		if err != nil {
 			a.log.Warn("Cannot record shell commands", "cluster", cluster, "node", node, "err", err)
