@@ -80,6 +80,8 @@ type App struct {
 	cfg   *config.Config
 	runs  map[string]*clusterRun
 
+	captureCfg atomic.Pointer[config.CaptureSettings] // cfg.Capture, read by the watchers without runMu
+
 	mu       sync.Mutex // guards nodes, leaving and metadata
 	nodes    map[nodeKey]*nodeInfo
 	leaving  map[nodeKey]bool // nodes being forgotten
@@ -112,6 +114,7 @@ func New(o Options) (_ *App, err error) {
 			"erlang_vm_system_monitor_events_total": {Type: "counter",
 				Help: "system_monitor events (long_gc, long_schedule, large_heap, busy_port, busy_dist_port, and busy_dist_port_to_beamctl: on beamctl's own connection) since beamctl's monitor started on the node."},
 		}}
+	a.captureCfg.Store(&o.Config.Capture)
 	if a.db, err = store.Open(o.StoragePath, o.Logger.With("component", "store"), a.reg, o.Store); err != nil {
 		return nil, err
 	}

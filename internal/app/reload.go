@@ -60,6 +60,7 @@ func (a *App) Reload(cfg *config.Config) (err error) {
 	a.runExports(exports)
 	a.startDeliveries(cfg.Alarms)
 	a.cfg = cfg
+	a.captureCfg.Store(&cfg.Capture)
 	a.log.Info("Configuration reloaded", "clusters", len(cfg.Clusters))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -190,7 +191,9 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	}
 	if run.cfg.Notifications.RecordShells() {
 		sctx, cancel := context.WithTimeout(ctx, timeout)
-		st, err := capture.TraceShells(sctx, conn, capture.ShellOptions{})
+		st, err := capture.TraceShells(sctx, conn, capture.ShellOptions{Redact: func() []*regexp.Regexp {
+			return a.captureCfg.Load().ShellRedactions() // redacted before storage and export
+		}})
 		cancel()
 		if err != nil {
 			a.log.Warn("Cannot record shell commands", "cluster", cluster, "node", node, "err", err)

@@ -205,9 +205,10 @@ end.
 
 // ShellOptions configure the recording of shell commands.
 type ShellOptions struct {
-	// Redact are patterns whose matches in a command are replaced by
-	// Redacted before the command leaves this package.
-	Redact []*regexp.Regexp
+	// Redact returns the patterns whose matches in a command are
+	// replaced by Redacted before the command leaves this package; it is
+	// called for every command, so that a reload applies at once.
+	Redact func() []*regexp.Regexp
 }
 
 // Redacted replaces what a redaction pattern matched.
@@ -218,7 +219,7 @@ const Redacted = "[REDACTED]"
 type ShellTracer struct {
 	*forwarder
 	mode   string
-	redact []*regexp.Regexp
+	redact func() []*regexp.Regexp
 }
 
 // TraceShells subscribes to the commands typed in shells on the node,
@@ -291,7 +292,9 @@ func (s *ShellTracer) Events(ctx context.Context) <-chan journal.Notification {
 			return journal.Notification{}, false
 		}
 		cmd, _ := etf.ToString(t[3])
-		cmd = RedactCommand(cmd, s.redact)
+		if s.redact != nil {
+			cmd = RedactCommand(cmd, s.redact())
+		}
 		from, _ := t[2].(etf.Atom)
 		n := journal.Notification{Time: time.Now(), Node: node, Kind: "shell_command", Severity: journal.Info,
 			Fields: map[string]string{"shell": termtext.FormatWith(t[1], local), "from_node": string(from), "command": cmd}}

@@ -59,7 +59,9 @@ func TestTraceShells(t *testing.T) {
 	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
 	require.NoError(t, err)
 	defer c.Close()
-	s, err := TraceShells(ctx, c, ShellOptions{Redact: []*regexp.Regexp{regexp.MustCompile(`(?i)password\S*`)}})
+	s, err := TraceShells(ctx, c, ShellOptions{Redact: func() []*regexp.Regexp {
+		return []*regexp.Regexp{regexp.MustCompile(`(?i)password\S*`)}
+	}})
 	require.NoError(t, err)
 	require.Equal(t, "meta", s.Mode(), "OTP 25 has no trace sessions")
 	events := s.Events(ctx)

@@ -31,6 +31,8 @@ type Config struct {
 	Exports []Export `yaml:"exports"`
 	// Alarms configures the alarm engine.
 	Alarms Alarms `yaml:"alarms"`
+	// Capture holds server-wide capture settings (capture.go).
+	Capture CaptureSettings `yaml:"capture"`
 
 	// Warnings are about a valid configuration that is unsafe, such as a
 	// cookie file others can read; serve logs them.
@@ -110,6 +112,9 @@ func (c *Config) validate() error {
 	if err := c.Alarms.validate(); err != nil {
 		return err
 	}
+	if err := c.Capture.validate(); err != nil {
+		return err
+	}
 	for i, e := range c.Exports {
 		if err := e.validate(); err != nil {
 			return fmt.Errorf("exports[%d]: %w", i, err)
@@ -136,6 +141,7 @@ func (c *Config) validate() error {
 // is derived from it: cookies from cookie files, absolute TLS paths,
 // compiled name patterns.
 func (c *Config) resolve(dir string) error {
+	c.Capture.resolve()
 	for i := range c.Clusters {
 		cl := &c.Clusters[i]
 		if err := cl.resolve(dir); err != nil {
