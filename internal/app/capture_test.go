@@ -80,7 +80,7 @@ clusters:
   - name: cc
     cookie: %s
     nodes: [%s]
-    notifications: {code_interval: 1s, system_monitor: record, log_level: none}
+    notifications: {code_interval: 1s, system_monitor: record, log_level: warning}
 exports:
   - {format: otlp, url: "%s/v1/logs", min_severity: info}
 `, n.Cookie, n.Name, otlp.URL)), t.TempDir())
@@ -156,6 +156,9 @@ exports:
 	during, err := inspect.Eval(ctx, c, erlEvalProcesses)
 	require.NoError(t, err)
 	require.NotEqual(t, fmt.Sprint(before), fmt.Sprint(during), "the check sees the capture's processes")
+	hs, err := c.Call(ctx, "logger", "get_handler_ids")
+	require.NoError(t, err)
+	require.Contains(t, fmt.Sprint(hs), string(capture.HandlerID(srvConn.Self())), "the check sees the log handler")
 	require.NoError(t, srv.Stop())
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		w, err := c.Call(ctx, "erlang", "whereis", etf.Atom(capture.ShellTracerName))
@@ -163,11 +166,15 @@ exports:
 		left, err := inspect.Eval(ctx, c, erlEvalProcesses)
 		require.NoError(t, err)
 		sm := owner()
-		if w == etf.Atom("undefined") && sm == etf.Atom("undefined") && fmt.Sprint(left) == fmt.Sprint(before) {
+		hs, err := c.Call(ctx, "logger", "get_handler_ids")
+		require.NoError(t, err)
+		if w == etf.Atom("undefined") && sm == etf.Atom("undefined") && fmt.Sprint(left) == fmt.Sprint(before) &&
+			!strings.Contains(fmt.Sprint(hs), string(capture.HandlerID(srvConn.Self()))) { // the agent's log counter stays with the agent
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("left on the node: shell tracer %v, system_monitor %v, interpreted processes %v (before: %v)", w, sm, left, before)
+			t.Fatalf("left on the node: shell tracer %v, system_monitor %v, interpreted processes %v (before: %v), logger handlers %v",
+				w, sm, left, before, hs)
 		}
 	}
 	tr, err := c.Call(ctx, "erlang", "trace_info", capture.ShellTraceMFA, etf.Atom("all"))
