@@ -179,6 +179,7 @@ func TestShellCaptureLeavesDbgAlone(t *testing.T) {
 	matched, err := etf.ToInt64(r)
 	require.NoError(t, err)
 	require.Greater(t, matched, int64(10), "dbg:p(all, c) matches the node's processes")
+	t.Logf("dbg:p(all, c) while beamctl captures matched %d processes", matched)
 
 	sh := testnode.RemoteShell(t, n, "dbgshell")
 	sh.Type(t, "ets:new(typed_next_to_dbg, [named_table, public]).\n")
