@@ -82,6 +82,7 @@ Install = fun(session) ->
                   Me = self(),
                   case erlang:trace_info(MFA, meta) of
                       {meta, false} -> ok;
+                      {meta, []} -> ok; % no meta tracer (OTP 25 says so when only a local pattern is set)
                       {meta, Me} -> ok;
                       {meta, Other} when is_pid(Other) ->
                           case is_process_alive(Other) of
@@ -102,7 +103,7 @@ Off = fun({session, S}) -> catch trace:session_destroy(S), ok;
               end
       end,
 Send = fun(Subs, Msg) ->
-           maps:foreach(fun(D, _) -> erlang:send(D, Msg, [nosuspend, noconnect]) end, Subs)
+           [erlang:send(D, Msg, [nosuspend, noconnect]) || D <- maps:keys(Subs)]
        end,
 Leave = fun(How, S2, Reply) ->
             case map_size(S2) of

@@ -127,6 +127,7 @@ W = spawn(fun() ->
     end),
 {ok, _} = dbg:tracer(process, {fun(Msg, S) -> W ! {traced, Msg}, S end, ok}),
 {ok, _} = dbg:tpl(lists, seq, 2, []),
+{ok, _} = dbg:tpl(shell, expand_hist, 2, []), % the very function beamctl meta-traces
 {ok, [{matched, _, 1}]} = dbg:p(W, c),
 W.
 `
@@ -135,7 +136,8 @@ W.
 // shell capture: a targeted dbg:p set before beamctl starts, and a
 // dbg:p(all, c) while it captures, keep matching and delivering trace
 // messages, during the capture and after it stopped (flags still set,
-// the tracer still dbg's).
+// the tracer still dbg's); the operator's dbg:tpl on the very function
+// beamctl traces stays too.
 func TestShellCaptureLeavesDbgAlone(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
@@ -187,7 +189,20 @@ func TestShellCaptureLeavesDbgAlone(t *testing.T) {
 	traced(3)
 
 	require.NoError(t, s.Stop(ctx))
-	requireNoShellTracer(t, c)
+	require.Eventually(t, func() bool {
+		r, err := c.Call(ctx, "erlang", "whereis", etf.Atom(ShellTracerName))
+		require.NoError(t, err)
+		return r == etf.Atom("undefined")
+	}, 5*time.Second, 20*time.Millisecond, "the tracer process is gone")
+	meta, err := c.Call(ctx, "erlang", "trace_info", ShellTraceMFA, etf.Atom("meta"))
+	require.NoError(t, err)
+	mt, err := etf.ToTuple(meta, 2)
+	require.NoError(t, err)
+	require.NotContains(t, fmt.Sprintf("%T", mt[1]), "Pid", "beamctl's meta pattern is gone: %v", meta)
+	local, err := c.Call(ctx, "erlang", "trace_info", ShellTraceMFA, etf.Atom("traced"))
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(etf.Tuple{etf.Atom("traced"), etf.Atom("local")}), fmt.Sprint(local),
+		"the operator's local pattern on the same function stays")
 	traced(4)
 	require.Equal(t, dbgTracer, tracerOf(w), "the tracer is still dbg's")
 	fl, err := c.Call(ctx, "erlang", "trace_info", w, etf.Atom("flags"))
