@@ -181,3 +181,53 @@ exports:
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprint(etf.Tuple{etf.Atom("all"), etf.False}), fmt.Sprint(tr))
 }
+
+// TestTwoServersOneNode runs two servers watching one node: each records
+// shell commands; when the first stops, the second still records the
+// commands typed afterwards, and takes the system_monitor slot the first
+// held within one poll.
+func TestTwoServersOneNode(t *testing.T) {
+	n := testnode.Start(t, testnode.Options{})
+	c := dialNode(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	conf := func() *config.Config {
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+clusters:
+  - name: two
+    cookie: %s
+    nodes: [%s]
+    notifications: {code_interval: 1s, system_monitor: count, log_level: none}
+`, n.Cookie, n.Name)), t.TempDir())
+		require.NoError(t, err)
+		return cfg
+	}
+	waitFor := func(srv *App, kind, grep string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			ns, err := srv.Recorder().Store().Query(ctx, journal.Filter{Cluster: "two", Node: n.Name, Kind: kind, Grep: grep})
+			require.NoError(t, err)
+			return len(ns) > 0
+		}, 30*time.Second, 50*time.Millisecond, "a %s notification (%s)", kind, grep)
+	}
+	first := startApp(t, conf(), t.TempDir())
+	waitFor(first, "node_first_seen", "")
+	require.Eventually(t, func() bool {
+		w, err := c.Call(ctx, "erlang", "whereis", etf.Atom(capture.ShellTracerName))
+		require.NoError(t, err)
+		return w != etf.Atom("undefined")
+	}, 30*time.Second, 50*time.Millisecond, "the first server traces shells")
+	second := startApp(t, conf(), t.TempDir())
+	waitFor(second, "system_monitor_taken", "") // the first holds it
+
+	sh := testnode.RemoteShell(t, n, "twosrv")
+	sh.Type(t, "typed_for_both.\n")
+	waitFor(first, "shell_command", "typed_for_both")
+	waitFor(second, "shell_command", "typed_for_both")
+
+	require.NoError(t, first.Stop())
+	sh.Type(t, "typed_after_first_stopped.\n")
+	waitFor(second, "shell_command", "typed_after_first_stopped")
+	waitFor(second, "system_monitor_acquired", "")
+}
