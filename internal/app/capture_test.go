@@ -185,7 +185,8 @@ exports:
 // TestTwoServersOneNode runs two servers watching one node: each records
 // shell commands; when the first stops, the second still records the
 // commands typed afterwards, and takes the system_monitor slot the first
-// held within one poll.
+// held within one poll; when the shell tracer is killed, it subscribes
+// again.
 func TestTwoServersOneNode(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
 	c := dialNode(t, n)
@@ -230,4 +231,17 @@ clusters:
 	sh.Type(t, "typed_after_first_stopped.\n")
 	waitFor(second, "shell_command", "typed_after_first_stopped")
 	waitFor(second, "system_monitor_acquired", "")
+
+	// The tracer killed by someone: the server subscribes again within a
+	// poll (a new tracer takes over the dead one's meta pattern).
+	killed, err := inspect.Eval(ctx, c, `P = whereis(beamctl_shell_tracer), exit(P, kill), P.`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		w, err := c.Call(ctx, "erlang", "whereis", etf.Atom(capture.ShellTracerName))
+		require.NoError(t, err)
+		_, isPid := w.(etf.Pid)
+		return isPid && w != killed
+	}, 30*time.Second, 50*time.Millisecond, "a new tracer")
+	sh.Type(t, "typed_after_tracer_killed.\n")
+	waitFor(second, "shell_command", "typed_after_tracer_killed")
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -168,21 +167,11 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 		slot.poll(ctx)
 		defer slot.release()
 	}
+	var shells *shellSub
 	if run.cfg.Notifications.RecordShells() {
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		st, err := capture.TraceShells(sctx, conn, capture.ShellOptions{Redact: func() []*regexp.Regexp {
-			return a.captureCfg.Load().ShellRedactions() // redacted before storage and export
-		}})
-		cancel()
-		if err != nil {
-			a.log.Warn("Cannot record shell commands", "cluster", cluster, "node", node, "err", err)
-		} else {
-			defer a.forward(st.Events(ctx), cluster, func() {
-				sctx, cancel := context.WithTimeout(context.Background(), timeout)
-				defer cancel()
-				_ = st.Stop(sctx) // fails only if the node is gone, which ends the tracing too
-			})()
-		}
+		shells = &shellSub{a: a, conn: conn, cluster: cluster, timeout: timeout}
+		shells.poll(ctx)
+		defer shells.release()
 	}
 	// Who else connects to the node: from the node's own events.
 	pctx, cancel := context.WithTimeout(ctx, timeout)
@@ -224,6 +213,9 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 		a.pollAlarms(ctx, conn, cluster, timeout)
 		if slot != nil && polls > 0 {
 			slot.poll(ctx) // taken back within one poll of being freed
+		}
+		if shells != nil && polls > 0 {
+			shells.poll(ctx) // subscribed again if the tracer went away
 		}
 		if polls%10 == 0 { // the release's files and the code path change rarely
 			a.pollRelease(ctx, conn, cluster, timeout)

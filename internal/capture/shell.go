@@ -260,6 +260,16 @@ func ShellTraceMode(ctx context.Context, c *dist.Conn) (string, error) {
 	return string(m), nil
 }
 
+// Alive reports whether the node's tracer this subscription belongs to
+// still runs.
+func (s *ShellTracer) Alive(ctx context.Context) (bool, error) {
+	r, err := s.conn.Call(ctx, "erlang", "is_process_alive", s.pid)
+	if err != nil {
+		return false, fmt.Errorf("check the shell tracer on %s: %w", s.conn.Node(), err)
+	}
+	return r == etf.True, nil
+}
+
 // Stop ends this subscription and waits until the node's tracer has
 // taken it away (and turned the tracing off, if it was the last).
 func (s *ShellTracer) Stop(ctx context.Context) error {
