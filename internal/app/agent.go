@@ -24,6 +24,7 @@ const (
 // connection.
 type agentLoader struct {
 	conn  *dist.Conn // the connection of the failures
+	ok    bool       // loaded on conn (the audit log has its record)
 	fails int
 	next  time.Time // no attempt before
 }
@@ -38,7 +39,13 @@ func (a *App) ensureAgent(ctx context.Context, l *agentLoader, conn *dist.Conn, 
 	if now.Before(l.next) {
 		return false
 	}
-	_, err := inspect.EnsureAgent(ctx, conn)
+	end, err := a.auditAgentLoad(l, conn, cluster)
+	if err != nil {
+		a.log.Error("Not loading beamctl_agent", "cluster", cluster, "node", conn.Node(), "err", err)
+		return false
+	}
+	loaded, err := inspect.EnsureAgent(ctx, conn)
+	end(loaded, err)
 	if err == nil {
 		l.fails, l.next = 0, time.Time{}
 		return true

@@ -41,8 +41,11 @@ type Options struct {
 	Store *store.Options
 	// Notifications configures the notification store (retention).
 	Notifications journal.Options
-	Listen        string // e.g. 127.0.0.1:9464; port 0 picks a free one
-	Logger        *slog.Logger
+	// AuditRetention is how long audit records are kept (0: for ever);
+	// pruning leaves a checkpoint record.
+	AuditRetention time.Duration
+	Listen         string // e.g. 127.0.0.1:9464; port 0 picks a free one
+	Logger         *slog.Logger
 	// WebConfigFile (--web.config.file) is the exporter-toolkit web
 	// configuration: TLS and basic_auth_users (empty: none).
 	WebConfigFile string
@@ -51,7 +54,8 @@ type Options struct {
 	NoAuth bool
 	// ExternalURL (--web.external-url) is the URL users reach the API at.
 	ExternalURL string
-	// Auditor records the API's actions (nil: not recorded).
+	// Auditor records the API's actions (nil: the server's audit trail,
+	// <storage.path>/audit).
 	Auditor web.Auditor
 }
 
@@ -62,6 +66,7 @@ type App struct {
 	reg     *prometheus.Registry // beamctl's own metrics (/metrics)
 	db      *store.DB
 	notes   *journal.Recorder
+	audit   *auditTrail
 	srv     *http.Server
 	ln      net.Listener
 	tokens  *auth.Tokens // the API tokens (closed by Stop)
@@ -73,6 +78,7 @@ type App struct {
 
 	alarms      *alarm.Engine
 	alarmsDone  chan struct{}
+	auditDone   chan struct{}  // closed when the audit retention loop ends
 	evaluating  atomic.Bool    // the alarm engine runs (the warm-up is over)
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
 	deliveryMu  sync.Mutex
@@ -90,6 +96,8 @@ type App struct {
 	runMu sync.Mutex // guards cfg and runs (Start, Reload, Stop)
 	cfg   *config.Config
 	runs  map[string]*clusterRun
+
+	captureCfg atomic.Pointer[config.CaptureSettings] // cfg.Capture, read by the watchers without runMu
 
 	mu       sync.Mutex // guards nodes, leaving and metadata
 	nodes    map[nodeKey]*nodeInfo
@@ -123,6 +131,7 @@ func New(o Options) (_ *App, err error) {
 			"erlang_vm_system_monitor_events_total": {Type: "counter",
 				Help: "system_monitor events (long_gc, long_schedule, large_heap, busy_port, busy_dist_port, and busy_dist_port_to_beamctl: on beamctl's own connection) since beamctl's monitor started on the node."},
 		}}
+	a.captureCfg.Store(&o.Config.Capture)
 	if a.db, err = store.Open(o.StoragePath, o.Logger.With("component", "store"), a.reg, o.Store); err != nil {
 		return nil, err
 	}
@@ -139,6 +148,10 @@ func New(o Options) (_ *App, err error) {
 		return nil, err
 	}
 	closers = append(closers, a.alarms.Close)
+	if a.audit, err = a.openAudit(); err != nil {
+		return nil, err
+	}
+	closers = append(closers, a.audit.close)
 	if err := a.setAlarmRules(o.Config); err != nil {
 		return nil, err
 	}
@@ -166,6 +179,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.rootCtx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.firstPasses.Add(len(steps)) // before warmUp waits on it
 	a.startNotesAndAlarms()
+	a.startAuditRetention()
 	a.runExports(exports)
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
@@ -216,6 +230,9 @@ func (a *App) serveHTTP() (err error) {
 func (a *App) webSecurity() (web.Security, *tls.Config, error) {
 	o := a.opts
 	sec := web.Security{NoAuth: o.NoAuth, Auditor: o.Auditor, Registerer: a.reg}
+	if sec.Auditor == nil {
+		sec.Auditor = a.webAuditor()
+	}
 	if o.ExternalURL != "" {
 		u, err := url.Parse(o.ExternalURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -349,7 +366,10 @@ func (a *App) stop() error {
 	if a.alarmsDone != nil {
 		<-a.alarmsDone
 	}
-	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close())
+	if a.auditDone != nil {
+		<-a.auditDone
+	}
+	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close(), a.audit.close())
 	if a.tokens != nil {
 		errs = append(errs, a.tokens.Close())
 	}

@@ -655,7 +655,7 @@ exports:
 	defer resp.Body.Close()
 	self, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	require.Contains(t, string(self), `beamctl_export_notifications_total{result="sent",target="exports[0] otlp `+otlp.URL+`/v1/logs"}`)
+	require.Contains(t, string(self), `beamctl_export_notifications_total{result="sent",target="exports[0] otlp `+otlp.URL+`"}`)
 	require.Contains(t, string(self), `beamctl_notifications_total{cluster="test",kind="crash_dump",node="`+a.Name+`",result="recorded"} 1`)
 	require.NotContains(t, string(self), `kind="code_deleted"`, "modules not loaded after a restart are no news")
 }

@@ -87,7 +87,7 @@ func BenchmarkServerCost(b *testing.B) {
 	for i, n := range names {
 		quoted[i] = "'" + n + "'"
 	}
-	out := testnode.Eval(b, fmt.Sprintf(`Nodes = [%s],
+	out := testnode.EvalWithCookie(b, cookie, fmt.Sprintf(`Nodes = [%s],
 		[pong = net_adm:ping(N) || N <- Nodes],
 		Round = fun() -> [case rpc:call(N, observer_backend, sys_info, [], 5000) of L when is_list(L) -> ok end || N <- Nodes] end,
 		Round(),
@@ -96,7 +96,7 @@ func BenchmarkServerCost(b *testing.B) {
 		       timer:sleep(max(0, 1000 - (erlang:monotonic_time(millisecond) - T0))) end || _ <- lists:seq(1, %d)],
 		{Cpu1, _} = statistics(runtime),
 		io:format("~p~n", [Cpu1 - Cpu0])`, strings.Join(quoted, ", "), seconds),
-		"-sname", fmt.Sprintf("benchanchor%d", time.Now().UnixNano()%100000), "-setcookie", cookie, "-hidden")
+		"-sname", fmt.Sprintf("benchanchor%d", time.Now().UnixNano()%100000), "-hidden")
 	anchorMs, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
 	if err != nil {
 		b.Fatalf("anchor output %q: %v", out, err)
@@ -219,9 +219,10 @@ alarms:
 			b.Fatal(err)
 		}
 		// The anchor: an Erlang node that prints when it sees the nodedown.
-		obs := exec.Command("erl", "-sname", fmt.Sprintf("obs%d", time.Now().UnixNano()%1_000_000), "-setcookie", n.Cookie, "-noshell", "-eval",
+		obs := exec.Command("erl", "-sname", fmt.Sprintf("obs%d", time.Now().UnixNano()%1_000_000), "-noshell", "-eval",
 			fmt.Sprintf(`true = net_kernel:connect_node('%s'), ok = net_kernel:monitor_nodes(true), io:format("ready~n"),
 				receive {nodedown, _} -> io:format("down ~p~n", [os:system_time(microsecond)]) end, halt().`, n.Name))
+		obs.Env = n.Env() // The cookie in a private $HOME, not on the command line.
 		out, err := obs.StdoutPipe()
 		if err != nil {
 			b.Fatal(err)

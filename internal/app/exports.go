@@ -51,7 +51,7 @@ func (a *App) runExports(s *exportSet) {
 		a.exportsDone.Add(1)
 		go func() {
 			defer a.exportsDone.Done()
-			t.Run(ctx, a.notes, a.log.With("component", "export"))
+			a.runExport(ctx, t, a.log.With("component", "export")) // notifications and audit records
 		}()
 	}
 }

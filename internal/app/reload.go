@@ -14,7 +14,12 @@ import (
 // disconnected; new ones start. Every new piece (alarm rules, collector
 // sets, pools with their TLS files, export targets) is built before
 // anything changes, so a configuration that fails changes nothing.
-func (a *App) Reload(cfg *config.Config) error {
+func (a *App) Reload(cfg *config.Config) (err error) {
+	end, err := a.auditReload(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { end(err) }()
 	if err := checkCollectors(cfg); err != nil {
 		return err
 	}
@@ -55,6 +60,7 @@ func (a *App) Reload(cfg *config.Config) error {
 	a.runExports(exports)
 	a.startDeliveries(cfg.Alarms)
 	a.cfg = cfg
+	a.captureCfg.Store(&cfg.Capture)
 	a.log.Info("Configuration reloaded", "clusters", len(cfg.Clusters))
 	return nil
 }

@@ -102,7 +102,7 @@ alarms:
 }
 
 // captureState is what beamctl's capture has installed on a node: its
-// logger handler (handler), the call trace on shell:shell_cmd/6, the system_monitor.
+// logger handler (handler), the shell tracer, the system_monitor.
 type captureState struct {
 	logs, shells, sysmon bool
 }
@@ -121,9 +121,9 @@ func capturedOn(t *testing.T, c *dist.Conn, handler etf.Atom) captureState {
 			st.logs = true
 		}
 	}
-	tr, err := c.Call(ctx, "erlang", "trace_info", etf.Tuple{etf.Atom("shell"), etf.Atom("shell_cmd"), int64(6)}, etf.Atom("traced"))
+	tr, err := c.Call(ctx, "erlang", "whereis", etf.Atom(capture.ShellTracerName))
 	require.NoError(t, err)
-	st.shells = fmt.Sprint(tr) == fmt.Sprint(etf.Tuple{etf.Atom("traced"), etf.Atom("local")})
+	st.shells = tr != etf.Atom("undefined")
 	sm, err := c.Call(ctx, "erlang", "system_monitor")
 	require.NoError(t, err)
 	st.sysmon = sm != etf.Atom("undefined")

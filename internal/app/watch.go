@@ -159,48 +159,32 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 			})()
 		}
 	}
+	var slot *sysmonSlot
 	if mode := run.cfg.Notifications.SystemMonitor; mode != "off" {
 		o := capture.DefaultSysmon
 		o.Record, o.Steal = mode == "record", run.cfg.Notifications.SystemMonitorSteal
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		sm, err := capture.StartSysmon(sctx, conn, o)
-		cancel()
-		switch {
-		case capture.IsTaken(err):
-			a.record(journal.Notification{Time: time.Now(), Cluster: cluster, Node: node, Kind: "system_monitor_taken", Severity: journal.Info,
-				Text: fmt.Sprintf("Node %s: %v.", node, err)})
-		case err != nil:
-			a.log.Warn("Cannot start the system monitor", "cluster", cluster, "node", node, "err", err)
-		default:
-			k := nodeKey{cluster, node}
-			a.mu.Lock()
-			a.info(cluster, node).sysmon = sm
-			a.mu.Unlock()
-			defer a.forward(sm.Events(ctx), cluster, func() {
-				a.mu.Lock()
-				if a.nodes[k].sysmon == sm {
-					a.nodes[k].sysmon = nil
-				}
-				a.mu.Unlock()
-				sctx, cancel := context.WithTimeout(context.Background(), timeout)
-				defer cancel()
-				_ = sm.Stop(sctx) // fails only if the node is gone, which gives the slot back too
-			})()
-		}
+		slot = &sysmonSlot{a: a, conn: conn, cluster: cluster, opts: o, timeout: timeout}
+		slot.poll(ctx)
+		defer slot.release()
 	}
+	var shells *shellSub
 	if run.cfg.Notifications.RecordShells() {
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		st, err := capture.TraceShells(sctx, conn)
-		cancel()
-		if err != nil {
-			a.log.Warn("Cannot record shell commands", "cluster", cluster, "node", node, "err", err)
-		} else {
-			defer a.forward(st.Events(ctx), cluster, func() {
-				sctx, cancel := context.WithTimeout(context.Background(), timeout)
-				defer cancel()
-				_ = st.Stop(sctx) // fails only if the node is gone, which ends the tracing too
-			})()
-		}
+		shells = &shellSub{a: a, conn: conn, cluster: cluster, timeout: timeout}
+		shells.poll(ctx)
+		defer shells.release()
+	}
+	// Who else connects to the node: from the node's own events.
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	pw, err := capture.WatchPeers(pctx, conn)
+	cancel()
+	if err != nil {
+		a.log.Warn("Cannot watch the node's connections", "cluster", cluster, "node", node, "err", err)
+	} else {
+		defer a.forward(pw.Events(ctx), cluster, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			_ = pw.Stop(sctx) // fails only if the node is gone, which ends the process too
+		})()
 	}
 	first := true
 	tick := time.NewTicker(codeEvery)
@@ -227,6 +211,12 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 			first = false
 		}
 		a.pollAlarms(ctx, conn, cluster, timeout)
+		if slot != nil && polls > 0 {
+			slot.poll(ctx) // taken back within one poll of being freed
+		}
+		if shells != nil && polls > 0 {
+			shells.poll(ctx) // subscribed again if the tracer went away
+		}
 		if polls%10 == 0 { // the release's files and the code path change rarely
 			a.pollRelease(ctx, conn, cluster, timeout)
 		}

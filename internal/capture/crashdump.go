@@ -17,6 +17,7 @@ import (
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // openDump is evaluated on the node with erl_eval. If the crash dump
@@ -95,17 +96,22 @@ func FetchCrashDump(ctx context.Context, c *dist.Conn, path, dir string) (*Dump,
 	}
 	t, err := etf.ToTuple(r, 3)
 	if err != nil {
-		return nil, fmt.Errorf("look for a crash dump on %s: unexpected %v", c.Node(), r)
+		return nil, fmt.Errorf("look for a crash dump on %s: unexpected %s", c.Node(), termtext.Format(r))
 	}
 	reader, _ := t[0].(etf.Pid)
 	d := &Dump{}
 	d.Size, _ = etf.ToInt64(t[1])
 	d.NodePath, _ = etf.ToString(t[2])
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	// A crash dump holds the node's cookie (twice): only this user may
+	// read it, as ~/.erlang.cookie.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("crash dump: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil { // made looser by an older beamctl
 		return nil, fmt.Errorf("crash dump: %w", err)
 	}
 	d.Stored = filepath.Join(dir, time.Now().UTC().Format("20060102T150405Z")+"-erl_crash.dump.gz")
-	out, err := os.Create(d.Stored)
+	out, err := os.OpenFile(d.Stored, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("crash dump: %w", err)
 	}
@@ -146,7 +152,7 @@ func FetchCrashDump(ctx context.Context, c *dist.Conn, path, dir string) (*Dump,
 			case etf.Atom("beamctl_dump_eof"):
 				done = true
 			case etf.Atom("beamctl_dump_error"):
-				return fail(fmt.Errorf("read the crash dump on %s: %v", c.Node(), msg[len(msg)-1]))
+				return fail(fmt.Errorf("read the crash dump on %s: %s", c.Node(), termtext.Format(msg[len(msg)-1])))
 			}
 		}
 	}

@@ -47,7 +47,7 @@ func TestFetchCrashDump(t *testing.T) {
 	c, err = dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
 	require.NoError(t, err)
 	defer c.Close()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "crashdumps")
 	d, err := FetchCrashDump(ctx, c, "", dir)
 	require.NoError(t, err)
 	require.NotNil(t, d)
@@ -68,6 +68,14 @@ func TestFetchCrashDump(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, d.Size, int64(len(stored)))
 	require.True(t, strings.HasPrefix(string(stored), "=erl_crash_dump:"))
+	// It holds the cookie: stored for this user only.
+	require.Contains(t, string(stored), n.Cookie)
+	st, err := os.Stat(d.Stored)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the stored dump")
+	st, err = os.Stat(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), st.Mode().Perm(), "the dumps' directory")
 	onNode, err := os.ReadFile(d.RenamedTo) // the node runs on this host
 	require.NoError(t, err)
 	require.Equal(t, stored, onNode)

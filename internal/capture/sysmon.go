@@ -70,12 +70,26 @@ case Prev of
                 stop -> Release()
             end
         end,
-        spawn(fun() ->
-                  erlang:system_monitor(self(), Opts),
-                  erlang:monitor(process, Dest),
-                  self() ! report,
-                  Loop(#{}, {0, 0})
-              end)
+        Self = self(),
+        P = spawn(fun() ->
+                      % system_monitor/2 swaps: if another process took
+                      % the slot since Prev was read, it gets it back.
+                      case erlang:system_monitor(self(), Opts) of
+                          {Other, OtherOpts} when Prev =:= undefined; element(1, Prev) =/= Other ->
+                              erlang:system_monitor(Other, OtherOpts),
+                              Self ! {self(), {taken, Other, erlang:process_info(Other, registered_name)}};
+                          _ ->
+                              Self ! {self(), ok},
+                              erlang:monitor(process, Dest),
+                              self() ! report,
+                              Loop(#{}, {0, 0})
+                      end
+                  end),
+        receive
+            {P, ok} -> P;
+            {P, Taken} -> Taken
+        after 5000 -> exit(P, kill), {error, timeout}
+        end
 end.
 `
 
@@ -100,7 +114,9 @@ func (e *TakenError) Error() string {
 }
 
 // Sysmon is beamctl's system_monitor process on one node; Stop gives the
-// slot back.
+// slot back. Another process that takes the slot (with
+// erlang:system_monitor/2) is not fought: Holds says so, and the caller
+// stops this one and waits for the slot to be free again.
 type Sysmon struct {
 	*forwarder
 
@@ -135,6 +151,17 @@ func StartSysmon(ctx context.Context, c *dist.Conn, o SysmonOptions) (*Sysmon, e
 	// (rate() ignores a counter's first sample).
 	return &Sysmon{forwarder: f, counts: map[string]float64{
 		"long_gc": 0, "long_schedule": 0, "large_heap": 0, "busy_port": 0, "busy_dist_port": 0, "busy_dist_port_to_beamctl": 0}}, nil
+}
+
+// Holds reports whether this monitor still owns the node's
+// system_monitor slot (erlang:system_monitor/0, one call).
+func (s *Sysmon) Holds(ctx context.Context) (bool, error) {
+	r, err := s.conn.Call(ctx, "erlang", "system_monitor")
+	if err != nil {
+		return false, fmt.Errorf("read system_monitor on %s: %w", s.conn.Node(), err)
+	}
+	t, err := etf.ToTuple(r, 2)
+	return err == nil && etf.Equal(t[0], s.pid), nil
 }
 
 // IsTaken reports whether err is a *TakenError.

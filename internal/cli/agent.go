@@ -28,11 +28,16 @@ func (c *agentRemoveCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
-	handlers, err := inspect.RemoveLogHandlers(ctx, conn) // first: the log counter calls the agent
+	end, err := e.auditBegin("agent.remove", conn.Node(), nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("write the audit log (nothing was removed): %w", err)
 	}
-	was, err := inspect.RemoveAgent(ctx, conn)
+	handlers, err := inspect.RemoveLogHandlers(ctx, conn) // first: the log counter calls the agent
+	var was bool
+	if err == nil {
+		was, err = inspect.RemoveAgent(ctx, conn)
+	}
+	end(err)
 	if err != nil {
 		return err
 	}

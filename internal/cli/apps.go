@@ -46,7 +46,7 @@ func (c *appsCmd) runEnv(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := runTool[*inspect.AppEnvResult](ctx, e, c.node, &toolParams{tool: t, args: args})
+	res, err := runTool[*inspect.AppEnvResult](ctx, e, c.node, &toolParams{tool: t, args: args, strs: map[string]*string{"app": &c.env}})
 	if err != nil {
 		return err
 	}

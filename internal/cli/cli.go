@@ -43,6 +43,7 @@ type globals struct {
 	logLevel   string
 	server     string
 	tokenFile  string
+	auditFile  string
 }
 
 // command is one registered CLI command.
@@ -84,6 +85,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("server", "Run pi, top, memory, alloc, ets and apps through a beamctl server at this URL (its connections and cookie) instead of connecting to the node; notifications always need it.").
 		StringVar(&g.server)
 	app.Flag("token-file", "API token for --server (a file only you may read; see beamctl token create).").StringVar(&g.tokenFile)
+	app.Flag("audit.file", "Local audit log of the actions run over direct connections (eval, load, inspection tools, agent remove) "+
+		"(default: $XDG_STATE_HOME/beamctl/audit.log, else ~/.local/state/beamctl/audit.log).").StringVar(&g.auditFile)
 	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
 	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
 		EnumVar(&g.logLevel, "debug", "info", "warn", "error")
@@ -111,6 +114,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerNotifications(app, register)
 	registerAlarms(app, register)
 	registerToken(app, register)
+	registerAudit(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

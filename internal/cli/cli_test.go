@@ -154,9 +154,12 @@ func TestDemo(t *testing.T) {
 	t.Parallel()
 	testnode.ErlPath(t)
 	prefix := erlnode.RandomName("dt")
-	code, stdout, stderr := run(t, "demo", "--nodes", "2", "--prefix", prefix, "--duration", "5s",
+	const cookie = "demo-cookie-not-shown"
+	code, stdout, stderr := run(t, "--cookie", cookie, "demo", "--nodes", "2", "--prefix", prefix, "--duration", "5s",
 		"--web.listen-address", "127.0.0.1:0", "--storage.path", t.TempDir())
 	require.Zero(t, code, stderr)
+	require.NotContains(t, stdout+stderr, cookie, "the demo names its cookie file, not the cookie")
+	require.Regexp(t, `beamctl --cookie-file \S+ ping `, stdout)
 	require.Contains(t, stdout, "Started 2 OTP nodes")
 	require.Contains(t, stdout, "hidden (this beamctl)")
 	require.Contains(t, stdout, "Workload running on every node")
@@ -166,5 +169,46 @@ func TestDemo(t *testing.T) {
 	names, err := erlnode.EpmdNames(context.Background())
 	if err == nil {
 		require.False(t, names[prefix+"_a"] || names[prefix+"_b"], "no demo node is left behind")
+	}
+}
+
+// TestCookieFileWarning: a cookie file (--cookie-file or ~/.erlang.cookie)
+// that its group or others can read gets a warning naming the file and
+// chmod 600, as ssh warns about a private key; the command still runs.
+func TestCookieFileWarning(t *testing.T) {
+	n := testnode.Start(t, testnode.Options{})
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("ERLANG_COOKIE", "")
+	homeCookie := filepath.Join(home, ".erlang.cookie")
+	flagCookie := filepath.Join(t.TempDir(), "cookie")
+	for _, p := range []string{homeCookie, flagCookie} {
+		require.NoError(t, os.WriteFile(p, []byte(n.Cookie), 0o600))
+	}
+	tests := []struct {
+		name string
+		file string
+		args []string
+		mode os.FileMode
+		warn bool
+	}{
+		{"flag 0600", flagCookie, []string{"--cookie-file", flagCookie}, 0o600, false},
+		{"flag 0644", flagCookie, []string{"--cookie-file", flagCookie}, 0o644, true},
+		{"home 0400", homeCookie, nil, 0o400, false},
+		{"home 0640", homeCookie, nil, 0o640, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, os.Chmod(tt.file, tt.mode))
+			code, stdout, stderr := run(t, append(tt.args, "ping", n.Name)...)
+			require.Zero(t, code, stderr)
+			require.Contains(t, stdout, "pong "+n.Name)
+			if tt.warn {
+				require.Contains(t, stderr, "chmod 600 "+tt.file)
+			} else {
+				require.NotContains(t, stderr, "chmod")
+			}
+			require.NotContains(t, stderr, n.Cookie)
+		})
 	}
 }

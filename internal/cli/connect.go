@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/erlnode"
 )
@@ -37,6 +38,23 @@ func resolveCookie(g *globals) (string, error) {
 		return "", err
 	}
 	return c, nil
+}
+
+// cookieFileUsed is the file resolveCookie read the cookie from, if any.
+func cookieFileUsed(g *globals) string {
+	switch {
+	case g.cookie != "":
+		return ""
+	case g.cookieFile != "":
+		return g.cookieFile
+	case osGetenv("ERLANG_COOKIE") != "":
+		return ""
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".erlang.cookie")
 }
 
 func readCookieFile(path string) (string, error) {
@@ -69,6 +87,11 @@ func (e *env) options() (dist.Options, error) {
 	cookie, err := resolveCookie(e.g)
 	if err != nil {
 		return dist.Options{}, err
+	}
+	if p := cookieFileUsed(e.g); p != "" {
+		if w := config.CookieFileWarning(p); w != "" {
+			e.logger.Warn("Cookie file is open to others", "file", p, "warning", w)
+		}
 	}
 	o := dist.Options{Cookie: cookie, MaxMessageSize: e.g.maxMsg, Logger: e.logger}
 	switch {

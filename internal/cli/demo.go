@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,18 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 	if e.g.cookie != "" {
 		cookie = e.g.cookie
 	}
+	// The cookie goes in a file only this user can read, which the demo's
+	// server and the suggested commands name: never on a command line (ps)
+	// or in the output.
+	cookieDir, err := os.MkdirTemp("", "beamctl-demo-") // 0700
+	if err != nil {
+		return fmt.Errorf("make a directory for the demo's cookie: %w", err)
+	}
+	defer os.RemoveAll(cookieDir)
+	cookieFile := filepath.Join(cookieDir, "cookie")
+	if err := os.WriteFile(cookieFile, []byte(cookie+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the demo's cookie file: %w", err)
+	}
 	// If no epmd runs yet, the first node starts one; stop it at the end
 	// so that the demo leaves nothing behind.
 	_, epmdErr := erlnode.EpmdNames(ctx)
@@ -77,7 +90,7 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 	for i, n := range nodes {
 		names[i] = n.Name
 	}
-	fmt.Fprintf(e.stdout, "Started %d OTP nodes with cookie %s: %s\n\n", len(nodes), cookie, strings.Join(names, " "))
+	fmt.Fprintf(e.stdout, "Started %d OTP nodes (cookie in %s): %s\n\n", len(nodes), cookieFile, strings.Join(names, " "))
 
 	pool := dist.NewPool(dist.PoolOptions{Options: dist.Options{Cookie: cookie, Logger: e.logger}})
 	defer pool.Close()
@@ -111,8 +124,8 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 	if err := printClusterView(e.stdout, v); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nTry it from another terminal:\n  beamctl --cookie %s ping %s\n  beamctl --cookie %s top %s --window 1s\n",
-		cookie, nodes[0].Name, cookie, nodes[len(nodes)-1].Name)
+	fmt.Fprintf(e.stdout, "\nTry it from another terminal:\n  beamctl --cookie-file %s ping %s\n  beamctl --cookie-file %s top %s --window 1s\n",
+		cookieFile, nodes[0].Name, cookieFile, nodes[len(nodes)-1].Name)
 	for _, n := range nodes {
 		nc, err := pool.Conn(callCtx, n.Name)
 		if err != nil {
@@ -125,7 +138,7 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 	fmt.Fprintln(e.stdout, "\nWorkload running on every node: processes messaging each other across nodes, an ETS table, binary churn.")
 	var figures func()
 	if c.serve {
-		stop, f, err := c.startServer(ctx, e, cookie, nodes[0].Name)
+		stop, f, err := c.startServer(ctx, e, cookieFile, nodes[0].Name)
 		if err != nil {
 			return err
 		}
@@ -184,7 +197,7 @@ ok.`
 
 // startServer runs beamctl serve in-process, watching the demo cluster from
 // one seed, and returns how to stop it and a function printing live figures.
-func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) (func(), func(), error) {
+func (c *demoCmd) startServer(ctx context.Context, e *env, cookieFile, seed string) (func(), func(), error) {
 	dir := c.storagePath
 	if dir == "" {
 		p, err := auditPath() // .../beamctl/audit.log
@@ -194,8 +207,8 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookie, seed string) 
 		dir = filepath.Join(filepath.Dir(p), "demo")
 	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(
-		"global: {collect_interval: 2s, collect_timeout: 2s, discover_interval: 5s}\nclusters:\n  - name: demo\n    cookie: %q\n    seeds: [%q]\n",
-		cookie, seed)), dir)
+		"global: {collect_interval: 2s, collect_timeout: 2s, discover_interval: 5s}\nclusters:\n  - name: demo\n    cookie_file: %q\n    seeds: [%q]\n",
+		cookieFile, seed)), dir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,14 +3,10 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -57,15 +53,12 @@ func (c *evalCmd) run(ctx context.Context, e *env) error {
 			return errors.New("not confirmed, nothing was evaluated (pass --yes to skip the question)")
 		}
 	}
-	if err := audit("eval", node, expr); err != nil {
-		return fmt.Errorf("write the audit log (nothing was evaluated): %w", err)
-	}
 	conn, err := e.dial(ctx, node)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	v, err := runOn[etf.Term](ctx, conn, c.tool, c.args)
+	v, err := auditedRun[etf.Term](ctx, e, conn, c.toolParams)
 	if err != nil {
 		return err
 	}
@@ -75,53 +68,4 @@ func (c *evalCmd) run(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintln(e.stdout, termtext.FormatPrettyWith(v, local))
 	return nil
-}
-
-// auditPath is where actions that change nodes are recorded:
-// $XDG_STATE_HOME/beamctl/audit.log, else ~/.local/state/beamctl/audit.log.
-func auditPath() (string, error) {
-	if d := osGetenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "beamctl", "audit.log"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".local", "state", "beamctl", "audit.log"), nil
-}
-
-// audit appends one JSON line (time, user, action, node, detail) to the
-// audit log, synced to disk before the action runs.
-func audit(action, node, detail string) error {
-	p, err := auditPath()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	line, err := json.Marshal(map[string]string{
-		"time": time.Now().UTC().Format(time.RFC3339Nano), "user": name, "action": action, "node": node, "detail": detail,
-	})
-	if err != nil {
-		_ = f.Close()
-		return err
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/beamctl/beamctl/internal/audit"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -360,17 +360,18 @@ func TestEval(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "pass --yes")
 
-	log, err := os.ReadFile(filepath.Join(state, "beamctl", "audit.log"))
+	recs, err := audit.Read(filepath.Join(state, "beamctl", "audit.log"), audit.Filter{})
 	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
-	require.Len(t, lines, 2, "both evals that ran were logged; the unconfirmed one was not")
-	var entry map[string]string
-	require.NoError(t, json.Unmarshal([]byte(lines[0]), &entry))
-	require.Equal(t, "eval", entry["action"])
-	require.Equal(t, n.Name, entry["node"])
-	require.Equal(t, "X = lists:seq(1, 5), lists:sum(X).", entry["detail"])
-	require.NotEmpty(t, entry["user"])
-	require.NotEmpty(t, entry["time"])
+	require.Len(t, recs, 4, "both evals that ran were logged, before and after; the unconfirmed one was not")
+	first := recs[3]
+	require.Equal(t, "eval", first.Action)
+	require.Equal(t, n.Name, first.Node)
+	require.Equal(t, audit.Started, first.Outcome)
+	require.Equal(t, "X = lists:seq(1, 5), lists:sum(X).", first.Args["expression"])
+	require.NotEmpty(t, first.Who)
+	require.NotZero(t, first.Time)
+	require.Equal(t, audit.OK, recs[2].Outcome)
+	require.Equal(t, "error: parse: syntax error before: '.' (at 1)", recs[0].Outcome)
 }
 
 func TestTopWatch(t *testing.T) {

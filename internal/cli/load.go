@@ -32,7 +32,7 @@ func (c *loadCmd) extraTime() time.Duration {
 }
 
 func (c *loadCmd) run(ctx context.Context, e *env) error {
-	path, force, purgeWait := c.args.String("beam"), c.args.Bool("force"), c.args.Duration("purge-wait")
+	path := c.args.String("beam")
 	// Read it once before any node is touched; Run reads it again per node.
 	if _, err := os.ReadFile(path); err != nil {
 		return fmt.Errorf("read the module: %w", err)
@@ -44,7 +44,7 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 			return err
 		}
 		if c.args.Bool("dry-run") {
-			plan, err := runOn[*inspect.LoadPlan](ctx, conn, c.tool, c.args)
+			plan, err := auditedRun[*inspect.LoadPlan](ctx, e, conn, c.toolParams)
 			_ = conn.Close()
 			if err != nil {
 				return err
@@ -55,11 +55,7 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 			}
 			continue
 		}
-		if err := audit("load", conn.Node(), fmt.Sprintf("%s force=%t purge_wait=%s", path, force, purgeWait)); err != nil {
-			_ = conn.Close()
-			return fmt.Errorf("write the audit log (nothing was loaded): %w", err)
-		}
-		res, err := runOn[*inspect.LoadResult](ctx, conn, c.tool, c.args)
+		res, err := auditedRun[*inspect.LoadResult](ctx, e, conn, c.toolParams)
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("load on %s: %w", conn.Node(), err)

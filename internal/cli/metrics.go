@@ -47,7 +47,7 @@ type sampleJSON struct {
 	Value  float64           `json:"value"`
 }
 
-func (c *metricsCmd) run(ctx context.Context, e *env) error {
+func (c *metricsCmd) run(ctx context.Context, e *env) (err error) {
 	overrides := map[string]collector.Override{}
 	for n, v := range c.enabled {
 		overrides[n] = collector.Override{Enabled: v}
@@ -61,6 +61,11 @@ func (c *metricsCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer conn.Close()
+	end, err := e.auditBegin("inspect.metrics", conn.Node(), map[string]string{"agentless": strconv.FormatBool(c.agentless)})
+	if err != nil {
+		return fmt.Errorf("write the audit log (nothing was run): %w", err)
+	}
+	defer func() { end(err) }()
 	var cc collector.Conn = conn
 	if !c.agentless {
 		if _, err := inspect.EnsureAgent(ctx, conn); err != nil {

@@ -33,7 +33,16 @@ func TestMain(m *testing.M) {
 	if os.Getenv("BEAMCTL_CLI_MAIN") == "1" {
 		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// Commands run over direct connections write the local audit log: a
+	// temporary one, not the user's.
+	state, err := os.MkdirTemp("", "beamctl-state")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
+	code := m.Run()
+	_ = os.RemoveAll(state)
+	os.Exit(code)
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.

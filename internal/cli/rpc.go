@@ -46,7 +46,12 @@ func (c *rpcCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	args = localized.(etf.List)
+	end, err := e.auditBegin("rpc", conn.Node(), map[string]string{"module": c.module, "function": c.function, "args": c.args})
+	if err != nil {
+		return fmt.Errorf("write the audit log (nothing was called): %w", err)
+	}
 	reply, err := conn.Call(ctx, c.module, c.function, []etf.Term(args)...)
+	end(err)
 	if err != nil {
 		return err
 	}

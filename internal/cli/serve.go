@@ -28,6 +28,7 @@ type serveCmd struct {
 	retentionSize                   units.Base2Bytes
 	notesRetention                  promDuration
 	notesRetentionSize              units.Base2Bytes
+	auditRetention                  promDuration
 }
 
 // promDuration is a flag written as Prometheus writes durations (15d, 6h).
@@ -56,6 +57,8 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cmd.Flag("notifications.retention.time", "How long notifications are kept.").Default("90d").SetValue(&c.notesRetention)
 	cmd.Flag("notifications.retention.size", "Most bytes the notification database may take (e.g. 1GB; 0: no bound); the oldest go first.").
 		Default("0").BytesVar(&c.notesRetentionSize)
+	cmd.Flag("audit.retention.time", "How long audit records are kept (0: for ever); each pruning leaves a checkpoint record in the log.").
+		Default("365d").SetValue(&c.auditRetention)
 	cmd.Flag("web.listen-address", "Address of the HTTP API.").Default("127.0.0.1:9464").StringVar(&c.listen)
 	cmd.Flag("web.config.file", "Web configuration in the Prometheus exporter-toolkit format: tls_server_config and "+
 		"basic_auth_users (bcrypt hashes); roles come from the web block of --config.file (see docs/serve.md).").StringVar(&c.webConfigFile)
@@ -100,6 +103,9 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings {
+		e.logger.Warn("Unsafe configuration", "file", c.configFile, "warning", w)
+	}
 	if c.retention <= 0 {
 		return errors.New("--storage.retention.time must be positive")
 	}
@@ -109,8 +115,8 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	so := store.DefaultOptions()
 	so.Retention, so.MaxBytes = time.Duration(c.retention), int64(c.retentionSize)
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
-		Notifications: journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
-		Listen:        c.listen, Logger: e.logger,
+		Notifications:  journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
+		AuditRetention: time.Duration(c.auditRetention), Listen: c.listen, Logger: e.logger,
 		WebConfigFile: c.webConfigFile, NoAuth: c.noAuth, ExternalURL: c.externalURL})
 	if err != nil {
 		return err
@@ -144,6 +150,9 @@ func (c *checkConfigCmd) run(_ context.Context, e *env) error {
 	cfg, err := config.Load(c.file)
 	if err != nil {
 		return err
+	}
+	for _, w := range cfg.Warnings {
+		e.logger.Warn("Unsafe configuration", "file", c.file, "warning", w)
 	}
 	if err := app.CheckConfig(cfg); err != nil {
 		return fmt.Errorf("config %s: %w", c.file, err)

@@ -87,9 +87,18 @@ func (c *topCmd) fetcher(ctx context.Context, e *env) (func(context.Context) (*i
 	if err != nil {
 		return nil, nil, err
 	}
+	// One pair of audit records for the whole session (--watch included).
+	end, err := e.auditBegin("inspect."+c.tool.Name, conn.Node(), c.raw())
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("write the audit log (nothing was run): %w", err)
+	}
+	var last error // the outcome: the last refresh's
 	return func(ctx context.Context) (*inspect.TopResult, error) {
-		return runOn[*inspect.TopResult](ctx, conn, c.tool, c.args)
-	}, func() { _ = conn.Close() }, nil
+		res, err := runOn[*inspect.TopResult](ctx, conn, c.tool, c.args)
+		last = err
+		return res, err
+	}, func() { end(last); _ = conn.Close() }, nil
 }
 
 func printTop(w io.Writer, by string, window time.Duration, entries []inspect.TopEntry) error {

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 func init() { registerCollector("allocators", true, func() Collector { return allocatorsCollector{} }) }
@@ -37,7 +38,7 @@ func (allocatorsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample)
 		}
 		typ, ok := t[0].(etf.Atom)
 		if !ok {
-			return fmt.Errorf("beamctl_agent:alloc: allocator type %v", t[0])
+			return fmt.Errorf("beamctl_agent:alloc: allocator type %s", termtext.Format(t[0]))
 		}
 		if sums[string(typ)] == nil {
 			sums[string(typ)] = &[3]float64{}

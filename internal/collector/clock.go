@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 func init() {
@@ -36,7 +37,7 @@ func (c clockCollector) Update(ctx context.Context, conn Conn, ch chan<- Sample)
 	}
 	l, err := etf.ToList(r)
 	if err != nil || len(l) != 3 {
-		return fmt.Errorf("clock: unexpected reply %v", r)
+		return fmt.Errorf("clock: unexpected reply %s", termtext.Format(r))
 	}
 	us, err := etf.ToInt64(l[0])
 	if err != nil {

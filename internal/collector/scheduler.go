@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 func init() {
@@ -121,7 +122,7 @@ func (s *schedulerCollector) sampleWindow(ctx context.Context, c Conn, ch chan<-
 	}
 	l, err := etf.ToList(r)
 	if err != nil || len(l) != len(calls) {
-		return fmt.Errorf("scheduler_wall_time: unexpected reply %v", r)
+		return fmt.Errorf("scheduler_wall_time: unexpected reply %s", termtext.Format(r))
 	}
 	normal, _ := num(l[0])
 	dirtyCPU, _ := num(l[1])
@@ -177,7 +178,7 @@ func utilisation(ch chan<- Sample, before, after map[int][2]float64, normal, dir
 func wallTimes(t etf.Term) (map[int][2]float64, error) {
 	l, err := etf.ToList(t)
 	if err != nil {
-		return nil, fmt.Errorf("scheduler_wall_time_all: %v", t) // undefined: the flag is off
+		return nil, fmt.Errorf("scheduler_wall_time_all: %s", termtext.Format(t)) // undefined: the flag is off
 	}
 	out := make(map[int][2]float64, len(l))
 	for _, e := range l {

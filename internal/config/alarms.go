@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"time"
 
+	"github.com/beamctl/beamctl/internal/redact"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
@@ -244,22 +244,7 @@ func httpURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// shownURL is s as an error may quote it: user information (basic auth
-// credentials) and the query (tokens) are replaced, so that a mistyped URL
-// does not put its secret into logs.
-func shownURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if strings.ContainsAny(s, "@?") {
-			return "(not shown: it may hold credentials)"
-		}
-		return s
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "xxxxx"
-	}
-	return u.String()
-}
+// shownURL is s as an error may quote it: scheme and host only, as
+// everywhere (redact.URL), so that a mistyped URL does not put its token
+// into logs.
+func shownURL(s string) string { return redact.URL(s) }

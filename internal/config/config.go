@@ -19,6 +19,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/beamctl/beamctl/internal/redact"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -32,6 +33,12 @@ type Config struct {
 	Alarms Alarms `yaml:"alarms"`
 	// Web gives the HTTP API's users their roles.
 	Web Web `yaml:"web"`
+	// Capture holds server-wide capture settings (capture.go).
+	Capture CaptureSettings `yaml:"capture"`
+
+	// Warnings are about a valid configuration that is unsafe, such as a
+	// cookie file others can read; serve logs them.
+	Warnings []string `yaml:"-"`
 }
 
 // UnmarshalYAML decodes the file and gives a missing or empty global or
@@ -110,6 +117,9 @@ func (c *Config) validate() error {
 	if err := c.Web.validate(); err != nil {
 		return err
 	}
+	if err := c.Capture.validate(); err != nil {
+		return err
+	}
 	for i, e := range c.Exports {
 		if err := e.validate(); err != nil {
 			return fmt.Errorf("exports[%d]: %w", i, err)
@@ -136,20 +146,41 @@ func (c *Config) validate() error {
 // is derived from it: cookies from cookie files, absolute TLS paths,
 // compiled name patterns.
 func (c *Config) resolve(dir string) error {
+	c.Capture.resolve()
 	for i := range c.Clusters {
 		cl := &c.Clusters[i]
 		if err := cl.resolve(dir); err != nil {
 			return fmt.Errorf("cluster %q: %w", cl.Name, err)
 		}
+		if cl.CookieFile != "" {
+			if w := CookieFileWarning(absPath(dir, cl.CookieFile)); w != "" {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("cluster %q: %s", cl.Name, w))
+			}
+		}
 	}
 	return nil
 }
 
-// Secrets returns the cookies, so that callers can keep them out of logs.
+// Secrets returns the cookies, the notifier and export URLs (and their
+// parts that may be tokens), keys, passwords and header values, so that
+// callers can keep them out of logs (redact.String).
 func (c *Config) Secrets() []string {
 	var out []string
 	for _, cl := range c.Clusters {
 		out = append(out, cl.Cookie)
+	}
+	for _, u := range c.Alarms.Alertmanager {
+		out = append(out, redact.URLSecrets(u)...)
+	}
+	for _, n := range c.Alarms.Notifiers {
+		out = append(out, redact.URLSecrets(n.URL)...)
+		out = append(out, n.RoutingKey, n.Password)
+	}
+	for _, e := range c.Exports {
+		out = append(out, redact.URLSecrets(e.URL)...)
+		for _, v := range e.Headers {
+			out = append(out, v)
+		}
 	}
 	return out
 }

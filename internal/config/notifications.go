@@ -30,7 +30,7 @@ type Capture struct {
 	// it, then renames it on the node.
 	CrashDump string `yaml:"crash_dump"`
 	// ShellCommands records the commands typed in shells on the nodes,
-	// local or remote (default true): a call trace on shell:shell_cmd/6.
+	// local or remote (default true): a meta trace on shell:expand_hist/2.
 	ShellCommands *bool `yaml:"shell_commands"`
 }
 

@@ -40,7 +40,7 @@ func erlangRPCRate(b *testing.B, target *testnode.Node, calls, inflight int) flo
 	b.Helper()
 	dir := testnode.Compile(b, "rpc_anchor", anchorModule)
 	script := fmt.Sprintf("rpc_anchor:run('%s', %d, %d)", target.Name, calls, inflight)
-	out := testnode.Eval(b, script, "-pa", dir, "-sname", erlnode.RandomName("anchor"), "-hidden", "-setcookie", target.Cookie)
+	out := testnode.EvalWithCookie(b, target.Cookie, script, "-pa", dir, "-sname", erlnode.RandomName("anchor"), "-hidden")
 	rate, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
 	if err != nil {
 		b.Fatalf("anchor printed %q: %v", out, err)

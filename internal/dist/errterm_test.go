@@ -1,39 +1,61 @@
 package dist
 
 import (
+	"context"
 	"math/big"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/termtext"
+	"github.com/beamctl/beamctl/internal/testnode"
 )
 
-// TestFormatTerm checks that dist's own formatting of error terms agrees
-// with termtext's (the CLI's), which dist does not import.
+// TestFormatTerm checks the text of badrpc reasons: as Erlang's ~tp, and
+// bounded when the reason is huge (a node can raise with any term).
 func TestFormatTerm(t *testing.T) {
 	const local = etf.Atom("a@host")
-	big, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
-	terms := []etf.Term{
-		etf.Atom("nodedown"), etf.Atom("EXIT"), etf.Atom("end"), etf.Atom("a b"), etf.Atom("it's"), etf.Atom(""), etf.Atom("é@x"),
-		true, int64(-42), big, 1.5, 0.1,
-		[]byte{}, []byte("abc"), []byte("é"), []byte{0xe9}, []byte{0, 1, 255}, []byte{0xe0, 0xbf, 0xbf}, "text",
-		etf.String(""), etf.String("abc\n\"q\""), etf.String("\x00\x01"),
-		etf.List{}, etf.List{int64(104), int64(105)}, etf.List{int64(1), int64(2)}, etf.List{int64(1000)},
-		etf.ImproperList{Elems: []etf.Term{int64(1)}, Tail: etf.Atom("t")},
-		etf.Tuple{}, etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("undef"), etf.List{
+	huge := new(big.Int).Lsh(big.NewInt(1), 32<<20)
+	tests := []struct {
+		term etf.Term
+		want string
+	}{
+		{etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("undef"), etf.List{
 			etf.Tuple{etf.Atom("nosuch"), etf.Atom("f"), etf.List{}, etf.List{}},
-			etf.Tuple{etf.Atom("rpc"), etf.Atom("local_call"), int64(3), etf.List{etf.Tuple{etf.Atom("file"), etf.String("rpc.erl")}, etf.Tuple{etf.Atom("line"), int64(413)}}},
-		}}},
-		etf.Map{{Key: etf.Atom("k"), Value: []byte("v")}},
-		etf.Pid{Node: local, ID: 54, Serial: 0}, etf.Pid{Node: "b@host", ID: 1, Serial: 2},
-		etf.Port{Node: local, ID: 5},
-		etf.Ref{Node: local, Len: 3, ID: [5]uint32{3, 2, 1}},
-		etf.Export{Module: "lists", Function: "map", Arity: 2},
+		}}}, "{'EXIT',{undef,[{nosuch,f,[],[]}]}}"},
+		{etf.Pid{Node: local, ID: 54, Serial: 0}, "<0.54.0>"},
+		{etf.Tuple{etf.Atom("EXIT"), huge}, "{'EXIT',...(integer of 33554433 bits)}"},
+		{[]byte(strings.Repeat("x", 1<<20)), `<<"` + strings.Repeat("x", errTermMaxBytes-6) + `"...(1040390 more bytes)>>`},
 	}
-	for _, term := range terms {
-		want := termtext.FormatWith(term, termtext.Options{LocalNode: local})
-		require.Equal(t, want, formatTerm(term, local))
+	for _, tt := range tests {
+		require.Equal(t, tt.want, formatTerm(tt.term, local))
 	}
+}
+
+// TestBadRPCHugeReason raises a 4 MiB bignum on a real node: the error's
+// text is bounded and says what was cut (before the bound, writing it took
+// 8 s and 10 MB).
+func TestBadRPCHugeReason(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	c := dial(t, n, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The node builds the bignum: rpc:call(erlang, error, [1 bsl 33000000]), about the largest integer the VM allows.
+	_, err := c.Call(ctx, "erl_eval", "exprs", mustParse(t, "[{call,1,{remote,1,{atom,1,erlang},{atom,1,error}},[{op,1,'bsl',{integer,1,1},{integer,1,33000000}}]}]"), etf.List{})
+	var bad *BadRPCError
+	require.ErrorAs(t, err, &bad)
+	msg := err.Error()
+	require.LessOrEqual(t, len(msg), errTermMaxBytes+256)
+	require.Contains(t, msg, "{'EXIT',{...(integer of 33000001 bits),[")
+}
+
+func mustParse(t *testing.T, s string) etf.Term {
+	t.Helper()
+	term, err := termtext.Parse(s)
+	require.NoError(t, err)
+	return term
 }

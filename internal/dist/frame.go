@@ -50,7 +50,7 @@ func decodeFrame(b []byte, cache *atomCache) (frame, error) {
 	pos += n
 	t, ok := ctrl.(etf.Tuple)
 	if !ok || len(t) == 0 {
-		return f, fmt.Errorf("control message is not a tuple: %v", ctrl)
+		return f, fmt.Errorf("control message is not a tuple: %s", formatTerm(ctrl, ""))
 	}
 	f.control = t
 	if pos < len(b) {

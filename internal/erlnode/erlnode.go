@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -53,6 +54,7 @@ type Node struct {
 	Cookie string
 
 	spec   Spec
+	home   string // the node's $HOME, holding its .erlang.cookie
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -107,7 +109,9 @@ func (n *Node) args() []string {
 	if n.spec.LongName {
 		flag, name = "-name", n.Name
 	}
-	args := []string{flag, name, "-setcookie", n.Cookie, "-noshell", "-noinput"}
+	// No -setcookie: a command line is visible to every user (ps); erl
+	// reads the cookie from $HOME/.erlang.cookie (see CookieHome).
+	args := []string{flag, name, "-noshell", "-noinput"}
 	args = append(args, n.spec.Args...)
 	// The -eval expressions run in order, in one process, once the boot
 	// script is done (a node is reachable earlier, before kernel_refc and
@@ -129,10 +133,14 @@ func (n *Node) start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	from := len(n.Output())
-	cmd := exec.Command("erl", n.args()...)
-	if len(n.spec.Env) > 0 {
-		cmd.Env = append(os.Environ(), n.spec.Env...)
+	home, err := CookieHome(n.spec.Dir, n.Cookie)
+	if err != nil {
+		return err
 	}
+	n.home = home
+	cmd := exec.Command("erl", n.args()...)
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	cmd.Env = append(cmd.Env, n.spec.Env...)
 	cmd.Dir = n.spec.Dir
 	cmd.Stdout = &n.output
 	cmd.Stderr = &n.output
@@ -151,6 +159,7 @@ func (n *Node) start(ctx context.Context) error {
 	for {
 		select {
 		case <-done:
+			_ = os.RemoveAll(home)
 			return fmt.Errorf("erl exited before its boot and set-up completed; output:\n%s", n.Output())
 		case <-ctx.Done():
 			n.killLocked()
@@ -186,6 +195,37 @@ func (n *Node) killLocked() {
 	case <-time.After(10 * time.Second):
 	}
 	n.cmd = nil
+	if n.home != "" {
+		_ = os.RemoveAll(n.home)
+		n.home = ""
+	}
+}
+
+// CookieHome makes a private home directory (mode 0700) in dir (the
+// system's temporary directory if empty) holding .erlang.cookie (mode
+// 0400) with cookie, and returns its path. An erl started with HOME set to
+// it uses that cookie without -setcookie, whose value every user of the
+// machine could read in ps (-args_file does not help: erlexec expands it
+// into beam.smp's command line). The caller removes it.
+func CookieHome(dir, cookie string) (string, error) {
+	home, err := os.MkdirTemp(dir, "erlhome-") // MkdirTemp makes it 0700.
+	if err != nil {
+		return "", fmt.Errorf("make a home directory for the cookie: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".erlang.cookie"), []byte(cookie), 0o400); err != nil {
+		_ = os.RemoveAll(home)
+		return "", fmt.Errorf("write the cookie file: %w", err)
+	}
+	return home, nil
+}
+
+// Env is the environment of a client erl for this node (erl -remsh, an
+// erl -eval that connects to it): HOME with a copy of the node's cookie.
+// The directory is removed when the node is killed.
+func (n *Node) Env() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append(os.Environ(), "HOME="+n.home)
 }
 
 // Restart starts a killed node again under the same name.

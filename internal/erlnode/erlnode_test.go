@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,4 +48,39 @@ func TestStartFailedSetUp(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "before its boot and set-up completed")
 	require.Contains(t, err.Error(), "badmatch")
+}
+
+// TestCookieNotOnCommandLine starts a node as the demo does and reads the
+// command lines of its processes (erl, erlexec, beam.smp): no cookie. The
+// cookie is in a private home (0700) holding .erlang.cookie (0400), removed
+// when the node is killed.
+func TestCookieNotOnCommandLine(t *testing.T) {
+	requireErl(t)
+	const cookie = "demo-cookie-7f3a9c"
+	n, err := Start(context.Background(), Spec{Name: RandomName("cookie"), Cookie: cookie})
+	require.NoError(t, err)
+	defer n.Kill()
+	paths, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	require.NoError(t, err)
+	var lines []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if line := strings.ReplaceAll(string(b), "\x00", " "); err == nil && strings.Contains(line, n.Alive) {
+			lines = append(lines, line)
+		}
+	}
+	require.Contains(t, strings.Join(lines, "\n"), "beam.smp", "the VM's command line was read")
+	for _, l := range lines {
+		require.NotContains(t, l, cookie)
+	}
+	home := n.home
+	st, err := os.Stat(home)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	st, err = os.Stat(filepath.Join(home, ".erlang.cookie"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o400), st.Mode().Perm())
+	n.Kill()
+	_, err = os.Stat(home)
+	require.ErrorIs(t, err, os.ErrNotExist, "the cookie's home is removed with the node")
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/beamctl/beamctl/internal/journal"
+	"github.com/beamctl/beamctl/internal/redact"
 	"github.com/beamctl/beamctl/internal/severity"
 )
 
@@ -54,11 +55,17 @@ func rank(sev journal.Severity) int {
 // ctx ends, in batches of up to 100, retrying a failed batch with backoff
 // (1 s to 1 min) while newer notifications wait in a bounded queue.
 func (t *Target) Run(ctx context.Context, rec *journal.Recorder, logger *slog.Logger) {
+	live, cancel := rec.Subscribe(journal.Filter{}, 10000)
+	defer cancel()
+	t.Feed(ctx, live, logger)
+}
+
+// Feed sends what arrives on live to the target, as Run does, until ctx
+// ends or live is closed (the server merges its audit records into it).
+func (t *Target) Feed(ctx context.Context, live <-chan journal.Notification, logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	live, cancel := rec.Subscribe(journal.Filter{}, 10000)
-	defer cancel()
 	defer t.s.close()
 	var queue []journal.Notification
 	backoff := time.Second
@@ -141,7 +148,7 @@ func New(o Options) (*Target, error) {
 		t.Name = fmt.Sprintf("gelf %s %s", o.Protocol, o.Address)
 		t.s, err = newGELF(o)
 	case "otlp":
-		t.Name = "otlp " + o.URL
+		t.Name = "otlp " + redact.URL(o.URL) // A name is a metric label and in logs: no path or token.
 		t.s, err = newOTLP(o)
 	default:
 		err = fmt.Errorf("export format %q is not syslog, gelf or otlp", o.Format)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,20 +13,26 @@ import (
 	"strconv"
 
 	"github.com/beamctl/beamctl/internal/journal"
+	"github.com/beamctl/beamctl/internal/redact"
 )
 
 type otlpSender struct {
 	url     string
 	headers map[string]string
 	client  *http.Client
+	secrets []string // The URL's parts and the headers' values, never in an error.
 }
 
 func newOTLP(o Options) (*otlpSender, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("otlp url %q is not an http(s) URL such as http://localhost:4318/v1/logs", o.URL)
+		return nil, fmt.Errorf("otlp url %q is not an http(s) URL such as http://localhost:4318/v1/logs", redact.URL(o.URL))
 	}
-	return &otlpSender{url: o.URL, headers: o.Headers, client: &http.Client{}}, nil
+	secrets := redact.URLSecrets(o.URL)
+	for _, v := range o.Headers {
+		secrets = append(secrets, v)
+	}
+	return &otlpSender{url: o.URL, headers: o.Headers, client: &http.Client{}, secrets: secrets}, nil
 }
 
 type otlpValue struct {
@@ -81,7 +88,13 @@ func (o *otlpSender) body(ns []journal.Notification) ([]byte, error) {
 	}}})
 }
 
+// send posts ns; its error shows the URL as scheme and host only (Go's
+// *url.Error quotes the whole URL, whose path may be a token).
 func (o *otlpSender) send(ctx context.Context, ns []journal.Notification) error {
+	return redact.Error(o.post(ctx, ns), o.secrets...)
+}
+
+func (o *otlpSender) post(ctx context.Context, ns []journal.Notification) error {
 	b, err := o.body(ns)
 	if err != nil {
 		return fmt.Errorf("otlp: %w", err)
@@ -96,12 +109,16 @@ func (o *otlpSender) send(ctx context.Context, ns []journal.Notification) error 
 	}
 	resp, err := o.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("otlp: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) { // "Post "URL": cause"
+			err = ue.Err
+		}
+		return fmt.Errorf("otlp: post to %s: %w", redact.URL(o.url), err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("otlp: %s answered HTTP %d", o.url, resp.StatusCode)
+		return fmt.Errorf("otlp: %s answered HTTP %d", redact.URL(o.url), resp.StatusCode)
 	}
 	return nil
 }

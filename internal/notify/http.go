@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beamctl/beamctl/internal/redact"
 )
 
 // HTTPError is a receiver's answer other than 2xx.
@@ -45,17 +47,7 @@ const PostTimeout = 10 * time.Second
 // help (RetryStatus, or any failure to get an answer). The error names
 // neither u nor any of secrets (u is one).
 func Post(ctx context.Context, client *http.Client, u, contentType string, body []byte, secrets ...string) (retry bool, err error) {
-	secrets = append(slices.Clip(secrets), u)
-	if p, err := url.Parse(u); err == nil {
-		if path := p.EscapedPath(); len(path) > 1 {
-			secrets = append(secrets, path, p.Path)
-		}
-		secrets = append(secrets, p.RawQuery)
-		if p.User != nil {
-			pw, _ := p.User.Password()
-			secrets = append(secrets, p.User.String(), pw)
-		}
-	}
+	secrets = append(slices.Clip(secrets), redact.URLSecrets(u)...)
 	if client == nil {
 		client = http.DefaultClient
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/beamctl/beamctl/internal/redact"
 )
 
 // Reasons a Loop drops alerts, the reason label of
@@ -31,7 +33,10 @@ type Options struct {
 	// configuration ("notifiers[0]", "alertmanager[1]"), never by its URL.
 	Name        string
 	Integration string // webhook, pagerduty, slack, email, alertmanager
-	Notifier    Notifier
+	// URL is the destination's URL (or SMTP address), logged as scheme
+	// and host only (redact.URL): its path is often its token.
+	URL      string
+	Notifier Notifier
 	// Secrets are replaced in every error the Loop logs or reports, in
 	// case a notifier let one through.
 	Secrets []string
@@ -115,8 +120,11 @@ func New(o Options) (*Loop, error) {
 	if o.MaxRetryAfter <= 0 {
 		o.MaxRetryAfter = 2 * time.Minute
 	}
-	l := &Loop{o: o, log: o.Logger.With("destination", o.Name, "integration", o.Integration),
-		kick: make(chan struct{}, 1), dropped: map[string]*atomic.Uint64{}}
+	log := o.Logger.With("destination", o.Name, "integration", o.Integration)
+	if o.URL != "" {
+		log = log.With("url", redact.URL(o.URL))
+	}
+	l := &Loop{o: o, log: log, kick: make(chan struct{}, 1), dropped: map[string]*atomic.Uint64{}}
 	for _, r := range dropReasons {
 		l.dropped[r] = new(atomic.Uint64)
 	}

@@ -18,9 +18,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"strings"
 	"time"
 
+	"github.com/beamctl/beamctl/internal/redact"
 	"github.com/beamctl/beamctl/internal/severity"
 )
 
@@ -99,7 +99,7 @@ type Event struct {
 }
 
 // Redacted replaces a secret in error texts.
-const Redacted = "<secret>"
+const Redacted = redact.Redacted
 
 // Redact returns err with every non-empty secret in its text replaced by
 // Redacted; nil stays nil. The result still unwraps to err, so that
@@ -116,14 +116,7 @@ func Redact(err error, secrets ...string) error {
 }
 
 // RedactString replaces every non-empty secret in s by Redacted.
-func RedactString(s string, secrets ...string) string {
-	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, Redacted)
-		}
-	}
-	return s
-}
+func RedactString(s string, secrets ...string) string { return redact.String(s, secrets...) }
 
 type redacted struct {
 	text string

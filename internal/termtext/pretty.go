@@ -13,7 +13,7 @@ const lineLength = 80
 // tind the indentation of tagged tuples, and ind the current indentation.
 
 // pretty writes t starting in column 1.
-func (f formatter) pretty(t any) string {
+func (f *formatter) pretty(t any) string {
 	d := f.doc(t)
 	var b strings.Builder
 	const col = 1
@@ -32,7 +32,15 @@ func (f formatter) pretty(t any) string {
 		}
 	}
 	p := printer{b: &b, m: m, tind: tind}
+	if f.bounded {
+		// Indentation can make the text of a deep term far longer than
+		// its one-line form: stop writing at four times the bound.
+		p.max = 4 * f.limit()
+	}
 	p.pp(d, col, col-1, 0, 0)
+	if p.cut {
+		b.WriteString("...(cut)")
+	}
 	return b.String()
 }
 
@@ -66,14 +74,40 @@ type printer struct {
 	b    *strings.Builder
 	m    int
 	tind int
+	max  int  // Bytes to write at most, when above 0.
+	cut  bool // Whether something was not written for max.
 }
 
-func (p *printer) str(s string)    { p.b.WriteString(s) }
-func (p *printer) newline(ind int) { p.str("\n" + strings.Repeat(" ", ind)) }
+// full reports whether the printer has written max bytes.
+func (p *printer) full() bool {
+	if p.max > 0 && p.b.Len() >= p.max {
+		p.cut = true
+	}
+	return p.cut
+}
+
+func (p *printer) str(s string) {
+	if !p.full() {
+		p.b.WriteString(s)
+	}
+}
+
+func (p *printer) newline(ind int) {
+	if !p.full() {
+		p.str("\n" + strings.Repeat(" ", ind))
+	}
+}
+
+// write writes d on one line.
+func (p *printer) write(d *doc) {
+	if !p.full() {
+		d.write(p.b)
+	}
+}
 
 func (p *printer) pp(d *doc, col, ind, ld, w int) {
 	if fits(d.width, col, ld, w, p.m) {
-		d.write(p.b)
+		p.write(d)
 		return
 	}
 	switch {
@@ -96,7 +130,7 @@ func (p *printer) pp(d *doc, col, ind, ld, w int) {
 	case d.kind == docBin:
 		p.ppBinary(d.segs, col+2, ind+2, ld, w)
 	default:
-		d.write(p.b)
+		p.write(d)
 	}
 }
 
@@ -106,7 +140,7 @@ func (p *printer) ppTagTuple(elems []*doc, col, ind, ld, w int) {
 	tag := elems[0]
 	tagInd := tag.width + 2
 	tcol := col + tagInd
-	tag.write(p.b)
+	p.write(tag)
 	if p.tind > 0 && tagInd > p.tind {
 		p.ppTail(elems[1:], nil, col+p.tind, tcol, ind+p.tind, ld, ",", w+tag.width)
 		return
@@ -127,7 +161,7 @@ func (p *printer) ppTail(elems []*doc, tail *doc, col0, col, ind, ld int, sep st
 		ld1 := lastDepth(len(elems)-1-i, ld)
 		if atomic(e) && fitsAfterComma(e.width, col, ld1, w, p.m) {
 			p.str(",")
-			e.write(p.b)
+			p.write(e)
 			col, w = col+1+e.width, w+1+e.width
 			continue
 		}
@@ -141,7 +175,7 @@ func (p *printer) ppTail(elems []*doc, tail *doc, col0, col, ind, ld int, sep st
 	}
 	if atomic(tail) && tail.width+1 < lineLength-col-(ld+1) && tail.width+1+w+(ld+1) <= p.m {
 		p.str(sep)
-		tail.write(p.b)
+		p.write(tail)
 		return
 	}
 	p.str(sep)
@@ -153,7 +187,7 @@ func (p *printer) ppTail(elems []*doc, tail *doc, col0, col, ind, ld int, sep st
 // force a line break after an element that broke.
 func (p *printer) ppElement(e *doc, col, ind, ld, w int) int {
 	if atomic(e) && fits(e.width, col, ld, w, p.m) {
-		e.write(p.b)
+		p.write(e)
 		return e.width
 	}
 	p.pp(e, col, ind, ld, w)
@@ -167,7 +201,7 @@ func (p *printer) ppMap(pairs []*doc, col, ind, ld, w int) {
 		ld1 := lastDepth(len(pairs)-2-i, ld)
 		if atomicPair(pair) && fitsAfterComma(pair.width, colNow, ld1, w, p.m) {
 			p.str(",")
-			pair.write(p.b)
+			p.write(pair)
 			colNow, w = colNow+1+pair.width, w+1+pair.width
 			continue
 		}
@@ -181,7 +215,7 @@ func (p *printer) ppMap(pairs []*doc, col, ind, ld, w int) {
 // ppPair writes K => V, breaking after => when it does not fit.
 func (p *printer) ppPair(pair *doc, col, ind, ld, w int) int {
 	if fits(pair.width, col, ld, w, p.m) {
-		pair.write(p.b)
+		p.write(pair)
 		if atomicPair(pair) {
 			return pair.width
 		}

@@ -38,7 +38,24 @@ type Options struct {
 	// text as strings, as Erlang does when started with +pc unicode. By
 	// default only Latin-1 text is, as in Erlang's default ~p and ~tp.
 	Unicode bool
+
+	// MaxBytes bounds the text Format writes for one term, and with it the
+	// work: a term whose text would be longer is cut where the bound is
+	// reached, and a marker says what was left out: "...(1000 more)" for
+	// elements of a list, tuple or map, "...(4000 more bytes)" in a binary,
+	// "...(integer of 33554432 bits)" for an integer too long to write in
+	// full (converting a bignum to decimal costs more than linear time).
+	// FormatPretty writes at most about four times as much (indentation).
+	// 0 means DefaultMaxBytes; a negative value means no bound, only for
+	// terms that did not come from a node.
+	MaxBytes int
 }
+
+// DefaultMaxBytes is the bound on the text of one term when
+// Options.MaxBytes is 0: any term that came from a node (a logger
+// metadata value, a process dictionary, an rpc error) is formatted with a
+// bound.
+const DefaultMaxBytes = 64 << 10
 
 // SyntaxError is an error in the text being parsed, at a 1-based line and
 // column (counted in characters).
@@ -85,13 +102,13 @@ func ParseListWith(s string, o Options) (etf.List, error) {
 
 // Format writes t on one line, exactly as io_lib:format("~tp") would with
 // an unlimited line length: {ok,"abc",<<"abc">>,[1000]}. Pids, references
-// and ports are written with their node name.
+// and ports are written with their node name. The text is bounded by
+// DefaultMaxBytes (see Options.MaxBytes).
 func Format(t etf.Term) string { return FormatWith(t, Options{}) }
 
 // FormatWith is Format with o's local node written as 0 (<0.54.0>).
 func FormatWith(t etf.Term, o Options) string {
-	f := formatter{opts: o}
-	return f.flat(t)
+	return newFormatter(o).flat(t)
 }
 
 // FormatPretty writes t as io:format("~tp") does: on one line when it fits
@@ -101,6 +118,5 @@ func FormatPretty(t etf.Term) string { return FormatPrettyWith(t, Options{}) }
 
 // FormatPrettyWith is FormatPretty with o's local node written as 0.
 func FormatPrettyWith(t etf.Term, o Options) string {
-	f := formatter{opts: o}
-	return f.pretty(t)
+	return newFormatter(o).pretty(t)
 }

@@ -89,6 +89,30 @@ func EpmdNames() (map[string]bool, error) { return erlnode.EpmdNames(context.Bac
 // appends it. The VM is killed after a minute.
 func Eval(t testing.TB, script string, extraArgs ...string) string {
 	t.Helper()
+	return evalEnv(t, nil, script, extraArgs...)
+}
+
+// EvalWithCookie is Eval in a VM that has cookie, for a script that starts
+// distribution (extraArgs -sname ...) and talks to nodes: the cookie is
+// in a private $HOME/.erlang.cookie, never on the command line (ps).
+func EvalWithCookie(t testing.TB, cookie, script string, extraArgs ...string) string {
+	t.Helper()
+	return evalEnv(t, cookieEnv(t, cookie), script, extraArgs...)
+}
+
+// cookieEnv is the environment of an erl that uses cookie: HOME is a
+// private directory of the test holding .erlang.cookie.
+func cookieEnv(t testing.TB, cookie string) []string {
+	t.Helper()
+	home, err := erlnode.CookieHome(t.TempDir(), cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(os.Environ(), "HOME="+home)
+}
+
+func evalEnv(t testing.TB, env []string, script string, extraArgs ...string) string {
+	t.Helper()
 	ErlPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -96,6 +120,7 @@ func Eval(t testing.TB, script string, extraArgs ...string) string {
 	args := append([]string{"-noshell", "-noinput"}, extraArgs...)
 	args = append(args, "-eval", wrapped)
 	cmd := exec.CommandContext(ctx, "erl", args...)
+	cmd.Env = env
 	cmd.Dir = t.TempDir() // where a crash dump would land
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -151,8 +176,9 @@ type Shell struct {
 func RemoteShell(t testing.TB, n *Node, prefix string) *Shell {
 	t.Helper()
 	alive := erlnode.RandomName(prefix)
-	cmd := exec.Command("erl", "-sname", alive, "-setcookie", n.Cookie, "-noshell", "-eval",
+	cmd := exec.Command("erl", "-sname", alive, "-noshell", "-eval",
 		"rpc:call('"+n.Name+"', shell, start, []), timer:sleep(infinity).")
+	cmd.Env = cookieEnv(t, n.Cookie) // Not -setcookie: ps shows command lines.
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/beamctl/beamctl/internal/notify/pagerduty"
 	"github.com/beamctl/beamctl/internal/notify/slack"
 	"github.com/beamctl/beamctl/internal/notify/webhook"
+	"github.com/beamctl/beamctl/internal/redact"
 )
 
 // Destination is one configured destination. Its Options lack what the
@@ -47,8 +48,8 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 			continue
 		}
 		out = append(out, Destination{Key: fmt.Sprintf("alertmanager %q %v %q", u, resend, externalURL),
-			Options: notify.Options{Name: fmt.Sprintf("alertmanager[%d]", i), Integration: "alertmanager", Notifier: n,
-				Secrets: []string{u}, Resend: resend}})
+			Options: notify.Options{Name: fmt.Sprintf("alertmanager[%d]", i), Integration: "alertmanager", URL: u, Notifier: n,
+				Secrets: redact.URLSecrets(u), Resend: resend}})
 	}
 	for i, c := range cfg.Notifiers {
 		integration := c.Format
@@ -57,7 +58,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 		}
 		var n notify.Notifier
 		var err error
-		secrets := []string{c.URL}
+		secrets, shown := redact.URLSecrets(c.URL), c.URL
 		switch integration {
 		case "webhook":
 			n, err = webhook.New(webhook.Options{URL: c.URL})
@@ -68,7 +69,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 			secrets = append(secrets, c.RoutingKey)
 		case "email":
 			n, err = email.New(email.Options{SMTP: c.SMTP, From: c.From, To: c.To, Username: c.Username, Password: c.Password})
-			secrets = []string{c.Password}
+			secrets, shown = []string{c.Password}, "smtp://"+c.SMTP
 		default:
 			err = fmt.Errorf("format must be webhook, pagerduty, slack or email, not %q", c.Format)
 		}
@@ -77,7 +78,7 @@ func Build(cfg config.Alarms, externalURL string) ([]Destination, error) {
 			continue
 		}
 		out = append(out, Destination{Key: fmt.Sprintf("notifier %d %+v", i, c),
-			Options: notify.Options{Name: fmt.Sprintf("notifiers[%d]", i), Integration: integration, Notifier: n, Secrets: secrets}})
+			Options: notify.Options{Name: fmt.Sprintf("notifiers[%d]", i), Integration: integration, URL: shown, Notifier: n, Secrets: secrets}})
 	}
 	return out, errors.Join(errs...)
 }
