@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -94,6 +96,37 @@ func TestServeAuth(t *testing.T) {
 			resp.Body.Close()
 			require.Equal(t, tc.want, resp.StatusCode, "%s %s", tc.user, tc.path)
 		}
+		// A token created by alice is in the server's audit trail as hers.
+		r, err := http.NewRequest("POST", "https://127.0.0.1:"+port+"/api/v1/tokens", strings.NewReader("name=ci&role=viewer"))
+		require.NoError(t, err)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth("alice", "alice-secret")
+		resp, err := client.Do(r)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		r, err = http.NewRequest("GET", "https://127.0.0.1:"+port+"/api/v1/audit?action=token.create", nil)
+		require.NoError(t, err)
+		r.SetBasicAuth("alice", "alice-secret")
+		resp, err = client.Do(r)
+		require.NoError(t, err)
+		var page struct {
+			Data struct {
+				Records []struct {
+					Who, Role, Action, Outcome string
+					Args                       map[string]string
+				} `json:"records"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+		resp.Body.Close()
+		require.Len(t, page.Data.Records, 2, "started and its outcome")
+		for _, rec := range page.Data.Records {
+			require.Equal(t, "alice", rec.Who)
+			require.Equal(t, "admin", rec.Role)
+			require.Equal(t, "token.create", rec.Action)
+		}
+
 		fi, err := os.Stat(filepath.Join(a.opts.StoragePath, "tokens.db"))
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
