@@ -4,7 +4,9 @@
 // /api/v1/metadata) over the embedded store, and beamctl's own model
 // (/api/v1/nodes, the inspection tools of /api/v1/tools, notifications,
 // alarms). It depends on the server only through the small interfaces
-// Querier and Model.
+// Querier and Model. Every route, with the role it needs, is in the one
+// table of routes.go; security.go authenticates (internal/auth) and
+// guards the whole API (Host allowlist, cross-origin, headers).
 package web
 
 import (
