@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/beamctl/beamctl/internal/alarm"
@@ -27,7 +28,7 @@ type delivery struct {
 // and retries), removed ones stop, new ones start. A new destination is
 // subscribed to the alarm changes before this returns.
 func (a *App) startDeliveries(cfg config.Alarms) {
-	dests, err := receiver.Build(cfg, "http://"+a.ln.Addr().String())
+	dests, err := receiver.Build(cfg, a.linkBase())
 	if err != nil { // config.Parse checked them; the others still run
 		a.log.Error("Cannot build alarm destinations", "err", err)
 	}
@@ -119,4 +120,16 @@ func alertAlarm(x alarm.Alarm) notify.Alarm {
 		Severity: x.Severity,
 		Active:   x.Active, RaisedAt: x.RaisedAt, ClearedAt: x.ClearedAt, Value: x.Value, Description: x.Description,
 		Evidence: x.Evidence, Labels: x.Labels, Annotations: x.Annotations, Flapping: x.Flapping, AckedBy: x.AckedBy, AckedAt: x.AckedAt}
+}
+
+// linkBase is the URL alert links point at: --web.external-url when given,
+// else the listening address (https under TLS).
+func (a *App) linkBase() string {
+	if a.opts.ExternalURL != "" {
+		return strings.TrimSuffix(a.opts.ExternalURL, "/")
+	}
+	if a.tls {
+		return "https://" + a.ln.Addr().String()
+	}
+	return "http://" + a.ln.Addr().String()
 }
