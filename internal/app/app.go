@@ -39,6 +39,9 @@ type Options struct {
 	Notifications journal.Options
 	Listen        string // e.g. 127.0.0.1:9464; port 0 picks a free one
 	Logger        *slog.Logger
+	// HTTP bounds the API's timeouts, concurrency and result sizes; zero
+	// fields take web.DefaultLimits.
+	HTTP web.Limits
 }
 
 // App is a running (or stopped) server.
@@ -167,7 +170,9 @@ func (a *App) serveHTTP() error {
 		return fmt.Errorf("listen on %s: %w", a.opts.Listen, err)
 	}
 	a.ln = ln
-	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log), ReadHeaderTimeout: 10 * time.Second}
+	lim := a.opts.HTTP.WithDefaults()
+	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log, web.WithLimits(lim, a.reg)),
+		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("HTTP server stopped", "err", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
+	"github.com/beamctl/beamctl/internal/web"
 )
 
 type serveCmd struct {
@@ -25,6 +27,7 @@ type serveCmd struct {
 	retentionSize                   units.Base2Bytes
 	notesRetention                  promDuration
 	notesRetentionSize              units.Base2Bytes
+	http                            web.Limits
 }
 
 // promDuration is a flag written as Prometheus writes durations (15d, 6h).
@@ -54,6 +57,7 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cmd.Flag("notifications.retention.size", "Most bytes the notification database may take (e.g. 1GB; 0: no bound); the oldest go first.").
 		Default("0").BytesVar(&c.notesRetentionSize)
 	cmd.Flag("web.listen-address", "Address of the HTTP API.").Default("127.0.0.1:9464").StringVar(&c.listen)
+	registerHTTPLimits(cmd, &c.http)
 	register(cmd.FullCommand(), c)
 
 	cc := &checkConfigCmd{}
@@ -62,6 +66,42 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 	cfg.Arg("file", "Configuration file.").Required().StringVar(&cc.file)
 	register(cfg.FullCommand(), cc)
 	registerRuleCommands(kapp, check, register)
+}
+
+// registerHTTPLimits declares the flags of the HTTP API's limits
+// (docs/security-limits.md).
+func registerHTTPLimits(cmd *kingpin.CmdClause, l *web.Limits) {
+	d := web.DefaultLimits()
+	n := func(v int) string { return strconv.Itoa(v) }
+	cmd.Flag("query.max-concurrency", "Most queries (query, query_range, series, labels, label values, federate) running at once; "+
+		"others wait up to 5s, then get 503.").Default(n(d.MaxQueries)).SetValue(positive{&l.MaxQueries})
+	cmd.Flag("query.max-series", "Most entries in a series, labels or label values answer; more is an error (pass limit= to truncate).").
+		Default(n(d.MaxSeries)).SetValue(positive{&l.MaxSeries})
+	cmd.Flag("web.max-inspections", "Most inspection calls (GET /api/v1/nodes/{node}/{tool}) running at once; more get 503.").
+		Default(n(d.MaxInspections)).SetValue(positive{&l.MaxInspections})
+	cmd.Flag("web.max-inspections-per-node", "Most inspection calls running at once on one node; more get 429.").
+		Default(n(d.MaxInspectionsPerNode)).SetValue(positive{&l.MaxInspectionsPerNode})
+	cmd.Flag("web.max-streams", "Most notification streams (server-sent events) open at once; more get 503.").
+		Default(n(d.MaxStreams)).SetValue(positive{&l.MaxStreams})
+}
+
+// positive is an int flag that must be 1 or more.
+type positive struct{ v *int }
+
+func (p positive) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("%q is not a whole number of 1 or more", s)
+	}
+	*p.v = n
+	return nil
+}
+
+func (p positive) String() string {
+	if p.v == nil {
+		return ""
+	}
+	return strconv.Itoa(*p.v)
 }
 
 func (c *serveCmd) untimed() bool { return true }
@@ -81,7 +121,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	so.Retention, so.MaxBytes = time.Duration(c.retention), int64(c.retentionSize)
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
 		Notifications: journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
-		Listen:        c.listen, Logger: e.logger})
+		Listen:        c.listen, Logger: e.logger, HTTP: c.http})
 	if err != nil {
 		return err
 	}
