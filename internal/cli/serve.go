@@ -74,24 +74,27 @@ func registerHTTPLimits(cmd *kingpin.CmdClause, l *web.Limits) {
 	d := web.DefaultLimits()
 	n := func(v int) string { return strconv.Itoa(v) }
 	cmd.Flag("query.max-concurrency", "Most queries (query, query_range, series, labels, label values, federate) running at once; "+
-		"others wait up to 5s, then get 503.").Default(n(d.MaxQueries)).SetValue(positive{&l.MaxQueries})
+		"others wait up to 5s, then get 503.").Default(n(d.MaxQueries)).SetValue(positive{"query.max-concurrency", &l.MaxQueries})
 	cmd.Flag("query.max-series", "Most entries in a series, labels or label values answer; more is an error (pass limit= to truncate).").
-		Default(n(d.MaxSeries)).SetValue(positive{&l.MaxSeries})
+		Default(n(d.MaxSeries)).SetValue(positive{"query.max-series", &l.MaxSeries})
 	cmd.Flag("web.max-inspections", "Most inspection calls (GET /api/v1/nodes/{node}/{tool}) running at once; more get 503.").
-		Default(n(d.MaxInspections)).SetValue(positive{&l.MaxInspections})
+		Default(n(d.MaxInspections)).SetValue(positive{"web.max-inspections", &l.MaxInspections})
 	cmd.Flag("web.max-inspections-per-node", "Most inspection calls running at once on one node; more get 429.").
-		Default(n(d.MaxInspectionsPerNode)).SetValue(positive{&l.MaxInspectionsPerNode})
+		Default(n(d.MaxInspectionsPerNode)).SetValue(positive{"web.max-inspections-per-node", &l.MaxInspectionsPerNode})
 	cmd.Flag("web.max-streams", "Most notification streams (server-sent events) open at once; more get 503.").
-		Default(n(d.MaxStreams)).SetValue(positive{&l.MaxStreams})
+		Default(n(d.MaxStreams)).SetValue(positive{"web.max-streams", &l.MaxStreams})
 }
 
 // positive is an int flag that must be 1 or more.
-type positive struct{ v *int }
+type positive struct {
+	name string
+	v    *int
+}
 
 func (p positive) Set(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return fmt.Errorf("%q is not a whole number of 1 or more", s)
+		return fmt.Errorf("--%s must be a whole number of 1 or more, not %q", p.name, s)
 	}
 	*p.v = n
 	return nil

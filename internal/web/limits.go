@@ -90,6 +90,9 @@ func (l Limits) WithDefaults() Limits {
 	num(&l.MaxInspectionsPerNode, d.MaxInspectionsPerNode)
 	num(&l.MaxStreams, d.MaxStreams)
 	num(&l.MaxSeries, d.MaxSeries)
+	// The headers are part of the request: a shorter ReadTimeout bounds
+	// them too.
+	l.ReadHeaderTimeout = min(l.ReadHeaderTimeout, l.ReadTimeout)
 	return l
 }
 
@@ -318,18 +321,11 @@ func (h *handler) respondWarned(w http.ResponseWriter, data any, warnings []stri
 	}
 }
 
-// streamDeadlines lifts the server's read and write timeouts off a stream's
-// connection: the read deadline would cancel the request once ReadTimeout
-// passes, the write deadline would cut it after WriteTimeout. Each write
-// then gets its own deadline (streamWrite).
-func streamDeadlines(rc *http.ResponseController) error {
-	if err := rc.SetReadDeadline(time.Time{}); err != nil {
-		return fmt.Errorf("lift the read deadline: %w", err)
-	}
-	return nil
-}
-
-// streamWrite sets the deadline of the next write to a stream.
+// streamWrite sets the deadline of the next write to a stream, in place of
+// the server's WriteTimeout, which counts from the request and would cut
+// every stream. (net/http already clears the read deadline of a request
+// without a body once its handler runs.) A ResponseWriter wrapped without
+// Unwrap cannot: the stream then ends at WriteTimeout.
 func (h *handler) streamWrite(rc *http.ResponseController) {
 	if err := rc.SetWriteDeadline(time.Now().Add(h.lim.StreamWriteTimeout)); err != nil {
 		h.log.Debug("Cannot set a stream's write deadline", "err", err)

@@ -106,12 +106,7 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: fmt.Errorf("streaming is not supported")})
 		return
 	}
-	rc := http.NewResponseController(w)
-	if err := streamDeadlines(rc); err != nil {
-		// A wrapping ResponseWriter without Unwrap: the stream will be
-		// cut by the server's timeouts.
-		h.log.Warn("Notification stream under the server's timeouts", "err", err)
-	}
+	rc := http.NewResponseController(w) // each write gets its own deadline (streamWrite)
 	release, ok := h.startStream(w)
 	if !ok {
 		return
