@@ -171,8 +171,11 @@ func (a *App) serveHTTP() error {
 	}
 	a.ln = ln
 	lim := a.opts.HTTP.WithDefaults()
-	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log, web.WithLimits(lim, a.reg)),
+	streamsDone := make(chan struct{}) // closed by Shutdown, which would wait for the streams
+	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log,
+		web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone)),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout}
+	a.srv.RegisterOnShutdown(func() { close(streamsDone) })
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("HTTP server stopped", "err", err)

@@ -119,6 +119,13 @@ func WithLimits(l Limits, reg prometheus.Registerer) Option {
 	return func(h *handler) { h.lim = newLimiter(l, reg) }
 }
 
+// WithStreamsDone ends every notification stream when done is closed
+// (http.Server.Shutdown waits for open connections, and a stream never
+// ends by itself).
+func WithStreamsDone(done <-chan struct{}) Option {
+	return func(h *handler) { h.streamsDone = done }
+}
+
 // newHandler builds the handler with its options; without WithLimits it
 // has the default limits.
 func newHandler(q Querier, m Model, logger *slog.Logger, opts []Option) *handler {

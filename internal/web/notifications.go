@@ -153,6 +153,8 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-h.streamsDone:
+			return
 		case n, ok := <-live:
 			if !ok || !send(n) {
 				return

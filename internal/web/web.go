@@ -139,6 +139,8 @@ type handler struct {
 	m   Model
 	log *slog.Logger
 	lim *limiter
+	// streamsDone, when closed, ends the notification streams.
+	streamsDone <-chan struct{}
 }
 
 // apiError is a Prometheus API error: bad_data (400) or execution (422).
