@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -126,7 +127,9 @@ func fetch(ctx context.Context, c *http.Client, u string) (answer, error) {
 
 // TestAttackSlowBody trickles a request one byte a second: the read
 // timeout cuts it, the body with 408 and a sentence (counted), the headers
-// with net/http's 400, and the server does not wait for the rest.
+// with net/http's 400, and the server does not wait for the rest. (A byte
+// trickled after the server closed resets the connection, which may drop
+// the answer on the way: the reset is the same outcome.)
 func TestAttackSlowBody(t *testing.T) {
 	t.Parallel()
 	l := newLimited(t, nil, model{}, Limits{ReadTimeout: time.Second})
@@ -164,12 +167,18 @@ func TestAttackSlowBody(t *testing.T) {
 					time.Sleep(time.Second)
 				}
 			}()
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			require.NoError(t, err)
-			b, err := io.ReadAll(resp.Body)
-			require.NoError(t, err)
-			require.Equal(t, tc.status, resp.StatusCode, "%s", b)
-			require.Contains(t, string(b), tc.errSub)
+			raw, err := io.ReadAll(conn) // until the server closes the connection
+			if err != nil {
+				require.ErrorIs(t, err, syscall.ECONNRESET)
+				t.Logf("%s: the connection was reset after %q", tc.name, raw)
+			} else {
+				resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+				require.NoError(t, err, "%q", raw)
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				require.Equal(t, tc.status, resp.StatusCode, "%s", b)
+				require.Contains(t, string(b), tc.errSub)
+			}
 			if tc.counted {
 				require.Equal(t, before+1, l.rejected(t, rejectReadTimeout))
 			}
