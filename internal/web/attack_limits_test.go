@@ -194,7 +194,7 @@ func TestAttackSlowBody(t *testing.T) {
 // past the server's read and write timeouts: it still delivers.
 func TestAttackStreamOutlivesTimeouts(t *testing.T) {
 	t.Parallel()
-	lim := Limits{ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, StreamKeepalive: 100 * time.Millisecond}
+	lim := Limits{ReadTimeout: time.Second, WriteTimeout: time.Second, StreamKeepalive: 200 * time.Millisecond}
 	l := newLimited(t, nil, model{}, lim)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
