@@ -57,6 +57,9 @@ type Options struct {
 	// Auditor records the API's actions (nil: the server's audit trail,
 	// <storage.path>/audit).
 	Auditor web.Auditor
+	// HTTP bounds the API's timeouts, concurrency and result sizes; zero
+	// fields take web.DefaultLimits.
+	HTTP web.Limits
 }
 
 // App is a running (or stopped) server.
@@ -211,8 +214,13 @@ func (a *App) serveHTTP() (err error) {
 		return fmt.Errorf("listen on %s: %w", a.opts.Listen, err)
 	}
 	a.ln, a.tokens, a.tls = ln, sec.Tokens, tlsCfg != nil
-	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log, web.WithSecurity(sec)),
-		ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg}
+	lim := a.opts.HTTP.WithDefaults()
+	streamsDone := make(chan struct{}) // closed by Shutdown, which would wait for the streams
+	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log,
+		web.WithSecurity(sec), web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone)),
+		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout,
+		TLSConfig: tlsCfg}
+	a.srv.RegisterOnShutdown(func() { close(streamsDone) })
 	go func() {
 		serve := a.srv.Serve
 		if tlsCfg != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
+	"github.com/beamctl/beamctl/internal/web"
 )
 
 type serveCmd struct {
@@ -29,6 +31,7 @@ type serveCmd struct {
 	notesRetention                  promDuration
 	notesRetentionSize              units.Base2Bytes
 	auditRetention                  promDuration
+	http                            web.Limits
 }
 
 // promDuration is a flag written as Prometheus writes durations (15d, 6h).
@@ -66,6 +69,7 @@ func registerServe(kapp *kingpin.Application, register func(string, command)) {
 		BoolVar(&c.noAuth)
 	cmd.Flag("web.external-url", "The URL users reach the API at (e.g. https://beamctl.example.com): its host is accepted "+
 		"in Host headers (others but loopback are refused) and its origin is trusted.").StringVar(&c.externalURL)
+	registerHTTPLimits(cmd, &c.http)
 	register(cmd.FullCommand(), c)
 
 	cc := &checkConfigCmd{}
@@ -96,6 +100,45 @@ func (c *checkWebConfigCmd) run(_ context.Context, e *env) error {
 	return nil
 }
 
+// registerHTTPLimits declares the flags of the HTTP API's limits
+// (docs/security-limits.md).
+func registerHTTPLimits(cmd *kingpin.CmdClause, l *web.Limits) {
+	d := web.DefaultLimits()
+	n := func(v int) string { return strconv.Itoa(v) }
+	cmd.Flag("query.max-concurrency", "Most queries (query, query_range, series, labels, label values, federate) running at once; "+
+		"others wait up to 5s, then get 503.").Default(n(d.MaxQueries)).SetValue(positive{"query.max-concurrency", &l.MaxQueries})
+	cmd.Flag("query.max-series", "Most entries in a series, labels or label values answer; more is an error (pass limit= to truncate).").
+		Default(n(d.MaxSeries)).SetValue(positive{"query.max-series", &l.MaxSeries})
+	cmd.Flag("web.max-inspections", "Most inspection calls (GET /api/v1/nodes/{node}/{tool}) running at once; more get 503.").
+		Default(n(d.MaxInspections)).SetValue(positive{"web.max-inspections", &l.MaxInspections})
+	cmd.Flag("web.max-inspections-per-node", "Most inspection calls running at once on one node; more get 429.").
+		Default(n(d.MaxInspectionsPerNode)).SetValue(positive{"web.max-inspections-per-node", &l.MaxInspectionsPerNode})
+	cmd.Flag("web.max-streams", "Most notification streams (server-sent events) open at once; more get 503.").
+		Default(n(d.MaxStreams)).SetValue(positive{"web.max-streams", &l.MaxStreams})
+}
+
+// positive is an int flag that must be 1 or more.
+type positive struct {
+	name string
+	v    *int
+}
+
+func (p positive) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("--%s must be a whole number of 1 or more, not %q", p.name, s)
+	}
+	*p.v = n
+	return nil
+}
+
+func (p positive) String() string {
+	if p.v == nil {
+		return ""
+	}
+	return strconv.Itoa(*p.v)
+}
+
 func (c *serveCmd) untimed() bool { return true }
 
 func (c *serveCmd) run(ctx context.Context, e *env) error {
@@ -117,7 +160,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
 		Notifications:  journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
 		AuditRetention: time.Duration(c.auditRetention), Listen: c.listen, Logger: e.logger,
-		WebConfigFile: c.webConfigFile, NoAuth: c.noAuth, ExternalURL: c.externalURL})
+		WebConfigFile: c.webConfigFile, NoAuth: c.noAuth, ExternalURL: c.externalURL, HTTP: c.http})
 	if err != nil {
 		return err
 	}

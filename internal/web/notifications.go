@@ -92,7 +92,9 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 // notificationStream serves GET /api/v1/notifications/stream as
 // server-sent events, one JSON notification per event, oldest first:
 // first the stored ones newer than after_id (if given), then live ones.
-// A comment line every 15 s keeps proxies from closing the stream.
+// A comment line every 15 s (StreamKeepalive) keeps proxies from closing
+// the stream. At most MaxStreams are open at once; the server's read and
+// write timeouts do not apply to a stream, each write has its own deadline.
 func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 	rec := h.m.Notifications()
 	f, ok := h.notificationRequest(w, r)
@@ -104,10 +106,17 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: fmt.Errorf("streaming is not supported")})
 		return
 	}
+	rc := http.NewResponseController(w) // each write gets its own deadline (streamWrite)
+	release, ok := h.startStream(w)
+	if !ok {
+		return
+	}
+	defer release()
 	live, cancel := rec.Subscribe(journal.Filter{Cluster: f.Cluster, Node: f.Node, Kind: f.Kind, Grep: f.Grep}, 1024)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
+	h.streamWrite(rc)
 	w.WriteHeader(http.StatusOK)
 	last := f.AfterID
 	send := func(n journal.Notification) bool {
@@ -119,6 +128,7 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return false
 		}
+		h.streamWrite(rc)
 		_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", n.ID, b)
 		return err == nil
 	}
@@ -137,11 +147,13 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	flusher.Flush()
-	keepalive := time.NewTicker(15 * time.Second)
+	keepalive := time.NewTicker(h.lim.StreamKeepalive)
 	defer keepalive.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-h.streamsDone:
 			return
 		case n, ok := <-live:
 			if !ok || !send(n) {
@@ -149,6 +161,7 @@ func (h *handler) notificationStream(w http.ResponseWriter, r *http.Request) {
 			}
 			flusher.Flush()
 		case <-keepalive.C:
+			h.streamWrite(rc)
 			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
 				return
 			}

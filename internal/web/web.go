@@ -103,16 +103,11 @@ const maxBody = 1 << 20
 // New returns the API handler, built from the route table (routes.go).
 // self serves beamctl's own metrics on /metrics and reload serves POST
 // /-/reload (nil: not served). Without options the API is in loopback
-// mode (see Security).
+// mode (see Security) with DefaultLimits (WithLimits).
 func New(q Querier, m Model, self, reload http.Handler, logger *slog.Logger, opts ...Option) http.Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	h := &handler{q: q, m: m, self: self, reload: reload, log: logger}
-	for _, o := range opts {
-		o(h)
-	}
-	h.g = newGuard(h.sec, logger)
+	h := newHandler(q, m, logger, opts)
+	h.self, h.reload = self, reload
+	h.g = newGuard(h.sec, h.log)
 	return h.g.secure(h.router())
 }
 
@@ -123,6 +118,9 @@ type handler struct {
 	log          *slog.Logger
 	sec          Security // set by WithSecurity
 	g            *guard
+	lim          *limiter
+	// streamsDone, when closed, ends the notification streams.
+	streamsDone <-chan struct{}
 }
 
 // apiError is a Prometheus API error: bad_data (400) or execution (422).
@@ -154,13 +152,20 @@ func (h *handler) form(w http.ResponseWriter, r *http.Request) *apiError {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		return badData("cannot read the request: %v", err)
+		return h.formError(err)
 	}
 	return nil
 }
 
+// The times the store can hold (int64 milliseconds), as Prometheus'
+// minTime and maxTime.
+var (
+	minTime = time.Unix(math.MinInt64/1000+62135596801, 0).UTC()
+	maxTime = time.Unix(math.MaxInt64/1000-62135596801, 999999999).UTC()
+)
+
 // parseTime reads a Prometheus API time: a Unix timestamp in (fractional)
-// seconds or RFC 3339.
+// seconds or RFC 3339, within the range the store can hold.
 func parseTime(s string, def time.Time) (time.Time, error) {
 	if s == "" {
 		return def, nil
@@ -168,6 +173,9 @@ func parseTime(s string, def time.Time) (time.Time, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+		}
+		if f < float64(minTime.Unix()) || f > float64(maxTime.Unix()) {
+			return time.Time{}, fmt.Errorf("timestamp %q is out of range (from %d to %d seconds)", s, minTime.Unix(), maxTime.Unix())
 		}
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(frac*1e9)), nil
@@ -179,16 +187,29 @@ func parseTime(s string, def time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// parseStep reads a step as seconds (float) or a duration ("15s").
+// parseStep reads a step as seconds (float) or a duration ("15s"): at
+// least a millisecond (the store's resolution; 1e-300 would be zero) and
+// no more than a time.Duration holds.
 func parseStep(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && !math.IsInf(f, 0) {
-		return time.Duration(f * float64(time.Second)), nil
+	d, err := time.ParseDuration(s)
+	if f, ferr := strconv.ParseFloat(s, 64); ferr == nil {
+		if math.IsNaN(f) || f*float64(time.Second) >= math.MaxInt64 || f*float64(time.Second) <= math.MinInt64 {
+			return 0, fmt.Errorf("cannot parse %q to a valid duration: it is out of range", s)
+		}
+		d, err = time.Duration(f*float64(time.Second)), nil
 	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return d, nil
+	if err != nil {
+		return 0, fmt.Errorf("cannot parse %q to a valid duration", s)
 	}
-	return 0, fmt.Errorf("cannot parse %q to a valid duration", s)
+	if d < time.Millisecond {
+		return 0, fmt.Errorf("step %q is not a positive duration of at least 1ms", s)
+	}
+	return d, nil
 }
+
+// maxPoints is the most points per series a range query may return, as
+// Prometheus.
+const maxPoints = 11000
 
 func (h *handler) query(w http.ResponseWriter, r *http.Request) {
 	if aerr := h.form(w, r); aerr != nil {
@@ -205,6 +226,11 @@ func (h *handler) query(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, badData("invalid parameter time: %v", err))
 		return
 	}
+	release, ok := h.startQuery(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	res, err := h.q.Query(r.Context(), q, ts)
 	if err != nil {
 		h.respond(w, nil, queryError(err))
@@ -238,6 +264,19 @@ func (h *handler) queryRange(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, badData("invalid parameter step: %v", err))
 		return
 	}
+	if end.Before(start) {
+		h.respond(w, nil, badData("query end is before its start"))
+		return
+	}
+	if n := end.Sub(start) / step; n > maxPoints {
+		h.respond(w, nil, badData("query range of %d steps exceeds 11,000 points per series (raise the step)", n))
+		return
+	}
+	release, ok := h.startQuery(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	res, err := h.q.QueryRange(r.Context(), q, start, end, step)
 	if err != nil {
 		h.respond(w, nil, queryError(err))
@@ -282,29 +321,45 @@ func (h *handler) formWindow(w http.ResponseWriter, r *http.Request) (time.Time,
 }
 
 func (h *handler) labels(w http.ResponseWriter, r *http.Request) {
-	start, end, ok := h.formWindow(w, r)
-	if !ok {
-		return
-	}
-	names, err := h.q.LabelNames(r.Context(), start, end)
-	if err != nil {
-		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
-		return
-	}
-	h.respond(w, nonNil(names), nil)
+	h.labelList(w, r, "label names", func(ctx context.Context, start, end time.Time) ([]string, error) {
+		return h.q.LabelNames(ctx, start, end)
+	})
 }
 
 func (h *handler) labelValues(w http.ResponseWriter, r *http.Request) {
+	h.labelList(w, r, "label values", func(ctx context.Context, start, end time.Time) ([]string, error) {
+		return h.q.LabelValues(ctx, r.PathValue("name"), start, end)
+	})
+}
+
+// labelList answers labels or label values: start, end and limit read,
+// within a query slot and --query.max-series.
+func (h *handler) labelList(w http.ResponseWriter, r *http.Request, what string,
+	list func(ctx context.Context, start, end time.Time) ([]string, error)) {
 	start, end, ok := h.formWindow(w, r)
 	if !ok {
 		return
 	}
-	vals, err := h.q.LabelValues(r.Context(), r.PathValue("name"), start, end)
+	limit, aerr := parseLimit(r)
+	if aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	release, ok := h.startQuery(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	names, err := list(r.Context(), start, end)
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
 		return
 	}
-	h.respond(w, nonNil(vals), nil)
+	keep, warnings, ok := h.capResult(w, what, len(names), limit)
+	if !ok {
+		return
+	}
+	h.respondWarned(w, nonNil(names[:keep]), warnings)
 }
 
 func (h *handler) series(w http.ResponseWriter, r *http.Request) {
@@ -321,15 +376,29 @@ func (h *handler) series(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	limit, aerr := parseLimit(r)
+	if aerr != nil {
+		h.respond(w, nil, aerr)
+		return
+	}
+	release, ok := h.startQuery(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	series, err := h.q.Series(r.Context(), sels, start, end)
 	if err != nil {
 		h.respond(w, nil, badData("%v", err))
 		return
 	}
+	keep, warnings, ok := h.capResult(w, "series", len(series), limit)
+	if !ok {
+		return
+	}
 	if series == nil {
 		series = []map[string]string{}
 	}
-	h.respond(w, series, nil)
+	h.respondWarned(w, series[:keep], warnings)
 }
 
 // metadata answers {"metric": [{"type", "help", "unit"}]}, optionally for
@@ -374,6 +443,11 @@ func (h *handler) federate(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no match[] parameter provided", http.StatusBadRequest)
 		return
 	}
+	release, ok := h.startQuery(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	now := time.Now()
 	type line struct {
 		labels []exposition.Label
@@ -481,6 +555,11 @@ func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, nil, badData("%v", err))
 		return
 	}
+	release, ok := h.startInspection(w, r.PathValue("node"))
+	if !ok {
+		return
+	}
+	defer release()
 	timeout := inspectTimeout
 	if t.Time != nil {
 		timeout += t.Time(args)

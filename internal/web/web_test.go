@@ -118,7 +118,7 @@ func TestHostileRequests(t *testing.T) {
 		{"negative step", "GET", "/api/v1/query_range?query=up&start=0&end=10&step=-1", "", 400, "invalid parameter step"},
 		{"too many points", "GET", "/api/v1/query_range?query=up&start=0&end=100000000&step=1", "", 400, "exceeds 11,000 points"},
 		{"end before start", "GET", "/api/v1/query_range?query=up&start=100&end=10&step=1", "", 400, "end is before its start"},
-		{"oversized body", "POST", "/api/v1/query", "query=" + big, 400, "cannot read the request"},
+		{"oversized body", "POST", "/api/v1/query", "query=" + big, 413, "the request body is larger than 1048576 bytes"},
 		{"wrong method", "PUT", "/api/v1/query?query=up", "", 405, "method PUT is not allowed"},
 		{"series without match", "GET", "/api/v1/series", "", 400, "no match[] parameter provided"},
 		{"bad selector", "GET", "/api/v1/series?match[]=" + url.QueryEscape("{"), "", 400, "selector"},
