@@ -44,7 +44,7 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 			return err
 		}
 		if c.args.Bool("dry-run") {
-			plan, err := runOn[*inspect.LoadPlan](ctx, conn, c.tool, c.args)
+			plan, err := runOn[*inspect.LoadPlan](ctx, e.inspectConn(conn), c.tool, c.args)
 			_ = conn.Close()
 			if err != nil {
 				return err
@@ -59,7 +59,7 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 			_ = conn.Close()
 			return fmt.Errorf("write the audit log (nothing was loaded): %w", err)
 		}
-		res, err := runOn[*inspect.LoadResult](ctx, conn, c.tool, c.args)
+		res, err := runOn[*inspect.LoadResult](ctx, e.inspectConn(conn), c.tool, c.args)
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("load on %s: %w", conn.Node(), err)

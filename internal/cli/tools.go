@@ -120,7 +120,7 @@ func runTool[T any](ctx context.Context, e *env, node string, tp *toolParams) (T
 		return v, err
 	}
 	defer conn.Close()
-	return runOn[T](ctx, conn, tp.tool, tp.args)
+	return runOn[T](ctx, e.inspectConn(conn), tp.tool, tp.args)
 }
 
 // runOn runs a tool on a connection and returns its result as T.

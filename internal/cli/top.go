@@ -88,7 +88,7 @@ func (c *topCmd) fetcher(ctx context.Context, e *env) (func(context.Context) (*i
 		return nil, nil, err
 	}
 	return func(ctx context.Context) (*inspect.TopResult, error) {
-		return runOn[*inspect.TopResult](ctx, conn, c.tool, c.args)
+		return runOn[*inspect.TopResult](ctx, e.inspectConn(conn), c.tool, c.args)
 	}, func() { _ = conn.Close() }, nil
 }
 
