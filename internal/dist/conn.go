@@ -207,10 +207,10 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 	c.tickTime.Store(int64(DefaultTickTime))
 	go c.readLoop()
 	go c.writeLoop()
-	liveNames.add(key)
+	liveNames.add(key, c)
 	go func() {
 		<-c.done
-		liveNames.remove(key)
+		liveNames.remove(key, c)
 	}()
 	return c, nil
 }

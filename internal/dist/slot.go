@@ -118,21 +118,43 @@ func userPart() string {
 	return u.Username
 }
 
-// liveNames counts this process's connections by "self peer", so that a
+// liveNames holds this process's connections by "self peer", so that a
 // name is taken over in a handshake only from a process that ended.
-var liveNames = nameSet{m: map[string]int{}}
+var liveNames = nameSet{m: map[string]map[*Conn]bool{}}
 
 type nameSet struct {
 	mu sync.Mutex
-	m  map[string]int
+	m  map[string]map[*Conn]bool
 }
 
-func (s *nameSet) has(k string) bool { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] > 0 }
-func (s *nameSet) add(k string)      { s.mu.Lock(); s.m[k]++; s.mu.Unlock() }
-func (s *nameSet) remove(k string) {
+// has reports whether a connection of key is still open.
+func (s *nameSet) has(k string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m[k]--; s.m[k] <= 0 {
+	for c := range s.m[k] {
+		select {
+		case <-c.done:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+func (s *nameSet) add(k string, c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[k] == nil {
+		s.m[k] = map[*Conn]bool{}
+	}
+	s.m[k][c] = true
+}
+
+func (s *nameSet) remove(k string, c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m[k], c)
+	if len(s.m[k]) == 0 {
 		delete(s.m, k)
 	}
 }
