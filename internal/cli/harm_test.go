@@ -142,7 +142,9 @@ func TestCLIAtomsFromArguments(t *testing.T) {
 	}{
 		{args: func(i int) []string { return []string{"pi", n.Name, fmt.Sprintf("'Fresh %d %d'", stamp, i)} },
 			wantErr: "no process is registered as"},
-		{args: func(i int) []string { return []string{"pi", n.Name, fmt.Sprintf("<'fresh_%d_%d@nohost'.1.0>", stamp, i)} },
+		{args: func(i int) []string {
+			return []string{"pi", n.Name, fmt.Sprintf("<'fresh_%d_%d@nohost'.1.0>", stamp, i)}
+		},
 			wantErr: "is not a process of"},
 	}
 	for _, tc := range cases {
