@@ -162,7 +162,9 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 		self = LocalName(peer)
 	}
 	key := self + " " + peer.String()
-	takeOver := opts.Name == "" && opts.Alive != "" && !liveNames.has(key)
+	inUse, dialDone := liveNames.dial(key)
+	defer dialDone()
+	takeOver := opts.Name == "" && opts.Alive != "" && !inUse
 	var cb [4]byte
 	_, _ = rand.Read(cb[:])
 	creation := binary.BigEndian.Uint32(cb[:]) | 1 // never 0: 0 means "any incarnation"

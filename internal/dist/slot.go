@@ -118,13 +118,32 @@ func userPart() string {
 	return u.Username
 }
 
-// liveNames holds this process's connections by "self peer", so that a
-// name is taken over in a handshake only from a process that ended.
-var liveNames = nameSet{m: map[string]map[*Conn]bool{}}
+// liveNames holds this process's connections (and dials) by "self peer",
+// so that a name is taken over in a handshake only from a process that
+// ended.
+var liveNames = nameSet{m: map[string]map[*Conn]bool{}, dialing: map[string]int{}}
 
 type nameSet struct {
-	mu sync.Mutex
-	m  map[string]map[*Conn]bool
+	mu      sync.Mutex
+	m       map[string]map[*Conn]bool
+	dialing map[string]int
+}
+
+// dial reports whether a connection of key is open or being made, and
+// counts this one as being made until done is called.
+func (s *nameSet) dial(k string) (inUse bool, done func()) {
+	inUse = s.has(k)
+	s.mu.Lock()
+	inUse = inUse || s.dialing[k] > 0
+	s.dialing[k]++
+	s.mu.Unlock()
+	return inUse, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.dialing[k]--; s.dialing[k] <= 0 {
+			delete(s.dialing, k)
+		}
+	}
 }
 
 // has reports whether a connection of key is still open.

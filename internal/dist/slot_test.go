@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/testnode"
 )
 
 // TestLockName: names held at once differ, a released name is taken
@@ -56,4 +59,30 @@ func TestLockDirRefused(t *testing.T) {
 	require.NoError(t, os.Chmod(filepath.Join(dir, "beamctl"), 0o777))
 	_, err := LockName(context.Background(), "")
 	require.ErrorContains(t, err, "is writable by others")
+}
+
+// TestNameTakeOver: a name this process holds (Options.Alive) takes over
+// the node's connection under that name when it is not one of this
+// process's open connections (here, one the test disowns, as a process
+// that ended leaves it), and never one of its own.
+func TestNameTakeOver(t *testing.T) {
+	n := testnode.Start(t, testnode.Options{})
+	alive := "beamctl_takeover"
+	first := dial(t, n, Options{Alive: alive})
+	// A second connection under the name, while the first is ours: refused.
+	_, err := Dial(context.Background(), n.Name, Options{Cookie: n.Cookie, Alive: alive})
+	require.ErrorIs(t, err, ErrNameInUse)
+	require.NoError(t, first.Err())
+	// The first now counts as another process's: taken over.
+	liveNames.remove(first.Self()+" "+n.Name, first)
+	second := dial(t, n, Options{Alive: alive})
+	require.Equal(t, first.Self(), second.Self())
+	select {
+	case <-first.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node did not drop the old connection")
+	}
+	r, err := second.Call(context.Background(), "erlang", "node")
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom(n.Name), r)
 }
