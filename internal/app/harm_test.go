@@ -57,7 +57,7 @@ clusters:
   - name: harm
     cookie: %s
     nodes: [%s]
-    notifications: {shell_commands: false, system_monitor: off, log_level: none}
+    notifications: {shell_commands: false, system_monitor: off, log_level: none, code_interval: 1s}
 %s`, n.Cookie, n.Name, extra)), t.TempDir())
 	require.NoError(t, err)
 	return cfg
@@ -261,4 +261,64 @@ func evalProbe(c *dist.Conn, expr string) (etf.Term, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return inspect.EvalWith(ctx, c, expr, nil)
+}
+
+// TestServerNameStable cuts the server's connection to a node 40 times:
+// the server comes back every time under the same node name, so the
+// node's atom table does not grow by more than the first-time atoms of
+// what the server runs there (variable names of its erl_eval expressions;
+// a warm-up of three cuts comes first). Before, every connection was a
+// new random name: one atom each.
+func TestServerNameStable(t *testing.T) {
+	const cuts, warmUp = 40, 3
+	n := testnode.Start(t, testnode.Options{})
+	probe := dialNode(t, n)
+	srv := startApp(t, harmConfig(t, n, ""), t.TempDir())
+	_ = srv
+	server := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r, err := probe.Call(ctx, "erlang", "nodes", etf.Atom("hidden"))
+		require.NoError(t, err)
+		l, _ := etf.ToList(r)
+		for _, x := range l {
+			if a, ok := x.(etf.Atom); ok && string(a) != probe.Self() {
+				return string(a)
+			}
+		}
+		return ""
+	}
+	var name string
+	require.Eventually(t, func() bool { name = server(); return name != "" }, 30*time.Second, 50*time.Millisecond)
+	t.Logf("the server is %s", name)
+	// The node's atom count once the server's first-time work is done:
+	// unchanged for 2 s.
+	settled := func() int64 {
+		last, since := atomCount(t, probe), time.Now()
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if c := atomCount(t, probe); c != last {
+				last, since = c, time.Now()
+			} else if time.Since(since) > 2*time.Second {
+				break
+			}
+		}
+		return last
+	}
+	var before int64
+	for i := range cuts + warmUp {
+		if i == warmUp {
+			before = settled()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := probe.Call(ctx, "erlang", "disconnect_node", etf.Atom(name))
+		cancel()
+		require.NoError(t, err)
+		var again string
+		require.Eventually(t, func() bool { again = server(); return again != "" }, 30*time.Second, 50*time.Millisecond,
+			"the server did not reconnect")
+		require.Equal(t, name, again, "the server reconnected under another name")
+	}
+	after := settled()
+	t.Logf("%d reconnections: the node's atom count went from %d to %d", cuts, before, after)
+	require.LessOrEqual(t, after-before, int64(dist.NameSlots))
 }
