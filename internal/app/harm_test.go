@@ -37,6 +37,22 @@ func atomCount(t *testing.T, c *dist.Conn) int64 {
 	return nodeInt(t, c, "system_info", etf.Atom("atom_count"))
 }
 
+// settledAtoms is the node's atom count once the server's first-time work
+// there is done (the variable names of its erl_eval expressions, the
+// modules it makes the node load): unchanged for 2 s.
+func settledAtoms(t *testing.T, c *dist.Conn) int64 {
+	t.Helper()
+	last, since := atomCount(t, c), time.Now()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if n := atomCount(t, c); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) > 2*time.Second {
+			break
+		}
+	}
+	return last
+}
+
 // agentLoaded reports code:is_loaded(beamctl_agent) on the node.
 func agentLoaded(t *testing.T, c *dist.Conn) bool {
 	t.Helper()
@@ -87,7 +103,7 @@ func TestAPINoAtomsFromNames(t *testing.T) {
 	var before int64
 	for i := range calls + 200 {
 		if i == 200 {
-			before = atomCount(t, probe)
+			before = settledAtoms(t, probe)
 		}
 		var path string
 		q := url.Values{}
@@ -291,23 +307,10 @@ func TestServerNameStable(t *testing.T) {
 	var name string
 	require.Eventually(t, func() bool { name = server(); return name != "" }, 30*time.Second, 50*time.Millisecond)
 	t.Logf("the server is %s", name)
-	// The node's atom count once the server's first-time work is done:
-	// unchanged for 2 s.
-	settled := func() int64 {
-		last, since := atomCount(t, probe), time.Now()
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if c := atomCount(t, probe); c != last {
-				last, since = c, time.Now()
-			} else if time.Since(since) > 2*time.Second {
-				break
-			}
-		}
-		return last
-	}
 	var before int64
 	for i := range cuts + warmUp {
 		if i == warmUp {
-			before = settled()
+			before = settledAtoms(t, probe)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := probe.Call(ctx, "erlang", "disconnect_node", etf.Atom(name))
@@ -318,7 +321,7 @@ func TestServerNameStable(t *testing.T) {
 			"the server did not reconnect")
 		require.Equal(t, name, again, "the server reconnected under another name")
 	}
-	after := settled()
+	after := settledAtoms(t, probe)
 	t.Logf("%d reconnections: the node's atom count went from %d to %d", cuts, before, after)
 	require.LessOrEqual(t, after-before, int64(dist.NameSlots))
 }
