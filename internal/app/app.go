@@ -25,6 +25,7 @@ import (
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/auth"
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/export"
 	"github.com/beamctl/beamctl/internal/journal"
 	"github.com/beamctl/beamctl/internal/store"
@@ -76,6 +77,7 @@ type App struct {
 	tls     bool         // the API is served over TLS
 	rootCtx context.Context
 	cancel  context.CancelFunc
+	name    *dist.NameLock // the server's node name (cluster.go), held from Start to Stop
 
 	notesDone chan struct{} // closed when the recorder's loop ends
 
@@ -164,7 +166,15 @@ func New(o Options) (_ *App, err error) {
 // Start builds the clusters' runs and the exports (a TLS file that is no
 // certificate fails here, before anything runs), listens, then discovers,
 // collects, evaluates alarms and exports in the background.
-func (a *App) Start(ctx context.Context) error {
+func (a *App) Start(ctx context.Context) (err error) {
+	if err := a.lockName(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = a.name.Release()
+		}
+	}()
 	a.runMu.Lock()
 	steps, err := a.planRuns(a.cfg)
 	a.runMu.Unlock() // not held while the self-metrics register: they read the runs
@@ -377,7 +387,7 @@ func (a *App) stop() error {
 	if a.auditDone != nil {
 		<-a.auditDone
 	}
-	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close(), a.audit.close())
+	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close(), a.audit.close(), a.name.Release())
 	if a.tokens != nil {
 		errs = append(errs, a.tokens.Close())
 	}

@@ -56,7 +56,10 @@ func (a *App) newRun(cl config.Cluster, g config.Global, pool *dist.Pool) (*clus
 		return nil, fmt.Errorf("cluster %q: %w", cl.Name, err)
 	}
 	if pool == nil {
-		o := dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name)}
+		o := dist.Options{Cookie: cl.Cookie, Logger: a.log.With("cluster", cl.Name), RPC: dist.RPCSpawn}
+		if a.name != nil {
+			o.Alive = a.name.Alive
+		}
 		if t := cl.TLS; t != nil {
 			o.TLS, err = dist.LoadTLS(dist.TLSFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile,
 				ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify})

@@ -12,13 +12,34 @@ import (
 // connections, notifications and alarms behind web's narrow interfaces.
 type webModel struct{ *App }
 
-// Conn returns the live connection to a managed node.
+// Conn returns the live connection to a managed node (a name no cluster
+// knows is refused without dialling: App.Conn). On a node whose cluster says
+// agent: false, the tools get it WithoutAgent: top scans with erl_eval and
+// the tools that need beamctl_agent fail, instead of loading it.
 func (m webModel) Conn(ctx context.Context, node string) (inspect.Conn, error) {
 	c, err := m.App.Conn(ctx, node)
 	if err != nil {
 		return nil, err // not a nil *dist.Conn in a non-nil interface
 	}
+	if !m.agentEnabled(node) {
+		return inspect.WithoutAgent(c), nil
+	}
 	return c, nil
+}
+
+// agentEnabled reports whether the cluster of a managed node allows
+// beamctl_agent (false for a node no cluster knows).
+func (a *App) agentEnabled(node string) bool {
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	for _, run := range a.runs {
+		for _, st := range run.pool.Status() {
+			if st.Node == node {
+				return run.cfg.AgentEnabled()
+			}
+		}
+	}
+	return false
 }
 
 // Notifications holds the notifications.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/beamctl/beamctl/internal/dist"
 )
 
 // Version is set at build time.
@@ -25,6 +27,7 @@ type env struct {
 	stdout, stderr io.Writer
 	logger         *slog.Logger
 	g              *globals
+	name           *dist.NameLock // beamctl's own node name, once taken
 }
 
 // globals are the flags every command shares.
@@ -44,6 +47,7 @@ type globals struct {
 	server     string
 	tokenFile  string
 	auditFile  string
+	noAgent    bool
 }
 
 // command is one registered CLI command.
@@ -74,7 +78,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globals{}
 	app.Flag("cookie", "Distribution cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie).").StringVar(&g.cookie)
 	app.Flag("cookie-file", "Read the cookie from this file.").StringVar(&g.cookieFile)
-	app.Flag("sname", "beamctl's own short node name (default: beamctl_<random>, in the style of the target).").StringVar(&g.sname)
+	app.Flag("sname", "beamctl's own short node name (default: the first free of beamctl_<user>_0 to _15, in the style of the target).").StringVar(&g.sname)
 	app.Flag("name", "beamctl's own long node name, e.g. ops@host.example.com.").StringVar(&g.name)
 	app.Flag("tls.cert", "Client certificate (PEM) for TLS distribution (-proto_dist inet_tls).").StringVar(&g.tlsCert)
 	app.Flag("tls.key", "Client key (PEM) for TLS distribution.").StringVar(&g.tlsKey)
@@ -87,6 +91,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("token-file", "API token for --server (a file only you may read; see beamctl token create).").StringVar(&g.tokenFile)
 	app.Flag("audit.file", "Local audit log of the actions run over direct connections (eval, load, inspection tools, agent remove) "+
 		"(default: $XDG_STATE_HOME/beamctl/audit.log, else ~/.local/state/beamctl/audit.log).").StringVar(&g.auditFile)
+	app.Flag("no-agent", "Never load beamctl_agent on the node: top scans with erl_eval, and the tools that need the agent (alloc, ets, leaks, stat, load --force's listing) refuse.").
+		BoolVar(&g.noAgent)
 	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
 	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
 		EnumVar(&g.logLevel, "debug", "info", "warn", "error")
@@ -126,6 +132,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	e := &env{stdout: stdout, stderr: stderr, g: g, logger: newLogger(stderr, g.logLevel)}
+	defer e.release()
 	timeout := g.timeout
 	if x, ok := commands[selected].(interface{ extraTime() time.Duration }); ok {
 		timeout += x.extraTime() // e.g. msacc's --duration

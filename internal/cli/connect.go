@@ -11,6 +11,7 @@ import (
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/erlnode"
+	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 // resolveCookie finds the cookie the way erl does, plus flags and the
@@ -82,8 +83,11 @@ func nodeName(s string) (string, error) {
 	return n.String(), nil
 }
 
-// options builds the distribution options from the global flags.
-func (e *env) options() (dist.Options, error) {
+// options builds the distribution options from the global flags. Calls run
+// in processes spawned for them, killed when the command's deadline passes
+// or it ends (dist.RPCSpawn). Without --sname or --name, beamctl's own name
+// is one of the user's few beamctl_<user>_<N> on this host (see ownName).
+func (e *env) options(ctx context.Context) (dist.Options, error) {
 	cookie, err := resolveCookie(e.g)
 	if err != nil {
 		return dist.Options{}, err
@@ -93,7 +97,7 @@ func (e *env) options() (dist.Options, error) {
 			e.logger.Warn("Cookie file is open to others", "file", p, "warning", w)
 		}
 	}
-	o := dist.Options{Cookie: cookie, MaxMessageSize: e.g.maxMsg, Logger: e.logger}
+	o := dist.Options{Cookie: cookie, MaxMessageSize: e.g.maxMsg, Logger: e.logger, RPC: dist.RPCSpawn}
 	switch {
 	case e.g.sname != "" && e.g.name != "":
 		return o, errors.New("give --sname or --name, not both")
@@ -112,6 +116,8 @@ func (e *env) options() (dist.Options, error) {
 		if _, err := dist.ParseNodeName(o.Name); err != nil {
 			return o, err
 		}
+	} else if o.Alive, err = e.ownName(ctx); err != nil {
+		return o, err
 	}
 	if e.g.tlsCA != "" || e.g.tlsCert != "" || e.g.tlsInsec {
 		cfg, err := dist.LoadTLS(dist.TLSFiles{
@@ -131,9 +137,40 @@ func (e *env) dial(ctx context.Context, node string) (*dist.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := e.options()
+	opts, err := e.options(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return dist.Dial(ctx, name, opts)
+}
+
+// ownName returns the name this run holds, taking the first free one of
+// dist.NameSlots on first use: every node keeps the name of every node that
+// connected to it as an atom forever, so a fresh name per run would grow its
+// atom table by one per beamctl command. The name is released when Run
+// returns (or the process ends).
+func (e *env) ownName(ctx context.Context) (string, error) {
+	if e.name == nil {
+		l, err := dist.LockName(ctx, "")
+		if err != nil {
+			return "", err
+		}
+		e.name = l
+	}
+	return e.name.Alive, nil
+}
+
+// release gives back what the run holds (its node name).
+func (e *env) release() {
+	_ = e.name.Release()
+	e.name = nil
+}
+
+// inspectConn is conn as the inspection tools get it: with --no-agent, one
+// on which beamctl_agent is never loaded (inspect.WithoutAgent).
+func (e *env) inspectConn(conn *dist.Conn) inspect.Conn {
+	if e.g.noAgent {
+		return inspect.WithoutAgent(conn)
+	}
+	return conn
 }

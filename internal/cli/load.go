@@ -44,7 +44,7 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 			return err
 		}
 		if c.args.Bool("dry-run") {
-			plan, err := auditedRun[*inspect.LoadPlan](ctx, e, conn, c.toolParams)
+			plan, err := auditedRun[*inspect.LoadPlan](ctx, e, e.inspectConn(conn), c.toolParams)
 			_ = conn.Close()
 			if err != nil {
 				return err
@@ -55,7 +55,7 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 			}
 			continue
 		}
-		res, err := auditedRun[*inspect.LoadResult](ctx, e, conn, c.toolParams)
+		res, err := auditedRun[*inspect.LoadResult](ctx, e, e.inspectConn(conn), c.toolParams)
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("load on %s: %w", conn.Node(), err)

@@ -67,7 +67,7 @@ func (c *metricsCmd) run(ctx context.Context, e *env) (err error) {
 	}
 	defer func() { end(err) }()
 	var cc collector.Conn = conn
-	if !c.agentless {
+	if !c.agentless && !e.g.noAgent {
 		if _, err := inspect.EnsureAgent(ctx, conn); err != nil {
 			return err
 		}

@@ -71,7 +71,7 @@ func (c *statCmd) run(ctx context.Context, e *env) error {
 			return err
 		}
 		defer conn.Close()
-		s, err := inspect.NewStat(sctx, conn, !c.args.Bool("no-queues"))
+		s, err := inspect.NewStat(sctx, e.inspectConn(conn), !c.args.Bool("no-queues"))
 		cancel()
 		if err != nil {
 			return err

@@ -112,7 +112,11 @@ func (tp *toolParams) extraTime() time.Duration {
 func runTool[T any](ctx context.Context, e *env, node string, tp *toolParams) (T, error) {
 	var v T
 	if e.g.server != "" && tp.tool.Web {
-		err := e.fromServer(ctx, node, tp.tool.Name, tp.query(), &v)
+		q, err := e.serverQuery(tp)
+		if err != nil {
+			return v, err
+		}
+		err = e.fromServer(ctx, node, tp.tool.Name, q, &v)
 		return v, err
 	}
 	conn, err := e.dial(ctx, node)
@@ -120,7 +124,7 @@ func runTool[T any](ctx context.Context, e *env, node string, tp *toolParams) (T
 		return v, err
 	}
 	defer conn.Close()
-	return auditedRun[T](ctx, e, conn, tp)
+	return auditedRun[T](ctx, e, e.inspectConn(conn), tp)
 }
 
 // runOn runs a tool on a connection and returns its result as T.
@@ -135,4 +139,20 @@ func runOn[T any](ctx context.Context, c inspect.Conn, t *inspect.Tool, a inspec
 		return v, fmt.Errorf("%s returned %T, not %T", t.Name, res, v)
 	}
 	return v, nil
+}
+
+// serverQuery is the query for the server's run of the tool. --no-agent
+// holds there too: top scans agentless, a tool that needs the agent is
+// refused here.
+func (e *env) serverQuery(tp *toolParams) (url.Values, error) {
+	q := tp.query()
+	if e.g.noAgent {
+		switch tp.tool.Agent {
+		case inspect.LoadsAgent:
+			return nil, inspect.ErrAgentDisabled
+		case inspect.AgentUnlessAgentless:
+			q.Set("agentless", "true")
+		}
+	}
+	return q, nil
 }

@@ -77,9 +77,13 @@ func (c *topCmd) run(ctx context.Context, e *env) error {
 // through a beamctl server with --server.
 func (c *topCmd) fetcher(ctx context.Context, e *env) (func(context.Context) (*inspect.TopResult, error), func(), error) {
 	if e.g.server != "" {
+		q, err := e.serverQuery(c.toolParams)
+		if err != nil {
+			return nil, nil, err
+		}
 		return func(ctx context.Context) (*inspect.TopResult, error) {
 			var res *inspect.TopResult
-			err := e.fromServer(ctx, c.node, c.tool.Name, c.query(), &res)
+			err := e.fromServer(ctx, c.node, c.tool.Name, q, &res)
 			return res, err
 		}, func() {}, nil
 	}
@@ -95,7 +99,7 @@ func (c *topCmd) fetcher(ctx context.Context, e *env) (func(context.Context) (*i
 	}
 	var last error // the outcome: the last refresh's
 	return func(ctx context.Context) (*inspect.TopResult, error) {
-		res, err := runOn[*inspect.TopResult](ctx, conn, c.tool, c.args)
+		res, err := runOn[*inspect.TopResult](ctx, e.inspectConn(conn), c.tool, c.args)
 		last = err
 		return res, err
 	}, func() { end(last); _ = conn.Close() }, nil

@@ -155,9 +155,16 @@ func Dial(ctx context.Context, node string, opts Options) (*Conn, error) {
 
 func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Conn, error) {
 	self := opts.Name
+	if self == "" && opts.Alive != "" {
+		self = opts.Alive + "@" + localHost(peer.Long())
+	}
 	if self == "" {
 		self = LocalName(peer)
 	}
+	key := self + " " + peer.String()
+	inUse, dialDone := liveNames.dial(key)
+	defer dialDone()
+	takeOver := opts.Name == "" && opts.Alive != "" && !inUse
 	var cb [4]byte
 	_, _ = rand.Read(cb[:])
 	creation := binary.BigEndian.Uint32(cb[:]) | 1 // never 0: 0 means "any incarnation"
@@ -168,7 +175,7 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 	if opts.TLS != nil {
 		lenSize = 4
 	}
-	pi, err := handshake(nc, lenSize, self, creation, opts.Flags, opts.Cookie, peer.String())
+	pi, err := handshake(nc, lenSize, self, creation, opts.Flags, opts.Cookie, peer.String(), takeOver)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the peer closed the connection during the handshake (does it use %s names? beamctl used %s): %w",
@@ -202,6 +209,11 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 	c.tickTime.Store(int64(DefaultTickTime))
 	go c.readLoop()
 	go c.writeLoop()
+	liveNames.add(key, c)
+	go func() {
+		<-c.done
+		liveNames.remove(key, c)
+	}()
 	return c, nil
 }
 

@@ -76,9 +76,16 @@ const (
 // Options configure how beamctl joins a cluster. The zero value plus a
 // Cookie is usable.
 type Options struct {
-	// Name is beamctl's own node name. Empty picks beamctl_<random>@<host>
-	// in the naming style (short or long) of each peer.
+	// Name is beamctl's own node name. Empty uses Alive, or else picks
+	// beamctl_<random>@<host> (a new atom on the peer each time: the
+	// beamctl binary always gives a Name or an Alive).
 	Name string
+	// Alive, when Name is empty, is the part before the @ of a name this
+	// process holds (a NameLock's), completed with this host in the naming
+	// style (short or long) of each peer. Since no other live process of
+	// ours uses it, a connection the peer still has under this name (from a
+	// process that just ended) is taken over in the handshake.
+	Alive string
 	// Cookie authenticates beamctl to the peer.
 	Cookie string
 	// TLS, when set, connects with TLS distribution (-proto_dist inet_tls).
@@ -110,8 +117,10 @@ const (
 	RPCRex RPCMode = iota
 	// RPCSpawn spawns the call's process on the node with a spawn_request
 	// signal running erpc:execute_call/4, as OTP's own rpc:call/4 does, and
-	// kills that process when the call's deadline passes. It measured about
-	// 10 % slower than RPCRex here (docs/benchmarks.md).
+	// kills that process when the call's deadline passes or the
+	// connection goes (it is linked). It measured about 10 % slower than
+	// RPCRex here (docs/benchmarks.md). The beamctl command line and
+	// server use it, so that no work outlives its deadline on a node.
 	RPCSpawn
 )
 

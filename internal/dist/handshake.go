@@ -59,7 +59,12 @@ const maxHandshakeMessage = 1024
 // send_challenge_reply, recv_challenge_ack. Messages have a 2-byte length
 // over TCP; TLS distribution (inet_tls_dist) uses {packet, 4} from the
 // start, so there lenSize is 4.
-func handshake(rw io.ReadWriter, lenSize int, self string, creation uint32, flags uint64, cookie, peer string) (peerInfo, error) {
+//
+// The peer answers alive when it still has a connection from a node named
+// self. With takeOver (self is a name this process holds and none of its
+// connections to peer uses), that connection is a dead process's, and we
+// answer true: the peer drops it and goes on.
+func handshake(rw io.ReadWriter, lenSize int, self string, creation uint32, flags uint64, cookie, peer string, takeOver bool) (peerInfo, error) {
 	hs := hsConn{rw: rw, lenSize: lenSize}
 	// send_name: 'N' Flags(8) Creation(4) Nlen(2) Name
 	msg := make([]byte, 0, 15+len(self))
@@ -86,10 +91,13 @@ func handshake(rw io.ReadWriter, lenSize int, self string, creation uint32, flag
 	case "not_allowed":
 		return peerInfo{}, ErrNotAllowed
 	case "alive":
-		// We never have another live connection under this name, so we
-		// answer false, and the peer drops the attempt.
-		_ = hs.write([]byte("sfalse"))
-		return peerInfo{}, ErrNameInUse
+		if !takeOver {
+			_ = hs.write([]byte("sfalse"))
+			return peerInfo{}, ErrNameInUse
+		}
+		if err := hs.write([]byte("strue")); err != nil {
+			return peerInfo{}, fmt.Errorf("send status: %w", err)
+		}
 	default:
 		return peerInfo{}, fmt.Errorf("unexpected handshake status %q", s)
 	}

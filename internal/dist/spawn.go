@@ -41,7 +41,8 @@ func (c *Conn) groupLeader(ctx context.Context) (etf.Pid, bool) {
 // callSpawn runs module:function(args...) in a process spawned on the node
 // by a SPAWN_REQUEST for erpc:execute_call(Ref, M, F, A), monitored by us;
 // the result comes back as the monitor's exit reason {Ref, return, Value}.
-// When the deadline passes first, the process is killed.
+// When the deadline passes first, the process is killed; it is linked to
+// us, so it also dies with the connection.
 func (c *Conn) callSpawn(ctx context.Context, mfa string, gl etf.Pid, module, function string, args []etf.Term) (etf.Term, error) {
 	reqID := c.MakeRef()
 	sc := &spawnCall{done: make(chan etf.Term, 1)}
@@ -57,7 +58,9 @@ func (c *Conn) callSpawn(ctx context.Context, mfa string, gl etf.Pid, module, fu
 	ctl := etf.Tuple{
 		int64(opSpawnRequest), reqID, c.pid, gl,
 		etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)},
-		etf.List{etf.Atom("monitor")},
+		// Linked too: when the connection goes (beamctl ended without
+		// killing it), the node kills the call.
+		etf.List{etf.Atom("monitor"), etf.Atom("link")},
 	}
 	argList := etf.List{reqID, etf.Atom(module), etf.Atom(function), etf.List(args)}
 	if err := c.send(ctx, ctl, argList, true); err != nil {

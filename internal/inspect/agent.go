@@ -48,8 +48,12 @@ var agents = struct {
 // code:load_binary (one round trip, kernel only); should the node's OTP
 // refuse that file, it compiles the module on the node from source
 // (erl_scan, erl_parse, compile:forms). Nothing is written to the node's
-// disk. It reports whether it loaded the module now.
+// disk. It reports whether it loaded the module now. On a WithoutAgent
+// connection it does nothing and returns ErrAgentDisabled.
 func EnsureAgent(ctx context.Context, c Conn) (bool, error) {
+	if !AgentAllowed(c) {
+		return false, ErrAgentDisabled
+	}
 	agents.Lock()
 	ok := agents.loaded[c]
 	agents.Unlock()
@@ -213,4 +217,28 @@ func RemoveLogHandlers(ctx context.Context, c Conn) ([]string, error) {
 		removed = append(removed, string(a))
 	}
 	return removed, nil
+}
+
+// ErrAgentDisabled means beamctl_agent is not to be loaded on the node: its
+// cluster says agent: false, or the command line --no-agent.
+var ErrAgentDisabled = errors.New("beamctl_agent is not to be loaded on this node (agent: false in the server's configuration, or --no-agent), and this tool needs it")
+
+// noAgentConn is a Conn on which EnsureAgent refuses to load the agent.
+type noAgentConn struct{ Conn }
+
+// WithoutAgent returns c for tools that must not load beamctl_agent on the node:
+// EnsureAgent returns ErrAgentDisabled, top scans with erl_eval instead, and
+// the tools that need the agent fail with that error. Nothing of the agent
+// is called on such a connection, not even a version check.
+func WithoutAgent(c Conn) Conn {
+	if _, ok := c.(noAgentConn); ok {
+		return c
+	}
+	return noAgentConn{c}
+}
+
+// AgentAllowed reports whether beamctl_agent may be loaded through c.
+func AgentAllowed(c Conn) bool {
+	_, no := c.(noAgentConn)
+	return !no
 }

@@ -60,9 +60,17 @@ func Apps(ctx context.Context, c Conn) ([]App, error) {
 	return apps, nil
 }
 
-// AppEnv returns application:get_all_env(App), sorted by key.
+// AppEnv returns application:get_all_env(App), sorted by key. The name is
+// looked up on the node without creating an atom (existingAtom).
 func AppEnv(ctx context.Context, c Conn, app string) ([]EnvEntry, error) {
-	r, err := c.Call(ctx, "application", "get_all_env", etf.Atom(app))
+	a, err := existingAtom(ctx, c, app)
+	if err != nil {
+		return nil, err
+	}
+	if a == "" {
+		return nil, fmt.Errorf("no application %s is loaded on %s", text(etf.Atom(app), c.Node()), c.Node())
+	}
+	r, err := c.Call(ctx, "application", "get_all_env", a)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,10 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -26,16 +28,22 @@ func LocalizeArgs(ctx context.Context, c Conn, t etf.Term) (etf.Term, error) {
 	return withCreation(t, node, uint32(n)), nil
 }
 
-// resolvePid turns a pid or registered name into a live pid.
+// resolvePid turns a pid or registered name (a RegName) into a live pid.
 func resolvePid(ctx context.Context, c Conn, proc etf.Term) (etf.Pid, error) {
-	if name, ok := proc.(etf.Atom); ok {
-		r, err := c.Call(ctx, "erlang", "whereis", name)
+	if name, ok := proc.(RegName); ok {
+		a, err := existingAtom(ctx, c, string(name))
 		if err != nil {
 			return etf.Pid{}, err
 		}
+		r := etf.Term(etf.Undefined)
+		if a != "" {
+			if r, err = c.Call(ctx, "erlang", "whereis", a); err != nil {
+				return etf.Pid{}, err
+			}
+		}
 		pid, ok := r.(etf.Pid)
 		if !ok {
-			return etf.Pid{}, fmt.Errorf("no process is registered as %s on %s", text(name, c.Node()), c.Node())
+			return etf.Pid{}, fmt.Errorf("no process is registered as %s on %s", text(etf.Atom(name), c.Node()), c.Node())
 		}
 		return pid, nil
 	}
@@ -135,4 +143,38 @@ func walk(t etf.Term, f func(etf.Term)) {
 			walk(p.Value, f)
 		}
 	}
+}
+
+// existingAtom returns the atom called name if the node has one, else "".
+// The name goes to the node as a binary (erlang:binary_to_existing_atom/2),
+// so that looking up a name never adds an atom to the node's table: a name
+// that is not an atom there cannot name a process, an application or a
+// table. Only then may the atom itself be sent.
+func existingAtom(ctx context.Context, c Conn, name string) (etf.Atom, error) {
+	r, err := c.Call(ctx, "erlang", "binary_to_existing_atom", []byte(name), etf.Atom("utf8"))
+	var bad *dist.BadRPCError
+	if errors.As(err, &bad) && isBadarg(bad.Reason) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	a, ok := r.(etf.Atom)
+	if !ok {
+		return "", fmt.Errorf("binary_to_existing_atom returned %s", text(r, c.Node()))
+	}
+	return a, nil
+}
+
+// isBadarg reports whether a badrpc reason is {'EXIT', {badarg, _}}.
+func isBadarg(reason etf.Term) bool {
+	t, err := etf.ToTuple(reason, 2)
+	if err != nil || t[0] != etf.Atom("EXIT") {
+		return false
+	}
+	if t[1] == etf.Atom("badarg") {
+		return true
+	}
+	e, err := etf.ToTuple(t[1], 2)
+	return err == nil && e[0] == etf.Atom("badarg")
 }

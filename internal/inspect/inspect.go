@@ -49,9 +49,17 @@ func mfaText(t etf.Term, node string) string {
 	return fmt.Sprintf("%s:%s/%s", text(tup[0], node), text(tup[1], node), text(arity, node))
 }
 
+// RegName is a registered name as the user gave it. It is resolved on the
+// node without creating an atom (resolvePid): it never goes to a node as an
+// atom, since any atom in a distribution message is created on the node
+// that decodes it, and atoms are never collected.
+type RegName string
+
 // ParsePid reads a process given as <0.54.0>, 0.54.0, 54 (meaning
-// <0.54.0>, as ectl does) or a registered name. A name is returned as an
-// atom for the caller to resolve.
+// <0.54.0>, as ectl does), <'node@host'.54.0> of node itself, or a
+// registered name. A name is returned as a RegName for the caller to
+// resolve; a pid of another node is refused, for its node name would be a
+// new atom on node.
 func ParsePid(s, node string) (etf.Term, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -68,17 +76,22 @@ func ParsePid(s, node string) (etf.Term, error) {
 		if err != nil {
 			return nil, fmt.Errorf("process %q is neither a pid nor a registered name: %w", s, err)
 		}
-		if _, ok := a.(etf.Atom); !ok {
+		name, ok := a.(etf.Atom)
+		if !ok {
 			return nil, fmt.Errorf("process %q is neither a pid nor a registered name", s)
 		}
-		return a, nil
+		return RegName(name), nil
 	}
 	t, err := termtext.ParseWith(s, termtext.Options{LocalNode: etf.Atom(node)})
 	if err != nil {
 		return nil, fmt.Errorf("bad pid %q: %w", s, err)
 	}
-	if _, ok := t.(etf.Pid); !ok {
+	pid, ok := t.(etf.Pid)
+	if !ok {
 		return nil, fmt.Errorf("%q is not a pid", s)
+	}
+	if string(pid.Node) != node {
+		return nil, fmt.Errorf("pid %s is not a process of %s", s, node)
 	}
 	return t, nil
 }

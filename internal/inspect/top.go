@@ -22,7 +22,7 @@ type TopOptions struct {
 	// Agentless runs the scan with erl_eval instead of beamctl_agent:
 	// nothing is loaded on the node, at about 17 times the node's CPU
 	// (docs/benchmarks.md). It is also the fallback when the node has no
-	// compiler.
+	// compiler, or when the agent is not to be loaded (WithoutAgent).
 	Agentless bool
 }
 
@@ -48,7 +48,7 @@ func Top(ctx context.Context, c Conn, o TopOptions) ([]TopEntry, error) {
 	var r etf.Term
 	var err error
 	if !o.Agentless {
-		if _, err = EnsureAgent(ctx, c); errors.Is(err, ErrNoCompiler) {
+		if _, err = EnsureAgent(ctx, c); errors.Is(err, ErrNoCompiler) || errors.Is(err, ErrAgentDisabled) {
 			o.Agentless = true
 		} else if err != nil {
 			return nil, err

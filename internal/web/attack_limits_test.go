@@ -133,7 +133,7 @@ func fetch(ctx context.Context, c *http.Client, u string) (answer, error) {
 func TestAttackSlowBody(t *testing.T) {
 	t.Parallel()
 	l := newLimited(t, nil, model{}, Limits{ReadTimeout: time.Second})
-	body := "query=" + strings.Repeat("1", 54) // 60 bytes: a minute at this pace
+	body := "query=" + strings.Repeat("1", 54)             // 60 bytes: a minute at this pace
 	host := "Host: " + l.Listener.Addr().String() + "\r\n" // the Host allowlist's loopback address
 	tests := []struct {
 		name    string
