@@ -204,7 +204,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 }
 
 // serveHTTP listens and serves the API in the background, with the
-// security of the web configuration (docs/security-auth.md). It refuses a
+// security of the web configuration (docs/security.md). It refuses a
 // non-loopback address without users unless NoAuth says so.
 func (a *App) serveHTTP() (err error) {
 	sec, tlsCfg, err := a.webSecurity()

@@ -19,7 +19,7 @@ import (
 )
 
 // The tests of issue 12's "do no harm" items that go through the HTTP API
-// of a running server (docs/security-atoms.md).
+// of a running server (docs/security.md).
 
 // nodeInt runs erlang:F(Args...) on the node and returns an integer.
 func nodeInt(t *testing.T, c *dist.Conn, f string, args ...etf.Term) int64 {

@@ -19,7 +19,7 @@ import (
 )
 
 // The tests of issue 12's "do no harm" items for the command line
-// (docs/security-atoms.md).
+// (docs/security.md).
 
 // probe is a connection of the test's own to look at the node.
 func probe(t *testing.T, n *testnode.Node) *dist.Conn {

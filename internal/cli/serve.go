@@ -101,7 +101,7 @@ func (c *checkWebConfigCmd) run(_ context.Context, e *env) error {
 }
 
 // registerHTTPLimits declares the flags of the HTTP API's limits
-// (docs/security-limits.md).
+// (docs/security.md).
 func registerHTTPLimits(cmd *kingpin.CmdClause, l *web.Limits) {
 	d := web.DefaultLimits()
 	n := func(v int) string { return strconv.Itoa(v) }

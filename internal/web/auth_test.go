@@ -251,7 +251,7 @@ func concrete(pattern string) string {
 // mux's routes, and checks for every route: no credentials → 401, a wrong
 // password → 401, too low a role → 403, the right role → neither (the
 // handler's own answer). It counts the routes and the unauthenticated
-// mutating ones (docs/security-auth.md).
+// mutating ones (docs/security.md).
 func TestRouteRoles(t *testing.T) {
 	// Every route tries a wrong password: no login limit here.
 	s := newSecureServer(t, func(sec *Security) { sec.LoginFailures = 1000 })

@@ -8,7 +8,7 @@ import (
 )
 
 // Route is one entry of the API's route table: every route the server
-// answers is here, with the role it needs (docs/security-auth.md).
+// answers is here, with the role it needs (docs/security.md).
 type Route struct {
 	Method  string
 	Pattern string // as http.ServeMux reads it, without the method

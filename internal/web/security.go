@@ -18,7 +18,7 @@ import (
 	"github.com/beamctl/beamctl/internal/auth"
 )
 
-// Security is who may use the API and how (docs/security-auth.md). Its
+// Security is who may use the API and how (docs/security.md). Its
 // zero value is the loopback mode of a server without a web configuration:
 // requests from a loopback address are the admin "anonymous@loopback",
 // others are refused.
