@@ -39,7 +39,7 @@ func TestCookieNotOnCommandLine(t *testing.T) {
 	n := Start(t, Options{})
 	sh := RemoteShell(t, n, "cookieshell")
 	sh.Type(t, "io:format(\"shell on ~s~n\", [node()]).\n")
-	require.Eventually(t, func() bool { return strings.Contains(sh.out.String(), "shell on "+n.Name) }, time.Minute, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return strings.Contains(sh.Output(), "shell on "+n.Name) }, time.Minute, 10*time.Millisecond,
 		"the remote shell reached the node with the cookie in its $HOME")
 
 	seen := map[string][]string{

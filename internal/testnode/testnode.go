@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,7 +168,29 @@ type Shell struct {
 	// Client is the client node's full name: where the user typed.
 	Client string
 	stdin  io.WriteCloser
-	out    *bytes.Buffer
+	out    *lockedBuffer
+}
+
+// Output is what the client node has printed so far.
+func (s *Shell) Output() string { return s.out.String() }
+
+// lockedBuffer is a bytes.Buffer that exec's copying goroutine writes
+// while a test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // RemoteShell starts a client node named prefix plus a random number
@@ -183,7 +206,7 @@ func RemoteShell(t testing.TB, n *Node, prefix string) *Shell {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shell{Client: alive + "@" + ShortHost(), stdin: stdin, out: &bytes.Buffer{}}
+	s := &Shell{Client: alive + "@" + ShortHost(), stdin: stdin, out: &lockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start a remote shell client: %v", err)
@@ -192,7 +215,7 @@ func RemoteShell(t testing.TB, n *Node, prefix string) *Shell {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("remote shell %s on %s:\n%s", s.Client, n.Name, s.out)
+			t.Logf("remote shell %s on %s:\n%s", s.Client, n.Name, s.out.String())
 		}
 	})
 	return s
