@@ -1248,7 +1248,7 @@ func activeSeverity(t *testing.T, base, rule, node string) alarm.Severity {
 // (alarm.None: until it is cleared; anySeverity: until it is raised).
 func waitSeverity(t *testing.T, base, rule, node string, want alarm.Severity) {
 	t.Helper()
-	waitSeverityWithin(t, base, rule, node, want, 45*time.Second)
+	waitSeverityWithin(t, base, rule, node, want, 90*time.Second)
 }
 
 // waitSeverityWithin is waitSeverity with its bound (derive it from the
@@ -1258,8 +1258,8 @@ func waitSeverityWithin(t *testing.T, base, rule, node string, want alarm.Severi
 	deadline := time.Now().Add(bound)
 	for s := activeSeverity(t, base, rule, node); s != want && (want != anySeverity || s == alarm.None); s = activeSeverity(t, base, rule, node) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s on %q: %q, want %q after %s; active: %+v", rule, node, activeSeverity(t, base, rule, node), want, bound,
-				alarms(t, base, url.Values{"active": {"true"}}))
+			t.Fatalf("%s on %q: %q, want %q after %s; active: %+v; nodes: %s", rule, node, activeSeverity(t, base, rule, node), want, bound,
+				alarms(t, base, url.Values{"active": {"true"}}), get(t, base, "/api/v1/nodes", nil).Data)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -242,12 +242,17 @@ func TestAPITopWindowDeadline(t *testing.T) {
 	}
 	for _, agentless := range []string{"false", "true"} {
 		t.Run("agentless="+agentless, func(t *testing.T) {
-			// The baseline, once the node is quiet (no collection running).
+			// The baseline, once the node is quiet (no collection running)
+			// and the server's capture has set up its processes (the
+			// process count holds for two seconds).
 			var busy0, rex0, procs0 int64
+			var last int64 = -1
 			require.Eventually(t, func() bool {
 				busy0, rex0, procs0 = work()
-				return busy0 == 0
-			}, 30*time.Second, 50*time.Millisecond)
+				stable := busy0 == 0 && procs0 == last
+				last = procs0
+				return stable
+			}, 60*time.Second, 2*time.Second)
 			client := &http.Client{Timeout: 2 * time.Second}
 			q := url.Values{"window": {"60s"}, "agentless": {agentless}}
 			resp, err := client.Get(base + "/api/v1/nodes/" + n.Name + "/top?" + q.Encode())

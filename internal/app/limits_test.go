@@ -39,7 +39,7 @@ clusters:
 	conn, err := net.Dial("tcp", a.Addr())
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = io.WriteString(conn, "POST /api/v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 60\r\n\r\nq")
+	_, err = io.WriteString(conn, "POST /api/v1/query HTTP/1.1\r\nHost: "+a.Addr()+"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 60\r\n\r\nq")
 	require.NoError(t, err)
 	go func() {
 		for range 59 {
