@@ -120,6 +120,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerNotifications(app, register)
 	registerAlarms(app, register)
 	registerToken(app, register)
+	registerHashPassword(app, register)
 	registerAudit(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))

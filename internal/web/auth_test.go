@@ -293,7 +293,7 @@ func TestRouteRoles(t *testing.T) {
 				low := userOf(rt.Role - 1)
 				status, _, body = s.do(t, req{method: rt.Method, path: path, form: form, user: low})
 				require.Equal(t, http.StatusForbidden, status, "%s: %v", low, body)
-				require.Equal(t, fmt.Sprintf("this needs the %s role; %s is a %s", rt.Role, low, rt.Role-1), body["error"])
+				require.Equal(t, fmt.Sprintf("this needs the %s role; %s has the %s role", rt.Role, low, rt.Role-1), body["error"])
 			}
 
 			status, _, body = s.do(t, req{method: rt.Method, path: path, form: form, user: userOf(rt.Role)})

@@ -228,7 +228,7 @@ func (g *guard) require(role auth.Role, next http.Handler) http.Handler {
 		id, aerr := g.authenticate(r)
 		if aerr == nil && id.Role < role {
 			aerr = &authError{status: http.StatusForbidden,
-				msg: fmt.Sprintf("this needs the %s role; %s is a %s", role, id.Name, id.Role)}
+				msg: fmt.Sprintf("this needs the %s role; %s has the %s role", role, id.Name, id.Role)}
 		}
 		if aerr != nil {
 			g.refuse(w, aerr)
