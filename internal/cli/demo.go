@@ -92,7 +92,14 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "Started %d OTP nodes (cookie in %s): %s\n\n", len(nodes), cookieFile, strings.Join(names, " "))
 
-	pool := dist.NewPool(dist.PoolOptions{Options: dist.Options{Cookie: cookie, Logger: e.logger}})
+	// A name of the bounded per-host set, as every beamctl command uses
+	// (each name that connects stays an atom on the node).
+	name, err := dist.LockName(ctx, "demo")
+	if err != nil {
+		return fmt.Errorf("take beamctl's node name: %w", err)
+	}
+	defer name.Release()
+	pool := dist.NewPool(dist.PoolOptions{Options: dist.Options{Cookie: cookie, Logger: e.logger, Alive: name.Alive, RPC: dist.RPCSpawn}})
 	defer pool.Close()
 	// Mesh the cluster: every node connects to the others, as a release's
 	// sync_nodes or net_adm:ping would.
