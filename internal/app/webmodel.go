@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/journal"
@@ -54,3 +55,6 @@ type webNotifications struct{ *journal.Recorder }
 func (n webNotifications) Query(ctx context.Context, f journal.Filter) ([]journal.Notification, error) {
 	return n.Store().Query(ctx, f)
 }
+
+// CrashDumpDir is where fetchCrashDump stores the crash dumps.
+func (m webModel) CrashDumpDir() string { return filepath.Join(m.opts.StoragePath, "crashdumps") }

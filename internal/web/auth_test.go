@@ -138,7 +138,7 @@ func newSecureServer(t *testing.T, tune func(*Security)) *secureServer {
 	ae, err := alarm.Open(context.Background(), alarm.Options{Dir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { ae.Close() })
-	s.m = model{rec: journal.NewRecorder(ns, nil, journal.RecorderOptions{}), alarms: ae}
+	s.m = model{rec: journal.NewRecorder(ns, nil, journal.RecorderOptions{}), alarms: ae, dumps: t.TempDir()}
 
 	tf := testnode.MakeTLS(t)
 	webConfig := writeWebConfig(t, tf)
@@ -244,7 +244,8 @@ func (s *secureServer) do(t *testing.T, r req) (int, http.Header, map[string]any
 // accepts in form (an unknown node or alarm is the handler's 404, not an
 // authentication error).
 func concrete(pattern string) string {
-	return strings.NewReplacer("{name}", "node", "{id}", "1", "{action}", "ack", "{node}", "nosuch@h", "{tool}", "memory").Replace(pattern)
+	return strings.NewReplacer("{name}", "node", "{id}", "1", "{action}", "ack", "{node}", "nosuch@h", "{tool}", "memory",
+		"{cluster}", "nosuch", "{file}", "nosuch.dump.gz").Replace(pattern)
 }
 
 // TestRouteRoles walks the route table, which is the only source of the

@@ -58,6 +58,7 @@ var routes = []Route{
 	{"GET", "/api/v1/alarms/{id}", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.alarm })},
 	{"GET", "/api/v1/tools", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.tools })},
 	{"GET", "/api/v1/rules", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.rules })},
+	{"GET", "/api/v1/crashdumps", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.crashDumps })},
 
 	{"POST", "/api/v1/alarms/{id}/{action}", auth.Operator, true, fn(func(h *handler) http.HandlerFunc { return h.alarmAction })},
 	// The Web tools are read-only, but they run code on a node.
@@ -73,6 +74,8 @@ var routes = []Route{
 	{"POST", "/api/v1/tokens", auth.Admin, true, fn(func(h *handler) http.HandlerFunc { return h.createToken })},
 	{"DELETE", "/api/v1/tokens/{id}", auth.Admin, true, fn(func(h *handler) http.HandlerFunc { return h.revokeToken })},
 	{"GET", "/api/v1/audit", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.auditRecords })},
+	// A crash dump holds the node's cookie: admins only, audited.
+	{"GET", "/api/v1/crashdumps/{cluster}/{node}/{file}", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.crashDump })},
 }
 
 // Routes returns the route table (without handlers), for documentation

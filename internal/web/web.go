@@ -58,6 +58,9 @@ type Model interface {
 	Notifications() Notifications
 	// Alarms is the alarm engine.
 	Alarms() Alarms
+	// CrashDumpDir is the directory of the fetched crash dumps,
+	// <cluster>/<node>/<file> (crashdumps.go; "": none).
+	CrashDumpDir() string
 }
 
 // Notifications is the part of the notification journal the API uses.

@@ -32,11 +32,13 @@ type model struct {
 	alarms *alarm.Engine
 	nodes  []Node
 	conns  map[string]inspect.Conn
+	dumps  string // the crash dump directory
 }
 
 func (m model) Notifications() Notifications { return notifications{m.rec} }
 func (m model) Alarms() Alarms               { return m.alarms }
 func (m model) Nodes() []Node                { return m.nodes }
+func (m model) CrashDumpDir() string         { return m.dumps }
 
 func (model) Metadata() map[string]Metadata {
 	return map[string]Metadata{"x": {Type: "gauge", Help: "X."}}
