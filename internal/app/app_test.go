@@ -980,7 +980,7 @@ func TestMoreBuiltinAlarms(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{Args: []string{"+t", "20000", "+Q", "1024"}})
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+global: {collect_interval: 1s, collect_timeout: 1s, discover_interval: 1s}
 clusters:
   - name: more
     cookie: %s
@@ -1225,10 +1225,14 @@ func dialNode(t *testing.T, n *testnode.Node) *dist.Conn {
 	return c
 }
 
-// evalOn evaluates Erlang expressions on c's node.
+// evalOn evaluates Erlang expressions on c's node, within two minutes (a
+// set-up such as copying 1 GB takes more than dist's default 15 s on a
+// loaded machine).
 func evalOn(t *testing.T, c *dist.Conn, expr string) {
 	t.Helper()
-	_, err := inspect.EvalWith(context.Background(), c, expr, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := inspect.EvalWith(ctx, c, expr, nil)
 	require.NoError(t, err)
 }
 

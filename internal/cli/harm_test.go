@@ -50,7 +50,9 @@ func atoms(t *testing.T, c *dist.Conn) int64 {
 // name and with a fresh process name (pi), a few hundred of them at once,
 // and 200 real beamctl processes, 8 at a time: the node's atom table grows
 // by at most dist.NameSlots (beamctl's names), where before every command
-// added its random node name and pi its process name.
+// added its random node name and pi its process name. More commands run at
+// once than there are names, so some wait for one: their --timeout (2m)
+// covers that wait on a loaded machine (other tests take names too).
 func TestCLINoAtoms(t *testing.T) {
 	const calls, parallel, processes = 10000, 24, 200
 	n := testnode.Start(t, testnode.Options{})
@@ -58,7 +60,7 @@ func TestCLINoAtoms(t *testing.T) {
 	stamp := time.Now().UnixNano()
 	pi := func(i int) (int, string, string) {
 		var stdout, stderr strings.Builder
-		code := Run(context.Background(), []string{"--cookie", n.Cookie, "pi", n.Name, fmt.Sprintf("fresh_%d_%d", stamp, i)},
+		code := Run(context.Background(), []string{"--cookie", n.Cookie, "--timeout", "2m", "pi", n.Name, fmt.Sprintf("fresh_%d_%d", stamp, i)},
 			&stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
@@ -99,7 +101,7 @@ func TestCLINoAtoms(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cmd := exec.Command(os.Args[0], "--cookie-file", cookieFile(t, n.Cookie), "ping", n.Name)
+			cmd := exec.Command(os.Args[0], "--cookie-file", cookieFile(t, n.Cookie), "--timeout", "2m", "ping", n.Name)
 			cmd.Env = append(os.Environ(), "BEAMCTL_CLI_MAIN=1")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				perrs <- fmt.Sprintf("process %d: %v: %s", i, err, out)
