@@ -58,7 +58,7 @@ type Node struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	done   chan struct{}
-	output syncBuffer
+	output SyncBuffer
 }
 
 // RandomName returns prefix followed by random hex digits.
@@ -262,18 +262,20 @@ func EpmdNames(ctx context.Context) (map[string]bool, error) {
 	return names, nil
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that one goroutine (exec's copier of a
+// node's output) writes while another reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

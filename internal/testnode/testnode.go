@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -168,30 +167,11 @@ type Shell struct {
 	// Client is the client node's full name: where the user typed.
 	Client string
 	stdin  io.WriteCloser
-	out    *lockedBuffer
+	out    *erlnode.SyncBuffer
 }
 
 // Output is what the client node has printed so far.
 func (s *Shell) Output() string { return s.out.String() }
-
-// lockedBuffer is a bytes.Buffer that exec's copying goroutine writes
-// while a test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // RemoteShell starts a client node named prefix plus a random number
 // with a shell on n. Its input stays open until the test ends: at its end
@@ -206,7 +186,7 @@ func RemoteShell(t testing.TB, n *Node, prefix string) *Shell {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shell{Client: alive + "@" + ShortHost(), stdin: stdin, out: &lockedBuffer{}}
+	s := &Shell{Client: alive + "@" + ShortHost(), stdin: stdin, out: &erlnode.SyncBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start a remote shell client: %v", err)
