@@ -82,6 +82,10 @@ type Alarms interface {
 	Clear(ctx context.Context, id int64, who string) (*alarm.Alarm, error)
 	// Rules lists the installed rules with the health of their evaluations.
 	Rules() []alarm.RuleStatus
+	// Active returns the raised alarms.
+	Active() []alarm.Alarm
+	// Pending returns the conditions waiting for their rule's for:.
+	Pending() []alarm.PendingKey
 }
 
 // Querier is the part of the store the API uses.
@@ -124,6 +128,8 @@ type handler struct {
 	lim          *limiter
 	// streamsDone, when closed, ends the notification streams.
 	streamsDone <-chan struct{}
+	// version is beamctl's, for the build information (WithBuildInfo).
+	version string
 }
 
 // apiError is a Prometheus API error: bad_data (400) or execution (422).
