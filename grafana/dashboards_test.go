@@ -196,4 +196,3 @@ func substitute(s string, vars map[string]string) string {
 	}
 	return s
 }
-
