@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/beamctl/beamctl/internal/alarm"
+	"github.com/beamctl/beamctl/internal/store"
 )
 
 // fixedRule is an alarm rule whose condition holds on one node at every
@@ -118,4 +120,41 @@ func (quietRule) Name() string       { return "quiet" }
 func (quietRule) For() time.Duration { return 0 }
 func (quietRule) Evaluate(context.Context, time.Time, map[alarm.Key]alarm.Severity) ([]alarm.Observation, error) {
 	return nil, nil
+}
+
+// TestLabelValuesMatch: label values with match[] are those of the
+// matching series only, as Grafana's label_values(selector, label)
+// template variables expect; a bad selector is a 400.
+func TestLabelValuesMatch(t *testing.T) {
+	srv, db, _ := newServer(t, model{})
+	now := time.Now()
+	var samples []store.Sample
+	for _, cn := range [][2]string{{"c1", "a@h"}, {"c1", "b@h"}, {"c2", "z@h"}} {
+		samples = append(samples, store.Sample{Labels: []store.Label{{Name: "__name__", Value: "beamctl_node_up"},
+			{Name: "cluster", Value: cn[0]}, {Name: "node", Value: cn[1]}}, Time: now, Value: 1})
+	}
+	require.NoError(t, db.Append(context.Background(), samples))
+	tests := []struct {
+		name, query string
+		status      int
+		want        []string
+		errSub      string
+	}{
+		{"no match", "", 200, []string{"a@h", "b@h", "z@h"}, ""},
+		{"one cluster", `?match[]=` + url.QueryEscape(`beamctl_node_up{cluster=~"c1"}`), 200, []string{"a@h", "b@h"}, ""},
+		{"two selectors", `?match[]=` + url.QueryEscape(`{node="z@h"}`) + `&match[]=` + url.QueryEscape(`{node="a@h"}`), 200, []string{"a@h", "z@h"}, ""},
+		{"nothing matches", `?match[]=` + url.QueryEscape(`beamctl_node_up{cluster="none"}`), 200, []string{}, ""},
+		{"bad selector", `?match[]=` + url.QueryEscape(`beamctl_node_up{`), 400, nil, "parse error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			status, msg := get(t, srv, "/api/v1/label/node/values"+tt.query, &got)
+			require.Equal(t, tt.status, status, msg)
+			require.Contains(t, msg, tt.errSub)
+			if tt.want != nil {
+				require.ElementsMatch(t, tt.want, got)
+			}
+		})
+	}
 }

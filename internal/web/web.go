@@ -12,6 +12,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -337,9 +338,32 @@ func (h *handler) labels(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) labelValues(w http.ResponseWriter, r *http.Request) {
 	h.labelList(w, r, "label values", func(ctx context.Context, start, end time.Time) ([]string, error) {
-		return h.q.LabelValues(ctx, r.PathValue("name"), start, end)
+		name := r.PathValue("name")
+		sels := r.Form["match[]"]
+		if len(sels) == 0 {
+			return h.q.LabelValues(ctx, name, start, end)
+		}
+		// Only the values of matching series, as Prometheus: Grafana's
+		// label_values(selector, label) variables ask so.
+		series, err := h.q.Series(ctx, sels, start, end)
+		if err != nil {
+			return nil, badInput{err}
+		}
+		seen := map[string]bool{}
+		out := []string{}
+		for _, s := range series {
+			if v, ok := s[name]; ok && v != "" && !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+		sort.Strings(out)
+		return out, nil
 	})
 }
+
+// badInput is an error of the request (a bad selector), answered 400.
+type badInput struct{ error }
 
 // labelList answers labels or label values: start, end and limit read,
 // within a query slot and --query.max-series.
@@ -360,6 +384,11 @@ func (h *handler) labelList(w http.ResponseWriter, r *http.Request, what string,
 	}
 	defer release()
 	names, err := list(r.Context(), start, end)
+	var bad badInput
+	if errors.As(err, &bad) {
+		h.respond(w, nil, badData("%v", bad.error))
+		return
+	}
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
 		return
