@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -59,7 +62,20 @@ func TestPrometheusAlertingAPI(t *testing.T) {
 	require.NoError(t, err, bi.Version)
 	require.Equal(t, 3, n)
 	require.True(t, major > 2 || major == 2 && minor >= 24, "version %s", bi.Version)
-	require.NotEqual(t, bi.Version, "dev")
+	// It is the linked PromQL engine's release: go.mod's
+	// github.com/prometheus/prometheus v0.MMM.P is Prometheus M.MM.P.
+	mod, err := os.ReadFile("../../go.mod")
+	require.NoError(t, err)
+	pv := regexp.MustCompile(`github.com/prometheus/prometheus v0\.(\d+)\.(\d+)`).FindStringSubmatch(string(mod))
+	require.NotNil(t, pv)
+	mm, _ := strconv.Atoi(pv[1])
+	require.Equal(t, fmt.Sprintf("%d.%d.%s", mm/100, mm%100, pv[2]), bi.Version)
+	var ownInfo struct {
+		BeamctlVersion string `json:"beamctlVersion"`
+	}
+	status, msg := get(t, srv, "/api/v1/status/buildinfo", &ownInfo)
+	require.Equal(t, 200, status, msg)
+	require.Equal(t, "dev", ownInfo.BeamctlVersion)
 	require.NotEmpty(t, bi.GoVersion)
 
 	rules, err := p.Rules(ctx, nil)
@@ -105,7 +121,7 @@ func TestPrometheusAlertingAPI(t *testing.T) {
 		Evaluations int
 		ForSeconds  float64 `json:"for_seconds"`
 	}
-	status, msg := get(t, srv, "/api/v1/alarm-rules", &own)
+	status, msg = get(t, srv, "/api/v1/alarm-rules", &own)
 	require.Equal(t, 200, status, msg)
 	require.Len(t, own, 3)
 	require.Equal(t, 1, own[0].Evaluations)
