@@ -57,7 +57,8 @@ clusters:
 alarms:
   interval: 1s
   rules:
-    - {name: has_processes, expr: 'erlang_vm_processes > 0', severity: warning, description: 'The node runs processes.'}
+    - {name: has_processes, expr: 'erlang_vm_processes > 0', severity: warning, description: 'The node runs processes.',
+       labels: {team: erlang}, annotations: {summary: '{{ .Node }} runs processes'}}
 `, a.Cookie, a.Name)), t.TempDir())
 	require.NoError(t, err)
 	srv, err := app.New(app.Options{Config: cfg, StoragePath: t.TempDir(), Listen: "127.0.0.1:0", Version: "test"})
@@ -117,6 +118,8 @@ alarms:
 		return firing.State == "firing" && len(firing.Alerts) == 2
 	}, 60*time.Second, 200*time.Millisecond, "rule: %+v", firing)
 	require.Equal(t, "erlang_vm_processes > 0", firing.Query)
+	require.Equal(t, model.LabelSet{"team": "erlang"}, firing.Labels)
+	require.Equal(t, model.LabelSet{"summary": "{{ .Node }} runs processes"}, firing.Annotations)
 	alerts, err := p.Alerts(ctx)
 	require.NoError(t, err)
 	nodes := map[string]bool{}
@@ -125,6 +128,9 @@ alarms:
 			require.Equal(t, v1.AlertStateFiring, al.State)
 			require.Equal(t, model.LabelValue("warning"), al.Labels["severity"])
 			require.Equal(t, model.LabelValue("grafana"), al.Labels["cluster"])
+			require.Equal(t, model.LabelValue("erlang"), al.Labels["team"])
+			require.Equal(t, model.LabelValue(al.Labels["node"]+" runs processes"), al.Annotations["summary"])
+			require.NotEmpty(t, al.Annotations["description"])
 			nodes[string(al.Labels["node"])] = true
 		}
 	}

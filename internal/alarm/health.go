@@ -55,6 +55,10 @@ type RuleStatus struct {
 	// ForSeconds is how long a condition must hold before its alarm is
 	// raised.
 	ForSeconds float64 `json:"for_seconds"`
+	// Labels and Annotations are a query rule's own (the annotations as
+	// templates, unexpanded), as Prometheus' rules API shows them.
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // ruleType names the kind of a rule for its status.
@@ -120,6 +124,9 @@ func (e *Engine) Rules() []RuleStatus {
 		st.Type, st.Query = ruleType(r)
 		st.Active = active[r.Name()]
 		st.ForSeconds = r.For().Seconds()
+		if q, ok := r.(*QueryRule); ok {
+			st.Labels, st.Annotations = q.Labels, q.Annotations
+		}
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -213,8 +214,11 @@ func (h *handler) promRules(w http.ResponseWriter, r *http.Request) {
 		if slices.Contains(builtin, st.Name) {
 			g = groups[0]
 		}
+		labels, ann := map[string]string{}, map[string]string{}
+		maps.Copy(labels, st.Labels)
+		maps.Copy(ann, st.Annotations)
 		g.Rules = append(g.Rules, promRule{Name: st.Name, Query: query, Duration: st.ForSeconds,
-			Labels: map[string]string{}, Annotations: map[string]string{}, Alerts: alerts,
+			Labels: labels, Annotations: ann, Alerts: alerts,
 			Health: st.Health.String(), LastError: st.LastError, EvaluationTime: st.EvaluationSeconds,
 			LastEvaluation: st.LastEvaluation, State: state, Type: "alerting"})
 		g.EvaluationTime += st.EvaluationSeconds
