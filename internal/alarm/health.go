@@ -52,6 +52,13 @@ type RuleStatus struct {
 	Failures          uint64  `json:"failures"`
 	// Active counts the rule's raised alarms.
 	Active int `json:"active"`
+	// ForSeconds is how long a condition must hold before its alarm is
+	// raised.
+	ForSeconds float64 `json:"for_seconds"`
+	// Labels and Annotations are a query rule's own (the annotations as
+	// templates, unexpanded), as Prometheus' rules API shows them.
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // ruleType names the kind of a rule for its status.
@@ -88,7 +95,7 @@ func (e *Engine) evaluate(ctx context.Context, r Rule, now time.Time, active map
 		st.Failures++
 		st.Health, st.LastError = HealthBad, err.Error()
 		if was != HealthBad {
-			e.log.Warn("Alarm rule fails; its alarms stay as they are until it recovers (see /api/v1/rules)", "rule", r.Name(), "err", err)
+			e.log.Warn("Alarm rule fails; its alarms stay as they are until it recovers (see /api/v1/alarm-rules)", "rule", r.Name(), "err", err)
 		}
 		return nil, err
 	}
@@ -116,8 +123,32 @@ func (e *Engine) Rules() []RuleStatus {
 		}
 		st.Type, st.Query = ruleType(r)
 		st.Active = active[r.Name()]
+		st.ForSeconds = r.For().Seconds()
+		if q, ok := r.(*QueryRule); ok {
+			st.Labels, st.Annotations = q.Labels, q.Annotations
+		}
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// PendingKey is a condition that holds but whose rule's for: has not
+// elapsed yet: Prometheus calls its alert pending.
+type PendingKey struct {
+	Key   Key       `json:"key"`
+	Since time.Time `json:"since"`
+}
+
+// Pending returns the conditions waiting for their rule's for: duration,
+// by rule and key.
+func (e *Engine) Pending() []PendingKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]PendingKey, 0, len(e.pending))
+	for k, since := range e.pending {
+		out = append(out, PendingKey{Key: k, Since: since})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
 	return out
 }

@@ -43,7 +43,7 @@ func (m alarmModel) LoadSnapshot(ctx context.Context, cluster, node, name string
 var (
 	ruleEvalsDesc = prometheus.NewDesc("beamctl_rule_evaluations_total", "Evaluations of an alarm rule.", []string{"rule"}, nil)
 	ruleFailsDesc = prometheus.NewDesc("beamctl_rule_evaluation_failures_total",
-		"Evaluations of an alarm rule that failed (its alarms then stay as they are): GET /api/v1/rules has the last error.", []string{"rule"}, nil)
+		"Evaluations of an alarm rule that failed (its alarms then stay as they are): GET /api/v1/alarm-rules has the last error.", []string{"rule"}, nil)
 	ruleLastDesc = prometheus.NewDesc("beamctl_rule_last_evaluation_timestamp_seconds", "When an alarm rule was last evaluated.", []string{"rule"}, nil)
 	ruleTookDesc = prometheus.NewDesc("beamctl_rule_last_evaluation_duration_seconds", "How long the last evaluation of an alarm rule took.", []string{"rule"}, nil)
 	ruleOKDesc   = prometheus.NewDesc("beamctl_rule_healthy", "Whether the last evaluation of an alarm rule succeeded (1) or failed (0).", []string{"rule"}, nil)

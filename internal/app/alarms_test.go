@@ -207,7 +207,7 @@ alarms:
 	}, 30*time.Second, 100*time.Millisecond)
 
 	// The rules API shows both rules evaluated and healthy.
-	resp := get(t, base, "/api/v1/rules", nil)
+	resp := get(t, base, "/api/v1/alarm-rules", nil)
 	require.Equal(t, "success", resp.Status, resp.Error)
 	var rules []struct {
 		Name, Type, Health string
@@ -252,7 +252,7 @@ alarms:
 		Evaluations, Failures     int
 	}
 	rule := func(name string) status {
-		resp := get(t, base, "/api/v1/rules", nil)
+		resp := get(t, base, "/api/v1/alarm-rules", nil)
 		require.Equal(t, "success", resp.Status, resp.Error)
 		var rules []status
 		require.NoError(t, json.Unmarshal(resp.Data, &rules))

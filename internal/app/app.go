@@ -55,6 +55,8 @@ type Options struct {
 	NoAuth bool
 	// ExternalURL (--web.external-url) is the URL users reach the API at.
 	ExternalURL string
+	// Version is beamctl's, for GET /api/v1/status/buildinfo.
+	Version string
 	// Auditor records the API's actions (nil: the server's audit trail,
 	// <storage.path>/audit).
 	Auditor web.Auditor
@@ -227,7 +229,7 @@ func (a *App) serveHTTP() (err error) {
 	lim := a.opts.HTTP.WithDefaults()
 	streamsDone := make(chan struct{}) // closed by Shutdown, which would wait for the streams
 	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log,
-		web.WithSecurity(sec), web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone)),
+		web.WithSecurity(sec), web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone), web.WithBuildInfo(a.opts.Version)),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout,
 		TLSConfig: tlsCfg}
 	a.srv.RegisterOnShutdown(func() { close(streamsDone) })

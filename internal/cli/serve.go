@@ -160,7 +160,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	a, err := app.New(app.Options{Config: cfg, ConfigFile: c.configFile, StoragePath: c.storagePath, Store: so,
 		Notifications:  journal.Options{MaxAge: time.Duration(c.notesRetention), MaxBytes: int64(c.notesRetentionSize)},
 		AuditRetention: time.Duration(c.auditRetention), Listen: c.listen, Logger: e.logger,
-		WebConfigFile: c.webConfigFile, NoAuth: c.noAuth, ExternalURL: c.externalURL, HTTP: c.http})
+		WebConfigFile: c.webConfigFile, NoAuth: c.noAuth, ExternalURL: c.externalURL, HTTP: c.http, Version: Version})
 	if err != nil {
 		return err
 	}

@@ -32,9 +32,10 @@ func (h *handler) alarms(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, as, nil)
 }
 
-// rules serves GET /api/v1/rules: every installed alarm rule with the
-// health of its evaluations (last error, time and duration of the last
-// evaluation, counts), as Prometheus' rules API.
+// rules serves GET /api/v1/alarm-rules: every installed alarm rule with
+// the health of its evaluations (last error, time and duration of the
+// last evaluation, counts). GET /api/v1/rules has them in Prometheus'
+// shape (prometheus.go).
 func (h *handler) rules(w http.ResponseWriter, _ *http.Request) {
 	h.respond(w, h.m.Alarms().Rules(), nil)
 }

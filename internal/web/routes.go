@@ -57,7 +57,11 @@ var routes = []Route{
 	{"GET", "/api/v1/alarms", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.alarms })},
 	{"GET", "/api/v1/alarms/{id}", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.alarm })},
 	{"GET", "/api/v1/tools", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.tools })},
-	{"GET", "/api/v1/rules", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.rules })},
+	{"GET", "/api/v1/alarm-rules", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.rules })},
+	// Prometheus' shapes, for Grafana (prometheus.go).
+	{"GET", "/api/v1/status/buildinfo", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.buildinfo })},
+	{"GET", "/api/v1/rules", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.promRules })},
+	{"GET", "/api/v1/alerts", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.promAlertList })},
 	{"GET", "/api/v1/crashdumps", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.crashDumps })},
 
 	{"POST", "/api/v1/alarms/{id}/{action}", auth.Operator, true, fn(func(h *handler) http.HandlerFunc { return h.alarmAction })},

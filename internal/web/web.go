@@ -12,6 +12,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -82,6 +83,10 @@ type Alarms interface {
 	Clear(ctx context.Context, id int64, who string) (*alarm.Alarm, error)
 	// Rules lists the installed rules with the health of their evaluations.
 	Rules() []alarm.RuleStatus
+	// Active returns the raised alarms.
+	Active() []alarm.Alarm
+	// Pending returns the conditions waiting for their rule's for:.
+	Pending() []alarm.PendingKey
 }
 
 // Querier is the part of the store the API uses.
@@ -124,6 +129,8 @@ type handler struct {
 	lim          *limiter
 	// streamsDone, when closed, ends the notification streams.
 	streamsDone <-chan struct{}
+	// version is beamctl's, for the build information (WithBuildInfo).
+	version string
 }
 
 // apiError is a Prometheus API error: bad_data (400) or execution (422).
@@ -331,9 +338,32 @@ func (h *handler) labels(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) labelValues(w http.ResponseWriter, r *http.Request) {
 	h.labelList(w, r, "label values", func(ctx context.Context, start, end time.Time) ([]string, error) {
-		return h.q.LabelValues(ctx, r.PathValue("name"), start, end)
+		name := r.PathValue("name")
+		sels := r.Form["match[]"]
+		if len(sels) == 0 {
+			return h.q.LabelValues(ctx, name, start, end)
+		}
+		// Only the values of matching series, as Prometheus: Grafana's
+		// label_values(selector, label) variables ask so.
+		series, err := h.q.Series(ctx, sels, start, end)
+		if err != nil {
+			return nil, badInput{err}
+		}
+		seen := map[string]bool{}
+		out := []string{}
+		for _, s := range series {
+			if v, ok := s[name]; ok && v != "" && !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+		sort.Strings(out)
+		return out, nil
 	})
 }
+
+// badInput is an error of the request (a bad selector), answered 400.
+type badInput struct{ error }
 
 // labelList answers labels or label values: start, end and limit read,
 // within a query slot and --query.max-series.
@@ -354,6 +384,11 @@ func (h *handler) labelList(w http.ResponseWriter, r *http.Request, what string,
 	}
 	defer release()
 	names, err := list(r.Context(), start, end)
+	var bad badInput
+	if errors.As(err, &bad) {
+		h.respond(w, nil, badData("%v", bad.error))
+		return
+	}
 	if err != nil {
 		h.respond(w, nil, &apiError{status: http.StatusInternalServerError, typ: "internal", err: err})
 		return
