@@ -8,7 +8,7 @@ FUZZTIME  ?= 20s
 DEMO_ARGS ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test vet style fuzz bench generate clean
+.PHONY: all deps ui build demo test vet style fuzz bench generate screenshots clean
 
 all: build
 
@@ -17,19 +17,30 @@ all: build
 # promtool, which lints the metrics exposition in the tests, rsyslog, the
 # real syslog receiver of the export tests, prometheus-alertmanager, the
 # real Alertmanager of the alarm tests, and faketime, which moves the wall
-# clock of a test node (the time_drift alarm), and qemu-user, whose
-# qemu-arm runs the 32-bit tests where the kernel cannot run 386 binaries.
+# clock of a test node (the time_drift alarm), qemu-user, whose qemu-arm
+# runs the 32-bit tests where the kernel cannot run 386 binaries, chromium,
+# the real browser of the web UI's tests, and npm, which fetches the UI's
+# two packages (uPlot; axe-core for the tests), pinned by package-lock.json.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go >= 1.26): https://go.dev/dl/"; exit 1; }
 	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1 \
 		|| ! command -v promtool >/dev/null || ! test -x /usr/sbin/rsyslogd || ! command -v prometheus-alertmanager >/dev/null \
-		|| ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || ! command -v qemu-arm >/dev/null; then \
-		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog, prometheus-alertmanager, faketime and qemu-user with apt-get..."; \
+		|| ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || ! command -v qemu-arm >/dev/null \
+		|| ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then \
+		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog, prometheus-alertmanager, faketime, qemu-user, chromium and npm with apt-get..."; \
 		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager faketime qemu-user; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager faketime qemu-user chromium fonts-dejavu-core \
+			$$(command -v npm >/dev/null || echo nodejs npm); \
 	fi
 
-build:
+# ui bundles the web UI (internal/ui/src → internal/ui/dist, embedded in the
+# binary) with esbuild's Go API, after npm ci has fetched uPlot and axe-core.
+ui:
+	@command -v npm >/dev/null || { echo "npm is not installed (make deps installs it)"; exit 1; }
+	@[ internal/ui/node_modules/.package-lock.json -nt internal/ui/package-lock.json ] || npm ci --prefix internal/ui --no-audit --no-fund
+	$(GO) run ./internal/ui/build -dir internal/ui
+
+build: ui
 	$(GO) build -o bin/beamctl ./cmd/beamctl
 
 demo: deps build
@@ -42,7 +53,7 @@ style:
 vet:
 	$(GO) vet ./...
 
-test: deps style vet
+test: deps ui style vet
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -race -count=1 -timeout 20m ./...
 	# The codecs also on a 32-bit build (int and pointer sizes differ): 386, or
 	# 32-bit ARM under qemu-arm where the kernel cannot run 386 binaries.
@@ -50,6 +61,11 @@ test: deps style vet
 	# Every benchmark once, so that none rots unseen (figures: docs/benchmarks.md).
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 	$(MAKE) fuzz
+
+# screenshots refreshes the web UI's screenshots in docs/ui (the README
+# shows them) by running the browser tests.
+screenshots: deps ui
+	BEAMCTL_SCREENSHOTS=$(CURDIR)/docs/ui BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -count=1 -timeout 20m ./internal/uitest
 
 # fuzz runs every fuzz target for a short, bounded time.
 fuzz:

@@ -26,7 +26,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	user, pass := r.PostForm.Get("user"), r.PostForm.Get("password")
 	keys := []string{"ip:" + remoteIP(r), "user:" + user}
 	if aerr := h.g.throttled(keys...); aerr != nil {
-		h.g.refuse(w, aerr)
+		h.g.refuse(w, r, aerr)
 		return
 	}
 	if h.g.Users == nil {
@@ -38,7 +38,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.g.failed("login", keys...)
 		// Not the user name: someone may have typed a password into it.
 		h.log.Info("Failed login", "from", remoteIP(r))
-		h.g.refuse(w, &authError{status: http.StatusUnauthorized, msg: err.Error()})
+		h.g.refuse(w, r, &authError{status: http.StatusUnauthorized, msg: err.Error()})
 		return
 	}
 	id, expires := h.g.Sessions.Create(id)

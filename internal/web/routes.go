@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/beamctl/beamctl/internal/auth"
+	"github.com/beamctl/beamctl/internal/ui"
 )
 
 // Route is one entry of the API's route table: every route the server
@@ -13,7 +14,7 @@ type Route struct {
 	Method  string
 	Pattern string // as http.ServeMux reads it, without the method
 	// Role is the least role the route needs; 0: no authentication
-	// (health, readiness and login only).
+	// (health, readiness, login, and the web UI's shell).
 	Role auth.Role
 	// Mutates says the route changes state or runs code on a node.
 	Mutates bool
@@ -35,6 +36,12 @@ var routes = []Route{
 		return func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "beamctl is ready.") }
 	})},
 	{"POST", "/api/v1/login", 0, false, fn(func(h *handler) http.HandlerFunc { return h.login })},
+	// The web UI's shell and assets hold no data (internal/ui): every
+	// figure a page shows comes from the API with the caller's role.
+	{"GET", "/{$}", 0, false, fn(func(*handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, ui.Prefix, http.StatusFound) }
+	})},
+	{"GET", ui.Prefix + "{page...}", 0, false, func(*handler) http.Handler { return ui.Handler() }},
 	{"POST", "/api/v1/logout", auth.Viewer, true, fn(func(h *handler) http.HandlerFunc { return h.logout })},
 	{"GET", "/api/v1/session", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.session })},
 

@@ -231,7 +231,7 @@ func (g *guard) require(role auth.Role, next http.Handler) http.Handler {
 				msg: fmt.Sprintf("this needs the %s role; %s has the %s role", role, id.Name, id.Role)}
 		}
 		if aerr != nil {
-			g.refuse(w, aerr)
+			g.refuse(w, r, aerr)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithIdentity(r.Context(), id)))
@@ -246,7 +246,7 @@ func (g *guard) sameSiteOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Header.Get("Sec-Fetch-Site") {
 		case "cross-site", "same-site":
-			g.refuse(w, &authError{status: http.StatusForbidden,
+			g.refuse(w, r, &authError{status: http.StatusForbidden,
 				msg: "cross-origin request refused: a page of another site cannot run this"})
 			return
 		}
@@ -254,13 +254,19 @@ func (g *guard) sameSiteOnly(next http.Handler) http.Handler {
 	})
 }
 
+// uiHeader marks the web UI's requests: a 401 to them has no Basic
+// challenge, so the browser shows the UI's login page, not its own dialog.
+const uiHeader = "X-Beamctl-UI"
+
 // refuse answers an authentication error in the API's error shape.
-func (g *guard) refuse(w http.ResponseWriter, aerr *authError) {
+func (g *guard) refuse(w http.ResponseWriter, r *http.Request, aerr *authError) {
 	typ := "forbidden"
 	switch aerr.status {
 	case http.StatusUnauthorized:
 		typ = "unauthorized"
-		w.Header().Set("WWW-Authenticate", `Basic realm="beamctl", charset="UTF-8"`)
+		if r.Header.Get(uiHeader) == "" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="beamctl", charset="UTF-8"`)
+		}
 	case http.StatusTooManyRequests:
 		typ = "too_many_requests"
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(aerr.retryAfter.Seconds()))))
