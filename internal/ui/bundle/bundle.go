@@ -23,8 +23,8 @@ type Asset struct {
 // Size is a built file's size, plain and gzipped (the budget counts the
 // latter).
 type Size struct {
-	Name       string
-	Raw, Gzip  int
+	Name      string
+	Raw, Gzip int
 }
 
 // Build bundles dir/src/main.js and dir/src/style.css.
