@@ -24,7 +24,8 @@ function sevBadge(s) {
   return h('span', {class: 'badge ' + cls}, s || 'none');
 }
 
-// entry is one notification, expandable to its fields.
+// entry is one notification, expandable to its fields (the summary holds
+// no link: a summary is a control itself).
 function entry(n) {
   const fields = Object.entries(n.fields || {}).filter(([, v]) => v !== '').sort(([a], [b]) => a.localeCompare(b));
   return h('li', {class: 'note', dataset: {id: String(n.id)}},
@@ -33,11 +34,12 @@ function entry(n) {
         h('time', {datetime: n.time, class: 'muted mono'}, time(n.time)), ' ',
         sevBadge(n.severity), ' ',
         h('span', {class: 'kind mono'}, n.kind), ' ',
-        n.node ? link('/ui/nodes/' + encodeURIComponent(n.node), n.node) : null, ' ',
+        h('span', {class: 'node'}, n.node || ''), ' ',
         h('span', {class: 'text'}, n.text)),
       h('dl', {class: 'fields'},
         [['id', n.id], ['cluster', n.cluster], ['node', n.node], ['kind', n.kind], ['severity', n.severity], ['time', n.time]]
-          .concat(fields).map(([k, v]) => [h('dt', {}, k), h('dd', {}, h('pre', {}, String(v ?? '')))]))));
+          .concat(fields).map(([k, v]) => [h('dt', {}, k), h('dd', {}, k === 'node' && v
+            ? link('/ui/nodes/' + encodeURIComponent(v), v) : h('pre', {}, String(v ?? '')))]))));
 }
 
 function filterForm(q) {
@@ -179,7 +181,8 @@ async function loadDumps(el) {
       {label: 'Size', num: true, value: d => bytes(d.size)},
       admin ? {label: 'Download', value: d => h('a', {download: d.file,
         href: '/api/v1/crashdumps/' + [d.cluster, d.node, d.file].map(encodeURIComponent).join('/')}, d.file)} : null,
-    ].filter(Boolean), ds, {empty: 'No crash dump was fetched.', caption: admin ? null : 'Downloading a dump needs the admin role (it holds the node’s cookie).'}));
+    ].filter(Boolean), ds, {empty: 'No crash dump was fetched.'}),
+    admin ? null : h('p', {class: 'muted'}, 'Downloading a dump needs the admin role (it holds the node’s cookie).'));
   } catch (e) {
     replace(el, errorBox(e));
   }
