@@ -8,8 +8,7 @@ import {api} from '../lib/api.js';
 import {navigate} from '../lib/router.js';
 import {time} from '../lib/format.js';
 
-const pageSize = 100;
-const keys = ['who', 'action', 'node', 'since', 'until'];
+const keys = ['who', 'action', 'node', 'since', 'until', 'limit'];
 
 function localInput(s) {
   const d = new Date(s);
@@ -32,13 +31,14 @@ function filterForm(q) {
       e.preventDefault();
       const v = {};
       for (const k of keys) {
+        if (!form.elements[k]) { v[k] = q.get(k); continue; } // limit: kept from the URL
         const s = form.elements[k].value.trim();
         if (s) v[k] = k === 'since' || k === 'until' ? new Date(s).toISOString() : s;
       }
       navigate(url(v));
     }},
     field('who', 'Who', {}),
-    field('action', 'Action', {placeholder: 'e.g. token or token.create'}),
+    field('action', 'Action', {placeholder: 'e.g. token or token.create', size: 24}),
     field('node', 'Node', {}),
     h('label', {for: 'af-since'}, 'Since ', h('input', {id: 'af-since', name: 'since', type: 'datetime-local', step: 1,
       value: q.get('since') ? localInput(q.get('since')) : ''})),
@@ -74,10 +74,12 @@ export default {
   async render(root, params, ctx) {
     const q = ctx.query;
     root.append(h('h1', {}, 'Audit'), section('Filter', filterForm(q)));
+    // limit (the page's size, 100 unless the URL says) is not in the form.
+    const pageSize = Math.min(Math.max(parseInt(q.get('limit'), 10) || 100, 1), 1000);
     let page;
     try {
       const f = {limit: pageSize};
-      for (const k of keys) if (q.get(k)) f[k] = q.get(k);
+      for (const k of keys) if (q.get(k) && k !== 'limit') f[k] = q.get(k);
       page = await api.get('/api/v1/audit', f);
     } catch (e) {
       root.append(errorBox(e));

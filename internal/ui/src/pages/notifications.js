@@ -163,6 +163,12 @@ export default {
   },
 };
 
+// lines shows a triage field ("a; b; c") as a list.
+function lines(s) {
+  if (!s) return '–';
+  return h('ul', {class: 'plain mono'}, s.split('; ').map(x => h('li', {}, x)));
+}
+
 // loadDumps lists the crash dumps with their triage, from their crash_dump
 // notifications (slogan, top processes by memory and by message queue).
 async function loadDumps(el) {
@@ -176,11 +182,12 @@ async function loadDumps(el) {
       {label: 'Crashed', value: d => d.written || triage(d).dump_time || '–'},
       {label: 'Fetched', value: d => time(d.fetched)},
       {label: 'Slogan', value: d => h('span', {class: 'mono'}, d.slogan || triage(d).slogan || '–')},
-      {label: 'Top memory', value: d => triage(d).top_memory || '–'},
-      {label: 'Top message queues', value: d => triage(d).top_message_queues || '–'},
+      {label: 'Top memory', value: d => lines(triage(d).top_memory)},
+      {label: 'Top message queues', value: d => lines(triage(d).top_message_queues)},
       {label: 'Size', num: true, value: d => bytes(d.size)},
       admin ? {label: 'Download', value: d => h('a', {download: d.file,
-        href: '/api/v1/crashdumps/' + [d.cluster, d.node, d.file].map(encodeURIComponent).join('/')}, d.file)} : null,
+        href: '/api/v1/crashdumps/' + [d.cluster, d.node, d.file].map(encodeURIComponent).join('/'),
+        title: d.file, 'aria-label': 'Download ' + d.file}, 'Download')} : null,
     ].filter(Boolean), ds, {empty: 'No crash dump was fetched.'}),
     admin ? null : h('p', {class: 'muted'}, 'Downloading a dump needs the admin role (it holds the node’s cookie).'));
   } catch (e) {
