@@ -143,6 +143,12 @@ func TestAdminPages(t *testing.T) {
 	))
 	actions := Eval[[]string](t, tab, `[...new Set([...document.querySelectorAll('main tbody tr')].map(r => r.dataset.action))]`)
 	require.ElementsMatch(t, []string{"token.create", "token.revoke"}, actions)
+	Eval[bool](t, tab, `localStorage.setItem('beamctl-theme', 'dark'), true`)
+	require.NoError(t, chromedp.Do(tab, chromedp.Reload(), WaitText("main table", "token.revoke")))
+	Axe(t, tab)
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(s.Base+"/ui/tokens"), WaitText("main", "No API token."), WaitText("main", "oscar")))
+	Axe(t, tab)
+	Eval[bool](t, tab, `localStorage.removeItem('beamctl-theme'), true`)
 
 	// Paged: the older page goes on where the first ended.
 	seqs := `[...document.querySelectorAll('main tbody tr td:first-child')].map(e => +e.textContent)`

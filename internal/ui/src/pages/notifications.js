@@ -86,6 +86,8 @@ export default {
     const q = ctx.query;
     const filter = {};
     for (const k of ['grep', 'kind', 'cluster', 'node', 'since', 'until']) if (q.get(k)) filter[k] = q.get(k);
+    // The API has no severity filter: it is applied here, to the newest
+    // maxShown that match the rest and to the stream.
     const minSev = rank[q.get('severity')] || 0;
     const keep = n => (rank[n.severity] || 0) >= minSev;
     const liveOK = !q.get('until'); // a closed time range gets nothing new
@@ -143,10 +145,17 @@ export default {
         if (++shown > maxShown) { list.lastElementChild?.remove(); shown = maxShown; }
         setCount();
       };
+      // On an error the page reconnects itself (from the newest it has),
+      // once the session is known to be valid: an EventSource cannot send
+      // the header that spares a 401 the browser's own login dialog, the
+      // session request does (a 401 there leads to the login page).
       es.onerror = () => {
         close();
         status.textContent = 'Disconnected; reconnecting…';
-        retry = setTimeout(open, 3000);
+        retry = setTimeout(() => api.get('/api/v1/session').then(open, e => {
+          status.textContent = 'Disconnected: ' + e.message;
+          if (e.status !== 401) retry = setTimeout(open, 10000);
+        }), 3000);
       };
     };
     pauseBtn.addEventListener('click', () => {
