@@ -48,15 +48,23 @@ func TestNodePage(t *testing.T) {
 	require.Contains(t, facts, "up")
 	require.Contains(t, facts, "test") // the cluster
 	Axe(t, tab)
-	Screenshot(t, tab, "node")
 
-	// Another range: the URL keeps it and the charts are drawn again.
+	// Another range: the URL keeps it and the charts are drawn again (the
+	// screenshot waits for some 40 s of memory readings in it).
 	require.NoError(t, chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(`.chart-bar select`), "5m")))
 	Eval[bool](t, tab, `document.querySelector('.chart-bar select').dispatchEvent(new Event('change'))`)
 	require.NoError(t, chromedp.Do(tab,
 		WaitJS(`new URL(location.href).searchParams.get('range') === '5m'`),
 		WaitJS(chartsWithData+` >= 6`),
 	))
+	var err error
+	for range 4 { // each wait gives up after 30 s
+		if err = chromedp.Do(tab, WaitJS(`Number(document.querySelector('figure.chart').dataset.points) >= 48`)); err == nil {
+			break
+		}
+	}
+	require.NoError(t, err, "40 s of memory readings")
+	Screenshot(t, tab, "node")
 
 	// The tabs: the keyboard moves between them; Enter opens one.
 	require.Equal(t, "true", Eval[string](t, tab, `document.querySelector('#tab-notifications').getAttribute('aria-selected')`))
@@ -73,6 +81,22 @@ func TestNodePage(t *testing.T) {
 		chromedp.KeyEvent(kb.Enter),
 		WaitJS(`new URL(location.href).searchParams.get('tab') === 'leaks'`),
 		WaitText(`#panel-leaks`, "not available in the browser"),
+	))
+
+	// Every other tab renders its result (or says why it cannot run).
+	for _, id := range []string{"alarms", "apps", "suptree", "ports", "ets", "alloc", "msacc"} {
+		require.NoError(t, chromedp.Do(tab,
+			chromedp.Click(chromedp.CSS(`#tab-`+id)),
+			WaitJS(fmt.Sprintf(`!!document.querySelector('#panel-%s .tab-body').querySelector('table, .empty, .tool-off, .error')`, id)),
+		), "tab %s", id)
+		require.Equal(t, 0, Eval[int](t, tab, fmt.Sprintf(`document.querySelectorAll('#panel-%s .error').length`, id)), "tab %s: %s",
+			id, Eval[string](t, tab, fmt.Sprintf(`document.querySelector('#panel-%s').textContent`, id)))
+	}
+	require.NoError(t, chromedp.Do(tab,
+		WaitText("#panel-apps", "kernel"),
+		WaitText("#panel-ets", "ac_tab"),
+		WaitText("#panel-alloc", "binary_alloc"),
+		WaitText("#panel-ports", "tcp_inet"),
 	))
 
 	// Processes: top runs once the tab is opened; a row opens the process.

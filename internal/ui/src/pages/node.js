@@ -4,7 +4,7 @@
 // the node's notifications and alarms. A tab loads when first opened and
 // on its Refresh button only: the tools cost the node, the timer never runs
 // them.
-import {h, replace, link, errorBox} from '../lib/dom.js';
+import {h, replace, errorBox} from '../lib/dom.js';
 import {api, can, currentSession} from '../lib/api.js';
 import {TimeChart, rangePicker, rangeSeconds, stepFor} from '../lib/chart.js';
 import * as fmt from '../lib/format.js';
@@ -43,9 +43,9 @@ function facts(node, n, active) {
     item('State', n ? h('span', {class: 'badge ' + (n.state === 'up' ? 'sev-ok' : 'sev-major')}, n.state) : 'not managed'),
     item('OTP', (n && n.otp_release) || '–'),
     item('Uptime', n ? fmt.duration(n.uptime_seconds) : '–'),
-    item('Active alarms', link('/ui/alarms?node=' + encodeURIComponent(node),
+    item('Active alarms', h('a', {class: 'alarm-count', href: '/ui/alarms?node=' + encodeURIComponent(node)},
       h('span', {class: 'badge' + (worst ? ' sev-' + sevClass[worst] : '')}, String(active.length)),
-      active.length === 1 ? ' alarm' : ' alarms')),
+      active.length === 1 ? 'alarm' : 'alarms')),
     n && n.last_error ? item('Last error', h('span', {class: 'error'}, n.last_error)) : null);
 }
 
