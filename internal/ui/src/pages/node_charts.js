@@ -25,7 +25,7 @@ export function charts(node, w) {
       {expr: `erlang_vm_ports{${s}} / erlang_vm_port_limit{${s}}`, label: () => 'ports'},
       {expr: `erlang_vm_atoms{${s}} / erlang_vm_atom_limit{${s}}`, label: () => 'atoms'},
       {expr: `erlang_vm_ets_tables{${s}} / erlang_vm_ets_limit{${s}}`, label: () => 'ETS tables'}]},
-    {title: 'Processes and ports', unit: '', queries: [
+    {title: 'Processes, ports and ETS tables', unit: '', queries: [
       {expr: `erlang_vm_processes{${s}}`, label: () => 'processes'},
       {expr: `erlang_vm_ports{${s}}`, label: () => 'ports'},
       {expr: `erlang_vm_ets_tables{${s}}`, label: () => 'ETS tables'}]},
