@@ -5,10 +5,10 @@
 // on its Refresh button only: the tools cost the node, the timer never runs
 // them.
 import {h, replace, errorBox} from '../lib/dom.js';
-import {api, can, currentSession} from '../lib/api.js';
+import {api, can, currentSession, instant} from '../lib/api.js';
 import {TimeChart, rangePicker, rangeSeconds, stepFor} from '../lib/chart.js';
 import * as fmt from '../lib/format.js';
-import {charts} from './node_charts.js';
+import {charts, sel} from './node_charts.js';
 import processes from './node_processes.js';
 import ets from './node_ets.js';
 import alloc from './node_alloc.js';
@@ -138,12 +138,25 @@ export default {
       const end = Date.now() / 1000;
       return Promise.all(list.map(c => c.load(rangeSeconds(range), end)));
     };
+    // The node's entry of /api/v1/nodes is read once (the list has every
+    // node); the timer refreshes its state and uptime from the store.
+    let info = null;
     const loadHead = async () => {
-      const [nodes, active] = await Promise.all([
-        api.get('/api/v1/nodes'),
+      const [nodes, live, active] = await Promise.all([
+        info ? null : api.get('/api/v1/nodes'),
+        instant(`{__name__=~"beamctl_node_up|erlang_vm_uptime_seconds",${sel(node)}}`),
         api.get('/api/v1/alarms', {node, active: 'true'}),
       ]);
-      replace(head, facts(node, nodes.find(n => n.node === node), active));
+      if (nodes) info = nodes.find(n => n.node === node) || null;
+      const n = info && {...info};
+      for (const r of live) {
+        if (!n) break;
+        const v = Number(r.value[1]);
+        if (r.metric.__name__ === 'erlang_vm_uptime_seconds') n.uptime_seconds = v;
+        else if (v === 1) n.state = 'up';
+        else if (n.state === 'up') n.state = 'down'; // unreachable or connecting stay as read
+      }
+      replace(head, facts(node, n, active));
     };
     const t = tabList(node, ctx);
     root.append(
