@@ -330,3 +330,68 @@ func TestServerNameStable(t *testing.T) {
 	t.Logf("%d reconnections: the node's atom count went from %d to %d", cuts, before, after)
 	require.LessOrEqual(t, after-before, int64(dist.NameSlots))
 }
+
+// TestAPIAdminTools: the tools that change something on a node for a while
+// (msacc's flag, leaks' garbage collections) run by POST only (admin in
+// the route table), within a bound of their own time, and msacc puts the
+// node's flag back.
+func TestAPIAdminTools(t *testing.T) {
+	n := testnode.Start(t, testnode.Options{})
+	probe := dialNode(t, n)
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 1s, discover_interval: 300ms}
+clusters:
+  - name: admintools
+    cookie: %s
+    nodes: [%s]
+`, n.Cookie, n.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	base := "http://" + srv.Addr()
+	waitTool(t, base, n.Name, "memory", nil)
+	post := func(tool string, form url.Values) apiResponse {
+		resp, err := http.PostForm(base+"/api/v1/nodes/"+n.Name+"/"+tool, form)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var r apiResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+		return r
+	}
+	// The flag's value: system_flag returns the previous one, which is
+	// then put back.
+	flag := func() etf.Term {
+		ctx := context.Background()
+		prev, err := probe.Call(ctx, "erlang", "system_flag", etf.Atom("microstate_accounting"), etf.True)
+		require.NoError(t, err)
+		_, err = probe.Call(ctx, "erlang", "system_flag", etf.Atom("microstate_accounting"), prev)
+		require.NoError(t, err)
+		return prev
+	}
+	require.Equal(t, etf.False, flag(), "msacc is off before")
+
+	for _, tc := range []struct {
+		name, tool string
+		form       url.Values
+		wantErr    string
+	}{
+		{"msacc", "msacc", url.Values{"duration": {"300ms"}}, ""},
+		{"leaks", "leaks", url.Values{"n": {"3"}}, ""},
+		{"too long", "msacc", url.Values{"duration": {"2m"}}, "msacc would run for 2m0s on the node; the API allows 1m0s"},
+		{"read-only tools are GET", "memory", nil, `no tool "memory" on the API by POST`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := post(tc.tool, tc.form)
+			if tc.wantErr != "" {
+				require.Equal(t, "error", r.Status)
+				require.Contains(t, r.Error, tc.wantErr)
+				return
+			}
+			require.Equal(t, "success", r.Status, r.Error)
+			require.NotEqual(t, "null", string(r.Data))
+		})
+	}
+	require.Equal(t, etf.False, flag(), "msacc's flag is put back")
+	r := get(t, base, "/api/v1/nodes/"+n.Name+"/msacc", url.Values{"duration": {"300ms"}})
+	require.Equal(t, "error", r.Status)
+	require.Contains(t, r.Error, `no tool "msacc" on the API by GET`)
+}

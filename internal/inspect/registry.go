@@ -214,6 +214,10 @@ type Tool struct {
 	// Web is true for the tools the HTTP API runs: read-only, done within
 	// a request's deadline, and showing nothing secret.
 	Web bool `json:"web"`
+	// WebAdmin is true for the tools the HTTP API runs for admins only, by
+	// POST (audited): they change something on the node for a bounded
+	// time (a flag put back, garbage collections) and show nothing secret.
+	WebAdmin bool `json:"web_admin"`
 	// Time is how long a run takes beyond its round trips (a window it
 	// measures), for the caller's deadline; nil means none.
 	Time func(Args) time.Duration `json:"-"`
@@ -416,7 +420,7 @@ var tools = []*Tool{
 			{Name: "pause", Kind: ParamDuration, Min: 0, Max: int64(10 * time.Second), Default: "50ms",
 				Help: "Pause between two garbage collections (at most 10s)."},
 		},
-		Agent: LoadsAgent, Effect: GarbageCollects,
+		Agent: LoadsAgent, Effect: GarbageCollects, WebAdmin: true,
 		Changes: "forces a garbage collection of each listed process, one at a time (unless no-gc)",
 		Time: func(a Args) time.Duration {
 			if a.Bool("no-gc") {
@@ -439,9 +443,10 @@ var tools = []*Tool{
 			"The microstate_accounting flag is put back as found, also on Ctrl-C.",
 		Params: []Param{{Name: "duration", Kind: ParamDuration, Min: int64(time.Millisecond), Max: int64(time.Hour), Default: "5s",
 			Help: "How long to measure (at most 1h)."}},
-		Effect:  FlipsFlag,
-		Changes: "turns microstate_accounting on for the measurement and back off if it was off",
-		Time:    func(a Args) time.Duration { return a.Duration("duration") },
+		Effect:   FlipsFlag,
+		WebAdmin: true,
+		Changes:  "turns microstate_accounting on for the measurement and back off if it was off",
+		Time:     func(a Args) time.Duration { return a.Duration("duration") },
 		Run: func(ctx context.Context, c Conn, a Args) (any, error) {
 			return Msacc(ctx, c, a.Duration("duration"))
 		},

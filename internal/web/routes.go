@@ -75,6 +75,9 @@ var routes = []Route{
 	// The Web tools are read-only, but they run code on a node.
 	{"GET", "/api/v1/nodes/{node}/{tool}", auth.Operator, true, fn(func(h *handler) http.HandlerFunc { return h.inspect })},
 
+	// The tools that change something on the node for a while (msacc's
+	// flag, leaks' garbage collections): admins, by POST, audited.
+	{"POST", "/api/v1/nodes/{node}/{tool}", auth.Admin, true, fn(func(h *handler) http.HandlerFunc { return h.inspectAdmin })},
 	{"POST", "/-/reload", auth.Admin, true, func(h *handler) http.Handler {
 		if h.reload == nil {
 			return nil

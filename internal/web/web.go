@@ -553,11 +553,11 @@ func (h *handler) tools(w http.ResponseWriter, _ *http.Request) {
 	h.respond(w, inspect.Tools(), nil)
 }
 
-// webTools names the tools the API runs.
-func webTools() string {
+// webTools names the tools the API runs: by GET, or for admins by POST.
+func webTools(admin bool) string {
 	var names []string
 	for _, t := range inspect.Tools() {
-		if t.Web {
+		if (!admin && t.Web) || (admin && t.WebAdmin) {
 			names = append(names, t.Name)
 		}
 	}
@@ -569,15 +569,31 @@ func webTools() string {
 // server's connection. The query parameters are the tool's, checked against
 // the registry's bounds; the data is the CLI's -o json.
 func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
+	h.runTool(w, r, func(t *inspect.Tool) bool { return t.Web }, 0)
+}
+
+// maxAdminToolTime bounds what a WebAdmin tool may spend on a node in one
+// request (msacc's window, leaks' pauses).
+const maxAdminToolTime = time.Minute
+
+// inspectAdmin runs, for an admin, a tool that changes something on the
+// node for a bounded time (POST; audited like every run).
+func (h *handler) inspectAdmin(w http.ResponseWriter, r *http.Request) {
+	h.runTool(w, r, func(t *inspect.Tool) bool { return t.WebAdmin }, maxAdminToolTime)
+}
+
+// runTool runs the tool named in the path if served (it is, by the route's
+// method) and, when maxTime > 0, if its run's own time stays within it.
+func (h *handler) runTool(w http.ResponseWriter, r *http.Request, served func(*inspect.Tool) bool, maxTime time.Duration) {
 	if aerr := h.form(w, r); aerr != nil {
 		h.respond(w, nil, aerr)
 		return
 	}
 	name := r.PathValue("tool")
 	t, ok := inspect.Lookup(name)
-	if !ok || !t.Web {
+	if !ok || !served(t) {
 		h.respond(w, nil, &apiError{status: http.StatusNotFound, typ: "not_found",
-			err: fmt.Errorf("no tool %q on the API; it runs %s", name, webTools())})
+			err: fmt.Errorf("no tool %q on the API by %s; GET runs %s; POST (admin) runs %s", name, r.Method, webTools(false), webTools(true))})
 		return
 	}
 	raw := make(map[string]string, len(r.Form))
@@ -591,6 +607,10 @@ func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
 	args, err := t.Parse(raw)
 	if err != nil {
 		h.respond(w, nil, badData("%v", err))
+		return
+	}
+	if maxTime > 0 && t.Time != nil && t.Time(args) > maxTime {
+		h.respond(w, nil, badData("%s would run for %s on the node; the API allows %s (use the CLI for longer)", name, t.Time(args), maxTime))
 		return
 	}
 	release, ok := h.startInspection(w, r.PathValue("node"))
