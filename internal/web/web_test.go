@@ -40,6 +40,8 @@ func (m model) Alarms() Alarms               { return m.alarms }
 func (m model) Nodes() []Node                { return m.nodes }
 func (m model) CrashDumpDir() string         { return m.dumps }
 
+func (model) NodeCode(context.Context, string, string) (NodeCode, error) { return NodeCode{}, nil }
+
 func (model) Metadata() map[string]Metadata {
 	return map[string]Metadata{"x": {Type: "gauge", Help: "X."}}
 }
