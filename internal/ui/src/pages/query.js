@@ -118,7 +118,7 @@ export default {
           const d = await api.get('/api/v1/query_range', {query: expr, start, end, step});
           if (my !== seq) return;
           chart.opts.queries[0].expr = expr;
-          chart.draw(d.result, start, end, step);
+          chart.draw([d.result], start, end, step);
         } else {
           const d = await api.get('/api/v1/query', {query: expr});
           if (my !== seq) return;
