@@ -112,4 +112,10 @@ func TestFamilies(t *testing.T) {
 	require.Equal(t, 0, Eval[int](t, tab, fmt.Sprintf(rowDiffs, "OTP release")))
 	Axe(t, tab)
 	Screenshot(t, tab, "families")
+
+	_, err := chromedp.Run(tab, chromedp.Evaluate[any](`localStorage.setItem('beamctl-theme', 'dark')`))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(tab, chromedp.Reload(), WaitJS(fmt.Sprintf(rowDiffs, "beamctl_ui_patch")+" === 2")))
+	Axe(t, tab)
+	Screenshot(t, tab, "families-dark")
 }
