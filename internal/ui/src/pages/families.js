@@ -22,20 +22,21 @@ export function majority(vals) {
   return tie ? null : best;
 }
 
-function nodeHeader(node) {
+function nodeHeader(node, state) {
   const [name, host] = node.split('@');
   return h('th', {scope: 'col', class: 'node-col'},
-    link('/ui/nodes/' + enc(node), name, host ? h('span', {class: 'host'}, '@' + host) : null));
+    link('/ui/nodes/' + enc(node), name, host ? h('span', {class: 'host'}, '@' + host) : null),
+    state && state !== 'up' ? h('span', {class: 'badge sev-major', title: 'the figures are its last readings'}, state) : null);
 }
 
 // matrix is a table with a row per key and a column per node; a cell that
 // differs from its row's most common value is highlighted (.diff), and a
 // row with differences gets .differs.
-function matrix({caption, rowLabel, nodes, rows, cell, value}) {
+function matrix({caption, rowLabel, nodes, states = {}, rows, cell, value}) {
   return h('div', {class: 'table-wrap'},
     h('table', {class: 'matrix'},
       h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, rowLabel), nodes.map(nodeHeader))),
+      h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, rowLabel), nodes.map(n => nodeHeader(n, states[n])))),
       h('tbody', {}, rows.map(r => {
         const vals = nodes.map(n => value(r, n));
         const differs = new Set(vals.filter(Boolean)).size > 1 || (vals.some(v => !v) && vals.some(Boolean) && r.strict);
@@ -59,6 +60,7 @@ function legend() {
 
 function familyBlock(f, code) {
   const nodes = code.nodes.map(n => n.node);
+  const states = Object.fromEntries(code.nodes.map(n => [n.node, n.state]));
   const unread = code.nodes.filter(n => !n.read).map(n => n.node);
   const otps = new Set(code.nodes.map(n => n.otp_release).filter(Boolean));
   const rels = new Set(code.nodes.map(n => n.release).filter(Boolean));
@@ -76,20 +78,20 @@ function familyBlock(f, code) {
     unread.length ? h('li', {class: 'muted'}, `No reading of the loaded modules yet: ${unread.join(', ')}`) : null,
     code.nodes_total > nodes.length ? h('li', {class: 'muted'}, `The first ${nodes.length} of ${code.nodes_total} nodes are compared.`) : null);
 
-  const runtime = matrix({caption: 'OTP and release per node', rowLabel: 'Version', nodes,
+  const runtime = matrix({caption: 'OTP and release per node', rowLabel: 'Version', nodes, states,
     rows: [{label: 'OTP release', key: 'otp_release', strict: true}, {label: 'Release', key: 'release', strict: true}],
     value: (r, n) => (code.nodes.find(x => x.node === n) || {})[r.key] || '',
     cell: (r, n, v) => v || '–'});
 
   const modules = code.modules.length ? matrix({caption: 'Modules whose md5 differs between nodes (short md5; hover for the whole)',
-    rowLabel: 'Module', nodes,
+    rowLabel: 'Module', nodes, states,
     rows: code.modules.map(m => ({label: m.module, m})),
     value: (r, n) => r.m.md5[n] || '',
     cell: (r, n, v) => v ? [h('span', {title: v}, v.slice(0, 8)), r.m.old.includes(n) ? [' ', h('span', {class: 'badge', title: 'old code loaded too'}, 'old')] : null] : '–',
   }) : h('p', {class: 'empty'}, 'No module differs.');
 
   const appRows = code.applications.map(a => ({label: a.application, a, strict: true}));
-  const appMatrix = rows => matrix({caption: 'Application versions per node', rowLabel: 'Application', nodes, rows,
+  const appMatrix = rows => matrix({caption: 'Application versions per node', rowLabel: 'Application', nodes, states, rows,
     value: (r, n) => r.a.versions[n] || '', cell: (r, n, v) => v || '–'});
   const diffRows = appRows.filter(r => r.a.differs), sameRows = appRows.filter(r => !r.a.differs);
   const apps = [

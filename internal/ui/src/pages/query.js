@@ -136,20 +136,26 @@ export default {
   },
 };
 
+// maxRows bounds the table (the API answers up to --query.max-series).
+const maxRows = 1000;
+
 // resultTable shows an instant query's answer: a row per series (vector),
 // per series with its values (matrix), or the one value (scalar, string).
 function resultTable(d) {
+  const shown = Array.isArray(d.result) && d.resultType !== 'scalar' && d.resultType !== 'string'
+    ? d.result.slice(0, maxRows) : d.result;
+  const caption = n => n > maxRows ? `${n} series; the first ${maxRows} shown` : `${n} series`;
   switch (d.resultType) {
     case 'vector':
       return table([
         {label: 'Series', value: s => h('span', {class: 'mono'}, seriesName(s.metric))},
         {label: 'Value', num: true, value: s => h('span', {class: 'mono'}, s.value[1])},
-      ], d.result, {caption: `${d.result.length} series`, empty: 'No data: the expression matches no series now.'});
+      ], shown, {caption: caption(d.result.length), empty: 'No data: the expression matches no series now.'});
     case 'matrix':
       return table([
         {label: 'Series', value: s => h('span', {class: 'mono'}, seriesName(s.metric))},
         {label: 'Values', value: s => h('span', {class: 'mono'}, s.values.map(([t, v]) => `${v} @${t}`).join('\n'))},
-      ], d.result, {caption: `${d.result.length} series`, empty: 'No data: the expression matches no series now.'});
+      ], shown, {caption: caption(d.result.length), empty: 'No data: the expression matches no series now.'});
     default:
       return table([
         {label: 'Type', value: () => d.resultType},
