@@ -41,7 +41,9 @@ func (m model) Alarms() Alarms               { return m.alarms }
 func (m model) Nodes() []Node                { return m.nodes }
 func (m model) CrashDumpDir() string         { return m.dumps }
 
-func (m model) NodeCode(_ context.Context, _, node string) (NodeCode, error) { return m.code[node], nil }
+func (m model) NodeCode(_ context.Context, _, node string) (NodeCode, error) {
+	return m.code[node], nil
+}
 
 func (model) Metadata() map[string]Metadata {
 	return map[string]Metadata{"x": {Type: "gauge", Help: "X."}}
