@@ -229,7 +229,7 @@ func (a *App) serveHTTP() (err error) {
 	lim := a.opts.HTTP.WithDefaults()
 	streamsDone := make(chan struct{}) // closed by Shutdown, which would wait for the streams
 	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log,
-		web.WithSecurity(sec), web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone), web.WithBuildInfo(a.opts.Version)),
+		web.WithSecurity(sec), web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone), web.WithBuildInfo(a.opts.Version), web.WithUIConfig(a.uiConfig)),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout,
 		TLSConfig: tlsCfg}
 	a.srv.RegisterOnShutdown(func() { close(streamsDone) })

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 
 	"github.com/beamctl/beamctl/internal/inspect"
@@ -58,3 +59,27 @@ func (n webNotifications) Query(ctx context.Context, f journal.Filter) ([]journa
 
 // CrashDumpDir is where fetchCrashDump stores the crash dumps.
 func (m webModel) CrashDumpDir() string { return filepath.Join(m.opts.StoragePath, "crashdumps") }
+
+// NodeCode is what the server last read of a node's code: the code
+// poll's module snapshot, and the applications and release of the last
+// collection (web.Model).
+func (m webModel) NodeCode(ctx context.Context, cluster, node string) (web.NodeCode, error) {
+	var c web.NodeCode
+	if _, err := m.notes.Store().LoadSnapshot(ctx, cluster, node, "modules", &c.Modules); err != nil {
+		return c, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if info := m.nodes[nodeKey{cluster, node}]; info != nil {
+		c.Apps, c.Release = maps.Clone(info.apps), info.release
+	}
+	return c, nil
+}
+
+// uiConfig is the web: block's settings for the web UI, as now (after
+// any reload).
+func (a *App) uiConfig() web.UIConfig {
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	return web.UIConfig{GrafanaURL: a.cfg.Web.GrafanaURL, GrafanaDatasource: a.cfg.Web.GrafanaDatasource}
+}

@@ -91,6 +91,7 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-builtin-window.yml", `alarms.builtin.long_gc: the window must be positive`},
 		{"conf.code-interval.yml", `cluster "x": notifications.code_interval must be at least 1s`},
 		{"conf.bad-web-role.yml", `web.roles.bob must be viewer, operator or admin, not "root"`},
+		{"conf.bad-grafana-url.yml", `web.grafana_url: "grafana.example.com:3000" is not an http(s) URL such as https://grafana.example.com`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
 		{"conf.collector-unknown-key.yml", "parse YAML: line 6: a collector's mapping has enabled and interval, not intervall"},
 		{"conf.unknown-top-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 5: field alarm not found in type config.Config"},

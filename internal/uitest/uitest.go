@@ -55,6 +55,8 @@ type ServerOptions struct {
 	Global string
 	// Family, when set, puts the nodes in this family.
 	Family string
+	// Web is added to the web: block (e.g. "grafana_url: http://g:3000").
+	Web string
 }
 
 var hashOnce sync.Once
@@ -94,8 +96,12 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 			roles = append(roles, fmt.Sprintf("    %s: %s", u, r))
 		}
 	}
-	yml := fmt.Sprintf("global:\n  %s\nclusters:\n  - name: test\n    cookie: %s%s\n    nodes: [%s]\nweb:\n  roles:\n%s\n%s",
-		global, cookie, family, strings.Join(names, ", "), strings.Join(roles, "\n"), opts.Config)
+	web := ""
+	if opts.Web != "" {
+		web = "\n  " + strings.ReplaceAll(strings.TrimSpace(opts.Web), "\n", "\n  ")
+	}
+	yml := fmt.Sprintf("global:\n  %s\nclusters:\n  - name: test\n    cookie: %s%s\n    nodes: [%s]\nweb:\n  roles:\n%s%s\n%s",
+		global, cookie, family, strings.Join(names, ", "), strings.Join(roles, "\n"), web, opts.Config)
 	cfg, err := config.Parse([]byte(yml), t.TempDir())
 	require.NoError(t, err, "%s", yml)
 

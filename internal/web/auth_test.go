@@ -245,7 +245,7 @@ func (s *secureServer) do(t *testing.T, r req) (int, http.Header, map[string]any
 // authentication error).
 func concrete(pattern string) string {
 	return strings.NewReplacer("{name}", "node", "{id}", "1", "{action}", "ack", "{node}", "nosuch@h", "{tool}", "memory",
-		"{cluster}", "nosuch", "{file}", "nosuch.dump.gz", "{$}", "", "{page...}", "nodes/x").Replace(pattern)
+		"{cluster}", "nosuch", "{family}", "nosuch", "{file}", "nosuch.dump.gz", "{$}", "", "{page...}", "nodes/x").Replace(pattern)
 }
 
 // TestRouteRoles walks the route table, which is the only source of the

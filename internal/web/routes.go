@@ -69,6 +69,11 @@ var routes = []Route{
 	{"GET", "/api/v1/status/buildinfo", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.buildinfo })},
 	{"GET", "/api/v1/rules", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.promRules })},
 	{"GET", "/api/v1/alerts", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.promAlertList })},
+	// The web UI's families and query pages (code.go): the code of a
+	// family's nodes compared from what the server holds, and the UI's
+	// settings (the Grafana link).
+	{"GET", "/api/v1/families/{cluster}/{family}/code", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.familyCode })},
+	{"GET", "/api/v1/ui/config", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.uiConfigAnswer })},
 	{"GET", "/api/v1/crashdumps", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.crashDumps })},
 
 	{"POST", "/api/v1/alarms/{id}/{action}", auth.Operator, true, fn(func(h *handler) http.HandlerFunc { return h.alarmAction })},

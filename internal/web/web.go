@@ -62,6 +62,9 @@ type Model interface {
 	// CrashDumpDir is the directory of the fetched crash dumps,
 	// <cluster>/<node>/<file> (crashdumps.go; "": none).
 	CrashDumpDir() string
+	// NodeCode is what the server last read of a node's code (code.go):
+	// no call to the node.
+	NodeCode(ctx context.Context, cluster, node string) (NodeCode, error)
 }
 
 // Notifications is the part of the notification journal the API uses.
@@ -131,6 +134,8 @@ type handler struct {
 	streamsDone <-chan struct{}
 	// version is beamctl's, for the build information (WithBuildInfo).
 	version string
+	// uiConfig gives the web UI's settings (WithUIConfig; nil: none).
+	uiConfig func() UIConfig
 }
 
 // apiError is a Prometheus API error: bad_data (400) or execution (422).

@@ -33,12 +33,17 @@ type model struct {
 	nodes  []Node
 	conns  map[string]inspect.Conn
 	dumps  string // the crash dump directory
+	code   map[string]NodeCode
 }
 
 func (m model) Notifications() Notifications { return notifications{m.rec} }
 func (m model) Alarms() Alarms               { return m.alarms }
 func (m model) Nodes() []Node                { return m.nodes }
 func (m model) CrashDumpDir() string         { return m.dumps }
+
+func (m model) NodeCode(_ context.Context, _, node string) (NodeCode, error) {
+	return m.code[node], nil
+}
 
 func (model) Metadata() map[string]Metadata {
 	return map[string]Metadata{"x": {Type: "gauge", Help: "X."}}
