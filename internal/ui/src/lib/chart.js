@@ -43,7 +43,9 @@ export function stepFor(seconds) {
 }
 
 // TimeChart draws the series of one or more PromQL queries over a range.
-// opts: {title, unit, queries: [{expr, label(metric) -> string}]}.
+// opts: {title, unit, queries: [{expr, label(metric) -> string,
+// keep(metric) -> bool (optional: which series to draw)}], marks
+// (optional): [{t (unix seconds), label}] drawn as vertical lines}.
 export class TimeChart {
   constructor(opts) {
     this.opts = opts;
@@ -76,6 +78,7 @@ export class TimeChart {
     results.forEach((res, qi) => {
       const q = this.opts.queries[qi];
       for (const s of res) {
+        if (q.keep && !q.keep(s.metric)) continue;
         const ys = new Array(xs.length).fill(null);
         for (const [t, v] of s.values) {
           const i = idx.get(Math.round(t / step) * step);
@@ -101,8 +104,11 @@ export class TimeChart {
     this.key = key;
     const unit = this.opts.unit;
     const fg = cssVar('--fg-muted'), grid = cssVar('--grid');
+    const marks = this.opts.marks || [];
+    const markColour = cssVar('--critical');
     this.plot = new uPlot({
       width, height: 200, series,
+      hooks: marks.length ? {draw: [u => drawMarks(u, marks, markColour)]} : {},
       scales: {x: {time: true}},
       legend: {show: n <= 12},
       axes: [{stroke: fg, grid: {stroke: grid}, ticks: {stroke: grid}},
@@ -119,6 +125,27 @@ export class TimeChart {
     if (this.plot) this.plot.destroy();
     this.plot = null;
   }
+}
+
+// drawMarks draws vertical lines at the marks' times, with their labels.
+function drawMarks(u, marks, colour) {
+  const c = u.ctx;
+  c.save();
+  c.strokeStyle = colour;
+  c.fillStyle = colour;
+  c.lineWidth = 1.5 * devicePixelRatio;
+  c.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+  c.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+  for (const m of marks) {
+    const x = Math.round(u.valToPos(m.t, 'x', true));
+    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+    c.beginPath();
+    c.moveTo(x, u.bbox.top);
+    c.lineTo(x, u.bbox.top + u.bbox.height);
+    c.stroke();
+    if (m.label) c.fillText(m.label, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+  }
+  c.restore();
 }
 
 // sparkline draws values (numbers, nulls for gaps) as a small SVG line.
