@@ -69,6 +69,8 @@ export class TimeChart {
   }
 
   draw(results, start, end, step) {
+    this.start = start;
+    this.end = end;
     const xs = [];
     for (let t = Math.ceil(start / step) * step; t <= end; t += step) xs.push(t);
     const idx = new Map(xs.map((t, i) => [t, i]));
@@ -109,7 +111,8 @@ export class TimeChart {
     this.plot = new uPlot({
       width, height: 200, series,
       hooks: marks.length ? {draw: [u => drawMarks(u, marks, markColour)]} : {},
-      scales: {x: {time: true}},
+      // With marks, the whole range is shown: a mark past the last point stays visible.
+      scales: {x: marks.length ? {time: true, range: () => [this.start, this.end]} : {time: true}},
       legend: {show: n <= 12},
       axes: [{stroke: fg, grid: {stroke: grid}, ticks: {stroke: grid}},
         {stroke: fg, grid: {stroke: grid}, ticks: {stroke: grid}, size: 70,
@@ -143,7 +146,10 @@ function drawMarks(u, marks, colour) {
     c.moveTo(x, u.bbox.top);
     c.lineTo(x, u.bbox.top + u.bbox.height);
     c.stroke();
-    if (m.label) c.fillText(m.label, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+    if (!m.label) continue;
+    const pad = 4 * devicePixelRatio, w = c.measureText(m.label).width;
+    const right = x + pad + w <= u.bbox.left + u.bbox.width; // else to the left of the line
+    c.fillText(m.label, right ? x + pad : x - pad - w, u.bbox.top + 12 * devicePixelRatio);
   }
   c.restore();
 }

@@ -63,9 +63,9 @@ export default {
     const onError = e => message.replaceChildren(errorBox(e));
     const cols = [
       {label: 'Severity', value: a => sevBadge(a.severity)},
-      {label: 'Alarm', value: a => link('/ui/alarms/' + a.id, '#' + a.id + ' ' + a.rule)},
+      {label: 'Alarm', value: a => link('/ui/alarms/' + a.id, '#' + a.id + '\u00a0' + a.rule)},
       {label: 'Node', value: a => nodeLink(a.node)},
-      {label: 'Subject', value: a => a.subject || ''},
+      {label: 'Subject', value: a => a.subject || '', subject: true},
       {label: 'Description', value: a => a.description},
     ];
     const activeCols = [...cols,
@@ -92,9 +92,11 @@ export default {
         ]);
         if (my !== seq) return; // a newer load is under way
         message.replaceChildren();
-        active.replaceChildren(table(activeCols, act, {caption: `${act.length} active`, empty: 'No active alarm.', rowAttrs}));
+        // The Subject column only when an alarm has one.
+        const cut = (cs, as) => as.some(a => a.subject) ? cs : cs.filter(c => !c.subject);
+        active.replaceChildren(table(cut(activeCols, act), act, {caption: `${act.length} active`, empty: 'No active alarm.', rowAttrs}));
         const cleared = all.filter(a => !a.active);
-        historyBox.replaceChildren(table(historyCols, cleared,
+        historyBox.replaceChildren(table(cut(historyCols, cleared), cleared,
           {caption: `Cleared among the ${historyLimit} newest alarms`, empty: 'No cleared alarm.', rowAttrs}));
       } catch (e) {
         if (my === seq) message.replaceChildren(errorBox(e));
