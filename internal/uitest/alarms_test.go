@@ -57,8 +57,13 @@ func TestAlarmsPage(t *testing.T) {
 	Screenshot(t, tab, "alarms")
 
 	// oscar acknowledges it.
+	// (Clicks in JavaScript: a live update may replace the row between
+	// finding a button and clicking it.)
+	click := func(sel string) chromedp.Action[chromedp.Void] {
+		return WaitJS(`(() => { const b = document.querySelector('` + sel + `'); if (b) b.click(); return !!b; })()`)
+	}
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(row+` button[data-action=ack]`)),
+		click(row+` button[data-action=ack]`),
 		WaitText(row, "acknowledged"),
 		WaitText(row, "by oscar"),
 		chromedp.WaitVisible(chromedp.CSS(row+` button[data-action=unack]`)),
@@ -67,7 +72,7 @@ func TestAlarmsPage(t *testing.T) {
 
 	// And comments, in the dialog.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(row+` button[data-action=comment]`)),
+		click(row+` button[data-action=comment]`),
 		chromedp.WaitVisible(chromedp.CSS(`dialog.comment-dialog textarea`)),
 		chromedp.SendKeys(chromedp.CSS(`dialog.comment-dialog textarea`), "spawning too much"),
 		chromedp.Click(chromedp.CSS(`dialog.comment-dialog button[type=submit]`)),
@@ -76,7 +81,7 @@ func TestAlarmsPage(t *testing.T) {
 
 	// The Alarm page: its fields, history, and the chart around the raise.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(row+` a[href="/ui/alarms/`+id+`"]`)),
+		click(row+` a[href="/ui/alarms/`+id+`"]`),
 		WaitText("main h1", "Alarm #"+id+": process_limit"),
 		WaitText("#alarm-history", "acked"),
 		WaitText("#alarm-history", "spawning too much"),
@@ -105,6 +110,21 @@ func TestAlarmsPage(t *testing.T) {
 	require.Equal(t, 403, status, "the role refuses, not the CSRF check")
 	require.NoError(t, chromedp.Do(vtab, chromedp.Navigate(s.Base+"/ui/alarms/"+id), WaitText("#alarm-history", "acked")))
 	require.Equal(t, 0, Eval[int](t, vtab, `document.querySelectorAll('main button[data-action]').length`))
+
+	// The filters are the URL's query: a severity with no alarm, then any.
+	setFilter := func(name, value string) {
+		t.Helper()
+		Eval[bool](t, tab, `(() => { const s = document.getElementById('filter-`+name+`'); s.value = '`+value+`';
+			s.dispatchEvent(new Event('change')); return true; })()`)
+	}
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(s.Base+"/ui/alarms"), WaitText(row, "process_limit")))
+	setFilter("severity", "minor")
+	require.NoError(t, chromedp.Do(tab, WaitText("#alarms-active", "No active alarm.")))
+	require.Equal(t, "?severity=minor", Eval[string](t, tab, `location.search`))
+	setFilter("severity", "")
+	setFilter("rule", "process_limit")
+	require.NoError(t, chromedp.Do(tab, WaitText(row, "process_limit")))
+	require.Equal(t, "?rule=process_limit", Eval[string](t, tab, `location.search`))
 
 	// Dark mode.
 	Eval[bool](t, tab, `localStorage.setItem('beamctl-theme', 'dark'), true`)

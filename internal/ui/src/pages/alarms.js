@@ -81,7 +81,7 @@ export default {
     ];
     const rowAttrs = a => ({class: 'alarm-row ' + sevClass(a.severity) + '-row', 'data-alarm-id': a.id, 'data-severity': a.severity});
 
-    let seq = 0;
+    let seq = 0, shown = '';
     async function load() {
       const my = ++seq;
       const q = Object.fromEntries(filterNames.map(k => [k, filters[k]]));
@@ -92,6 +92,10 @@ export default {
         ]);
         if (my !== seq) return; // a newer load is under way
         message.replaceChildren();
+        // Unchanged: keep the rows (and the keyboard focus on them).
+        const key = JSON.stringify([act, all]);
+        if (key === shown) return;
+        shown = key;
         // The Subject column only when an alarm has one.
         const cut = (cs, as) => as.some(a => a.subject) ? cs : cs.filter(c => !c.subject);
         active.replaceChildren(table(cut(activeCols, act), act, {caption: `${act.length} active`, empty: 'No active alarm.', rowAttrs}));
