@@ -90,6 +90,13 @@ func TestAlarmsPage(t *testing.T) {
 	require.Contains(t, Eval[string](t, tab, `document.querySelector('#alarm-history').textContent`), "oscar")
 	require.Equal(t, "1", Eval[string](t, tab, `document.querySelector('#alarm-chart figure.chart').dataset.series`), "the alarm's node's series only")
 	require.True(t, Eval[bool](t, tab, `!!document.querySelector('#alarm-chart canvas')`), "drawn")
+	// Zoomed in on the raise (the server has only run for seconds).
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SetValue(chromedp.CSS(`#alarm-around`), "1m"),
+		WaitJS(`(() => { const s = document.getElementById('alarm-around'); s.dispatchEvent(new Event('change')); return true; })()`),
+		WaitJS(`location.search === '?around=1m'`),
+		WaitJS(`Number(document.querySelector('#alarm-chart figure.chart').dataset.points) > 0`),
+	))
 	Axe(t, tab)
 	Screenshot(t, tab, "alarm")
 
@@ -134,4 +141,5 @@ func TestAlarmsPage(t *testing.T) {
 	))
 	Axe(t, tab)
 	Screenshot(t, tab, "alarms-dark")
+
 }

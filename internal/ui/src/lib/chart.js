@@ -72,7 +72,9 @@ export class TimeChart {
     this.start = start;
     this.end = end;
     const xs = [];
-    for (let t = Math.ceil(start / step) * step; t <= end; t += step) xs.push(t);
+    // Every point's rounded time is on this grid (a point near the end may
+    // round up past it).
+    for (let t = Math.round(start / step) * step; t <= Math.round(end / step) * step; t += step) xs.push(t);
     const idx = new Map(xs.map((t, i) => [t, i]));
     const series = [{}];
     const data = [xs];

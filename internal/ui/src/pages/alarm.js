@@ -7,7 +7,9 @@ import * as fmt from '../lib/format.js';
 import {TimeChart} from '../lib/chart.js';
 import {sevBadge, stateBadge, actions, watchAlarms} from '../lib/alarms.js';
 
-const around = 30 * 60; // the chart shows 30 minutes each side of the raise
+// The chart shows this much each side of the raise (?around=, 30m unless
+// given): zoom in on the moment, or out for the trend before it.
+const arounds = [['1m', 60], ['5m', 300], ['30m', 1800], ['2h', 7200], ['12h', 43200]];
 
 function field(name, ...value) {
   return [h('dt', {}, name), h('dd', {}, ...value)];
@@ -18,6 +20,14 @@ function field(name, ...value) {
 function evidenceItem(e) {
   if (e.startsWith('notifications?')) return link('/ui/' + e, e);
   return h('code', {}, e);
+}
+
+// subject links a subject that starts with a local pid (a process's
+// alarm) to the process's page.
+function subject(a) {
+  const m = /^<0\.\d+\.\d+>/.exec(a.subject);
+  if (!m || !a.node) return a.subject;
+  return [link('/ui/nodes/' + encodeURIComponent(a.node) + '/processes/' + encodeURIComponent(m[0]), m[0]), a.subject.slice(m[0].length)];
 }
 
 // ruleExpr finds the PromQL expression of the alarm's rule: the rule's
@@ -59,7 +69,7 @@ export default {
         field('Rule', link('/ui/alarms?rule=' + encodeURIComponent(a.rule), a.rule)),
         field('Cluster', link('/ui/alarms?cluster=' + encodeURIComponent(a.cluster), a.cluster)),
         field('Node', a.node ? link('/ui/nodes/' + encodeURIComponent(a.node), a.node) : h('span', {class: 'muted'}, 'the cluster')),
-        a.subject ? field('Subject', a.subject) : null,
+        a.subject ? field('Subject', subject(a)) : null,
         field('Severity', sevBadge(a.severity)),
         field('State', stateBadge(a), a.flapping ? [' ', h('span', {class: 'badge sev-warning'}, 'flapping')] : null),
         field('Description', a.description),
@@ -88,7 +98,19 @@ export default {
       chartBox.append(h('p', {class: 'empty'}, `The rule ${a.rule} is not a query over metrics: nothing to chart.`));
     } else {
       const raised = new Date(a.raised_at).getTime() / 1000;
-      const end = Math.min(Date.now() / 1000, raised + around);
+      let around = (arounds.find(([n]) => n === ctx.query.get('around')) || arounds[2])[1];
+      const draw = () => {
+        const end = Math.min(Date.now() / 1000, raised + around);
+        return chart.load(end - (raised - around), end);
+      };
+      chartBox.append(h('label', {class: 'picker'}, 'Each side of the raise ',
+        h('select', {id: 'alarm-around', onchange: e => {
+          around = arounds.find(([n]) => n === e.target.value)[1];
+          const u = new URL(location.href);
+          u.searchParams.set('around', e.target.value);
+          history.replaceState(history.state, '', u);
+          draw();
+        }}, arounds.map(([n, sec]) => h('option', {value: n, selected: sec === around}, n)))));
       chart = new TimeChart({
         title: expr, unit: '',
         queries: [{expr, keep: m => (!a.node || m.node === a.node) && (!a.cluster || !m.cluster || m.cluster === a.cluster),
@@ -96,7 +118,7 @@ export default {
         marks: [{t: raised, label: 'raised'}, ...(a.cleared_at ? [{t: new Date(a.cleared_at).getTime() / 1000, label: 'cleared'}] : [])],
       });
       chartBox.append(chart.el);
-      await chart.load(end - (raised - around), end);
+      await draw();
       ctx.onLeave(() => chart.destroy());
     }
     // Live: the alarm's changes (acknowledged elsewhere, cleared) show without reloading.
