@@ -75,6 +75,9 @@ func TestAlarmsPage(t *testing.T) {
 		click(row+` button[data-action=comment]`),
 		chromedp.WaitVisible(chromedp.CSS(`dialog.comment-dialog textarea`)),
 		chromedp.SendKeys(chromedp.CSS(`dialog.comment-dialog textarea`), "spawning too much"),
+	))
+	Axe(t, tab)
+	require.NoError(t, chromedp.Do(tab,
 		chromedp.Click(chromedp.CSS(`dialog.comment-dialog button[type=submit]`)),
 		WaitJS(`!document.querySelector('dialog.comment-dialog')`),
 	))

@@ -80,6 +80,11 @@ func TestProcessPage(t *testing.T) {
 		WaitText("#pi .error", "is not alive"),
 	))
 
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(nodePath+"beamctl_no_such_name"),
+		WaitText("#pi .error", "no process is registered as beamctl_no_such_name"),
+	))
+
 	// A viewer is told why there is nothing.
 	vtab := Tab(t)
 	Login(t, vtab, s.Base, "victor")

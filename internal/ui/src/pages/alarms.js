@@ -106,7 +106,9 @@ export default {
         if (my === seq) message.replaceChildren(errorBox(e));
       }
     }
-    await load();
+    // The stream says when to read again; the page's timer reads every
+    // minute anyway (the raise times' "ago", a proxy that holds the stream).
+    ctx.every(60000, load);
     watchAlarms(ctx, load, s => {
       status.textContent = s === 'live' ? '● Live' : s === 'closed' ? 'Live updates stopped' : 'Reconnecting…';
       status.dataset.state = s;
