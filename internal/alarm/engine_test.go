@@ -267,3 +267,46 @@ func TestEventKindNames(t *testing.T) {
 	var e Event
 	require.EqualError(t, json.Unmarshal([]byte(`{"kind":"exploded"}`), &e), `unknown alarm event "exploded"`)
 }
+
+// TestListFilter: the filters of List (the API's and the web UI's): rule,
+// severity, and family (its nodes' alarms and its own).
+func TestListFilter(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer e.Close()
+	r := &scripted{}
+	e.SetRules([]Rule{r})
+	r.obs = []Observation{
+		{Key: Key{Cluster: "c", Node: "a@h"}, Severity: Minor, Value: 1},
+		{Key: Key{Cluster: "c", Node: "b@h"}, Severity: Major, Value: 1},
+		{Key: Key{Cluster: "c", Subject: "fäm mod"}, Severity: Major, Value: 1},
+		{Key: Key{Cluster: "c", Subject: "fäm"}, Severity: Major, Value: 1},
+		{Key: Key{Cluster: "c", Subject: "fämily mod"}, Severity: Major, Value: 1},
+	}
+	e.Evaluate(ctx, time.Unix(1_800_000_000, 0))
+	keys := func(f Filter) []string {
+		as, err := e.List(ctx, f)
+		require.NoError(t, err)
+		out := []string{}
+		for _, a := range as {
+			out = append(out, a.Node+"|"+a.Subject)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    Filter
+		want []string
+	}{
+		{"all", Filter{}, []string{"|fämily mod", "|fäm", "|fäm mod", "b@h|", "a@h|"}},
+		{"rule", Filter{Rule: "scripted"}, []string{"|fämily mod", "|fäm", "|fäm mod", "b@h|", "a@h|"}},
+		{"no such rule", Filter{Rule: "other"}, []string{}},
+		{"severity", Filter{Severity: Minor}, []string{"a@h|"}},
+		{"family with a node", Filter{Family: "fäm", FamilyNodes: []string{"a@h"}}, []string{"|fäm", "|fäm mod", "a@h|"}},
+		{"family without nodes", Filter{Family: "fäm"}, []string{"|fäm", "|fäm mod"}},
+		{"family and severity", Filter{Family: "fäm", FamilyNodes: []string{"a@h"}, Severity: Major}, []string{"|fäm", "|fäm mod"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, keys(tc.f)) })
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	_ "modernc.org/sqlite" // the pure Go SQLite driver
 )
@@ -123,7 +124,15 @@ type Filter struct {
 	ID            int64 // one alarm
 	ActiveOnly    bool
 	Cluster, Node string
-	Limit         int // default 1000, newest first
+	Rule          string
+	// Severity selects the alarms at this severity (None: any).
+	Severity Severity
+	// Family selects the alarms of the nodes in FamilyNodes and the
+	// family's own (those of no node whose subject is the family, or
+	// starts with it and a space: a module or application differing).
+	Family      string
+	FamilyNodes []string
+	Limit       int // default 1000, newest first
 }
 
 func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
@@ -143,6 +152,27 @@ func (s *db) list(ctx context.Context, f Filter) ([]Alarm, error) {
 	if f.Node != "" {
 		where = append(where, "node = ?")
 		args = append(args, f.Node)
+	}
+	if f.Rule != "" {
+		where = append(where, "rule = ?")
+		args = append(args, f.Rule)
+	}
+	if f.Severity != None {
+		where = append(where, "severity = ?")
+		args = append(args, f.Severity.String())
+	}
+	if f.Family != "" {
+		cond := "(node = '' AND (subject = ? OR substr(subject, 1, ?) = ?))"
+		var fargs []any
+		if len(f.FamilyNodes) > 0 {
+			cond = "(node IN (" + strings.TrimSuffix(strings.Repeat("?,", len(f.FamilyNodes)), ",") + ") OR " + cond + ")"
+			for _, n := range f.FamilyNodes {
+				fargs = append(fargs, n)
+			}
+		}
+		where = append(where, cond)
+		args = append(args, fargs...)
+		args = append(args, f.Family, utf8.RuneCountInString(f.Family)+1, f.Family+" ") // substr counts characters
 	}
 	q := `SELECT id, rule, cluster, node, subject, severity, active, raised_at, cleared_at, value, description, evidence, flapping,
 		acked_by, acked_at, labels, annotations FROM alarms`

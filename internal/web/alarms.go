@@ -9,13 +9,14 @@ import (
 	"github.com/beamctl/beamctl/internal/alarm"
 )
 
-// alarms serves GET /api/v1/alarms?active=true&cluster=&node=&limit=.
+// alarms serves GET /api/v1/alarms?active=true&cluster=&family=&node=&rule=&severity=&limit=.
 func (h *handler) alarms(w http.ResponseWriter, r *http.Request) {
 	if aerr := h.form(w, r); aerr != nil {
 		h.respond(w, nil, aerr)
 		return
 	}
-	f := alarm.Filter{ActiveOnly: r.Form.Get("active") == "true", Cluster: r.Form.Get("cluster"), Node: r.Form.Get("node")}
+	f := alarm.Filter{ActiveOnly: r.Form.Get("active") == "true", Cluster: r.Form.Get("cluster"), Node: r.Form.Get("node"),
+		Rule: r.Form.Get("rule"), Family: r.Form.Get("family")}
 	if s := r.Form.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxLimit {
@@ -23,6 +24,21 @@ func (h *handler) alarms(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Limit = n
+	}
+	if s := r.Form.Get("severity"); s != "" {
+		sev, err := alarm.ParseSeverity(s)
+		if err != nil {
+			h.respond(w, nil, badData("%v", err))
+			return
+		}
+		f.Severity = sev
+	}
+	if f.Family != "" {
+		for _, n := range h.m.Nodes() {
+			if n.Family == f.Family && (f.Cluster == "" || n.Cluster == f.Cluster) {
+				f.FamilyNodes = append(f.FamilyNodes, n.Node)
+			}
+		}
 	}
 	as, err := h.m.Alarms().List(r.Context(), f)
 	if err != nil {

@@ -62,6 +62,9 @@ var routes = []Route{
 	{"GET", "/api/v1/notifications", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.notifications })},
 	{"GET", "/api/v1/notifications/stream", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.notificationStream })},
 	{"GET", "/api/v1/alarms", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.alarms })},
+	// The web UI's alarm pages (issue 13, process-alarms): the changes of
+	// alarms as they happen (alarmstream.go).
+	{"GET", "/api/v1/alarms/stream", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.alarmStream })},
 	{"GET", "/api/v1/alarms/{id}", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.alarm })},
 	{"GET", "/api/v1/tools", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.tools })},
 	{"GET", "/api/v1/alarm-rules", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.rules })},

@@ -90,6 +90,9 @@ type Alarms interface {
 	Active() []alarm.Alarm
 	// Pending returns the conditions waiting for their rule's for:.
 	Pending() []alarm.PendingKey
+	// OnChange calls f after every alarm change, from the goroutine that
+	// made it (f must not block), until cancel is called.
+	OnChange(f func(alarm.Change)) (cancel func())
 }
 
 // Querier is the part of the store the API uses.

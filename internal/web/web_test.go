@@ -155,6 +155,7 @@ func TestHostileRequests(t *testing.T) {
 		{"alarm unknown action", "POST", "/api/v1/alarms/7/snooze", "", 404, "unknown action"},
 		{"alarm ack unknown", "POST", "/api/v1/alarms/7/ack", "", 404, "no such alarm"},
 		{"alarms bad limit", "GET", "/api/v1/alarms?limit=0", "", 400, "limit must be a whole number"},
+		{"alarms bad severity", "GET", "/api/v1/alarms?severity=loud", "", 400, `severity "loud" is not critical, major, minor or warning`},
 		{"stream bad since", "GET", "/api/v1/notifications/stream?since=lately", "", 400, "since: cannot parse"},
 	}
 	for _, tc := range tests {
@@ -533,12 +534,38 @@ func TestRoutes(t *testing.T) {
 		require.Equal(t, "x_high", as[0].Rule)
 		require.Equal(t, alarm.Major, as[0].Severity)
 		require.Equal(t, "x is 5", as[0].Description)
-		id := strconv.FormatInt(as[0].ID, 10)
+		id, first := strconv.FormatInt(as[0].ID, 10), as[0].ID
+		for q, want := range map[string]int{"rule=x_high&severity=major": 1, "severity=minor": 0, "family=rel%201": 1, "family=other": 0, "rule=y": 0} {
+			status, msg = get(t, srv, "/api/v1/alarms?"+q, &as)
+			require.Equal(t, http.StatusOK, status, msg)
+			require.Len(t, as, want, q)
+		}
+
+		// The stream tells of the acknowledgement as it happens.
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		req, err := http.NewRequestWithContext(sctx, http.MethodGet, srv.URL+"/api/v1/alarms/stream?node=a@h", nil)
+		require.NoError(t, err)
+		stream, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer stream.Body.Close()
+		require.Equal(t, "text/event-stream", stream.Header.Get("Content-Type"))
 
 		resp, err := http.PostForm(srv.URL+"/api/v1/alarms/"+id+"/ack", url.Values{"who": {"ops"}})
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
+		sc := bufio.NewScanner(stream.Body)
+		var change alarmChange
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				require.NoError(t, json.Unmarshal([]byte(data), &change))
+				break
+			}
+		}
+		require.Equal(t, "acked", change.Event.Kind.String())
+		require.Equal(t, first, change.Alarm.ID)
+		require.Equal(t, "anonymous@loopback", change.Alarm.AckedBy)
 		var a alarm.Alarm
 		status, msg = get(t, srv, "/api/v1/alarms/"+id, &a)
 		require.Equal(t, http.StatusOK, status, msg)

@@ -43,7 +43,9 @@ export function stepFor(seconds) {
 }
 
 // TimeChart draws the series of one or more PromQL queries over a range.
-// opts: {title, unit, queries: [{expr, label(metric) -> string}]}.
+// opts: {title, unit, queries: [{expr, label(metric) -> string,
+// keep(metric) -> bool (optional: which series to draw)}], marks
+// (optional): [{t (unix seconds), label}] drawn as vertical lines}.
 export class TimeChart {
   constructor(opts) {
     this.opts = opts;
@@ -67,8 +69,12 @@ export class TimeChart {
   }
 
   draw(results, start, end, step) {
+    this.start = start;
+    this.end = end;
     const xs = [];
-    for (let t = Math.ceil(start / step) * step; t <= end; t += step) xs.push(t);
+    // Every point's rounded time is on this grid (a point near the end may
+    // round up past it).
+    for (let t = Math.round(start / step) * step; t <= Math.round(end / step) * step; t += step) xs.push(t);
     const idx = new Map(xs.map((t, i) => [t, i]));
     const series = [{}];
     const data = [xs];
@@ -76,6 +82,7 @@ export class TimeChart {
     results.forEach((res, qi) => {
       const q = this.opts.queries[qi];
       for (const s of res) {
+        if (q.keep && !q.keep(s.metric)) continue;
         const ys = new Array(xs.length).fill(null);
         for (const [t, v] of s.values) {
           const i = idx.get(Math.round(t / step) * step);
@@ -101,9 +108,13 @@ export class TimeChart {
     this.key = key;
     const unit = this.opts.unit;
     const fg = cssVar('--fg-muted'), grid = cssVar('--grid');
+    const marks = this.opts.marks || [];
+    const markColour = cssVar('--critical');
     this.plot = new uPlot({
       width, height: 200, series,
-      scales: {x: {time: true}},
+      hooks: marks.length ? {draw: [u => drawMarks(u, marks, markColour)]} : {},
+      // With marks, the whole range is shown: a mark past the last point stays visible.
+      scales: {x: marks.length ? {time: true, range: () => [this.start, this.end]} : {time: true}},
       legend: {show: n <= 12},
       axes: [{stroke: fg, grid: {stroke: grid}, ticks: {stroke: grid}},
         {stroke: fg, grid: {stroke: grid}, ticks: {stroke: grid}, size: 70,
@@ -119,6 +130,30 @@ export class TimeChart {
     if (this.plot) this.plot.destroy();
     this.plot = null;
   }
+}
+
+// drawMarks draws vertical lines at the marks' times, with their labels.
+function drawMarks(u, marks, colour) {
+  const c = u.ctx;
+  c.save();
+  c.strokeStyle = colour;
+  c.fillStyle = colour;
+  c.lineWidth = 1.5 * devicePixelRatio;
+  c.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+  c.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+  for (const m of marks) {
+    const x = Math.round(u.valToPos(m.t, 'x', true));
+    if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+    c.beginPath();
+    c.moveTo(x, u.bbox.top);
+    c.lineTo(x, u.bbox.top + u.bbox.height);
+    c.stroke();
+    if (!m.label) continue;
+    const pad = 4 * devicePixelRatio, w = c.measureText(m.label).width;
+    const right = x + pad + w <= u.bbox.left + u.bbox.width; // else to the left of the line
+    c.fillText(m.label, right ? x + pad : x - pad - w, u.bbox.top + 12 * devicePixelRatio);
+  }
+  c.restore();
 }
 
 // sparkline draws values (numbers, nulls for gaps) as a small SVG line.

@@ -1,9 +1,91 @@
-// The Process page (not built yet).
-import {h} from '../lib/dom.js';
+// The Process page: ectl's pi (seed 000) for one process of a node, from
+// GET /api/v1/nodes/{node}/pi (operator: it runs process_info on the
+// node). Links, monitors and the group leader open their own pages. No
+// auto-refresh: each read costs the node; the Refresh button reads again.
+import {h, link, section, errorBox, replace} from '../lib/dom.js';
+import {api, can, currentSession} from '../lib/api.js';
+import * as fmt from '../lib/format.js';
+
+// processHref is a process page's URL (pid or registered name).
+export function processHref(node, pid) {
+  return '/ui/nodes/' + encodeURIComponent(node) + '/processes/' + encodeURIComponent(pid);
+}
+
+// procLink links a local pid (<0.X.Y>) to its page; anything else (a
+// port, a remote process, {Name, Node}) is shown as text.
+function procLink(node, p) {
+  return /^<0\.\d+\.\d+>$/.test(p) ? link(processHref(node, p), p) : h('code', {}, p);
+}
+
+function procList(node, ps) {
+  if (!ps || !ps.length) return h('span', {class: 'muted'}, 'none');
+  return h('span', {class: 'pid-list'}, ps.map((p, i) => [i ? ', ' : '', procLink(node, p)]));
+}
+
+function frame(f) {
+  return f.file ? `${f.mfa} (${f.file}:${f.line})` : f.mfa;
+}
+
+function field(name, ...value) {
+  return [h('dt', {}, name), h('dd', {}, ...value)];
+}
+
+function render(node, pi) {
+  const name = pi.registered_name ? ` (${pi.registered_name})` : '';
+  return [
+    section(`Process ${pi.pid}${name}`,
+      h('dl', {class: 'fields pi'},
+        pi.current_location ? field('Current location', h('code', {}, frame(pi.current_location))) : null,
+        field('Current function', h('code', {}, pi.current_function)),
+        field('Initial call', h('code', {}, pi.initial_call)),
+        field('Status', pi.status, ', priority ', pi.priority, ', trap_exit ', String(pi.trap_exit)),
+        field('Message queue length', fmt.num(pi.message_queue_len)),
+        field('Process size', `${fmt.bytes(pi.memory_bytes)} (heap=${fmt.bytes(pi.heap_bytes)} stack=${fmt.bytes(pi.stack_bytes)} total=${fmt.bytes(pi.total_heap_bytes)})`),
+        field('Reductions', String(pi.reductions)),
+        field('Group leader', procLink(node, pi.group_leader)),
+        field('Links', procList(node, pi.links)),
+        field('Monitors', procList(node, pi.monitors)),
+        field('Monitored by', procList(node, pi.monitored_by)))),
+    section(`Current stack depth is ${(pi.stacktrace || []).length}`,
+      pi.stacktrace && pi.stacktrace.length
+        ? h('ol', {class: 'stack'}, pi.stacktrace.map(f => h('li', {}, h('code', {}, frame(f)))))
+        : h('p', {class: 'empty'}, 'No stack.')),
+    section('Dictionary',
+      pi.dictionary && pi.dictionary.length
+        ? h('div', {class: 'table-wrap'}, h('table', {class: 'dict'},
+          h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Key'), h('th', {scope: 'col'}, 'Value'))),
+          h('tbody', {}, pi.dictionary.map(d => h('tr', {}, h('td', {}, h('pre', {}, d.key)), h('td', {}, h('pre', {}, d.value)))))))
+        : h('p', {class: 'empty'}, 'Empty.')),
+  ];
+}
 
 export default {
-  title: 'Process',
-  render(root) {
-    root.append(h('h1', {}, 'Process'), h('p', {}, 'This page is not built yet.'));
+  title: params => 'Process ' + params.pid,
+  render(root, params) {
+    const {node, pid} = params;
+    const body = h('div', {id: 'pi'});
+    const when = h('span', {class: 'muted', 'aria-live': 'polite'});
+    const refresh = h('button', {type: 'button', id: 'pi-refresh', onclick: () => load()}, 'Refresh');
+    root.append(
+      h('p', {class: 'crumbs'}, link('/ui/nodes/' + encodeURIComponent(node), node), ' › process'),
+      h('div', {class: 'row page-head'}, h('h1', {}, 'Process ', h('code', {}, pid)), can('operator') ? refresh : null, when),
+      body);
+    if (!can('operator')) {
+      body.append(errorBox(`Process info runs process_info on the node: it needs the operator role; you have ${currentSession().role}.`));
+      return;
+    }
+    async function load() {
+      refresh.disabled = true;
+      try {
+        const pi = await api.get(`/api/v1/nodes/${encodeURIComponent(node)}/pi`, {pid});
+        replace(body, render(node, pi));
+        when.textContent = 'Read at ' + fmt.time(new Date());
+      } catch (e) {
+        replace(body, errorBox(e));
+      } finally {
+        refresh.disabled = false;
+      }
+    }
+    return load();
   },
 };
