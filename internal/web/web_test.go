@@ -141,7 +141,7 @@ func TestHostileRequests(t *testing.T) {
 		{"ets n below its bound", "GET", "/api/v1/nodes/nosuch@h/ets?n=0", "", 400, `n must be a whole number from 1 to 1000, not "0"`},
 		{"pi without pid", "GET", "/api/v1/nodes/nosuch@h/pi", "", 400, "pid is required"},
 		{"memory with a parameter", "GET", "/api/v1/nodes/nosuch@h/memory?n=1", "", 400, `memory takes no parameters, not "n"`},
-		{"tool the API does not run", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API; it runs pi, top, memory, alloc, ets, apps`},
+		{"tool the API does not run by GET", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API by GET; GET runs pi, top, memory, alloc, ets, apps; POST (admin) runs leaks, msacc`},
 		{"application environments stay off the API", "GET", "/api/v1/nodes/nosuch@h/app_env?app=kernel", "", 404, `no tool "app_env" on the API`},
 		{"unknown tool", "GET", "/api/v1/nodes/nosuch@h/nosuch", "", 404, `no tool "nosuch" on the API`},
 		{"notifications bad since", "GET", "/api/v1/notifications?since=lately", "", 400, "since: cannot parse"},
