@@ -515,11 +515,12 @@ var tools = []*Tool{
 			{Name: "max-nodes", Kind: ParamInt, Min: 1, Max: 20000, Default: "5000", Help: "Nodes shown in all (at most 20000)."},
 			{Name: "call-timeout", Kind: ParamDuration, Min: int64(10 * time.Millisecond), Max: int64(10 * time.Second), Default: "1s",
 				Help: "How long each supervisor may take to answer; one that does not is marked and skipped (at most 10s)."},
+			{Name: "agentless", Kind: ParamBool, Help: "Walk with erl_eval instead of loading beamctl_agent (costs the node more CPU)."},
 		},
-		Effect: ReadOnly, Web: true,
+		Agent: AgentUnlessAgentless, Effect: ReadOnly, Web: true,
 		Run: func(ctx context.Context, c Conn, a Args) (any, error) {
 			return SupTree(ctx, c, SupTreeOptions{App: a.String("app"), Depth: a.Int("depth"), MaxChildren: a.Int("max-children"),
-				MaxNodes: a.Int("max-nodes"), CallTimeout: a.Duration("call-timeout")})
+				MaxNodes: a.Int("max-nodes"), CallTimeout: a.Duration("call-timeout"), Agentless: a.Bool("agentless")})
 		},
 	},
 	{

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +23,10 @@ type SupTreeOptions struct {
 	// an application master: one that is busy or suspended is marked as not
 	// answering, and the walk goes on.
 	CallTimeout time.Duration
+	// Agentless walks with erl_eval instead of beamctl_agent: nothing is
+	// loaded, at many times the node's CPU (the walk's reductions). It is
+	// also the fallback when the agent cannot or may not be loaded.
+	Agentless bool
 }
 
 // SupNode is one child of a supervisor (or an application's top
@@ -75,11 +80,11 @@ type SupTreeResult struct {
 
 // SupTree walks the supervision trees of the node's running applications
 // (or of one) from their top supervisors, with supervisor:which_children
-// calls bounded by CallTimeout, in one erl_eval rpc on the node (nothing is
-// loaded: the walk is cheap, its cost being the supervisors' answers). The
-// walk stops asking before the context's deadline, so that what it found
-// comes back; the result is bounded by Depth, MaxChildren and MaxNodes.
-// An application name is looked up without creating an atom.
+// calls bounded by CallTimeout, in one rpc on the node: beamctl_agent's
+// suptree/6, or the same walk in erl_eval (Agentless). The walk stops
+// asking before the context's deadline, so that what it found comes back;
+// the result is bounded by Depth, MaxChildren and MaxNodes. An
+// application name is looked up without creating an atom.
 func SupTree(ctx context.Context, c Conn, o SupTreeOptions) (*SupTreeResult, error) {
 	if o.Depth < 1 || o.MaxChildren < 1 || o.MaxNodes < 1 || o.CallTimeout <= 0 {
 		return nil, fmt.Errorf("suptree: bad bounds %+v", o)
@@ -95,10 +100,24 @@ func SupTree(ctx context.Context, c Conn, o SupTreeOptions) (*SupTreeResult, err
 		}
 		apps = etf.List{a}
 	}
-	r, err := EvalWith(ctx, c, supTreeExpr, map[string]etf.Term{
-		"Only": apps, "MaxDepth": o.Depth, "MaxKids": o.MaxChildren, "MaxNodes": o.MaxNodes,
-		"Timeout": o.CallTimeout.Milliseconds(), "Budget": walkBudget(ctx).Milliseconds(),
-	})
+	if !o.Agentless {
+		if _, err := EnsureAgent(ctx, c); errors.Is(err, ErrNoCompiler) || errors.Is(err, ErrAgentDisabled) {
+			o.Agentless = true
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	timeout, budget := o.CallTimeout.Milliseconds(), walkBudget(ctx).Milliseconds()
+	var r etf.Term
+	var err error
+	if o.Agentless {
+		r, err = EvalWith(ctx, c, supTreeExpr, map[string]etf.Term{
+			"Only": apps, "MaxDepth": o.Depth, "MaxKids": o.MaxChildren, "MaxNodes": o.MaxNodes,
+			"Timeout": timeout, "Budget": budget,
+		})
+	} else {
+		r, err = c.Call(ctx, AgentModule, "suptree", apps, o.Depth, o.MaxChildren, o.MaxNodes, timeout, budget)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("suptree: %w", err)
 	}
@@ -122,7 +141,8 @@ func walkBudget(ctx context.Context) time.Duration {
 	return min(max(b, 100*time.Millisecond), time.Minute)
 }
 
-// supTreeExpr walks the trees on the node. Bound: Only ([] for every
+// supTreeExpr is beamctl_agent's suptree/6 as one erl_eval expression (keep
+// them in step), for nodes where nothing may or can be loaded. Bound: Only ([] for every
 // running application, or [App]), MaxDepth, MaxKids, MaxNodes, Timeout
 // (ms per call) and Budget (ms for the walk). It returns {[{App, Tree}],
 // NodesShown, Microseconds, Reductions}, where Tree is none (no

@@ -71,19 +71,37 @@ func TestSupTree(t *testing.T) {
 	c := dial(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	for _, agentless := range []bool{false, true} {
+		t.Run(map[bool]string{false: "agent", true: "agentless"}[agentless], func(t *testing.T) {
+			testSupTree(t, ctx, c, n.Name, agentless)
+		})
+	}
+}
+
+func testSupTree(t *testing.T, ctx context.Context, c Conn, node string, agentless bool) {
 	opts := func(app string) SupTreeOptions {
-		return SupTreeOptions{App: app, Depth: 6, MaxChildren: 50, MaxNodes: 5000, CallTimeout: time.Second}
+		return SupTreeOptions{App: app, Depth: 6, MaxChildren: 50, MaxNodes: 5000, CallTimeout: time.Second, Agentless: agentless}
 	}
 	one := func(t *testing.T, o SupTreeOptions) *SupNode {
 		t.Helper()
+		nodeReds := func() int64 {
+			r, err := c.Call(ctx, "erlang", "statistics", etf.Atom("exact_reductions"))
+			require.NoError(t, err)
+			tup, err := etf.ToTuple(r, 2)
+			require.NoError(t, err)
+			v, _ := etf.ToInt64(tup[0])
+			return v
+		}
+		before := nodeReds()
 		start := time.Now()
 		res, err := SupTree(ctx, c, o)
 		require.NoError(t, err)
+		nodeTotal := nodeReds() - before
 		require.Len(t, res.Applications, 1)
 		require.Equal(t, o.App, res.Applications[0].Name)
 		require.NotNil(t, res.Applications[0].Tree, res.Applications[0].Error)
-		t.Logf("%s: %d nodes, %d reductions, walk %.1fms, round trip %s", o.App, res.Nodes, res.Reductions,
-			res.WalkSeconds*1000, time.Since(start))
+		t.Logf("%s: %d nodes, %d reductions (the whole node: %d), walk %.1fms, round trip %s", o.App, res.Nodes, res.Reductions,
+			nodeTotal, res.WalkSeconds*1000, time.Since(start))
 		return res.Applications[0].Tree
 	}
 
@@ -161,10 +179,10 @@ func TestSupTree(t *testing.T) {
 		}
 		before := atoms()
 		_, err := SupTree(ctx, c, opts("no_such_app_xyzzy"))
-		require.EqualError(t, err, "no application no_such_app_xyzzy is loaded on "+n.Name)
+		require.EqualError(t, err, "no application no_such_app_xyzzy is loaded on "+node)
 		require.Equal(t, before, atoms(), "no atom created")
 		_, err = SupTree(ctx, c, opts("erts")) // an atom, but no running application
-		require.EqualError(t, err, "application erts is not running on "+n.Name)
+		require.EqualError(t, err, "application erts is not running on "+node)
 	})
 	t.Run("a suspended supervisor does not hang the walk", func(t *testing.T) {
 		_, err := c.Call(ctx, "sys", "suspend", etf.Atom("st_frozen"))

@@ -374,19 +374,23 @@ func TestInspectTools(t *testing.T) {
 		}
 		require.True(t, running["kernel"] && running["stdlib"], "%v", running)
 	})
-	t.Run("suptree", func(t *testing.T) {
-		var res inspect.SupTreeResult
-		status, msg := get(t, srv, base+"suptree?app=kernel&max-children=2", &res)
-		require.Equal(t, http.StatusOK, status, msg)
-		require.Equal(t, n.Name, res.Node)
-		require.Len(t, res.Applications, 1)
-		tree := res.Applications[0].Tree
-		require.NotNil(t, tree)
-		require.Equal(t, "kernel_sup", tree.ID)
-		require.Len(t, tree.Children, 2)
-		require.Equal(t, "max-children", tree.Truncated)
-		require.Positive(t, tree.NotShown)
-		status, msg = get(t, srv, base+"suptree?depth=21", nil)
+	for _, q := range []string{"app=kernel&max-children=2", "app=kernel&max-children=2&agentless=true"} {
+		t.Run("suptree "+q, func(t *testing.T) {
+			var res inspect.SupTreeResult
+			status, msg := get(t, srv, base+"suptree?"+q, &res)
+			require.Equal(t, http.StatusOK, status, msg)
+			require.Equal(t, n.Name, res.Node)
+			require.Len(t, res.Applications, 1)
+			tree := res.Applications[0].Tree
+			require.NotNil(t, tree)
+			require.Equal(t, "kernel_sup", tree.ID)
+			require.Len(t, tree.Children, 2)
+			require.Equal(t, "max-children", tree.Truncated)
+			require.Positive(t, tree.NotShown)
+		})
+	}
+	t.Run("suptree out of bounds", func(t *testing.T) {
+		status, msg := get(t, srv, base+"suptree?depth=21", nil)
 		require.Equal(t, http.StatusBadRequest, status)
 		require.Contains(t, msg, "depth must be a whole number from 1 to 20")
 	})
