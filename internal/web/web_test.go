@@ -136,7 +136,7 @@ func TestHostileRequests(t *testing.T) {
 		{"ets n below its bound", "GET", "/api/v1/nodes/nosuch@h/ets?n=0", "", 400, `n must be a whole number from 1 to 1000, not "0"`},
 		{"pi without pid", "GET", "/api/v1/nodes/nosuch@h/pi", "", 400, "pid is required"},
 		{"memory with a parameter", "GET", "/api/v1/nodes/nosuch@h/memory?n=1", "", 400, `memory takes no parameters, not "n"`},
-		{"tool the API does not run", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API; it runs pi, top, memory, alloc, ets, apps`},
+		{"tool the API does not run", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API; it runs pi, top, memory, alloc, ets, apps, suptree`},
 		{"application environments stay off the API", "GET", "/api/v1/nodes/nosuch@h/app_env?app=kernel", "", 404, `no tool "app_env" on the API`},
 		{"unknown tool", "GET", "/api/v1/nodes/nosuch@h/nosuch", "", 404, `no tool "nosuch" on the API`},
 		{"notifications bad since", "GET", "/api/v1/notifications?since=lately", "", 400, "since: cannot parse"},
@@ -212,7 +212,7 @@ func TestToolsListing(t *testing.T) {
 			require.False(t, tool.Web, "%s changes the node: not on the API", tool.Name)
 		}
 	}
-	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "app_env", "load", "eval"}, names)
+	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "suptree", "app_env", "load", "eval"}, names)
 
 	top := tools[byName["top"]]
 	require.Equal(t, "unless agentless", top.Agent)
@@ -240,6 +240,9 @@ func TestToolsListing(t *testing.T) {
 	require.Equal(t, "changes code and may kill processes", tools[byName["load"]].Effect)
 	require.Contains(t, tools[byName["load"]].Changes, "kills the processes still running its old code")
 	require.Equal(t, "runs any code", tools[byName["eval"]].Effect)
+	suptree := tools[byName["suptree"]]
+	require.Equal(t, "unless agentless", suptree.Agent)
+	require.True(t, suptree.Web)
 }
 
 // TestInspectTools runs every tool the API serves on a real node with known
