@@ -76,6 +76,28 @@ func TestSupTree(t *testing.T) {
 			testSupTree(t, ctx, c, n.Name, agentless)
 		})
 	}
+	// A walk that runs out of time returns what it found: st_sup's children
+	// come newest first (w, frozen, deep, wide); st_frozen takes the whole
+	// call-timeout, past the walk's budget (8s less a fifth), so deep and
+	// wide are not asked. The rpc ends well before the context's deadline.
+	t.Run("the walk keeps to its deadline", func(t *testing.T) {
+		_, err := c.Call(ctx, "sys", "suspend", etf.Atom("st_frozen"))
+		require.NoError(t, err)
+		defer func() {
+			_, err := c.Call(ctx, "sys", "resume", etf.Atom("st_frozen"))
+			require.NoError(t, err)
+		}()
+		short, cancel := context.WithTimeout(ctx, 8*time.Second)
+		defer cancel()
+		res, err := SupTree(short, c, SupTreeOptions{App: "st", Depth: 6, MaxChildren: 50, MaxNodes: 5000, CallTimeout: 7 * time.Second})
+		require.NoError(t, err)
+		tree := res.Applications[0].Tree
+		require.Equal(t, "did not answer within 7s", child(t, tree, "frozen").Error)
+		for _, id := range []string{"deep", "wide"} {
+			require.Equal(t, "deadline", child(t, tree, id).Truncated, id)
+			require.Equal(t, "children not shown (the walk ran out of time)", child(t, tree, id).TruncationText())
+		}
+	})
 }
 
 func testSupTree(t *testing.T, ctx context.Context, c Conn, node string, agentless bool) {
