@@ -82,6 +82,16 @@ func TestSuptree(t *testing.T) {
 	))
 	require.Equal(t, "kernel", Eval[string](t, tab, `new URL(location.href).searchParams.get('app')`))
 
+	// A page opened on one application walks only it; the picker still
+	// lists the others (from apps).
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(page+"&app=kernel"),
+		WaitText(".suptree .st-tree", "kernel_sup"),
+		WaitJS(`[...document.querySelectorAll('#st-app option')].some(o => o.value === 'stdlib')`),
+	))
+	require.Equal(t, "kernel", Eval[string](t, tab, `document.querySelector('#st-app').value`))
+	require.NotContains(t, Eval[string](t, tab, `document.querySelector('.suptree .st-tree').textContent`), "stdlib")
+
 	// A pid opens its process's page.
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Click(chromedp.CSS(`.suptree a.st-pid`)),

@@ -110,9 +110,16 @@ export default {
       }
       appSel.value = state.app;
     };
-    // The picker lists the running applications.
-    api.get(`${base}/apps`).then(r => setApps((r.applications || []).filter(a => a.running).map(a => a.name)))
-      .catch(() => setApps([]));
+    // The picker lists the running applications: those of a walk of all of
+    // them, else (a page opened on one) those apps lists, asked after the
+    // walk so that the two inspections do not run at once on the node.
+    let listed = false;
+    const listApps = () => {
+      if (listed) return;
+      listed = true;
+      api.get(`${base}/apps`).then(r => setApps((r.applications || []).filter(a => a.running).map(a => a.name)))
+        .catch(() => { listed = false; });
+    };
 
     async function load() {
       state.app = appSel.value;
@@ -130,16 +137,21 @@ export default {
         if (mine !== seq) return;
         status.textContent = `${num(r.nodes)} nodes shown; the walk took ${(r.walk_seconds * 1000).toFixed(1)} ms ` +
           `and ${num(r.reductions)} reductions on the node.`;
-        if (!state.app) setApps(r.applications.map(a => a.name));
+        if (!state.app) {
+          setApps(r.applications.map(a => a.name));
+          listed = true;
+        } else listApps();
         replace(out, r.applications.length
           ? h('ul', {class: 'st-tree', 'aria-label': 'Applications'}, r.applications.map(a => appView(a, node)))
           : h('p', {class: 'empty'}, 'No running application.'));
       } catch (e) {
         if (e.name === 'AbortError' || mine !== seq) return;
+        if (state.app) listApps();
         status.textContent = '';
         replace(out, errorBox(e));
       }
     }
+    setApps([]); // the application of the URL, if any, is the one picked
     load();
   },
 };
