@@ -3,7 +3,9 @@ package alarm
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -43,7 +45,7 @@ type QueryRule struct {
 
 var funcs = template.FuncMap{
 	"pct":   func(v float64) string { return fmt.Sprintf("%.1f%%", v*100) },
-	"num":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
+	"num":   humanNum,
 	"bytes": humanBytes,
 }
 
@@ -147,4 +149,27 @@ func otherLabels(l map[string]string) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
+}
+
+// humanNum formats a figure for an alarm's text: 250,000 rather than
+// 2.5e+05; four significant digits below 1,000.
+func humanNum(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) < 1000 {
+		return fmt.Sprintf("%.4g", v)
+	}
+	if math.Abs(v) >= 1e15 {
+		return fmt.Sprintf("%.4g", v)
+	}
+	s := strconv.FormatInt(int64(math.Round(math.Abs(v))), 10)
+	var b strings.Builder
+	if v < 0 {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -46,7 +46,7 @@ func TestBuiltinRules(t *testing.T) {
 	require.Equal(t, Critical, found["process_limit"].Severity)
 	require.Equal(t, "a@h uses 96.0% of its process limit (+P).", found["process_limit"].Description)
 	require.Equal(t, Major, found["process_message_queue"].Severity)
-	require.Equal(t, "A process on a@h has 2.5e+05 messages waiting: <0.99.0> stuck_server.", found["process_message_queue"].Description)
+	require.Equal(t, "A process on a@h has 250,000 messages waiting: <0.99.0> stuck_server.", found["process_message_queue"].Description)
 
 	_, err = BuiltinRules(db, map[string]Override{"nosuch": {}})
 	require.EqualError(t, err, `unknown built-in alarm "nosuch"`)
@@ -120,7 +120,7 @@ func TestUserRule(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, obs, 1)
 	require.Equal(t, Key{Rule: "big_tables", Cluster: "c", Node: "a@h", Subject: "table=sessions"}, obs[0].Key)
-	require.Equal(t, "Table sessions on a@h has 5e+06 rows.", obs[0].Description)
+	require.Equal(t, "Table sessions on a@h has 5,000,000 rows.", obs[0].Description)
 	require.Equal(t, map[string]string{"team": "storage"}, obs[0].Labels)
 	require.Equal(t, map[string]string{"runbook": "https://runbooks/ets#sessions"}, obs[0].Annotations)
 	bad := &QueryRule{RuleName: "bad", Expr: "up", Severity: Severity(42), Text: "{{"}
@@ -128,4 +128,16 @@ func TestUserRule(t *testing.T) {
 	r.Expr = "rate("
 	_, err = r.Evaluate(ctx, now, nil)
 	require.ErrorContains(t, err, "rule big_tables")
+}
+
+func TestHumanNum(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {0.8123, "0.8123"}, {999, "999"}, {1000, "1,000"}, {30000, "30,000"},
+		{-1234567.6, "-1,234,568"}, {2.5e5, "250,000"}, {1e16, "1e+16"},
+	} {
+		require.Equal(t, tc.want, humanNum(tc.v), "%v", tc.v)
+	}
 }

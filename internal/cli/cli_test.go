@@ -155,7 +155,9 @@ func TestDemo(t *testing.T) {
 	testnode.ErlPath(t)
 	prefix := erlnode.RandomName("dt")
 	const cookie = "demo-cookie-not-shown"
-	code, stdout, stderr := run(t, "--cookie", cookie, "demo", "--nodes", "2", "--prefix", prefix, "--duration", "5s",
+	// Long enough for the demo's backlog to raise its alarm ("within a
+	// minute or two", issue 13; about 60 s on an idle machine).
+	code, stdout, stderr := run(t, "--cookie", cookie, "demo", "--nodes", "2", "--prefix", prefix, "--duration", "150s",
 		"--web.listen-address", "127.0.0.1:0", "--storage.path", t.TempDir())
 	require.Zero(t, code, stderr)
 	require.NotContains(t, stdout+stderr, cookie, "the demo names its cookie file, not the cookie")
@@ -165,6 +167,8 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, stdout, "Workload running on every node")
 	require.Regexp(t, `Prometheus/Grafana data source: http://127\.0\.0\.1:\d+`, stdout)
 	require.Regexp(t, `nodes up 2  processes \d+  reductions/s \d+`, stdout, "live figures from the server's store")
+	require.Regexp(t, `web UI:  http://127\.0\.0\.1:\d+/ui/`, stdout)
+	require.Regexp(t, `alarms [1-9]`, stdout, "the backlog raised process_message_queue")
 	require.Contains(t, stdout, "Stopped 2 demo nodes.")
 	names, err := erlnode.EpmdNames(context.Background())
 	if err == nil {

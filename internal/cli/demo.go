@@ -142,7 +142,16 @@ func (c *demoCmd) run(ctx context.Context, e *env) error {
 			return fmt.Errorf("start the demo workload on %s: %w", n.Name, err)
 		}
 	}
+	last := nodes[len(nodes)-1]
+	lc, err := pool.Conn(callCtx, last.Name)
+	if err != nil {
+		return err
+	}
+	if _, err := inspect.Eval(callCtx, lc, demoBacklog); err != nil {
+		return fmt.Errorf("start the demo backlog on %s: %w", last.Name, err)
+	}
 	fmt.Fprintln(e.stdout, "\nWorkload running on every node: processes messaging each other across nodes, an ETS table, binary churn.")
+	fmt.Fprintf(e.stdout, "On %s, demo_backlog never reads its mailbox: its queue passes 10,000 messages in about 20 s, so the\nprocess_message_queue alarm is raised within about a minute (it stops growing at %d messages).\n", last.Name, demoBacklogCap)
 	var figures func()
 	if c.serve {
 		stop, f, err := c.startServer(ctx, e, cookieFile, nodes[0].Name)
@@ -202,6 +211,27 @@ Churn = fun CLoop(I) ->
 spawn(fun() -> Churn(0) end),
 ok.`
 
+// demoBacklogCap is where the demo's backlog stops growing: above the
+// process_message_queue alarm's minor level (10,000), well below major.
+const demoBacklogCap = 30000
+
+// demoBacklog runs on one demo node: a registered process that never reads
+// its mailbox, fed 500 messages a second until it holds demoBacklogCap, so
+// that the process_message_queue alarm (minor at 10,000, held 30 s) is
+// raised about a minute after the demo starts: every page of the web UI
+// has something on it.
+var demoBacklog = fmt.Sprintf(`
+Stuck = spawn(fun() -> receive never_sent -> ok end end),
+register(demo_backlog, Stuck),
+Feed = fun FLoop() ->
+           case erlang:process_info(Stuck, message_queue_len) of
+               {message_queue_len, N} when N < %d -> [Stuck ! {job, I} || I <- lists:seq(1, 50)], timer:sleep(100), FLoop();
+               _ -> ok
+           end
+       end,
+spawn(Feed),
+ok.`, demoBacklogCap)
+
 // startServer runs beamctl serve in-process, watching the demo cluster from
 // one seed, and returns how to stop it and a function printing live figures.
 func (c *demoCmd) startServer(ctx context.Context, e *env, cookieFile, seed string) (func(), func(), error) {
@@ -229,6 +259,7 @@ func (c *demoCmd) startServer(ctx context.Context, e *env, cookieFile, seed stri
 	}
 	base := "http://" + a.Addr()
 	fmt.Fprintf(e.stdout, "\nbeamctl serve is watching the cluster (store in %s):\n", dir)
+	fmt.Fprintf(e.stdout, "  web UI:  %s/ui/  (no login: the demo serves loopback only, where every visitor is admin)\n", base)
 	fmt.Fprintf(e.stdout, "  Prometheus/Grafana data source: %s\n", base)
 	fmt.Fprintf(e.stdout, "  nodes:   %s/api/v1/nodes\n", base)
 	fmt.Fprintf(e.stdout, "  a query: %s/api/v1/query?query=sum(rate(erlang_vm_statistics_reductions_total[10s]))\n", base)

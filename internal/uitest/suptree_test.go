@@ -3,6 +3,8 @@ package uitest
 import (
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,7 +52,7 @@ func TestSuptree(t *testing.T) {
 	Axe(t, tab)
 	showCut(t, tab)
 	Axe(t, tab)
-	Screenshot(t, tab, "suptree")
+	screenshotOf(t, tab, "#panel-suptree", "suptree")
 
 	// The keyboard folds a supervisor: focus its button, press Enter, then Space.
 	const safe = `[...document.querySelectorAll('.suptree button.st-toggle')].find(b => b.textContent === 'kernel_safe_sup')`
@@ -70,7 +72,7 @@ func TestSuptree(t *testing.T) {
 	))
 	showCut(t, tab)
 	Axe(t, tab)
-	Screenshot(t, tab, "suptree-dark")
+	screenshotOf(t, tab, "#panel-suptree", "suptree-dark")
 	Eval[bool](t, tab, `localStorage.removeItem('beamctl-theme'), true`)
 
 	// The picker narrows the walk to one application, and the URL keeps it.
@@ -111,4 +113,17 @@ func showCut(t *testing.T, tab context.Context) {
 	Eval[bool](t, tab, `[...document.querySelectorAll('.suptree button.st-toggle')].find(b => b.textContent === 'wide').click(), true`)
 	require.True(t, Eval[bool](t, tab, `[...document.querySelectorAll('.suptree .st-more')].some(m => m.textContent.startsWith('1992') && m.offsetParent !== null)`),
 		"the marker is visible")
+}
+
+// screenshotOf saves the element sel as name.png beside Screenshot's: the
+// tab, not the Node page's charts above it.
+func screenshotOf(t *testing.T, tab context.Context, sel, name string) {
+	t.Helper()
+	png, err := chromedp.Run(tab, chromedp.Screenshot(chromedp.CSS(sel)))
+	require.NoError(t, err)
+	dir := ScreenshotDir()
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	p := filepath.Join(dir, name+".png")
+	require.NoError(t, os.WriteFile(p, png, 0o644))
+	t.Logf("screenshot %s", p)
 }

@@ -583,3 +583,27 @@ func (s *secureServer) failures(t *testing.T, method string) float64 {
 	}
 	return 0
 }
+
+// TestNoChallengeForPages: a 401 to the web UI's requests, and to any
+// script request of a page (an EventSource cannot set headers), has no
+// Basic challenge (the browser would show its own login dialog over the
+// UI's); to other clients it has.
+func TestNoChallengeForPages(t *testing.T) {
+	s := newSecureServer(t, nil)
+	for _, tc := range []struct {
+		name      string
+		header    map[string]string
+		challenge bool
+	}{
+		{"curl", nil, true},
+		{"a navigation", map[string]string{"Sec-Fetch-Dest": "document"}, true},
+		{"the UI", map[string]string{"X-Beamctl-UI": "1"}, false},
+		{"an EventSource", map[string]string{"Sec-Fetch-Dest": "empty"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, hd, _ := s.do(t, req{method: "GET", path: "/api/v1/notifications/stream", header: tc.header})
+			require.Equal(t, http.StatusUnauthorized, status)
+			require.Equal(t, tc.challenge, hd.Get("WWW-Authenticate") != "", "%v", hd)
+		})
+	}
+}

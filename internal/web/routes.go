@@ -85,6 +85,8 @@ var routes = []Route{
 	{"POST", "/api/v1/tokens", auth.Admin, true, fn(func(h *handler) http.HandlerFunc { return h.createToken })},
 	{"DELETE", "/api/v1/tokens/{id}", auth.Admin, true, fn(func(h *handler) http.HandlerFunc { return h.revokeToken })},
 	{"GET", "/api/v1/audit", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.auditRecords })},
+	// The web UI's Tokens/users page (users.go): names and roles, no hashes.
+	{"GET", "/api/v1/users", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.users })},
 	// A crash dump holds the node's cookie: admins only, audited.
 	{"GET", "/api/v1/crashdumps/{cluster}/{node}/{file}", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.crashDump })},
 }

@@ -256,6 +256,8 @@ func (g *guard) sameSiteOnly(next http.Handler) http.Handler {
 
 // uiHeader marks the web UI's requests: a 401 to them has no Basic
 // challenge, so the browser shows the UI's login page, not its own dialog.
+// Nor has a 401 to any script request of a page (Sec-Fetch-Dest: empty),
+// such as an EventSource, which cannot set headers.
 const uiHeader = "X-Beamctl-UI"
 
 // refuse answers an authentication error in the API's error shape.
@@ -264,7 +266,7 @@ func (g *guard) refuse(w http.ResponseWriter, r *http.Request, aerr *authError) 
 	switch aerr.status {
 	case http.StatusUnauthorized:
 		typ = "unauthorized"
-		if r.Header.Get(uiHeader) == "" {
+		if r.Header.Get(uiHeader) == "" && r.Header.Get("Sec-Fetch-Dest") != "empty" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="beamctl", charset="UTF-8"`)
 		}
 	case http.StatusTooManyRequests:

@@ -7,12 +7,13 @@
 import {h, replace, errorBox} from '../lib/dom.js';
 import {api} from '../lib/api.js';
 import {num} from '../lib/format.js';
+import {tools, toolPath, processHref} from './node_tool.js';
 
 const OPEN_LEVELS = 2; // supervisors open on arrival: the top two levels
 
 function pidLink(node, pid) {
   if (!pid.startsWith('<')) return h('span', {class: 'st-pid muted'}, pid); // restarting, undefined
-  return h('a', {class: 'st-pid', href: `/ui/nodes/${encodeURIComponent(node)}/processes/${encodeURIComponent(pid)}`}, pid);
+  return h('a', {class: 'st-pid', href: processHref(node, pid)}, pid);
 }
 
 // marker says in words what the walk left out below n ('' when nothing).
@@ -77,8 +78,7 @@ export default {
   id: 'suptree',
   label: 'Supervision trees',
   role: 'operator',
-  render(panel, {node, ctx}) {
-    const base = `/api/v1/nodes/${encodeURIComponent(node)}`;
+  async render(panel, {node, ctx}) {
     const query = ctx && ctx.query ? ctx.query : new URLSearchParams(location.search);
     const state = {app: query.get('app') || '', depth: '6', n: '50'};
     let ctl = null;
@@ -88,10 +88,10 @@ export default {
     const appSel = h('select', {id: 'st-app', name: 'app'}, h('option', {value: ''}, 'All applications'));
     const depth = h('input', {id: 'st-depth', type: 'number', min: 1, max: 20, value: state.depth, size: 3});
     const maxKids = h('input', {id: 'st-n', type: 'number', min: 1, max: 1000, value: state.n, size: 5});
-    const status = h('p', {class: 'muted st-status', role: 'status'});
+    const status = h('p', {class: 'muted tool-took st-status', role: 'status'});
     const out = h('div', {class: 'st-out'});
     const setOpen = open => out.querySelectorAll('.st-toggle').forEach(b => setExpanded(b, open));
-    const form = h('form', {class: 'row st-controls', onsubmit: e => { e.preventDefault(); load(); }},
+    const form = h('form', {class: 'row tool-form st-controls', onsubmit: e => { e.preventDefault(); load(); }},
       h('label', {for: 'st-app'}, 'Application'), appSel,
       h('label', {for: 'st-depth'}, 'Depth'), depth,
       h('label', {for: 'st-n'}, 'Children per supervisor'), maxKids,
@@ -99,8 +99,8 @@ export default {
       h('button', {type: 'button', class: 'ghost', onclick: () => setOpen(true)}, 'Expand all'),
       h('button', {type: 'button', class: 'ghost', onclick: () => setOpen(false)}, 'Collapse all'));
     appSel.addEventListener('change', () => load());
-    replace(panel, h('section', {class: 'card suptree', 'aria-label': 'Supervision trees'},
-      h('h2', {}, 'Supervision trees'), form, status, out));
+    const tool = await tools().then(ts => ts.get('suptree') || {}, () => ({}));
+    replace(panel, h('div', {class: 'suptree'}, h('p', {class: 'muted'}, tool.summary || ''), form, out, status));
 
     const setApps = names => {
       const have = new Set([...appSel.options].map(o => o.value));
@@ -117,7 +117,7 @@ export default {
     const listApps = () => {
       if (listed) return;
       listed = true;
-      api.get(`${base}/apps`).then(r => setApps((r.applications || []).filter(a => a.running).map(a => a.name)))
+      api.get(toolPath(node, 'apps')).then(r => setApps((r.applications || []).filter(a => a.running).map(a => a.name)))
         .catch(() => { listed = false; });
     };
 
@@ -133,7 +133,7 @@ export default {
       const mine = ++seq;
       status.textContent = 'Walking the supervision trees…';
       try {
-        const r = await api.get(`${base}/suptree`, {app: state.app, depth: state.depth, 'max-children': state.n}, ctl.signal);
+        const r = await api.get(toolPath(node, 'suptree'), {app: state.app, depth: state.depth, 'max-children': state.n}, ctl.signal);
         if (mine !== seq) return;
         status.textContent = `${num(r.nodes)} nodes shown; the walk took ${(r.walk_seconds * 1000).toFixed(1)} ms ` +
           `and ${num(r.reductions)} reductions on the node.`;
@@ -152,6 +152,6 @@ export default {
       }
     }
     setApps([]); // the application of the URL, if any, is the one picked
-    load();
+    await load();
   },
 };
