@@ -11,6 +11,8 @@ import {tools, toolPath, processHref} from './node_tool.js';
 
 const OPEN_LEVELS = 2; // supervisors open on arrival: the top two levels
 
+const state = {app: '', depth: '6', n: '50'};
+
 function pidLink(node, pid) {
   if (!pid.startsWith('<')) return h('span', {class: 'st-pid muted'}, pid); // restarting, undefined
   return h('a', {class: 'st-pid', href: processHref(node, pid)}, pid);
@@ -79,8 +81,9 @@ export default {
   label: 'Supervision trees',
   role: 'operator',
   async render(panel, {node, ctx}) {
-    const query = ctx && ctx.query ? ctx.query : new URLSearchParams(location.search);
-    const state = {app: query.get('app') || '', depth: '6', n: '50'};
+    // The application is in the URL (the page's Refresh reads it back);
+    // depth and children per supervisor last as long as the page.
+    state.app = new URL(location.href).searchParams.get('app') || '';
     let ctl = null;
     let seq = 0;
     if (ctx && ctx.onLeave) ctx.onLeave(() => ctl && ctl.abort());
