@@ -115,6 +115,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerLoad(app, register)
 	registerLeaks(app, register)
 	registerAlloc(app, register)
+	registerSuptree(app, register)
 	registerMetrics(app, register)
 	registerServe(app, register)
 	registerNotifications(app, register)

@@ -132,7 +132,8 @@ func cookieFile(t *testing.T, cookie string) string {
 }
 
 // TestCLIAtomsFromArguments: the arguments that name something on the
-// node (a registered name, a pid's node, an application) are looked up
+// node (a registered name, a pid's node, an application of app_env or
+// suptree) are looked up
 // without creating atoms.
 func TestCLIAtomsFromArguments(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
@@ -155,7 +156,7 @@ func TestCLIAtomsFromArguments(t *testing.T) {
 		require.Contains(t, stderr, tc.wantErr)
 	}
 	// app_env is not a command: its tool through the registry.
-	appEnv := inspect.MustLookup("app_env")
+	appEnv, suptree := inspect.MustLookup("app_env"), inspect.MustLookup("suptree")
 	before := atoms(t, c)
 	for i := range 500 {
 		for _, tc := range cases {
@@ -167,9 +168,13 @@ func TestCLIAtomsFromArguments(t *testing.T) {
 		require.NoError(t, err)
 		_, err = appEnv.Run(context.Background(), c, a)
 		require.ErrorContains(t, err, "is loaded on") // no application ... is loaded on NODE
+		a, err = suptree.Parse(map[string]string{"app": fmt.Sprintf("fresh_app_%d_%d", stamp, i)})
+		require.NoError(t, err)
+		_, err = suptree.Run(context.Background(), c, a)
+		require.ErrorContains(t, err, "is loaded on")
 	}
 	after := atoms(t, c)
-	t.Logf("1,500 fresh names: the node's atom count went from %d to %d", before, after)
+	t.Logf("2,000 fresh names: the node's atom count went from %d to %d", before, after)
 	require.LessOrEqual(t, after-before, int64(dist.NameSlots))
 }
 
@@ -191,14 +196,15 @@ func TestCLINoAgent(t *testing.T) {
 		{args: []string{"stat", n.Name, "--count", "1", "--interval", "100ms"}, wantErr: "--no-agent"},
 		{args: []string{"metrics", n.Name}},
 		{args: []string{"memory", n.Name}},
+		{args: []string{"suptree", n.Name}},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args[:1], " "), func(t *testing.T) {
 			code, stdout, stderr := run(t, append([]string{"--cookie", n.Cookie, "--no-agent"}, tc.args...)...)
 			if tc.wantErr == "" {
 				require.Zero(t, code, stderr)
-				if tc.args[0] == "top" {
-					require.Contains(t, stdout, "code_server", "top lists the node's processes")
+				if tc.args[0] == "top" || tc.args[0] == "suptree" {
+					require.Contains(t, stdout, "code_server", "%s lists the node's processes", tc.args[0])
 				}
 			} else {
 				require.Equal(t, 1, code, stdout)

@@ -5,11 +5,12 @@
 %% returns only a bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
-         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0, swt/1, shells/1]).
+         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0, swt/1, shells/1,
+         suptree/6]).
 %% The logger handler callbacks of log_counts/0.
 -export([adding_handler/1, log/2]).
 
-version() -> 9.
+version() -> 10.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -343,3 +344,85 @@ shells(MinBytes) ->
                   _ -> false
               end
       end, erlang:processes()).
+
+%% suptree(Only, MaxDepth, MaxKids, MaxNodes, Timeout, Budget): the
+%% supervision trees of the running applications (Only = []) or of the
+%% ones in Only, as {[{App, Tree}], NodesShown, Microseconds, Reductions}.
+%% Tree is none (no supervisor), max_nodes, no_answer, {error, Reason} or
+%% {Id, Pid, Type, Modules, Children, NotShown, Note}. Each call to a
+%% supervisor or an application master waits at most Timeout ms; no
+%% supervisor is asked after Budget ms. The same walk as supTreeExpr in
+%% suptree.go (erl_eval), which must stay in step.
+suptree(Only, MaxDepth, MaxKids, MaxNodes, Timeout, Budget) ->
+    T0 = erlang:monotonic_time(microsecond),
+    {reductions, R0} = erlang:process_info(self(), reductions),
+    B = #{depth => MaxDepth, kids => MaxKids, timeout => Timeout,
+          deadline => erlang:monotonic_time(millisecond) + Budget},
+    Running = [A || {A, _, _} <- application:which_applications(Timeout)],
+    Apps = case Only of
+               [] -> Running;
+               _ -> [A || A <- Only, lists:member(A, Running)]
+           end,
+    {Res, LeftEnd} = lists:foldl(fun(A, {Acc, L}) when L =< 0 -> {[{A, max_nodes} | Acc], L};
+                                    (A, {Acc, L}) -> {R, L2} = sup_app(A, L, B), {[{A, R} | Acc], L2}
+                                 end, {[], MaxNodes}, Apps),
+    {reductions, R1} = erlang:process_info(self(), reductions),
+    {lists:reverse(Res), MaxNodes - LeftEnd, erlang:monotonic_time(microsecond) - T0, R1 - R0}.
+
+%% application_master:get_child/1 waits without a timeout: ask it from a
+%% helper process, killed at Timeout.
+sup_app(A, Left, #{timeout := Timeout} = B) ->
+    case application_controller:get_master(A) of
+        undefined -> {none, Left};
+        Master ->
+            {P, M} = spawn_monitor(fun() -> exit({ok, application_master:get_child(Master)}) end),
+            Answer = receive
+                         {'DOWN', M, process, P, {ok, V}} -> {ok, V};
+                         {'DOWN', M, process, P, Why} -> {error, Why}
+                     after Timeout ->
+                             exit(P, kill),
+                             receive {'DOWN', M, process, P, _} -> timeout end
+                     end,
+            case Answer of
+                {ok, {Pid, _}} when is_pid(Pid) ->
+                    Name = case erlang:process_info(Pid, registered_name) of
+                               {registered_name, N} -> N;
+                               _ -> undefined
+                           end,
+                    sup_walk(Name, Pid, supervisor, [], 1, Left - 1, B);
+                {ok, _} -> {none, Left};
+                timeout -> {no_answer, Left};
+                {error, W} -> {{error, sup_reason(W)}, Left}
+            end
+    end.
+
+%% which_children is a gen_server:call with a timeout: a late answer is
+%% dropped (its alias is gone), so a busy or suspended supervisor costs
+%% Timeout and is marked no_answer.
+sup_walk(Id, Pid, Type, Mods, _, Left, _) when Type =/= supervisor; not is_pid(Pid) ->
+    {{Id, Pid, Type, Mods, [], 0, ok}, Left};
+sup_walk(Id, Pid, Type, Mods, Level, Left, #{depth := D}) when Level >= D ->
+    {{Id, Pid, Type, Mods, [], 0, depth}, Left};
+sup_walk(Id, Pid, Type, Mods, Level, Left, #{kids := MaxKids, timeout := Timeout, deadline := Deadline} = B) ->
+    case erlang:monotonic_time(millisecond) >= Deadline of
+        true -> {{Id, Pid, Type, Mods, [], 0, deadline}, Left};
+        false ->
+            case catch gen_server:call(Pid, which_children, Timeout) of
+                L when is_list(L) ->
+                    {Kids, Left2, Cut} =
+                        lists:foldl(fun(_, {Ks, 0, C}) -> {Ks, 0, C + 1};
+                                       ({CId, CPid, CType, CMods}, {Ks, N, C}) ->
+                                            {K, N2} = sup_walk(CId, CPid, CType, CMods, Level + 1, N - 1, B),
+                                            {[K | Ks], N2, C}
+                                    end, {[], Left, 0}, lists:sublist(L, MaxKids)),
+                    Len = length(L),
+                    Note = if Cut > 0 -> max_nodes; Len > MaxKids -> max_children; true -> ok end,
+                    {{Id, Pid, Type, Mods, lists:reverse(Kids), Len - length(Kids), Note}, Left2};
+                {'EXIT', {timeout, _}} -> {{Id, Pid, Type, Mods, [], 0, no_answer}, Left};
+                {'EXIT', Why} -> {{Id, Pid, Type, Mods, [], 0, {error, sup_reason(Why)}}, Left}
+            end
+    end.
+
+sup_reason({R, _}) when is_atom(R) -> R;
+sup_reason(R) when is_atom(R) -> R;
+sup_reason(_) -> error.

@@ -509,6 +509,26 @@ var tools = []*Tool{
 		},
 	},
 	{
+		Name: "suptree",
+		Summary: "Applications with their supervision trees (as observer shows them), walked on the node with " +
+			"supervisor:which_children, each call bounded by call-timeout; bounded in depth, children and nodes.",
+		Params: []Param{
+			{Name: "app", Kind: ParamString, Help: "Only this application (default: every running application)."},
+			{Name: "depth", Kind: ParamInt, Min: 1, Max: 20, Default: "6", Help: "Levels shown, the top supervisor being level 1 (at most 20)."},
+			{Name: "max-children", Short: 'n', Kind: ParamInt, Min: 1, Max: maxN, Default: "50",
+				Help: "Children shown per supervisor (at most 1000); the others are counted."},
+			{Name: "max-nodes", Kind: ParamInt, Min: 1, Max: 20000, Default: "5000", Help: "Nodes shown in all (at most 20000)."},
+			{Name: "call-timeout", Kind: ParamDuration, Min: int64(10 * time.Millisecond), Max: int64(10 * time.Second), Default: "1s",
+				Help: "How long each supervisor may take to answer; one that does not is marked and skipped (at most 10s)."},
+			{Name: "agentless", Kind: ParamBool, Help: "Walk with erl_eval instead of loading beamctl_agent (costs the node more CPU)."},
+		},
+		Agent: AgentUnlessAgentless, Effect: ReadOnly, Web: true,
+		Run: func(ctx context.Context, c Conn, a Args) (any, error) {
+			return SupTree(ctx, c, SupTreeOptions{App: a.String("app"), Depth: a.Int("depth"), MaxChildren: a.Int("max-children"),
+				MaxNodes: a.Int("max-nodes"), CallTimeout: a.Duration("call-timeout"), Agentless: a.Bool("agentless")})
+		},
+	},
+	{
 		// Not on the HTTP API: application environments hold passwords.
 		Name:    "app_env",
 		Summary: "One application's environment (application:get_all_env/1).",

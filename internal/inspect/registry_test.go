@@ -41,6 +41,14 @@ func TestParseArgs(t *testing.T) {
 		{name: "leaks without gc takes no time", tool: "leaks", raw: map[string]string{"no-gc": "true"}, check: func(t *testing.T, a Args) {
 			require.Zero(t, MustLookup("leaks").Time(a))
 		}},
+		{name: "suptree defaults", tool: "suptree", check: func(t *testing.T, a Args) {
+			require.Empty(t, a.String("app"))
+			require.Equal(t, 6, a.Int("depth"))
+			require.Equal(t, 50, a.Int("max-children"))
+			require.Equal(t, 5000, a.Int("max-nodes"))
+			require.Equal(t, time.Second, a.Duration("call-timeout"))
+		}},
+		{name: "suptree too deep", tool: "suptree", raw: map[string]string{"depth": "21"}, err: `depth must be a whole number from 1 to 20, not "21"`},
 		{name: "n too large", tool: "top", raw: map[string]string{"n": "1001"}, err: `n must be a whole number from 1 to 1000, not "1001"`},
 		{name: "n not a number", tool: "leaks", raw: map[string]string{"n": "ten"}, err: `n must be a whole number from 1 to 1000, not "ten"`},
 		{name: "window too long", tool: "top", raw: map[string]string{"window": "61s"}, err: `window must be a duration from 0s to 1m0s, not "61s"`},

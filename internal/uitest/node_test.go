@@ -87,7 +87,7 @@ func TestNodePage(t *testing.T) {
 	for _, id := range []string{"alarms", "apps", "suptree", "ports", "ets", "alloc", "msacc"} {
 		require.NoError(t, chromedp.Do(tab,
 			chromedp.Click(chromedp.CSS(`#tab-`+id)),
-			WaitJS(fmt.Sprintf(`!!document.querySelector('#panel-%s .tab-body').querySelector('table, .empty, .tool-off, .error')`, id)),
+			WaitJS(fmt.Sprintf(`!!document.querySelector('#panel-%s .tab-body').querySelector('table, .empty, .tool-off, .error, .st-tree')`, id)),
 		), "tab %s", id)
 		require.Equal(t, 0, Eval[int](t, tab, fmt.Sprintf(`document.querySelectorAll('#panel-%s .error').length`, id)), "tab %s: %s",
 			id, Eval[string](t, tab, fmt.Sprintf(`document.querySelector('#panel-%s').textContent`, id)))

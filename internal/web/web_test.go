@@ -141,7 +141,7 @@ func TestHostileRequests(t *testing.T) {
 		{"ets n below its bound", "GET", "/api/v1/nodes/nosuch@h/ets?n=0", "", 400, `n must be a whole number from 1 to 1000, not "0"`},
 		{"pi without pid", "GET", "/api/v1/nodes/nosuch@h/pi", "", 400, "pid is required"},
 		{"memory with a parameter", "GET", "/api/v1/nodes/nosuch@h/memory?n=1", "", 400, `memory takes no parameters, not "n"`},
-		{"tool the API does not run by GET", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API by GET; GET runs pi, top, memory, alloc, ets, apps; POST (admin) runs leaks, msacc`},
+		{"tool the API does not run by GET", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API by GET; GET runs pi, top, memory, alloc, ets, apps, suptree; POST (admin) runs leaks, msacc`},
 		{"application environments stay off the API", "GET", "/api/v1/nodes/nosuch@h/app_env?app=kernel", "", 404, `no tool "app_env" on the API`},
 		{"unknown tool", "GET", "/api/v1/nodes/nosuch@h/nosuch", "", 404, `no tool "nosuch" on the API`},
 		{"notifications bad since", "GET", "/api/v1/notifications?since=lately", "", 400, "since: cannot parse"},
@@ -218,7 +218,7 @@ func TestToolsListing(t *testing.T) {
 			require.False(t, tool.Web, "%s changes the node: not on the API", tool.Name)
 		}
 	}
-	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "app_env", "load", "eval"}, names)
+	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "suptree", "app_env", "load", "eval"}, names)
 
 	top := tools[byName["top"]]
 	require.Equal(t, "unless agentless", top.Agent)
@@ -246,6 +246,9 @@ func TestToolsListing(t *testing.T) {
 	require.Equal(t, "changes code and may kill processes", tools[byName["load"]].Effect)
 	require.Contains(t, tools[byName["load"]].Changes, "kills the processes still running its old code")
 	require.Equal(t, "runs any code", tools[byName["eval"]].Effect)
+	suptree := tools[byName["suptree"]]
+	require.Equal(t, "unless agentless", suptree.Agent)
+	require.True(t, suptree.Web)
 }
 
 // TestInspectTools runs every tool the API serves on a real node with known
@@ -379,6 +382,26 @@ func TestInspectTools(t *testing.T) {
 			require.Regexp(t, `^\d+(\.\d+)*$`, a.Version, a.Name)
 		}
 		require.True(t, running["kernel"] && running["stdlib"], "%v", running)
+	})
+	for _, q := range []string{"app=kernel&max-children=2", "app=kernel&max-children=2&agentless=true"} {
+		t.Run("suptree "+q, func(t *testing.T) {
+			var res inspect.SupTreeResult
+			status, msg := get(t, srv, base+"suptree?"+q, &res)
+			require.Equal(t, http.StatusOK, status, msg)
+			require.Equal(t, n.Name, res.Node)
+			require.Len(t, res.Applications, 1)
+			tree := res.Applications[0].Tree
+			require.NotNil(t, tree)
+			require.Equal(t, "kernel_sup", tree.ID)
+			require.Len(t, tree.Children, 2)
+			require.Equal(t, "max-children", tree.Truncated)
+			require.Positive(t, tree.NotShown)
+		})
+	}
+	t.Run("suptree out of bounds", func(t *testing.T) {
+		status, msg := get(t, srv, base+"suptree?depth=21", nil)
+		require.Equal(t, http.StatusBadRequest, status)
+		require.Contains(t, msg, "depth must be a whole number from 1 to 20")
 	})
 }
 
