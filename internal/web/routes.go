@@ -70,6 +70,8 @@ var routes = []Route{
 	{"GET", "/api/v1/rules", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.promRules })},
 	{"GET", "/api/v1/alerts", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.promAlertList })},
 	{"GET", "/api/v1/crashdumps", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.crashDumps })},
+	// The web UI's overview page (overview.go): every node in one answer.
+	{"GET", "/api/v1/overview", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.overview })},
 
 	{"POST", "/api/v1/alarms/{id}/{action}", auth.Operator, true, fn(func(h *handler) http.HandlerFunc { return h.alarmAction })},
 	// The Web tools are read-only, but they run code on a node.
