@@ -211,7 +211,7 @@ func buildOverview(ctx context.Context, q Querier, m Model, now time.Time, spark
 			return nil
 		})
 	}
-	start := now.Add(-sparkRange).Truncate(sparkStep)
+	start := now.Add(-sparkRange) // the last point is now
 	var ranges [][]rangeSeries
 	if spark {
 		ranges = make([][]rangeSeries, len(sparkQueries))
