@@ -67,7 +67,7 @@ alarms:
 	require.Eventually(t, func() bool {
 		ov = overview()
 		return ov.Nodes[0].Severity == alarm.Critical || ov.Nodes[1].Severity == alarm.Critical
-	}, 30*time.Second, 200*time.Millisecond)
+	}, 30*time.Second, 200*time.Millisecond, "process_limit critical on %s: %+v", a.Name, &ov)
 
 	byName := map[string]web.OverviewNode{}
 	for _, n := range ov.Nodes {
@@ -86,8 +86,8 @@ alarms:
 	// Sparklines: on the grid, quantized from 0 to the scale.
 	require.Equal(t, []string{"scheduler_utilization", "memory_bytes"}, ov.Spark.Series)
 	require.Equal(t, 100, ov.Spark.Scale)
-	require.Equal(t, 60.0*60/40, ov.Spark.Step)
-	require.InDelta(t, 40, ov.Spark.Points, 1)
+	require.Equal(t, 60.0, ov.Spark.Step)
+	require.Equal(t, 61, ov.Spark.Points, "an hour in minutes, both ends included")
 	mem := na.Spark["memory_bytes"]
 	require.Len(t, mem.Values, ov.Spark.Points)
 	require.NotNil(t, mem.Values[len(mem.Values)-1], "the last point has a sample")

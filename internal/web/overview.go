@@ -17,10 +17,10 @@ import (
 	"github.com/beamctl/beamctl/internal/store"
 )
 
-// The overview's sparklines: the last hour in sparkPoints points.
+// The overview's sparklines: the last hour, a point a minute.
 const (
 	sparkRange  = time.Hour
-	sparkPoints = 40
+	sparkPoints = 60
 	sparkStep   = sparkRange / sparkPoints
 	// sparkScale is the top of a sparkline's quantized values (0 to it).
 	sparkScale = 100
