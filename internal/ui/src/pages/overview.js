@@ -103,6 +103,9 @@ function nodeRow(n) {
       {class: c.num ? 'num' : null, scope: c.label === 'Node' ? 'row' : null}, c.value(n))));
 }
 
+// afterPaint runs f once the next frame is painted.
+const afterPaint = f => requestAnimationFrame(() => setTimeout(f, 0));
+
 // drawable: a sparkline needs two points.
 const drawable = sp => sp && sp.values.filter(v => v != null).length >= 2 ? sp : null;
 
@@ -189,25 +192,26 @@ export default {
         if (body) frag.append(body);
         tbl.append(frag);
         if (end < work.length) requestAnimationFrame(() => add(end));
-        else requestAnimationFrame(() => drawSparks(0));
+        else afterPaint(() => drawSparks(0));
       };
       const drawSparks = (from) => {
         if (my !== gen) return;
         const end = Math.min(spark.length, from + chunk);
         for (let i = from; i < end; i++) sparks(spark[i][0], spark[i][1]);
-        if (end < spark.length) requestAnimationFrame(() => drawSparks(end));
+        if (end < spark.length) afterPaint(() => drawSparks(end));
         else tbl.dataset.sparks = 'drawn';
       };
       if (!work.length) {
         nodesBox.replaceChildren(h('p', {class: 'empty'}, ov.nodes.length ? 'No node matches.' : 'No managed nodes yet.'));
         return;
       }
+      if (!performance.getEntriesByName(firstPaintMark).length) {
+        // After the frame that paints the first rows (and before the
+        // sparklines, which wait for that paint too).
+        afterPaint(() => performance.mark(firstPaintMark));
+      }
       add(0);
       nodesBox.replaceChildren(tbl);
-      if (!performance.getEntriesByName(firstPaintMark).length) {
-        // After the frame that paints the first rows.
-        requestAnimationFrame(() => setTimeout(() => performance.mark(firstPaintMark), 0));
-      }
     };
 
     const refreshStates = () => {
