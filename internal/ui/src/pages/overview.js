@@ -154,8 +154,13 @@ export default {
       history.replaceState(history.state, '', u);
     };
 
-    const renderNodes = () => {
+    // renderNodes shows the nodes that pass the filters. A refresh builds
+    // the new table off screen and swaps it in whole (the scroll position
+    // and the sparklines stay); a first render or a filter change shows
+    // the first rows at once.
+    const renderNodes = (refresh = false) => {
       const my = ++gen;
+      if (!nodesBox.querySelector('table')) refresh = false; // nothing to keep
       const shown = ov.nodes.filter(matcher(values()));
       count.textContent = `${shown.length} of ${ov.nodes.length} nodes`;
       const tbl = h('table', {class: 'ov-nodes'},
@@ -192,6 +197,7 @@ export default {
         if (body) frag.append(body);
         tbl.append(frag);
         if (end < work.length) requestAnimationFrame(() => add(end));
+        else if (refresh) drawSparks(0);
         else afterPaint(() => drawSparks(0));
       };
       const drawSparks = (from) => {
@@ -199,7 +205,10 @@ export default {
         const end = Math.min(spark.length, from + chunk);
         for (let i = from; i < end; i++) sparks(spark[i][0], spark[i][1]);
         if (end < spark.length) afterPaint(() => drawSparks(end));
-        else tbl.dataset.sparks = 'drawn';
+        else {
+          tbl.dataset.sparks = 'drawn';
+          if (refresh) nodesBox.replaceChildren(tbl);
+        }
       };
       if (!work.length) {
         nodesBox.replaceChildren(h('p', {class: 'empty'}, ov.nodes.length ? 'No node matches.' : 'No managed nodes yet.'));
@@ -211,7 +220,7 @@ export default {
         afterPaint(() => performance.mark(firstPaintMark));
       }
       add(0);
-      nodesBox.replaceChildren(tbl);
+      if (!refresh) nodesBox.replaceChildren(tbl);
     };
 
     const refreshStates = () => {
@@ -238,7 +247,7 @@ export default {
       }
       status.replaceChildren();
       refreshStates();
-      renderNodes();
+      renderNodes(true);
       sumBox.replaceChildren(ov.clusters.length ? summary(ov) : h('p', {class: 'empty'}, 'No managed nodes yet.'));
     });
   },
