@@ -12,6 +12,7 @@ import * as fmt from '../lib/format.js';
 const severities = ['critical', 'major', 'minor', 'warning'];
 const rank = s => (s ? 4 - severities.indexOf(s) : 0); // critical 4 … warning 1, none 0
 const chunk = 250; // rows per frame
+const firstChunk = 60; // more than a screen: the first paint waits for no more
 const firstPaintMark = 'beamctl:overview-rows';
 
 // The node table's columns: label, value(node), numeric.
@@ -177,7 +178,7 @@ export default {
       const add = (from) => {
         if (my !== gen) return;
         const frag = document.createDocumentFragment();
-        const end = Math.min(work.length, from + chunk);
+        const end = Math.min(work.length, from + (from || refresh ? chunk : firstChunk));
         for (let i = from; i < end; i++) {
           const w = work[i];
           if (w.group) {
