@@ -104,6 +104,7 @@ func TestOverview(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Evaluate[chromedp.Void](`(() => { const e = document.getElementById('ov-severity'); e.selectedIndex = 0; e.dispatchEvent(new Event('change')); })()`),
 		waitLong(sparksDrawn(3)),
+		chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`),
 	))
 	require.NoError(t, chromedp.Do(tab, WaitJS(rowsWithFigures(3))))
 	Axe(t, tab)
