@@ -78,6 +78,8 @@ var routes = []Route{
 	{"GET", "/api/v1/families/{cluster}/{family}/code", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.familyCode })},
 	{"GET", "/api/v1/ui/config", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.uiConfigAnswer })},
 	{"GET", "/api/v1/crashdumps", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.crashDumps })},
+	// The web UI's overview page (overview.go): every node in one answer.
+	{"GET", "/api/v1/overview", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.overview })},
 
 	{"POST", "/api/v1/alarms/{id}/{action}", auth.Operator, true, fn(func(h *handler) http.HandlerFunc { return h.alarmAction })},
 	// The Web tools are read-only, but they run code on a node.
