@@ -77,8 +77,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/journal
 
 # bench runs the benchmarks; docs/benchmarks.md records their results.
-bench: deps
+bench: deps ui
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/etf ./internal/dist ./internal/collector
+	# The overview's first paint with 200 real nodes against Prometheus' own UI.
+	BEAMCTL_BENCH_NODES=200 BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -run '^$$' -bench OverviewFirstPaint -benchtime 5x -timeout 30m ./internal/uitest
 
 # generate rebuilds internal/inspect/beamctl_agent.beam from its source
 # (with OTP 25, the oldest supported release).
