@@ -60,7 +60,7 @@ func TestModuleClashOneAlarm(t *testing.T) {
 		require.NoError(t, err)
 	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
 clusters:
   - name: clash
     cookie: %s
@@ -151,7 +151,7 @@ func TestClusterPartitioned(t *testing.T) {
 	require.True(t, etf.Equal(r, etf.Atom("undefined")) || etf.Equal(r, etf.Tuple{etf.Atom("ok"), etf.True}),
 		"OTP 25's default: global prevents overlapping partitions, not %v", r)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 2s, discover_interval: 300ms}
 clusters:
   - name: mesh
     cookie: %s
@@ -184,6 +184,7 @@ alarms:
 	require.Eventually(t, func() bool {
 		as := activeOf(t, base, "cluster_partitioned")
 		if len(as) != 1 {
+			seen = fmt.Sprintf("%d cluster_partitioned alarms; nodes: %s", len(as), islandsOf(t, conns))
 			return false
 		}
 		m := desc.FindStringSubmatch(as[0].Description)
@@ -193,7 +194,7 @@ alarms:
 		}
 		seen = m[2] + " (nodes: " + islandsOf(t, conns) + ")"
 		return as[0].Severity == alarm.Critical && as[0].Node == "" && m[2] == islandsOf(t, conns) && fmt.Sprint(as[0].Value) == m[1]
-	}, 30*time.Second, 200*time.Millisecond, "last seen: %s", seen)
+	}, 90*time.Second, 200*time.Millisecond, "last seen: %s", seen)
 	t.Logf("After one link was cut: %s", seen)
 
 	// Reconnected: every pair again.
@@ -230,7 +231,7 @@ alarms:
 func TestRuleHealthServed(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
 clusters:
   - name: health
     cookie: %s
