@@ -60,7 +60,7 @@ func TestModuleClashOneAlarm(t *testing.T) {
 		require.NoError(t, err)
 	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: clash
     cookie: %s
@@ -151,7 +151,7 @@ func TestClusterPartitioned(t *testing.T) {
 	require.True(t, etf.Equal(r, etf.Atom("undefined")) || etf.Equal(r, etf.Tuple{etf.Atom("ok"), etf.True}),
 		"OTP 25's default: global prevents overlapping partitions, not %v", r)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 2s, discover_interval: 300ms}
+global: {collect_interval: 1s, collect_timeout: 1s, discover_interval: 300ms}
 clusters:
   - name: mesh
     cookie: %s
@@ -231,7 +231,7 @@ alarms:
 func TestRuleHealthServed(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: health
     cookie: %s

@@ -74,7 +74,7 @@ func TestServe(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{})
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Eval: fmt.Sprintf("net_kernel:connect_node('%s')", a.Name)})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: test
     cookie: %s
@@ -302,7 +302,7 @@ func TestTLSCluster(t *testing.T) {
 	files := testnode.MakeTLS(t)
 	n := testnode.Start(t, testnode.Options{Args: testnode.TLSDistArgs(t, files)})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: tls
     cookie: %s
@@ -325,7 +325,7 @@ func TestEpmdDiscovery(t *testing.T) {
 	b := testnode.Start(t, testnode.Options{Name: prefix + "x2", Cookie: "epmdcookie"})
 	other := testnode.Start(t, testnode.Options{Cookie: "epmdcookie"}) // does not match the pattern
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: scanned
     cookie: epmdcookie
@@ -352,7 +352,7 @@ func TestReload(t *testing.T) {
 	file := filepath.Join(dir, "beamctl.yml")
 	write := func(nodes string) {
 		require.NoError(t, os.WriteFile(file, []byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: r
     cookie: %s
@@ -405,7 +405,7 @@ func TestDNSDiscovery(t *testing.T) {
 	prefix := erlnode.RandomName("dn")
 	n := testnode.Start(t, testnode.Options{Name: prefix, LongName: true, Cookie: "dnscookie"})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: dns
     cookie: dnscookie
@@ -480,7 +480,7 @@ func TestNotifications(t *testing.T) {
 	}))
 	defer otlp.Close()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: test
     cookie: %s
@@ -694,7 +694,7 @@ func TestAlarms(t *testing.T) {
 	}))
 	defer hook.Close()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: test
     cookie: %s
@@ -858,7 +858,7 @@ func TestFamilyAlarms(t *testing.T) {
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Args: args, Eval: connect})
 	c := testnode.Start(t, testnode.Options{Cookie: a.Cookie, Args: args, Eval: connect + fmt.Sprintf(", net_kernel:connect_node('%s')", b.Name)})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: fam
     cookie: %s
@@ -1472,7 +1472,7 @@ func TestReloadAlarmDelivery(t *testing.T) {
 			rs = append(rs, fmt.Sprintf(`{name: %s, expr: "erlang_vm_processes > 0", severity: warning}`, r))
 		}
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - {name: d, cookie: %s, nodes: [%s]}
 alarms:

@@ -74,7 +74,7 @@ func TestCaptureCoexists(t *testing.T) {
 	}))
 	defer otlp.Close()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 capture: {redact_shell: ['(?i)password\S*']}
 clusters:
   - name: cc
@@ -194,7 +194,7 @@ func TestTwoServersOneNode(t *testing.T) {
 	defer cancel()
 	conf := func() *config.Config {
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: two
     cookie: %s

@@ -47,7 +47,7 @@ func TestDeliveryRejected(t *testing.T) {
 	r := notifytest.NewReceiver(t, notifytest.Answer{Status: http.StatusNotFound}, notifytest.Answer{Status: http.StatusServiceUnavailable})
 	hookURL := r.URL + notifytest.SecretPath
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - {name: d, cookie: %s, nodes: [%s]}
 alarms:

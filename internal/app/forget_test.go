@@ -27,7 +27,7 @@ func TestForgetLeftNode(t *testing.T) {
 	leaves := testnode.Start(t, testnode.Options{Name: prefix + "x2", Cookie: "forgetcookie"})
 	listed := testnode.Start(t, testnode.Options{Cookie: "forgetcookie"})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms, forget_after: 2s}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms, forget_after: 2s}
 clusters:
   - name: f
     cookie: forgetcookie
@@ -112,7 +112,7 @@ func TestForgetAfterReload(t *testing.T) {
 	leaves := testnode.Start(t, testnode.Options{Name: prefix + "x2", Cookie: "forgetcookie"})
 	conf := func(family string) *config.Config {
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms, forget_after: 2s}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms, forget_after: 2s}
 clusters:
   - name: f
     cookie: forgetcookie

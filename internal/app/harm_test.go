@@ -140,7 +140,7 @@ func TestAPIAgentFalse(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
 	probe := dialNode(t, n)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, fast_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, fast_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: noagent
     cookie: %s

@@ -25,7 +25,7 @@ func TestOverviewAPI(t *testing.T) {
 	a := testnode.Start(t, testnode.Options{Args: []string{"+P", "1024"}})
 	b := testnode.Start(t, testnode.Options{Cookie: a.Cookie})
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: test
     cookie: %s

@@ -43,7 +43,7 @@ func TestReloadAtomic(t *testing.T) {
 	copyFile(t, tf.ClientCert, bogus)
 	conf := func(extra string) *config.Config {
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
 %s  - name: first
     cookie: %s
@@ -139,7 +139,7 @@ func TestReloadCapture(t *testing.T) {
 	c := dialNode(t, n)
 	conf := func(notifications string) *config.Config {
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-global: {collect_interval: 300ms, collect_timeout: 1s, discover_interval: 300ms}
+global: {collect_interval: 300ms, collect_timeout: 300ms, discover_interval: 300ms}
 clusters:
   - name: r
     cookie: %s
