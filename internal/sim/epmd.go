@@ -153,3 +153,19 @@ func (s *Server) unregister(alive string) {
 	delete(s.names, alive)
 	s.mu.Unlock()
 }
+
+// Register registers a node that runs elsewhere (a real node, found in
+// another EPMD) under alive at port, so that a client pointed at this EPMD
+// reaches both it and the simulated nodes.
+func (s *Server) Register(alive string, port int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.nodes[alive]; ok {
+		return fmt.Errorf("%s is registered already", alive)
+	}
+	if _, ok := s.names[alive]; ok {
+		return fmt.Errorf("%s is registered already", alive)
+	}
+	s.names[alive] = port
+	return nil
+}

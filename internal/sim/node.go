@@ -325,7 +325,7 @@ func (c *conn) rex(msg etf.Term) {
 	}
 	m, okM := req[1].(etf.Atom)
 	f, okF := req[2].(etf.Atom)
-	args, okA := req[3].(etf.List)
+	args, okA := toArgs(req[3])
 	var reply etf.Term
 	if !okM || !okF || !okA {
 		reply = etf.Tuple{etf.Atom("badrpc"), etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("badarg"), etf.List{}}}}
@@ -373,13 +373,13 @@ func (c *conn) spawn(ctl etf.Tuple, msg etf.Term) {
 	pid := c.n.newPid()
 	c.send(etf.Tuple{int64(opSpawnReply), reqID, from, fl, pid}, nil, false)
 
-	args, _ := msg.(etf.List)
+	args, _ := toArgs(msg)
 	mfa, _ := ctl[4].(etf.Tuple)
 	var reason etf.Term
 	if len(mfa) == 3 && mfa[0] == etf.Atom("erpc") && mfa[1] == etf.Atom("execute_call") && len(args) == 4 {
 		m, okM := args[1].(etf.Atom)
 		f, okF := args[2].(etf.Atom)
-		a, okA := args[3].(etf.List)
+		a, okA := toArgs(args[3])
 		if okM && okF && okA {
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			v, raised := c.n.backend.Call(ctx, c.n, c.peer, string(m), string(f), a)
@@ -421,4 +421,20 @@ func erpcResult(ref, v etf.Term, raised bool) etf.Term {
 		return etf.Tuple{ref, etf.Atom("exit"), t[1]}
 	}
 	return etf.Tuple{ref, etf.Atom("exit"), v}
+}
+
+// toArgs reads an argument list, which an Erlang peer sends as a string
+// when every argument is a byte.
+func toArgs(t etf.Term) (etf.List, bool) {
+	switch v := t.(type) {
+	case etf.List:
+		return v, true
+	case etf.String:
+		l := make(etf.List, len(v))
+		for i := range len(v) {
+			l[i] = int64(v[i])
+		}
+		return l, true
+	}
+	return nil, false
 }
