@@ -32,6 +32,7 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	entries map[string]*Entry
+	frozen  bool // Last no longer changes; new calls are still recorded
 }
 
 // NewRecorder connects to the real node.
@@ -114,10 +115,22 @@ func (r *Recorder) record(module, function string, args etf.List, rep Reply) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.entries[k]; e != nil {
-		e.Last = rep
+		if !r.frozen {
+			e.Last = rep
+		}
 		return
 	}
 	r.entries[k] = &Entry{Module: module, Function: function, Args: args, First: rep, Last: rep}
+}
+
+// Freeze keeps the last replies recorded so far as they are, while calls
+// not seen yet are still recorded: the calls that depend on a last reply
+// (port_info on the ports erlang:ports returned) come in the same round,
+// after it.
+func (r *Recorder) Freeze() {
+	r.mu.Lock()
+	r.frozen = true
+	r.mu.Unlock()
 }
 
 // Recording returns what was recorded so far.

@@ -94,13 +94,20 @@ func Record(ctx context.Context, o RecordOptions, d time.Duration, storage strin
 	}()
 	a, err := StartServe(ctx, ServeOptions{
 		Nodes: []string{string(n.Name)}, Cookie: o.Cookie, Storage: storage,
-		CollectInterval: 3 * time.Second, FastInterval: time.Second, CollectTimeout: 5 * time.Second, Logger: logger,
+		CollectInterval: 3 * time.Second, FastInterval: time.Second, CollectTimeout: 3 * time.Second, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	select {
 	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	// A round whose last replies are kept gets to make its dependent
+	// calls (at most a collect timeout later).
+	rec.Freeze()
+	select {
+	case <-time.After(4 * time.Second):
 	case <-ctx.Done():
 	}
 	if err := a.Stop(); err != nil {

@@ -113,7 +113,7 @@ func TestFaithful(t *testing.T) {
 
 	a, err := StartServe(ctx, ServeOptions{
 		Nodes: []string{realNode.Name, string(simNode.Name)}, Cookie: realNode.Cookie, Storage: t.TempDir(),
-		CollectInterval: 2 * time.Second, FastInterval: time.Second, CollectTimeout: 5 * time.Second,
+		CollectInterval: 2 * time.Second, FastInterval: time.Second, CollectTimeout: 2 * time.Second,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = a.Stop() })
