@@ -2,8 +2,8 @@
 // benchmarks and tests of beamctl (internal/sim), and records the replies
 // they give from a real node. See docs/scale.md.
 //
-//	beamsim run -nodes 1000 -cookie-file F [-epmd-port P] [-recording R] [-config serve.yml]
-//	beamsim record -node NAME -cookie-file F -out internal/sim/testdata/otp25.rec
+//	beamsim run --nodes 1000 --cookie-file F [--epmd-port P] [--recording R] [--config serve.yml]
+//	beamsim record --node NAME --cookie-file F --out internal/sim/testdata/otp25.rec
 //
 // It is a separate command, not a beamctl subcommand: it is a test tool,
 // and it keeps out of the shipped binary's command tree and its docs.

@@ -215,7 +215,7 @@ func TestServe200(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	cookieFile := filepath.Join(t.TempDir(), "cookie")
 	require.NoError(t, os.WriteFile(cookieFile, []byte("simcookie"), 0o600))
-	cmd := exec.Command(bin, "run", "-nodes", strconv.Itoa(nodes), "-cookie-file", cookieFile, "-recording", recordingFile)
+	cmd := exec.Command(bin, "run", "--nodes", strconv.Itoa(nodes), "--cookie-file", cookieFile, "--recording", recordingFile)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
@@ -252,9 +252,11 @@ func TestServe200(t *testing.T) {
 	time.Sleep(10 * time.Second)
 	var ru0, ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	sim0 := procCPU(t, cmd.Process.Pid)
 	t0 := time.Now()
 	time.Sleep(30 * time.Second)
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	simCPU := procCPU(t, cmd.Process.Pid) - sim0
 	wall := time.Since(t0)
 	cpu := time.Duration(syscall.TimevalToNsec(ru1.Utime) - syscall.TimevalToNsec(ru0.Utime) +
 		syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Stime))
@@ -273,9 +275,25 @@ func TestServe200(t *testing.T) {
 	if len(sv.Result) == 1 {
 		series = fmt.Sprint(sv.Result[0].Value[1])
 	}
-	t.Logf("serve against %d simulated nodes (default intervals), %s: CPU %.3f ms per node per second (%.1f%% of one core); heap %.0f KiB per node (%d MiB in all after GC); %s series",
+	t.Logf("serve against %d simulated nodes (default intervals), %s: CPU %.3f ms per node per second (%.1f%% of one core); heap %.0f KiB per node (%d MiB in all after GC); %s series; the simulator: %.3f ms CPU per node per second",
 		nodes, wall.Round(time.Second), float64(cpu)/float64(time.Millisecond)/nodes/wall.Seconds(),
-		100*cpu.Seconds()/wall.Seconds(), float64(m1.HeapAlloc-min(m0.HeapAlloc, m1.HeapAlloc))/1024/nodes, m1.HeapAlloc>>20, series)
+		100*cpu.Seconds()/wall.Seconds(), float64(m1.HeapAlloc-min(m0.HeapAlloc, m1.HeapAlloc))/1024/nodes, m1.HeapAlloc>>20, series,
+		float64(simCPU)/float64(time.Millisecond)/nodes/wall.Seconds())
+}
+
+// procCPU is the user and system CPU time of process pid so far, from
+// /proc/PID/stat (in clock ticks of 10 ms).
+func procCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(t, err)
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 (state) on
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	require.NoError(t, err1)
+	require.NoError(t, err2)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // TestRecordingFile: the committed recording decodes, holds the calls
