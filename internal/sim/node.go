@@ -181,7 +181,7 @@ func hsWrite(w io.Writer, msg []byte) error {
 // readLoop reads frames until the connection ends.
 func (c *conn) readLoop() error {
 	br := bufio.NewReaderSize(c.nc, 4<<10)
-	var dec dist.FrameDecoder
+	var dec frameDecoder
 	var head [4]byte
 	var buf []byte
 	for {
@@ -203,7 +203,7 @@ func (c *conn) readLoop() error {
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return err
 		}
-		ctl, msg, _, err := dec.Decode(buf)
+		ctl, msg, err := dec.decode(buf)
 		if err != nil {
 			return fmt.Errorf("malformed frame: %w", err)
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/beamctl/beamctl/internal/app"
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -311,4 +312,48 @@ func TestRecordingFile(t *testing.T) {
 		}
 	}
 	require.True(t, found, "no erlang:memory() in the recording")
+}
+
+// TestRealNodeMeetsSimulated: a real OTP 25 node pointed at the
+// simulator's EPMD registers there (ALIVE2), and it connects to a
+// simulated node (the simulator accepts a real node's handshake) and calls
+// it with rpc:call/5, which the recording answers.
+func TestRealNodeMeetsSimulated(t *testing.T) {
+	ctx := context.Background()
+	rec, err := ReadRecording(recordingFile)
+	require.NoError(t, err)
+	replay, err := NewReplay(rec)
+	require.NoError(t, err)
+	srv, err := Listen(Options{Host: testnode.ShortHost(), Cookie: "meetcookie"})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	simNode, err := srv.AddNode("simmeet", replay)
+	require.NoError(t, err)
+	t.Setenv("ERL_EPMD_PORT", strconv.Itoa(srv.EpmdPort()))
+	realNode := testnode.Start(t, testnode.Options{Cookie: "meetcookie"})
+
+	names, err := dist.Names(ctx, realNode.Host, srv.EpmdPort())
+	require.NoError(t, err)
+	got := map[string]bool{}
+	for _, n := range names {
+		got[n.Name] = true
+	}
+	require.True(t, got[realNode.Alive] && got["simmeet"], "names in the simulator's EPMD: %v", names)
+
+	c, err := dist.Dial(ctx, realNode.Name, dist.Options{Cookie: "meetcookie"})
+	require.NoError(t, err)
+	defer c.Close()
+	callCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	r, err := c.Call(callCtx, "rpc", "call", simNode.Name, etf.Atom("erlang"), etf.Atom("memory"), etf.List{}, int64(10000))
+	require.NoError(t, err)
+	total, ok := etf.PropGet(r, etf.Atom("total"))
+	require.True(t, ok, "rpc:call of erlang:memory() on the simulated node: %v", r)
+	require.Positive(t, total)
+	// An unknown call: the real node's rpc:call returns the simulated
+	// node's {badrpc, {'EXIT', {undef, ...}}}.
+	_, err = c.Call(callCtx, "rpc", "call", simNode.Name, etf.Atom("no_such_module"), etf.Atom("f"), etf.List{}, int64(10000))
+	var bad *dist.BadRPCError
+	require.ErrorAs(t, err, &bad)
+	require.Contains(t, bad.Error(), "undef")
 }
