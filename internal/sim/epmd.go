@@ -144,7 +144,20 @@ func (s *Server) alive2(c net.Conn, r io.Reader, body []byte) {
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
+	s.mu.Lock()
+	select {
+	case <-s.done:
+		s.mu.Unlock()
+		s.unregister(alive)
+		return
+	default:
+	}
+	s.held[c] = struct{}{}
+	s.mu.Unlock()
 	_, _ = io.Copy(io.Discard, r)
+	s.mu.Lock()
+	delete(s.held, c)
+	s.mu.Unlock()
 	s.unregister(alive)
 }
 

@@ -87,6 +87,7 @@ type Server struct {
 	nodes map[string]*Node // by alive name
 	names map[string]int   // other registrations (ALIVE2 over TCP): alive name to port
 	conns map[*conn]struct{}
+	held  map[net.Conn]struct{} // EPMD connections of registered real nodes
 	done  chan struct{}
 	wg    sync.WaitGroup
 }
@@ -105,7 +106,7 @@ func Listen(o Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: o, log: o.Logger, epmd: ln, start: time.Now(),
-		nodes: map[string]*Node{}, names: map[string]int{}, conns: map[*conn]struct{}{},
+		nodes: map[string]*Node{}, names: map[string]int{}, conns: map[*conn]struct{}{}, held: map[net.Conn]struct{}{},
 		done: make(chan struct{}),
 	}
 	s.wg.Add(2)
@@ -199,6 +200,9 @@ func (s *Server) Close() error {
 	}
 	for c := range s.conns {
 		_ = c.nc.Close()
+	}
+	for c := range s.held {
+		_ = c.Close()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
