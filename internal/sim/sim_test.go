@@ -202,6 +202,7 @@ func TestWrongCookie(t *testing.T) {
 	_, simUndef := c3.Call(ctx, "no_such_module", "f")
 	require.ErrorAs(t, realUndef, &bad)
 	require.ErrorAs(t, simUndef, &bad)
+	require.Equal(t, strings.ReplaceAll(realUndef.Error(), realNode.Name, "NODE"), strings.ReplaceAll(simUndef.Error(), string(n.Name), "NODE"))
 }
 
 // TestServe200 runs beamctl serve in this process against 200 simulated
