@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -116,8 +117,12 @@ func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, count,
 		names = append(names, string(n.Name))
 	}
 	if cfgOut != "" {
+		abs, err := filepath.Abs(cookieFile)
+		if err != nil {
+			return err
+		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "clusters:\n  - name: sim\n    cookie_file: %s\n    nodes:\n", strconv.Quote(cookieFile))
+		fmt.Fprintf(&b, "clusters:\n  - name: sim\n    cookie_file: %s\n    nodes:\n", strconv.Quote(abs))
 		for _, n := range names {
 			fmt.Fprintf(&b, "      - %s\n", n)
 		}
