@@ -1,0 +1,159 @@
+// Command beamsim plays many Erlang/OTP 25 nodes in one process for
+// benchmarks and tests of beamctl (internal/sim), and records the replies
+// they give from a real node. See docs/scale.md.
+//
+//	beamsim run --nodes 1000 --cookie-file F [--epmd-port P] [--recording R] [--config serve.yml]
+//	beamsim record --node NAME --cookie-file F --out internal/sim/testdata/otp25.rec
+//
+// It is a separate command, not a beamctl subcommand: it is a test tool,
+// and it keeps out of the shipped binary's command tree and its docs.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/beamctl/beamctl/internal/sim"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New("beamsim", "Simulated Erlang/OTP 25 nodes for benchmarks and tests of beamctl.")
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	verbose := app.Flag("verbose", "Log debug messages to stderr.").Bool()
+
+	runCmd := app.Command("run", "Run simulated nodes until interrupted.").Default()
+	nodes := runCmd.Flag("nodes", "Number of simulated nodes.").Default("100").Int()
+	epmdPort := runCmd.Flag("epmd-port", "Port of the simulator's EPMD (0: any free port).").Default("0").Int()
+	host := runCmd.Flag("host", "Host part of the node names, and the address to listen on.").Default("127.0.0.1").String()
+	prefix := runCmd.Flag("prefix", "Nodes are named <prefix><N>@<host>.").Default("sim").String()
+	runCookie := runCmd.Flag("cookie-file", "File holding the nodes' cookie.").Required().String()
+	recPath := runCmd.Flag("recording", "Recording to replay.").Default("internal/sim/testdata/otp25.rec").String()
+	cfgOut := runCmd.Flag("config", "Write a beamctl serve configuration listing the nodes to this file.").String()
+
+	recCmd := app.Command("record", "Record a real node's replies to beamctl serve's calls.")
+	node := recCmd.Flag("node", "The real node (alive@host), registered in the EPMD on port 4369.").Required().String()
+	recCookie := recCmd.Flag("cookie-file", "File holding the node's cookie.").Required().String()
+	out := recCmd.Flag("out", "Recording file to write.").Default("internal/sim/testdata/otp25.rec").String()
+	dur := recCmd.Flag("duration", "How long serve runs against the node.").Default("15s").Duration()
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "beamsim:", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	switch cmd {
+	case runCmd.FullCommand():
+		err = runNodes(ctx, stdout, logger, *nodes, *epmdPort, *host, *prefix, *runCookie, *recPath, *cfgOut)
+	case recCmd.FullCommand():
+		err = record(ctx, stdout, logger, *node, *recCookie, *out, *dur)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "beamsim:", err)
+		return 1
+	}
+	return 0
+}
+
+func readCookie(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	c := strings.TrimSpace(string(b))
+	if c == "" {
+		return "", fmt.Errorf("cookie file %s is empty", path)
+	}
+	return c, nil
+}
+
+func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, count, epmdPort int, host, prefix, cookieFile, recPath, cfgOut string) error {
+	cookie, err := readCookie(cookieFile)
+	if err != nil {
+		return err
+	}
+	rec, err := sim.ReadRecording(recPath)
+	if err != nil {
+		return err
+	}
+	replay, err := sim.NewReplay(rec)
+	if err != nil {
+		return err
+	}
+	srv, err := sim.Listen(sim.Options{Host: host, EpmdPort: epmdPort, Cookie: cookie, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	names := make([]string, 0, count)
+	for i := 1; i <= count; i++ {
+		n, err := srv.AddNode(prefix+strconv.Itoa(i), replay)
+		if err != nil {
+			return err
+		}
+		names = append(names, string(n.Name))
+	}
+	if cfgOut != "" {
+		abs, err := filepath.Abs(cookieFile)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "clusters:\n  - name: sim\n    cookie_file: %s\n    nodes:\n", strconv.Quote(abs))
+		for _, n := range names {
+			fmt.Fprintf(&b, "      - %s\n", n)
+		}
+		if err := os.WriteFile(cfgOut, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "ERL_EPMD_PORT=%d\n", srv.EpmdPort())
+	logger.Info("Simulated nodes running", "nodes", count, "names", fmt.Sprintf("%s1@%s..%s%d@%s", prefix, host, prefix, count, host),
+		"epmd_port", srv.EpmdPort(), "recording", recPath, "recorded_calls", replay.Len())
+	<-ctx.Done()
+	return nil
+}
+
+func record(ctx context.Context, stdout io.Writer, logger *slog.Logger, node, cookieFile, out string, d time.Duration) error {
+	cookie, err := readCookie(cookieFile)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "beamsim-record")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	rec, err := sim.Record(ctx, sim.RecordOptions{Node: node, Cookie: cookie}, d, dir, logger)
+	if err != nil {
+		return err
+	}
+	if err := rec.WriteFile(out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "recorded %d calls of %s in %s\n", len(rec.Entries), node, out)
+	return nil
+}

@@ -1,0 +1,80 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/etf"
+)
+
+// TestMoving: integers that changed between the two recorded replies move
+// in replay: counters grow at their recorded rate, values that went down
+// swing between the two, wall-clock times follow the clock.
+func TestMoving(t *testing.T) {
+	t1 := time.Now().Add(-time.Minute)
+	t2 := t1.Add(10 * time.Second)
+	first := etf.Tuple{int64(100), int64(50), t1.UnixMicro(), etf.Atom("a"), etf.List{int64(1)}}
+	last := etf.Tuple{int64(200), int64(30), t2.UnixMicro(), etf.Atom("b"), etf.List{int64(1), int64(2)}}
+	tpl := template(first, last, t1, t2)
+	rn := &rename{}
+	for _, tc := range []struct {
+		elapsed      time.Duration
+		counter, gge int64
+	}{
+		{0, 200, 30},
+		{5 * time.Second, 250, 40},
+		{10 * time.Second, 300, 50},
+		{15 * time.Second, 350, 40},
+		{20 * time.Second, 400, 30},
+	} {
+		v := rn.apply(tpl, tc.elapsed).(etf.Tuple)
+		require.Equal(t, tc.counter, v[0], "counter at %s", tc.elapsed)
+		require.Equal(t, tc.gge, v[1], "gauge at %s", tc.elapsed)
+		require.InDelta(t, time.Now().UnixMicro(), v[2], 1e6, "clock at %s", tc.elapsed)
+		require.Equal(t, etf.Atom("b"), v[3])
+		require.Equal(t, etf.List{int64(1), int64(2)}, v[4])
+	}
+}
+
+// TestRecordingRoundTrip: names become placeholders and back, and the file
+// format keeps every entry.
+func TestRecordingRoundTrip(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	pid := etf.Pid{Node: nodeAtom, ID: 5}
+	rec := &Recording{Node: "a@h", Entries: []Entry{
+		{Module: "erlang", Function: "whereis", Args: etf.List{etf.Atom("user")},
+			First: Reply{At: now, Value: pid}, Last: Reply{At: now.Add(time.Second), Value: pid}},
+		{Module: "m", Function: "f", Args: nil,
+			First: Reply{At: now, Raised: true, Value: etf.Atom("x")}, Last: Reply{At: now, Raised: true, Value: etf.Atom("x")}},
+	}}
+	b, err := rec.Encode()
+	require.NoError(t, err)
+	back, err := DecodeRecording(b)
+	require.NoError(t, err)
+	require.Len(t, back.Entries, 2)
+	rp, err := NewReplay(back)
+	require.NoError(t, err)
+	n := &Node{Name: "sim1@127.0.0.1", Creation: 7}
+	p := Peer{Name: "beamctl@127.0.0.1", Creation: 9}
+	v, raised := rp.Call(t.Context(), n, p, "erlang", "whereis", []etf.Term{etf.Atom("user")})
+	require.False(t, raised)
+	require.Equal(t, etf.Pid{Node: "sim1@127.0.0.1", ID: 5, Creation: 7}, v)
+	v, raised = rp.Call(t.Context(), n, p, "m", "f", nil)
+	require.True(t, raised)
+	require.Equal(t, etf.Atom("x"), v)
+	v, raised = rp.Call(t.Context(), n, p, "m", "g", []etf.Term{int64(1)})
+	require.True(t, raised)
+	require.Equal(t, undef("m", "g", []etf.Term{int64(1)}), v)
+	// A batch fails as a whole when one of its calls is unknown.
+	_, raised = rp.Call(t.Context(), n, p, "lists", "zipwith", []etf.Term{applyFun,
+		etf.List{etf.Export{Module: "erlang", Function: "whereis", Arity: 1}, etf.Export{Module: "m", Function: "g", Arity: 0}},
+		etf.List{etf.List{etf.Atom("user")}, etf.List{}}})
+	require.True(t, raised)
+	v, raised = rp.Call(t.Context(), n, p, "lists", "zipwith", []etf.Term{applyFun,
+		etf.List{etf.Export{Module: "erlang", Function: "whereis", Arity: 1}},
+		etf.List{etf.List{etf.Atom("user")}}})
+	require.False(t, raised)
+	require.Equal(t, etf.List{etf.Pid{Node: "sim1@127.0.0.1", ID: 5, Creation: 7}}, v)
+}
