@@ -23,7 +23,12 @@ const atomCacheSize = 2048
 
 // atomCache is the receiving side's atom cache of one connection. Entries
 // are set by headers with the NewCacheEntry flag and read by later ones.
-type atomCache [atomCacheSize]etf.Atom
+type atomCache struct {
+	atoms [atomCacheSize]etf.Atom
+	// set says an entry was filled: the empty atom '' is a valid entry
+	// (a node caches it), so "" cannot mean unset.
+	set [atomCacheSize]bool
+}
 
 // frame is one decoded distribution message.
 type frame struct {
@@ -142,11 +147,10 @@ func parseDistHeader(b []byte, cache *atomCache) ([]etf.Atom, int, error) {
 		idx := segment*256 + int(b[pos])
 		pos++
 		if !isNew {
-			a := cache[idx]
-			if a == "" {
+			if !cache.set[idx] {
 				return nil, 0, fmt.Errorf("atom cache reference to empty entry %d", idx)
 			}
-			refs[i] = a
+			refs[i] = cache.atoms[idx]
 			continue
 		}
 		var l int
@@ -168,7 +172,7 @@ func parseDistHeader(b []byte, cache *atomCache) ([]etf.Atom, int, error) {
 		}
 		a := etf.Atom(b[pos : pos+l])
 		pos += l
-		cache[idx] = a
+		cache.atoms[idx], cache.set[idx] = a, true
 		refs[i] = a
 	}
 	return refs, pos, nil

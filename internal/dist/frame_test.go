@@ -86,6 +86,16 @@ func TestParseDistHeader(t *testing.T) {
 			want: []etf.Atom{"rex", "new"},
 		},
 		{name: "reference to an empty entry", frames: [][]byte{header(false, ref{false, 0, 1, ""})}, wantErr: "empty entry 1"},
+		{
+			// A node caches the empty atom too (a REG_SEND's unused
+			// cookie field): a later reference to it is valid.
+			name: "the empty atom cached",
+			frames: [][]byte{
+				header(false, ref{true, 0, 4, ""}),
+				header(false, ref{false, 0, 4, ""}),
+			},
+			want: []etf.Atom{""},
+		},
 		{name: "truncated text", frames: [][]byte{header(false, ref{true, 0, 1, "abc"})[:7]}, wantErr: "truncated"},
 	}
 	for _, tc := range tests {
