@@ -69,11 +69,20 @@ type Engine struct {
 	resumed       bool
 	// evaluations counts the completed evaluations (see Evaluations).
 	evaluations atomic.Uint64
+	// evalNanos sums the wall time of the completed evaluations (see
+	// EvaluationSeconds).
+	evalNanos atomic.Int64
 }
 
 // Evaluations returns how many evaluations have completed since Open, so
 // that a test can wait on evaluations rather than on time.
 func (e *Engine) Evaluations() uint64 { return e.evaluations.Load() }
+
+// EvaluationSeconds is the wall time all completed evaluations took, so
+// that its rate over Evaluations' is the mean time of one round.
+func (e *Engine) EvaluationSeconds() float64 {
+	return time.Duration(e.evalNanos.Load()).Seconds()
+}
 
 // Open opens the engine's store and loads the raised alarms and the
 // pending for: timers, so that a restart neither raises again nor clears
@@ -185,6 +194,8 @@ func (e *Engine) Kick() {
 
 // Evaluate runs every rule once at now and applies what they found.
 func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
+	start := time.Now()
+	defer func() { e.evalNanos.Add(int64(time.Since(start))) }()
 	e.resume(ctx, now)
 	e.mu.Lock()
 	rules := e.rules

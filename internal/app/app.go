@@ -84,6 +84,7 @@ type App struct {
 	notesDone chan struct{} // closed when the recorder's loop ends
 
 	alarms      *alarm.Engine
+	rounds      rounds // collection rounds on time (rounds.go)
 	alarmsDone  chan struct{}
 	auditDone   chan struct{}  // closed when the audit retention loop ends
 	evaluating  atomic.Bool    // the alarm engine runs (the warm-up is over)

@@ -29,8 +29,15 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 		}
 	}
 	agent := &agentLoader{}
-	for {
-		a.collectOnce(ctx, run, node, sched.Due(time.Now()), stale, agent)
+	period := run.set.Tick()
+	for due := time.Now(); ; due = due.Add(period) {
+		start := time.Now()
+		if skipped := int(start.Sub(due) / period); skipped > 0 { // ticks dropped while a round overran
+			a.rounds.miss(run.cfg.Name, skipped)
+			due = due.Add(time.Duration(skipped) * period)
+		}
+		a.collectOnce(ctx, run, node, sched.Due(start), stale, agent)
+		a.rounds.observe(run.cfg.Name, due, start, time.Since(start), period)
 		select {
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), errForgotten) {

@@ -19,6 +19,11 @@ func (a *App) selfMetrics() http.Handler {
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNodes))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeNotifications))
 	reg.MustRegister(prometheus.CollectorFunc(a.describeRules))
+	reg.MustRegister(prometheus.CollectorFunc(a.rounds.describe))
+	reg.MustRegister(prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+		ch <- prometheus.MustNewConstMetric(evalsDesc, prometheus.CounterValue, float64(a.alarms.Evaluations()))
+		ch <- prometheus.MustNewConstMetric(evalSecsDesc, prometheus.CounterValue, a.alarms.EvaluationSeconds())
+	}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
