@@ -11,9 +11,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -41,13 +44,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := app.Flag("verbose", "Log debug messages to stderr.").Bool()
 
 	runCmd := app.Command("run", "Run simulated nodes until interrupted.").Default()
-	nodes := runCmd.Flag("nodes", "Number of simulated nodes.").Default("100").Int()
-	epmdPort := runCmd.Flag("epmd-port", "Port of the simulator's EPMD (0: any free port).").Default("0").Int()
-	host := runCmd.Flag("host", "Host part of the node names, and the address to listen on.").Default("127.0.0.1").String()
-	prefix := runCmd.Flag("prefix", "Nodes are named <prefix><N>@<host>.").Default("sim").String()
-	runCookie := runCmd.Flag("cookie-file", "File holding the nodes' cookie.").Required().String()
-	recPath := runCmd.Flag("recording", "Recording to replay.").Default("internal/sim/testdata/otp25.rec").String()
-	cfgOut := runCmd.Flag("config", "Write a beamctl serve configuration listing the nodes to this file.").String()
+	var ro runOptions
+	runCmd.Flag("nodes", "Number of simulated nodes.").Default("100").IntVar(&ro.count)
+	runCmd.Flag("epmd-port", "Port of the simulator's EPMD (0: any free port).").Default("0").IntVar(&ro.epmdPort)
+	runCmd.Flag("host", "Host part of the node names, and the address to listen on.").Default("127.0.0.1").StringVar(&ro.host)
+	runCmd.Flag("prefix", "Nodes are named <prefix><N>@<host>.").Default("sim").StringVar(&ro.prefix)
+	runCmd.Flag("cookie-file", "File holding the nodes' cookie.").Required().StringVar(&ro.cookieFile)
+	runCmd.Flag("recording", "Recording to replay.").Default("internal/sim/testdata/otp25.rec").StringVar(&ro.recPath)
+	runCmd.Flag("config", "Write a beamctl serve configuration listing the nodes to this file.").StringVar(&ro.cfgOut)
+	runCmd.Flag("metrics-listen", "Serve each node's Prometheus page at /metrics/<N> on this address (for the Prometheus anchor of the scale curve; stdout's second line is METRICS_ADDR=host:port).").StringVar(&ro.metricsListen)
+	runCmd.Flag("exposition", "Template of the nodes' Prometheus page.").Default("internal/sim/" + sim.ExpositionFile).StringVar(&ro.exposition)
+	runCmd.Flag("prom-sd", "Write a Prometheus file_sd file listing every node's page to this file (needs --metrics-listen).").StringVar(&ro.promSD)
 
 	recCmd := app.Command("record", "Record a real node's replies to beamctl serve's calls.")
 	node := recCmd.Flag("node", "The real node (alive@host), registered in the EPMD on port 4369.").Required().String()
@@ -67,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	switch cmd {
 	case runCmd.FullCommand():
-		err = runNodes(ctx, stdout, logger, *nodes, *epmdPort, *host, *prefix, *runCookie, *recPath, *cfgOut)
+		err = runNodes(ctx, stdout, logger, ro)
 	case recCmd.FullCommand():
 		err = record(ctx, stdout, logger, *node, *recCookie, *out, *dur)
 	}
@@ -90,12 +97,23 @@ func readCookie(path string) (string, error) {
 	return c, nil
 }
 
-func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, count, epmdPort int, host, prefix, cookieFile, recPath, cfgOut string) error {
-	cookie, err := readCookie(cookieFile)
+// runOptions are the flags of beamsim run.
+type runOptions struct {
+	count, epmdPort                           int
+	host, prefix, cookieFile, recPath, cfgOut string
+	metricsListen, exposition, promSD         string
+}
+
+func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, o runOptions) error {
+	count, host, prefix, cfgOut := o.count, o.host, o.prefix, o.cfgOut
+	if o.promSD != "" && o.metricsListen == "" {
+		return errors.New("--prom-sd needs --metrics-listen")
+	}
+	cookie, err := readCookie(o.cookieFile)
 	if err != nil {
 		return err
 	}
-	rec, err := sim.ReadRecording(recPath)
+	rec, err := sim.ReadRecording(o.recPath)
 	if err != nil {
 		return err
 	}
@@ -103,7 +121,7 @@ func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, count,
 	if err != nil {
 		return err
 	}
-	srv, err := sim.Listen(sim.Options{Host: host, EpmdPort: epmdPort, Cookie: cookie, Logger: logger})
+	srv, err := sim.Listen(sim.Options{Host: host, EpmdPort: o.epmdPort, Cookie: cookie, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -117,7 +135,7 @@ func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, count,
 		names = append(names, string(n.Name))
 	}
 	if cfgOut != "" {
-		abs, err := filepath.Abs(cookieFile)
+		abs, err := filepath.Abs(o.cookieFile)
 		if err != nil {
 			return err
 		}
@@ -131,8 +149,29 @@ func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, count,
 		}
 	}
 	fmt.Fprintf(stdout, "ERL_EPMD_PORT=%d\n", srv.EpmdPort())
+	if o.metricsListen != "" {
+		e, err := sim.ReadExposition(o.exposition)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", o.metricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		hs := &http.Server{Handler: e.Handler(count), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = hs.Serve(ln) }()
+		defer hs.Close()
+		addr := ln.Addr().String()
+		if o.promSD != "" {
+			if err := sim.WriteFileSD(o.promSD, addr, prefix, host, count); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "METRICS_ADDR=%s\n", addr)
+		logger.Info("Serving the nodes' Prometheus pages", "addr", addr, "series_per_node", e.Series())
+	}
 	logger.Info("Simulated nodes running", "nodes", count, "names", fmt.Sprintf("%s1@%s..%s%d@%s", prefix, host, prefix, count, host),
-		"epmd_port", srv.EpmdPort(), "recording", recPath, "recorded_calls", replay.Len())
+		"epmd_port", srv.EpmdPort(), "recording", o.recPath, "recorded_calls", replay.Len())
 	<-ctx.Done()
 	return nil
 }
