@@ -8,7 +8,7 @@ FUZZTIME  ?= 20s
 DEMO_ARGS ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps ui build demo test vet style fuzz bench generate screenshots clean
+.PHONY: all deps ui build demo test vet style fuzz bench bench-scale generate screenshots clean
 
 all: build
 
@@ -63,6 +63,15 @@ test: deps ui style vet
 	# Every benchmark once, so that none rots unseen (figures: docs/benchmarks.md).
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 	$(MAKE) fuzz
+
+# bench-scale measures the scale curve of docs/scale.md: beamctl serve
+# against 100 to 20,000 simulated nodes, and Debian's prometheus scraping
+# as many targets in the same run (about 40 minutes; BEAMCTL_SCALE_NODES,
+# BEAMCTL_SCALE_WINDOW and BEAMCTL_SCALE_OUT change it).
+bench-scale: deps ui
+	BEAMCTL_SCALE_NODES=$${BEAMCTL_SCALE_NODES:-100,1000,5000,20000} BEAMCTL_SCALE_WINDOW=$${BEAMCTL_SCALE_WINDOW:-60s} \
+		BEAMCTL_SCALE_OUT=$${BEAMCTL_SCALE_OUT:-$(CURDIR)/scale-curve.md} \
+		$(GO) test -run '^$$' -bench '^BenchmarkScaleCurve$$' -benchtime 1x -timeout 3h -v ./internal/sim
 
 # screenshots refreshes the web UI's screenshots in docs/ui (the README
 # shows them) by running the browser tests.

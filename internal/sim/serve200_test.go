@@ -106,7 +106,7 @@ func TestServe200(t *testing.T) {
 
 // procCPU is the user and system CPU time of process pid so far, from
 // /proc/PID/stat (in clock ticks of 10 ms).
-func procCPU(t *testing.T, pid int) time.Duration {
+func procCPU(t testing.TB, pid int) time.Duration {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	require.NoError(t, err)

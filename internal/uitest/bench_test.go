@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,12 +113,6 @@ func benchFirstPaint(b *testing.B, nodes int) {
 		gz += sz[1]
 	}
 	b.ReportMetric(float64(gz), "ui-gz-bytes")
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // startBenchServer is StartServer for many small nodes (+S 1 +A 0

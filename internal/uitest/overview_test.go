@@ -34,12 +34,7 @@ func sparksDrawn(n int) string {
 }
 
 // waitLong is WaitJS for up to two minutes.
-func waitLong(js string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))(ctx, t)
-		return chromedp.Void{}, err
-	}
-}
+func waitLong(js string) chromedp.Action[chromedp.Void] { return WaitJSFor(js, 2*time.Minute) }
 
 // apiFetches is JavaScript: the paths of the API requests the page made
 // since it was loaded.

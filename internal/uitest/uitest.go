@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -287,4 +288,37 @@ func Axe(t testing.TB, tab context.Context) {
 		}
 	}
 	require.Empty(t, bad, "accessibility violations")
+}
+
+// FirstPaint loads the overview of the server at base (one without
+// authentication, such as the scale benchmark's) in a new tab, loads times
+// times, and returns the median time from the navigation to the page's
+// own mark after the frame that paints its first node rows, and to the
+// end of its /api/v1/overview request, in milliseconds.
+func FirstPaint(t testing.TB, base string, times int) (paintMS, apiMS float64) {
+	t.Helper()
+	tab := Tab(t)
+	var paints, apis []float64
+	for range times {
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(base+"/ui/"),
+			WaitJSFor(`performance.getEntriesByName('beamctl:overview-rows').length > 0`, 5*time.Minute)))
+		paints = append(paints, Eval[float64](t, tab, `performance.getEntriesByName('beamctl:overview-rows')[0].startTime`))
+		apis = append(apis, Eval[float64](t, tab, `(() => { const e = performance.getEntriesByType('resource').find(e => e.name.includes('/api/v1/overview'));
+  return e ? e.responseEnd : -1; })()`))
+	}
+	return median(paints), median(apis)
+}
+
+// WaitJSFor waits up to d until the JavaScript expression js is truthy.
+func WaitJSFor(js string, d time.Duration) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(d))(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
