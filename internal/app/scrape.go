@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -86,22 +85,19 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 			a.metadata[s.Name] = web.Metadata{Type: s.Type.String(), Help: s.Help}
 		}
 		a.mu.Unlock()
-		byCollector := map[string][][]store.Label{}
+		stale.begin()
 		succeeded := map[string]bool{}
+		samples = make([]store.Sample, 0, len(collected)+8)
 		for _, s := range collected {
-			lbls := append([]store.Label{{Name: "__name__", Value: s.Name}}, base...)
-			for _, l := range s.Labels {
-				lbls = append(lbls, store.Label{Name: l.Name, Value: l.Value})
-			}
-			samples = append(samples, store.Sample{Labels: lbls, Time: now, Value: s.Value})
-			byCollector[s.Collector] = append(byCollector[s.Collector], lbls)
+			ts := stale.track(len(samples), s.Collector, s.Name, base, s.Labels)
+			samples = append(samples, store.Sample{Labels: ts.labels, Time: now, Value: s.Value, Ref: ts.ref})
 			if s.Name == "beamctl_collector_success" && s.Value == 1 {
 				succeeded[s.Collector] = true
 			}
 		}
 		for _, name := range due {
 			if succeeded[name] { // a collector that failed (timed out) ends none of its series
-				samples = append(samples, stale.update(name, byCollector[name], now)...)
+				samples = append(samples, stale.sweep(name, now)...)
 			}
 		}
 	} else if !errors.Is(connErr, context.DeadlineExceeded) && !errors.Is(connErr, context.Canceled) {
@@ -124,23 +120,21 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 			samples = append(samples, store.Sample{Labels: append([]store.Label{{Name: "__name__", Value: "beamctl_code_loads_total"}},
 				append(base, store.Label{Name: "origin", Value: origin})...), Time: now, Value: v})
 		}
-		var series [][]store.Label
 		if sm != nil {
 			for event, v := range sm.Counts() {
-				l := append([]store.Label{{Name: "__name__", Value: "erlang_vm_system_monitor_events_total"}},
-					append(base, store.Label{Name: "event", Value: event})...)
-				samples = append(samples, store.Sample{Labels: l, Time: now, Value: v})
-				series = append(series, l)
+				ts := stale.track(len(samples), sysmonSeries, "erlang_vm_system_monitor_events_total", base, []collector.Label{{Name: "event", Value: event}})
+				samples = append(samples, store.Sample{Labels: ts.labels, Time: now, Value: v, Ref: ts.ref})
 			}
 		}
 		// The monitor's series end when it stops (turned off by a reload),
 		// as the collectors' do.
-		samples = append(samples, stale.update(sysmonSeries, series, now)...)
+		samples = append(samples, stale.sweep(sysmonSeries, now)...)
 	}
 	if err := a.db.Append(ctx, samples); err != nil {
 		a.log.Error("Cannot store samples", "cluster", cluster, "node", node, "err", err)
 		return
 	}
+	stale.learn(samples)
 	a.mu.Lock()
 	info := a.info(cluster, node)
 	info.lastCollect = now
@@ -161,7 +155,7 @@ func (t *staleTrackers) of(node string) *staleTracker {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m[node] == nil {
-		t.m[node] = &staleTracker{last: map[string]map[string][]store.Label{}}
+		t.m[node] = &staleTracker{last: map[string]map[string]*trackedSeries{}}
 	}
 	return t.m[node]
 }
@@ -180,37 +174,87 @@ const sysmonSeries = "(system_monitor)"
 // node, so that a series that disappears (a process no longer the longest
 // queue, a peer disconnected, a deleted table) gets a staleness marker, as
 // Prometheus writes when a series leaves a scrape, instead of lingering in
-// queries for the five-minute lookback.
+// queries for the five-minute lookback. It is also the node's series
+// cache: each series' labels are built once and its store reference is
+// kept, so that a round appends by reference (Prometheus' scrape cache).
+// Only the node's collection goroutine uses it.
 type staleTracker struct {
-	last map[string]map[string][]store.Label // collector -> series key -> labels
+	last  map[string]map[string]*trackedSeries // collector -> series key -> series
+	round uint64                               // the current round, counted by collectOnce
+	key   []byte                               // scratch for series keys
+	refs  []sampleOf                           // this round's samples of tracked series
 }
 
-func seriesKey(l []store.Label) string {
-	var b strings.Builder
-	for _, x := range l {
-		b.WriteString(x.Name)
-		b.WriteByte(0)
-		b.WriteString(x.Value)
-		b.WriteByte(0)
-	}
-	return b.String()
+// sampleOf says that the sample at index at of a round's samples is of ts.
+type sampleOf struct {
+	ts *trackedSeries
+	at int
 }
 
-// update records what the collector wrote now and returns staleness
-// markers for the series it wrote last time and not now.
-func (st *staleTracker) update(collector string, series [][]store.Label, now time.Time) []store.Sample {
-	cur := make(map[string][]store.Label, len(series))
-	for _, l := range series {
-		cur[seriesKey(l)] = l
+// begin starts a round.
+func (st *staleTracker) begin() {
+	st.round++
+	clear(st.refs)
+	st.refs = st.refs[:0]
+}
+
+// trackedSeries is one series a collector writes.
+type trackedSeries struct {
+	labels []store.Label
+	ref    uint64 // the store's reference, 0 until the first append
+	seen   uint64 // the last round that wrote it
+}
+
+// track returns the series name{base, labels} of collector, marked as
+// written this round, whose sample the caller puts at index at of the
+// round's samples; it is built and kept the first time.
+func (st *staleTracker) track(at int, collectorName, name string, base []store.Label, ls []collector.Label) *trackedSeries {
+	k := append(st.key[:0], name...)
+	for _, l := range ls {
+		k = append(append(append(append(k, 0), l.Name...), 0), l.Value...)
 	}
+	st.key = k
+	series := st.last[collectorName]
+	if series == nil {
+		series = map[string]*trackedSeries{}
+		st.last[collectorName] = series
+	}
+	ts := series[string(k)] // no allocation for the lookup
+	if ts == nil {
+		lbls := make([]store.Label, 0, 1+len(base)+len(ls))
+		lbls = append(append(lbls, store.Label{Name: "__name__", Value: name}), base...)
+		for _, l := range ls {
+			lbls = append(lbls, store.Label{Name: l.Name, Value: l.Value})
+		}
+		ts = &trackedSeries{labels: lbls}
+		series[string(k)] = ts
+	}
+	ts.seen = st.round
+	st.refs = append(st.refs, sampleOf{ts, at})
+	return ts
+}
+
+// sweep returns staleness markers for the series collector wrote before
+// and not in this round, and forgets them.
+func (st *staleTracker) sweep(collectorName string, now time.Time) []store.Sample {
 	var out []store.Sample
-	for k, l := range st.last[collector] {
-		if _, ok := cur[k]; !ok {
-			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+	for k, ts := range st.last[collectorName] {
+		if ts.seen != st.round {
+			out = append(out, store.Sample{Labels: ts.labels, Time: now, Value: store.StaleNaN, Ref: ts.ref})
+			delete(st.last[collectorName], k)
 		}
 	}
-	st.last[collector] = cur
 	return out
+}
+
+// learn keeps the store references that the append of this round's
+// samples set.
+func (st *staleTracker) learn(samples []store.Sample) {
+	for _, r := range st.refs {
+		if r.at < len(samples) {
+			r.ts.ref = samples[r.at].Ref
+		}
+	}
 }
 
 // keep returns staleness markers for the series of the collectors not in
@@ -221,8 +265,8 @@ func (st *staleTracker) keep(names []string, now time.Time) []store.Sample {
 		if c == sysmonSeries || slices.Contains(names, c) {
 			continue
 		}
-		for _, l := range series {
-			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+		for _, ts := range series {
+			out = append(out, store.Sample{Labels: ts.labels, Time: now, Value: store.StaleNaN, Ref: ts.ref})
 		}
 		delete(st.last, c)
 	}
@@ -233,8 +277,8 @@ func (st *staleTracker) keep(names []string, now time.Time) []store.Sample {
 func (st *staleTracker) all(now time.Time) []store.Sample {
 	var out []store.Sample
 	for c, series := range st.last {
-		for _, l := range series {
-			out = append(out, store.Sample{Labels: l, Time: now, Value: store.StaleNaN})
+		for _, ts := range series {
+			out = append(out, store.Sample{Labels: ts.labels, Time: now, Value: store.StaleNaN, Ref: ts.ref})
 		}
 		delete(st.last, c)
 	}

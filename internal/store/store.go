@@ -57,6 +57,12 @@ type Sample struct {
 	Labels []Label
 	Time   time.Time
 	Value  float64
+	// Ref is the store's reference to the series, 0 if unknown. Append
+	// sets it; a caller that keeps it for the series' next sample saves
+	// the store building and looking up the label set (as Prometheus'
+	// scrape cache does). A stale reference (the series was dropped from
+	// the head) falls back to the labels.
+	Ref uint64
 }
 
 // Point is a value at a time.
@@ -158,15 +164,25 @@ func (d *DB) Close() error { return d.db.Close() }
 
 // Append stores samples in one transaction: all of them or, on error,
 // none (counted in beamctl_store_append_errors_total and
-// beamctl_store_dropped_samples_total).
+// beamctl_store_dropped_samples_total). It sets each stored sample's Ref.
 func (d *DB) Append(ctx context.Context, samples []Sample) error {
 	app := d.db.Appender(ctx)
-	for _, s := range samples {
-		if _, err := app.Append(0, toLabels(s.Labels), s.Time.UnixMilli(), s.Value); err != nil {
+	for i := range samples {
+		s := &samples[i]
+		var ref storage.SeriesRef
+		var err error
+		if s.Ref != 0 {
+			ref, err = app.Append(storage.SeriesRef(s.Ref), labels.EmptyLabels(), s.Time.UnixMilli(), s.Value)
+		}
+		if s.Ref == 0 || err != nil { // unknown or stale reference: by labels
+			ref, err = app.Append(0, toLabels(s.Labels), s.Time.UnixMilli(), s.Value)
+		}
+		if err != nil {
 			_ = app.Rollback()
 			d.refused(err, len(samples))
 			return fmt.Errorf("append %v: %w", s.Labels, err)
 		}
+		s.Ref = uint64(ref)
 	}
 	if err := app.Commit(); err != nil {
 		d.refused(err, len(samples))

@@ -152,3 +152,39 @@ beamctl_store_dropped_samples_total 2
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "the TSDB's own metrics are registered")
 }
+
+// TestAppendByRef checks the series references Append sets: a sample
+// appended by its reference lands in its series; an unknown reference
+// falls back to the labels.
+func TestAppendByRef(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(t.TempDir(), nil, nil, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	first := []Sample{{Labels: series("up", "a@h"), Time: t0, Value: 1}, {Labels: series("up", "b@h"), Time: t0, Value: 2}}
+	require.NoError(t, db.Append(ctx, first))
+	require.NotZero(t, first[0].Ref)
+	require.NotEqual(t, first[0].Ref, first[1].Ref)
+	for _, tc := range []struct {
+		name string
+		ref  uint64
+	}{
+		{"by reference", first[0].Ref},
+		{"unknown reference", 1 << 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t0 = t0.Add(10 * time.Second)
+			s := []Sample{{Labels: series("up", "a@h"), Time: t0, Value: 3, Ref: tc.ref}}
+			require.NoError(t, db.Append(ctx, s))
+			require.Equal(t, first[0].Ref, s[0].Ref)
+			res, err := db.Query(ctx, `up`, t0)
+			require.NoError(t, err)
+			got := map[string]float64{}
+			for _, s := range res.Series {
+				got[s.Labels["node"]] = s.Points[0].Value
+			}
+			require.Equal(t, map[string]float64{"a@h": 3, "b@h": 2}, got)
+		})
+	}
+}
