@@ -60,9 +60,10 @@ func (f *forwarder) Stop(ctx context.Context) error {
 
 // pump turns what arrives in a capture's mailbox into notifications (read
 // returns false for messages that are not one) until ctx ends or the
-// connection closes; then the channel is closed.
-func pump(ctx context.Context, c *dist.Conn, mb *dist.Mailbox, buf int, read func(etf.Term) (journal.Notification, bool)) <-chan journal.Notification {
-	out := make(chan journal.Notification, buf)
+// connection closes; then the channel is closed. The mailbox is the
+// buffer (up to its bound), so the channel is short.
+func pump(ctx context.Context, c *dist.Conn, mb *dist.Mailbox, read func(etf.Term) (journal.Notification, bool)) <-chan journal.Notification {
+	out := make(chan journal.Notification, 16)
 	go func() {
 		defer close(out)
 		for {
@@ -71,7 +72,9 @@ func pump(ctx context.Context, c *dist.Conn, mb *dist.Mailbox, buf int, read fun
 				return
 			case <-c.Done():
 				return
-			case m := <-mb.C():
+			case <-mb.Ready():
+			}
+			for m, more := mb.Next(); more; m, more = mb.Next() {
 				n, ok := read(m.Msg)
 				if !ok {
 					continue

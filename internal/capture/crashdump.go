@@ -132,7 +132,11 @@ func FetchCrashDump(ctx context.Context, c *dist.Conn, path, dir string) (*Dump,
 			return fail(fmt.Errorf("fetch the crash dump of %s: %w", c.Node(), ctx.Err()))
 		case <-c.Done():
 			return fail(fmt.Errorf("fetch the crash dump of %s: the connection closed", c.Node()))
-		case m := <-mb.C():
+		case <-mb.Ready():
+			m, ok := mb.Next() // one at a time: Next signals Ready again while more wait
+			if !ok {
+				continue
+			}
 			msg, err := etf.ToTuple(m.Msg, -1)
 			if err != nil || len(msg) < 2 {
 				continue

@@ -139,7 +139,7 @@ func (f *LogForwarder) Dropped() uint64 { return f.mb.Dropped() }
 // Events delivers the forwarded events as notifications (without cluster),
 // until ctx ends or the connection closes; then the channel is closed.
 func (f *LogForwarder) Events(ctx context.Context) <-chan journal.Notification {
-	return pump(ctx, f.conn, f.mb, 256, func(msg etf.Term) (journal.Notification, bool) {
+	return pump(ctx, f.conn, f.mb, func(msg etf.Term) (journal.Notification, bool) {
 		if n, ok := logNotification(f.conn.Node(), msg); ok {
 			return n, true
 		}

@@ -66,7 +66,7 @@ func WatchMnesia(ctx context.Context, c *dist.Conn) (*MnesiaWatcher, error) {
 func (w *MnesiaWatcher) Events(ctx context.Context) <-chan journal.Notification {
 	node := w.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	return pump(ctx, w.conn, w.mb, 64, func(msg etf.Term) (journal.Notification, bool) {
+	return pump(ctx, w.conn, w.mb, func(msg etf.Term) (journal.Notification, bool) {
 		t, err := etf.ToTuple(msg, 3)
 		if err != nil || t[0] != etf.Atom("beamctl_mnesia") {
 			return journal.Notification{}, false

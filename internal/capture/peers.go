@@ -78,7 +78,7 @@ func (w *PeerWatch) Pid() etf.Pid { return w.pid }
 // ctx ends or the connection closes.
 func (w *PeerWatch) Events(ctx context.Context) <-chan journal.Notification {
 	node := w.conn.Node()
-	return pump(ctx, w.conn, w.mb, 64, func(msg etf.Term) (journal.Notification, bool) {
+	return pump(ctx, w.conn, w.mb, func(msg etf.Term) (journal.Notification, bool) {
 		t, err := etf.ToTuple(msg, 5)
 		if err != nil || t[0] != etf.Atom("beamctl_peer") {
 			return journal.Notification{}, false

@@ -297,7 +297,7 @@ func RedactCommand(cmd string, patterns []*regexp.Regexp) string {
 func (s *ShellTracer) Events(ctx context.Context) <-chan journal.Notification {
 	node := s.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (journal.Notification, bool) {
+	return pump(ctx, s.conn, s.mb, func(msg etf.Term) (journal.Notification, bool) {
 		t, err := etf.ToTuple(msg, 4)
 		if err != nil || t[0] != etf.Atom("beamctl_shell") {
 			return journal.Notification{}, false

@@ -186,7 +186,7 @@ func (s *Sysmon) Counts() map[string]float64 {
 func (s *Sysmon) Events(ctx context.Context) <-chan journal.Notification {
 	node := s.conn.Node()
 	local := termtext.Options{LocalNode: etf.Atom(node)}
-	return pump(ctx, s.conn, s.mb, 64, func(msg etf.Term) (journal.Notification, bool) {
+	return pump(ctx, s.conn, s.mb, func(msg etf.Term) (journal.Notification, bool) {
 		t, err := etf.ToTuple(msg, -1)
 		switch {
 		case err != nil || len(t) == 0:

@@ -56,8 +56,19 @@ const (
 // peer died, closed the connection, stopped ticking, or Close was called.
 var ErrConnLost = errors.New("connection lost")
 
-// sendQueueLen bounds frames waiting for the writer.
-const sendQueueLen = 1024
+// sendQueueLen bounds frames waiting for the writer (senders wait beyond).
+const sendQueueLen = 256
+
+// ioBufferSize is the size of a connection's read and write buffers: the
+// frames of a managed node's connection are small but for a few collector
+// replies a round; a frame larger than the buffer is read and written
+// directly, not through it. A server holds one connection per node, so
+// this is per node memory.
+const ioBufferSize = 8 << 10
+
+// keepFrameBuffer is the largest frame buffer a connection keeps between
+// frames; a larger one (a big collector reply) is allocated when needed.
+const keepFrameBuffer = 16 << 10
 
 // Conn is one hidden distribution connection to a node. It is safe for
 // concurrent use: many calls can be in flight at once. A Conn never
@@ -198,7 +209,7 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 		monitors:  map[etf.Ref]*Monitor{},
 		mailboxes: map[etf.Pid]*Mailbox{},
 		wsem:      make(chan struct{}, 1),
-		bw:        bufio.NewWriterSize(nc, 64<<10),
+		bw:        bufio.NewWriterSize(nc, ioBufferSize),
 		sendq:     make(chan []byte, sendQueueLen),
 		kick:      make(chan struct{}, 1),
 		tickReset: make(chan struct{}, 1),
@@ -431,7 +442,7 @@ func (c *Conn) writeLoop() {
 // the tick time (plus a quarter) means the peer is gone, as net_kernel
 // decides on its side.
 func (c *Conn) readLoop() {
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	br := bufio.NewReaderSize(c.nc, ioBufferSize)
 	var cache atomCache
 	var buf []byte
 	var head [4]byte
@@ -472,6 +483,9 @@ func (c *Conn) readLoop() {
 		}
 		c.stats.framesIn.Add(1)
 		c.stats.cacheRefs.Add(uint64(f.cacheRefs))
+		if cap(buf) > keepFrameBuffer {
+			buf = nil
+		}
 		c.dispatch(f)
 		// Do not keep a huge buffer alive after a rare big message.
 		if cap(buf) > 1<<20 {
@@ -661,9 +675,5 @@ func (c *Conn) deliver(from, to, msg etf.Term) {
 	if _, ok := from.(etf.Pid); !ok {
 		from = nil
 	}
-	select {
-	case mb.c <- Message{From: from, Msg: msg}:
-	default:
-		mb.dropped.Add(1)
-	}
+	mb.deliver(Message{From: from, Msg: msg})
 }

@@ -432,11 +432,46 @@ func TestMonitor(t *testing.T) {
 	mb := c.NewMailbox(4)
 	call(t, c, "erlang", "send", mb.Pid, etf.Atom("hello"))
 	select {
-	case msg := <-mb.C():
+	case <-mb.Ready():
+		msg, ok := mb.Next()
+		require.True(t, ok)
 		require.Equal(t, etf.Atom("hello"), msg.Msg)
 	case <-time.After(10 * time.Second):
 		t.Fatal("mailbox got nothing")
 	}
+}
+
+// TestMailboxBound checks a mailbox's queue: in order, bounded (the rest
+// dropped and counted), signalled while messages wait, reusable when
+// drained.
+func TestMailboxBound(t *testing.T) {
+	mb := &Mailbox{ready: make(chan struct{}, 1), size: 3}
+	for i := range 5 {
+		mb.deliver(Message{Msg: int64(i)})
+	}
+	require.Equal(t, uint64(2), mb.Dropped())
+	for want := range 3 {
+		select {
+		case <-mb.Ready():
+		default:
+			t.Fatalf("not ready with message %d waiting", want)
+		}
+		m, ok := mb.Next()
+		require.True(t, ok)
+		require.Equal(t, int64(want), m.Msg)
+	}
+	_, ok := mb.Next()
+	require.False(t, ok)
+	select {
+	case <-mb.Ready():
+		t.Fatal("ready with nothing waiting")
+	default:
+	}
+	mb.deliver(Message{Msg: int64(9)})
+	<-mb.Ready()
+	m, ok := mb.Next()
+	require.True(t, ok)
+	require.Equal(t, int64(9), m.Msg)
 }
 
 func TestNodeDeath(t *testing.T) {

@@ -3,6 +3,7 @@ package dist
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/beamctl/beamctl/internal/etf"
@@ -101,22 +102,69 @@ type Message struct {
 // Mailbox is a pid of beamctl's on a connection that receives messages, for
 // example logger events a managed node forwards. Its buffer is bounded: when
 // it is full, messages are dropped and counted rather than blocking the
-// connection.
+// connection. The buffer grows with what waits in it, so that an idle
+// mailbox of a large bound costs next to nothing (a server holds several
+// per managed node).
 type Mailbox struct {
 	Pid     etf.Pid
-	c       chan Message
+	ready   chan struct{} // holds a token while messages wait
+	mu      sync.Mutex
+	queue   []Message
+	head    int // first waiting message in queue
+	size    int // most waiting messages
 	dropped atomic.Uint64
 }
 
-// C delivers the mailbox's messages.
-func (mb *Mailbox) C() <-chan Message { return mb.c }
+// Ready is signalled when messages wait; read them with Next.
+func (mb *Mailbox) Ready() <-chan struct{} { return mb.ready }
+
+// Next takes the oldest waiting message, if any.
+func (mb *Mailbox) Next() (Message, bool) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.head == len(mb.queue) {
+		return Message{}, false
+	}
+	m := mb.queue[mb.head]
+	mb.queue[mb.head] = Message{}
+	mb.head++
+	if mb.head == len(mb.queue) { // drained: reuse the space, or let a burst's go
+		mb.head, mb.queue = 0, mb.queue[:0]
+		if cap(mb.queue) > 64 {
+			mb.queue = nil
+		}
+	} else {
+		mb.signal()
+	}
+	return m, true
+}
+
+// deliver queues m, or drops it when size messages wait.
+func (mb *Mailbox) deliver(m Message) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if len(mb.queue)-mb.head >= mb.size {
+		mb.dropped.Add(1)
+		return
+	}
+	mb.queue = append(mb.queue, m)
+	mb.signal()
+}
+
+// signal leaves a token in ready (one is enough).
+func (mb *Mailbox) signal() {
+	select {
+	case mb.ready <- struct{}{}:
+	default:
+	}
+}
 
 // Dropped counts messages lost because the buffer was full.
 func (mb *Mailbox) Dropped() uint64 { return mb.dropped.Load() }
 
 // NewMailbox creates a pid that buffers up to size messages.
 func (c *Conn) NewMailbox(size int) *Mailbox {
-	mb := &Mailbox{Pid: c.newPid(), c: make(chan Message, max(size, 1))}
+	mb := &Mailbox{Pid: c.newPid(), ready: make(chan struct{}, 1), size: max(size, 1)}
 	c.mu.Lock()
 	c.mailboxes[mb.Pid] = mb
 	c.mu.Unlock()

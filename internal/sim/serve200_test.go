@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,6 +87,12 @@ func TestServe200(t *testing.T) {
 	runtime.GC()
 	var m1 runtime.MemStats
 	runtime.ReadMemStats(&m1)
+	if path := os.Getenv("BEAMCTL_HEAP_PROFILE"); path != "" { // the server's heap while it runs
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		require.NoError(t, pprof.WriteHeapProfile(f))
+		require.NoError(t, f.Close())
+	}
 	apiGet(t, a, "/api/v1/query", url.Values{"query": {`erlang_vm_processes{cluster="sim"}`}}, &v)
 	require.Len(t, v.Result, nodes)
 	var sv struct {
