@@ -55,8 +55,8 @@ vet:
 
 test: deps ui style vet
 	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -race -count=1 -timeout 20m ./...
-	# serve against 200 simulated nodes, without -race (internal/sim/serve200_test.go says why).
-	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -count=1 -timeout 10m -run '^TestServe200$$' -v ./internal/sim
+	# serve against 1,000 simulated nodes, without -race (internal/sim/serve1000_test.go says why).
+	BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -count=1 -timeout 10m -run '^TestServe1000$$' -v ./internal/sim
 	# The codecs also on a 32-bit build (int and pointer sizes differ): 386, or
 	# 32-bit ARM under qemu-arm where the kernel cannot run 386 binaries.
 	GO=$(GO) ./scripts/test32 ./internal/etf ./internal/termtext

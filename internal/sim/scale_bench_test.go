@@ -310,7 +310,7 @@ func promValue(base, q string) float64 {
 
 // selfMetrics reads a server's own /metrics: every sample by its series
 // as written there ("name" or `name{labels}`).
-func selfMetrics(b *testing.B, base string) map[string]float64 {
+func selfMetrics(b testing.TB, base string) map[string]float64 {
 	resp, err := http.Get(base + "/metrics")
 	require.NoError(b, err)
 	defer resp.Body.Close()
