@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -54,6 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runCmd.Flag("config", "Write a beamctl serve configuration listing the nodes to this file.").StringVar(&ro.cfgOut)
 	runCmd.Flag("metrics-listen", "Serve each node's Prometheus page at /metrics/<N> on this address (for the Prometheus anchor of the scale curve; stdout's second line is METRICS_ADDR=host:port).").StringVar(&ro.metricsListen)
 	runCmd.Flag("exposition", "Template of the nodes' Prometheus page.").Default("internal/sim/" + sim.ExpositionFile).StringVar(&ro.exposition)
+	runCmd.Flag("latency", "Answer every call this much later (a loaded or distant node).").Default("0s").DurationVar(&ro.latency)
+	runCmd.Flag("jitter", "Add up to this much, at random, to each call's latency.").Default("0s").DurationVar(&ro.jitter)
+	runCmd.Flag("dead", "This many nodes (the last ones) are listed in --config but dead: not in the EPMD, their ports closed.").Default("0").IntVar(&ro.dead)
+	runCmd.Flag("drop-every", "Every this often, close the connections of one node chosen at random (a network fault; it accepts the reconnection).").Default("0s").DurationVar(&ro.dropEvery)
 	runCmd.Flag("prom-sd", "Write a Prometheus file_sd file listing every node's page to this file (needs --metrics-listen).").StringVar(&ro.promSD)
 
 	recCmd := app.Command("record", "Record a real node's replies to beamctl serve's calls.")
@@ -102,10 +107,15 @@ type runOptions struct {
 	count, epmdPort                           int
 	host, prefix, cookieFile, recPath, cfgOut string
 	metricsListen, exposition, promSD         string
+	latency, jitter, dropEvery                time.Duration
+	dead                                      int
 }
 
 func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, o runOptions) error {
 	count, host, prefix, cfgOut := o.count, o.host, o.prefix, o.cfgOut
+	if o.dead < 0 || o.dead >= count {
+		return fmt.Errorf("--dead %d: must leave at least one of the %d nodes alive", o.dead, count)
+	}
 	if o.promSD != "" && o.metricsListen == "" {
 		return errors.New("--prom-sd needs --metrics-listen")
 	}
@@ -128,7 +138,11 @@ func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, o runO
 	defer srv.Close()
 	names := make([]string, 0, count)
 	for i := 1; i <= count; i++ {
-		n, err := srv.AddNode(prefix+strconv.Itoa(i), replay)
+		var backend sim.Backend = replay
+		if o.latency > 0 || o.jitter > 0 {
+			backend = sim.Slow{Backend: replay, Latency: o.latency, Jitter: o.jitter}
+		}
+		n, err := srv.AddNode(prefix+strconv.Itoa(i), backend)
 		if err != nil {
 			return err
 		}
@@ -147,6 +161,24 @@ func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, o runO
 		if err := os.WriteFile(cfgOut, []byte(b.String()), 0o644); err != nil {
 			return err
 		}
+	}
+	for i := count - o.dead + 1; i <= count; i++ {
+		srv.Kill(prefix + strconv.Itoa(i))
+	}
+	if o.dropEvery > 0 {
+		go func() {
+			t := time.NewTicker(o.dropEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					alive := prefix + strconv.Itoa(1+rand.IntN(count-o.dead))
+					logger.Debug("Dropping a node's connections", "node", alive, "closed", srv.Drop(alive))
+				}
+			}
+		}()
 	}
 	fmt.Fprintf(stdout, "ERL_EPMD_PORT=%d\n", srv.EpmdPort())
 	if o.metricsListen != "" {

@@ -66,15 +66,34 @@ func BenchmarkScaleCurve(b *testing.B) {
 		uiFrom = n
 	}
 	bins := buildBinaries(b)
+	// A simulated node holds a listening socket and a connection, the
+	// server a connection: raise the open files limit (for the processes
+	// this one starts) as far as the hard limit, or beyond it as root.
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		want := syscall.Rlimit{Cur: max(lim.Max, 1<<20), Max: max(lim.Max, 1<<20)}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) != nil { // not privileged: up to the hard limit
+			want = syscall.Rlimit{Cur: lim.Max, Max: lim.Max}
+			_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want)
+		}
+		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		b.Logf("open files limit: %d (a simulated node takes two, a managed node one)", lim.Cur)
+	}
 	var rows []string
 	for range b.N {
 		for _, n := range counts {
+			if need := uint64(2*n + 1000); need > lim.Cur {
+				b.Logf("%d nodes need about %d open files, over this machine's limit of %d: the curve stops here", n, need, lim.Cur)
+				rows = append(rows, fmt.Sprintf("| %d | – | not run: %d open files needed, the limit is %d | | | | | | | | | | |", n, need, lim.Cur))
+				break
+			}
 			p := scaleBeamctl(b, bins, n, window, n >= uiFrom)
 			rows = append(rows, p.row())
 			q := scalePrometheus(b, bins, n, window)
 			rows = append(rows, q.row())
 			b.Logf("%d nodes done", n)
-			if p.collected < n {
+			if p.collected < n || p.onTime < 0.9 { // the knee: the next point would only be worse
+				b.Logf("the knee: at %d nodes beamctl collected %d, %.1f %% of rounds on time", n, p.collected, 100*p.onTime)
 				break
 			}
 		}
