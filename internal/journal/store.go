@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -29,7 +30,17 @@ type Store struct {
 	db   *sql.DB
 	path string
 	opts Options
+
+	// snaps caches each snapshot's JSON as stored: the alarm engine reads
+	// every node's snapshots at every evaluation, and a query per node to
+	// SQLite made one evaluation take seconds at thousands of nodes. A
+	// few KiB per node (the modules snapshot is the largest); the store
+	// has the only writer, so the cache cannot go stale.
+	snapMu sync.RWMutex
+	snaps  map[snapKey][]byte // nil data: known absent
 }
+
+type snapKey struct{ cluster, node, name string }
 
 const schema = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -269,25 +280,53 @@ func (s *Store) SaveSnapshot(ctx context.Context, cluster, node, name string, da
 	if err != nil {
 		return fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
 	}
+	k := snapKey{cluster, node, name}
+	s.snapMu.Lock() // held across the write, so that a load cannot cache an older value
+	defer s.snapMu.Unlock()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO snapshots(cluster, node, name, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT(cluster, node, name) DO UPDATE SET data = excluded.data`, cluster, node, name, string(b))
 	if err != nil {
+		delete(s.snaps, k) // unknown now: read it again
 		return fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
 	}
+	if s.snaps == nil {
+		s.snaps = map[snapKey][]byte{}
+	}
+	s.snaps[k] = b
 	return nil
 }
 
 // LoadSnapshot reads a snapshot into data; found is false if there is none.
 func (s *Store) LoadSnapshot(ctx context.Context, cluster, node, name string, data any) (found bool, err error) {
-	var b string
-	err = s.db.QueryRowContext(ctx, "SELECT data FROM snapshots WHERE cluster = ? AND node = ? AND name = ?", cluster, node, name).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
+	k := snapKey{cluster, node, name}
+	s.snapMu.RLock()
+	b, cached := s.snaps[k]
+	s.snapMu.RUnlock()
+	if !cached {
+		s.snapMu.Lock()
+		if b, cached = s.snaps[k]; !cached {
+			var text string
+			err = s.db.QueryRowContext(ctx, "SELECT data FROM snapshots WHERE cluster = ? AND node = ? AND name = ?", cluster, node, name).Scan(&text)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				b, err = nil, nil
+			case err != nil:
+				s.snapMu.Unlock()
+				return false, fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
+			default:
+				b = []byte(text)
+			}
+			if s.snaps == nil {
+				s.snaps = map[snapKey][]byte{}
+			}
+			s.snaps[k] = b
+		}
+		s.snapMu.Unlock()
+	}
+	if b == nil {
 		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
-	}
-	if err := json.Unmarshal([]byte(b), data); err != nil {
+	if err := json.Unmarshal(b, data); err != nil {
 		return false, fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
 	}
 	return true, nil

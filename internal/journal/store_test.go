@@ -117,6 +117,26 @@ func TestSnapshot(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, map[string]string{"m": "2"}, got)
+	got["m"] = "changed by a reader" // each load decodes afresh
+	var again map[string]string
+	_, err = s.LoadSnapshot(ctx, "c", "n@h", "modules", &again)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"m": "2"}, again)
+
+	// A reopened store (an empty cache) reads what was saved.
+	dir := t.TempDir()
+	s2, err := Open(dir, Options{})
+	require.NoError(t, err)
+	require.NoError(t, s2.SaveSnapshot(ctx, "c", "n@h", "alarms", map[string]string{"disk": "full"}))
+	require.NoError(t, s2.Close())
+	s3, err := Open(dir, Options{})
+	require.NoError(t, err)
+	defer s3.Close()
+	var alarms map[string]string
+	found, err = s3.LoadSnapshot(ctx, "c", "n@h", "alarms", &alarms)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, map[string]string{"disk": "full"}, alarms)
 }
 
 func TestRecorderRateLimit(t *testing.T) {

@@ -233,6 +233,9 @@ func scaleBeamctl(b *testing.B, bins scaleBins, n int, window time.Duration, ui 
 	time.Sleep(window)
 	m1, cpu1, sim1 := selfMetrics(b, base), procCPU(b, serve.Process.Pid), procCPU(b, sim.Process.Pid)
 	wall := time.Since(t0).Seconds()
+	if p.collected < n { // still coming: how many by the end of the window
+		p.collected = max(p.collected, int(promValue(base, `count(erlang_vm_processes{cluster="sim"})`)))
+	}
 	p.cpuPerNode = float64(cpu1-cpu0) / float64(time.Millisecond) / float64(n) / wall
 	p.simMS = float64(sim1-sim0) / float64(time.Millisecond) / float64(n) / wall
 	p.rss, p.heap, p.series = m1["process_resident_memory_bytes"], m1["go_memstats_heap_inuse_bytes"], m1["prometheus_tsdb_head_series"]
