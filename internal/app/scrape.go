@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"sync"
@@ -18,6 +19,13 @@ import (
 // shortest collector interval, into the store.
 func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 	defer run.wg.Done()
+	if !sleepCtx(ctx, startOffset(run.cfg.Name, node, run.set.Tick())) {
+		if errors.Is(context.Cause(ctx), errForgotten) { // series of an earlier run may be left
+			a.endSeries(run.cfg.Name, node, run.stale.of(node))
+			run.stale.forget(node)
+		}
+		return
+	}
 	tick := time.NewTicker(run.set.Tick())
 	defer tick.Stop()
 	sched := run.set.NewSchedule()
@@ -46,6 +54,34 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// startOffset is when, within the first tick, a node's loops start: a
+// fixed spread of the nodes over the tick, as Prometheus spreads its
+// targets' scrapes over the interval, so that thousands of nodes are not
+// dialled and collected in the same instant every tick.
+func startOffset(cluster, node string, tick time.Duration) time.Duration {
+	if tick <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(cluster + "\x00" + node))
+	return time.Duration(h.Sum64() % uint64(tick))
+}
+
+// sleepCtx waits d, or until ctx ends (then it returns false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

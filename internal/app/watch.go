@@ -117,6 +117,9 @@ func (a *App) restarted(ctx context.Context, run *clusterRun, node string, at ti
 func (a *App) watch(ctx context.Context, run *clusterRun, node string) {
 	defer run.wg.Done()
 	cluster, capt := run.cfg.Name, run.cfg.Notifications
+	if !sleepCtx(ctx, startOffset(cluster, node, run.set.Tick())) { // with the node's collection
+		return
+	}
 	for ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
 		conn, err := run.pool.Conn(cctx, node)
