@@ -105,6 +105,8 @@ func BenchmarkScaleCurve(b *testing.B) {
 	}
 }
 
+// scaleHeader: per node figures divide by the nodes collected (fewer at
+// the knee), the simulator's by all it runs.
 const scaleHeader = `| nodes | system | collected | CPU ms per node per s | RSS per node | heap per node | head series | rounds on time | mean lag | alarm eval | overview API | UI first paint | simulator CPU ms per node per s |
 |------:|--------|----------:|------:|------:|------:|------:|------:|------:|------:|------:|------:|------:|
 `
@@ -113,6 +115,7 @@ const scaleHeader = `| nodes | system | collected | CPU ms per node per s | RSS 
 type scalePoint struct {
 	system                  string
 	nodes, collected        int
+	perNode                 int     // the nodes the per node figures divide by
 	cpuPerNode              float64 // ms of CPU per node per second
 	rss, heap               float64 // bytes
 	series                  float64
@@ -127,8 +130,12 @@ func (p scalePoint) row() string {
 		}
 		return s
 	}
+	per := p.perNode
+	if per == 0 {
+		per = p.nodes
+	}
 	return fmt.Sprintf("| %d | %s | %d | %.3f | %.0f KiB | %.0f KiB | %.0f | %s | %s | %s | %s | %s | %.3f |",
-		p.nodes, p.system, p.collected, p.cpuPerNode, p.rss/1024/float64(p.nodes), p.heap/1024/float64(p.nodes), p.series,
+		p.nodes, p.system, p.collected, p.cpuPerNode, p.rss/1024/float64(per), p.heap/1024/float64(per), p.series,
 		dash(p.system == "beamctl", fmt.Sprintf("%.1f %%", 100*p.onTime)), dash(p.system == "beamctl", fmt.Sprintf("%.0f ms", p.lag*1000)),
 		dash(p.eval > 0, fmt.Sprintf("%.0f ms", p.eval*1000)), dash(p.api > 0, fmt.Sprintf("%.0f ms", p.api)),
 		dash(p.paint > 0, fmt.Sprintf("%.0f ms", p.paint)), p.simMS)
@@ -236,9 +243,14 @@ func scaleBeamctl(b *testing.B, bins scaleBins, n int, window time.Duration, ui 
 	if p.collected < n { // still coming: how many by the end of the window
 		p.collected = max(p.collected, int(promValue(base, `count(erlang_vm_processes{cluster="sim"})`)))
 	}
-	p.cpuPerNode = float64(cpu1-cpu0) / float64(time.Millisecond) / float64(n) / wall
+	managed := n // per node means per node collected, at the knee too
+	if p.collected > 0 && p.collected < n {
+		managed = p.collected
+	}
+	p.cpuPerNode = float64(cpu1-cpu0) / float64(time.Millisecond) / float64(managed) / wall
 	p.simMS = float64(sim1-sim0) / float64(time.Millisecond) / float64(n) / wall
 	p.rss, p.heap, p.series = m1["process_resident_memory_bytes"], m1["go_memstats_heap_inuse_bytes"], m1["prometheus_tsdb_head_series"]
+	p.perNode = managed
 	on := m1[`beamctl_collection_rounds_total{cluster="sim",result="on_time"}`] - m0[`beamctl_collection_rounds_total{cluster="sim",result="on_time"}`]
 	late := m1[`beamctl_collection_rounds_total{cluster="sim",result="late"}`] - m0[`beamctl_collection_rounds_total{cluster="sim",result="late"}`]
 	missed := m1[`beamctl_collection_rounds_total{cluster="sim",result="missed"}`] - m0[`beamctl_collection_rounds_total{cluster="sim",result="missed"}`]
