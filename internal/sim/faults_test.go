@@ -81,3 +81,23 @@ func TestFaults(t *testing.T) {
 		require.False(t, srv.Kill(doomed.Alive))
 	})
 }
+
+// TestToolsOnSimulatedNode: the inspection tools the web UI runs work on a
+// simulated node answering from the committed recording, as on the node
+// it was recorded from.
+func TestToolsOnSimulatedNode(t *testing.T) {
+	rec, err := ReadRecording(recordingFile)
+	require.NoError(t, err)
+	replay, err := NewReplay(rec)
+	require.NoError(t, err)
+	srv, err := Listen(Options{Cookie: "tools"})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	n, err := srv.AddNode("simtools", replay)
+	require.NoError(t, err)
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, string(n.Name), dist.Options{Cookie: "tools", EpmdPort: srv.EpmdPort(), RPC: dist.RPCSpawn})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, RunTools(ctx, c))
+}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,14 +102,20 @@ func federated(t *testing.T, addr, node string) []byte {
 	return out.Bytes()
 }
 
-// keys is the series of an exposition as "name{label=value,...}".
+// serverName matches the node name of the server that collected a
+// simulated node (beamctl_root_srv0@…, srv1 when another server runs on
+// the host): a label value (dist's peer) that varies from run to run.
+var serverName = regexp.MustCompile(`^beamctl_[a-z0-9_]+@`)
+
+// keys is the series of an exposition as "name{label=value,...}", the
+// server's node name as beamctl@….
 func keys(e *Exposition) []string {
 	var out []string
 	for _, f := range e.families {
 		for _, s := range f.series {
 			var ls []string
 			for _, l := range s.labels {
-				ls = append(ls, l.Name+"="+l.Value)
+				ls = append(ls, l.Name+"="+serverName.ReplaceAllString(l.Value, "beamctl@"))
 			}
 			out = append(out, f.typ+" "+f.name+"{"+strings.Join(ls, ",")+"}")
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/beamctl/beamctl/internal/app"
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/inspect"
 )
 
 // ServeOptions configure StartServe: beamctl serve (internal/app) in this
@@ -62,6 +64,37 @@ func StartServe(ctx context.Context, o ServeOptions) (*app.App, error) {
 	return a, nil
 }
 
+// RecordedTools are the inspection tools a recording holds, with their
+// arguments (the defaults otherwise): the read-only ones the web UI runs.
+var RecordedTools = []struct {
+	Name string
+	Args map[string]string
+}{
+	{"memory", nil}, {"top", nil}, {"top", map[string]string{"by": "memory"}}, {"alloc", nil},
+	{"ets", nil}, {"apps", nil}, {"suptree", nil}, {"pi", map[string]string{"pid": "code_server"}},
+}
+
+// RunTools runs RecordedTools on the node of c.
+func RunTools(ctx context.Context, c inspect.Conn) error {
+	for _, rt := range RecordedTools {
+		t, ok := inspect.Lookup(rt.Name)
+		if !ok {
+			return fmt.Errorf("no inspection tool %s", rt.Name)
+		}
+		a, err := t.Parse(rt.Args)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rt.Name, err)
+		}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = t.Run(tctx, c, a)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s on %s: %w", rt.Name, c.Node(), err)
+		}
+	}
+	return nil
+}
+
 // Record records what node o.Node answers to beamctl serve: it runs a
 // simulated node whose Backend is a Recorder of the real node, and serve
 // against it for d (long enough for every collector to run twice, some
@@ -99,9 +132,29 @@ func Record(ctx context.Context, o RecordOptions, d time.Duration, storage strin
 	if err != nil {
 		return nil, err
 	}
+	// The inspection tools the web UI and the CLI run, twice (a first and
+	// a last reply), while serve collects.
+	tools := func() error {
+		c, err := dist.Dial(ctx, string(n.Name), dist.Options{Cookie: o.Cookie, EpmdPort: srv.EpmdPort(), RPC: dist.RPCSpawn})
+		if err != nil {
+			return fmt.Errorf("record the tools: %w", err)
+		}
+		defer c.Close()
+		return RunTools(ctx, c)
+	}
 	select {
-	case <-time.After(d):
+	case <-time.After(d / 2):
 	case <-ctx.Done():
+	}
+	if err := tools(); err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(d / 2):
+	case <-ctx.Done():
+	}
+	if err := tools(); err != nil {
+		return nil, err
 	}
 	// A round whose last replies are kept gets to make its dependent
 	// calls (at most a collect timeout later).

@@ -128,6 +128,12 @@ func TestFaithful(t *testing.T) {
 	require.Equal(t, want, got, "series of the real node %s (want) and of the simulated node (got)", realNode.Name)
 	t.Logf("%d series names/label sets equal", len(want))
 
+	// The inspection tools run on the simulated node as on the real one.
+	tc, err := dist.Dial(ctx, string(simNode.Name), dist.Options{Cookie: realNode.Cookie, EpmdPort: srv.EpmdPort(), RPC: dist.RPCSpawn})
+	require.NoError(t, err)
+	defer tc.Close()
+	require.NoError(t, RunTools(ctx, tc))
+
 	// The values move: a counter grows between two readings.
 	var v1, v2 struct {
 		Result []struct {

@@ -47,6 +47,19 @@ const apiFetches = `performance.getEntriesByType('resource').map(e => new URL(e.
 // light and dark mode.
 func TestOverview(t *testing.T) {
 	s := StartServer(t, ServerOptions{Nodes: 3, NodeOptions: nodeOpts("+P", "1024"), Family: "shop", Config: overviewAlarms})
+	// Every node's figures are stored before the page loads, so that its
+	// first request finds them (each node's collection starts at its own
+	// offset within the first tick).
+	require.Eventually(t, func() bool {
+		for _, q := range []string{`erlang_vm_memory_bytes{kind="total"}`, `erlang_vm_processes`,
+			`erlang_vm_scheduler_type_utilization_ratio{type="normal"}`, `sum by (node) (erlang_vm_statistics_run_queue_length)`} {
+			res, err := s.App.Query(context.Background(), q)
+			if err != nil || len(res.Series) != 3 {
+				return false
+			}
+		}
+		return true
+	}, time.Minute, 100*time.Millisecond, "the nodes' figures stored")
 	tab := Tab(t)
 	Login(t, tab, s.Base, "victor")
 	require.NoError(t, chromedp.Do(tab,
