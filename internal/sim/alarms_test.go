@@ -15,13 +15,7 @@ import (
 // a crashed VM dies (Server.Kill) raises node_down; a slow node is still
 // collected.
 func TestAlarmsOnSimulatedNodes(t *testing.T) {
-	rec, err := ReadRecording(recordingFile)
-	require.NoError(t, err)
-	replay, err := NewReplay(rec)
-	require.NoError(t, err)
-	srv, err := Listen(Options{Cookie: "alarms"})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Close() })
+	srv, replay := replayServer(t, "alarms")
 	var names []string
 	for i, backend := range []Backend{replay, replay, Slow{Backend: replay, Latency: 200 * time.Millisecond}} {
 		n, err := srv.AddNode("simalarm"+strconv.Itoa(i+1), backend)

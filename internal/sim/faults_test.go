@@ -17,13 +17,7 @@ import (
 // see it on a real node: a slow reply arrives late or times out, a
 // dropped connection is reconnected, a killed node is unreachable.
 func TestFaults(t *testing.T) {
-	rec, err := ReadRecording(recordingFile)
-	require.NoError(t, err)
-	replay, err := NewReplay(rec)
-	require.NoError(t, err)
-	srv, err := Listen(Options{Cookie: "faults"})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Close() })
+	srv, replay := replayServer(t, "faults")
 	slow, err := srv.AddNode("slow", Slow{Backend: replay, Latency: 300 * time.Millisecond})
 	require.NoError(t, err)
 	flaky, err := srv.AddNode("flaky", replay)
@@ -86,13 +80,7 @@ func TestFaults(t *testing.T) {
 // simulated node answering from the committed recording, as on the node
 // it was recorded from.
 func TestToolsOnSimulatedNode(t *testing.T) {
-	rec, err := ReadRecording(recordingFile)
-	require.NoError(t, err)
-	replay, err := NewReplay(rec)
-	require.NoError(t, err)
-	srv, err := Listen(Options{Cookie: "tools"})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Close() })
+	srv, replay := replayServer(t, "tools")
 	n, err := srv.AddNode("simtools", replay)
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -100,4 +88,18 @@ func TestToolsOnSimulatedNode(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, RunTools(ctx, c))
+}
+
+// replayServer is a simulator (closed when the test ends) whose nodes
+// take cookie, and a Replay of the committed recording for them.
+func replayServer(t *testing.T, cookie string) (*Server, *Replay) {
+	t.Helper()
+	rec, err := ReadRecording(recordingFile)
+	require.NoError(t, err)
+	replay, err := NewReplay(rec)
+	require.NoError(t, err)
+	srv, err := Listen(Options{Cookie: cookie})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	return srv, replay
 }

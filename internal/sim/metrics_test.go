@@ -27,13 +27,7 @@ import (
 // the node would not have), and checks that the committed template holds
 // the same series. -update rewrites the template.
 func TestExpositionTemplate(t *testing.T) {
-	rec, err := ReadRecording(recordingFile)
-	require.NoError(t, err)
-	replay, err := NewReplay(rec)
-	require.NoError(t, err)
-	srv, err := Listen(Options{Cookie: "expo"})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Close() })
+	srv, replay := replayServer(t, "expo")
 	n, err := srv.AddNode("expo", replay)
 	require.NoError(t, err)
 	t.Setenv("ERL_EPMD_PORT", strconv.Itoa(srv.EpmdPort()))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beamctl/beamctl/internal/capture"
 	"github.com/beamctl/beamctl/internal/etf"
 )
 
@@ -179,13 +180,27 @@ func (rn *rename) node(a etf.Atom) (etf.Atom, uint32, bool) {
 	return a, 0, false
 }
 
+// atom renames a node name, or a name derived from beamctl's node name
+// (the log handler's id, capture.HandlerID), which would otherwise differ
+// between the recording's server and the one replayed to.
+func (rn *rename) atom(a etf.Atom) etf.Atom {
+	if to, _, ok := rn.node(a); ok {
+		return to
+	}
+	for i, f := range rn.from {
+		if f != "" && strings.HasPrefix(string(a), "beamctl_") && a == capture.HandlerID(string(f)) {
+			return capture.HandlerID(string(rn.to[i]))
+		}
+	}
+	return a
+}
+
 // apply copies t with the names replaced; moving values (*moving) are
 // resolved at time at.
 func (rn *rename) apply(t etf.Term, at time.Duration) etf.Term {
 	switch v := t.(type) {
 	case etf.Atom:
-		a, _, _ := rn.node(v)
-		return a
+		return rn.atom(v)
 	case etf.Pid:
 		if a, cr, ok := rn.node(v.Node); ok {
 			v.Node, v.Creation = a, cr
@@ -244,7 +259,7 @@ func (rn *rename) apply(t etf.Term, at time.Duration) etf.Term {
 func hasNodes(t etf.Term) bool {
 	switch v := t.(type) {
 	case etf.Atom:
-		return v == nodeAtom || v == clientAtom
+		return v == nodeAtom || v == clientAtom || v == capture.HandlerID(string(clientAtom))
 	case etf.Pid, etf.Port, etf.Ref, etf.Fun, *moving:
 		return true
 	case etf.Tuple:

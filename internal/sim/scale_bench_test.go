@@ -205,6 +205,19 @@ func freeAddr(b *testing.B) string {
 // collectBound is how long a point may take to have every node collected.
 func collectBound(n int) time.Duration { return time.Minute + time.Duration(n)*15*time.Millisecond }
 
+// waitCollected polls the server at base until the count query reaches n
+// or collectBound passes, and returns the last count.
+func waitCollected(base, count string, n int) int {
+	got := 0
+	for deadline := time.Now().Add(collectBound(n)); time.Now().Before(deadline) && got < n; {
+		time.Sleep(2 * time.Second)
+		if v := promValue(base, count); !math.IsNaN(v) {
+			got = int(v)
+		}
+	}
+	return got
+}
+
 func scaleBeamctl(b *testing.B, bins scaleBins, n int, window time.Duration, ui bool) scalePoint {
 	dir := b.TempDir()
 	cfg := filepath.Join(dir, "sim.yml")
@@ -224,13 +237,7 @@ func scaleBeamctl(b *testing.B, bins scaleBins, n int, window time.Duration, ui 
 	defer stop(serve)
 	base := "http://" + addr
 	p := scalePoint{system: "beamctl", nodes: n}
-	deadline := time.Now().Add(collectBound(n))
-	for time.Now().Before(deadline) {
-		time.Sleep(2 * time.Second)
-		if p.collected = int(promValue(base, `count(erlang_vm_processes{cluster="sim"})`)); p.collected >= n {
-			break
-		}
-	}
+	p.collected = waitCollected(base, `count(erlang_vm_processes{cluster="sim"})`, n)
 	if p.collected < n {
 		b.Logf("beamctl collected %d of %d nodes within %s: the knee", p.collected, n, collectBound(n))
 	}
@@ -297,13 +304,7 @@ scrape_configs:
 	defer stop(prom)
 	base := "http://" + addr
 	p := scalePoint{system: "Prometheus 2.42", nodes: n}
-	deadline := time.Now().Add(collectBound(n))
-	for time.Now().Before(deadline) {
-		time.Sleep(2 * time.Second)
-		if p.collected = int(promValue(base, `count(up == 1)`)); p.collected >= n {
-			break
-		}
-	}
+	p.collected = waitCollected(base, `count(up == 1)`, n)
 	time.Sleep(15 * time.Second)
 	cpu0, sim0 := procCPU(b, prom.Process.Pid), procCPU(b, sim.Process.Pid)
 	t0 := time.Now()
