@@ -25,6 +25,7 @@ import (
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/auth"
 	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/deploy"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/export"
 	"github.com/beamctl/beamctl/internal/journal"
@@ -84,8 +85,10 @@ type App struct {
 	notesDone chan struct{} // closed when the recorder's loop ends
 
 	alarms      *alarm.Engine
+	deploys     *deploy.Manager // slow-roll deploys (deploy.go)
 	rounds      rounds // collection rounds on time (rounds.go)
 	alarmsDone  chan struct{}
+	warmed      chan struct{} // closed when the warm-up is over: nodes known, alarms evaluated
 	auditDone   chan struct{}  // closed when the audit retention loop ends
 	evaluating  atomic.Bool    // the alarm engine runs (the warm-up is over)
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start
@@ -160,6 +163,10 @@ func New(o Options) (_ *App, err error) {
 		return nil, err
 	}
 	closers = append(closers, a.audit.close)
+	if a.deploys, err = a.openDeploys(); err != nil {
+		return nil, err
+	}
+	closers = append(closers, a.deploys.Close)
 	if err := a.setAlarmRules(o.Config); err != nil {
 		return nil, err
 	}
@@ -197,6 +204,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.startNotesAndAlarms()
 	a.startAuditRetention()
 	a.runExports(exports)
+	a.deploys.Run(a.rootCtx, a.warmed) // resumes the deploys a stop interrupted
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
 	for _, s := range steps {
@@ -230,7 +238,7 @@ func (a *App) serveHTTP() (err error) {
 	lim := a.opts.HTTP.WithDefaults()
 	streamsDone := make(chan struct{}) // closed by Shutdown, which would wait for the streams
 	a.srv = &http.Server{Handler: web.New(a.db, webModel{a}, a.selfMetrics(), a.reloadHandler(), a.log,
-		web.WithSecurity(sec), web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone), web.WithBuildInfo(a.opts.Version), web.WithUIConfig(a.uiConfig)),
+		web.WithSecurity(sec), web.WithLimits(lim, a.reg), web.WithStreamsDone(streamsDone), web.WithBuildInfo(a.opts.Version), web.WithUIConfig(a.uiConfig), web.WithDeploys(a.deploys)),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout,
 		TLSConfig: tlsCfg}
 	a.srv.RegisterOnShutdown(func() { close(streamsDone) })
@@ -342,13 +350,14 @@ func (a *App) startNotesAndAlarms() {
 		a.notes.Run(a.rootCtx, 10*time.Second)
 	}()
 	a.startDeliveries(a.cfg.Alarms)
-	a.alarmsDone = make(chan struct{})
+	a.alarmsDone, a.warmed = make(chan struct{}), make(chan struct{})
 	interval := time.Duration(a.cfg.Alarms.Interval)
 	warm := 2*time.Duration(a.cfg.Global.FastInterval) + time.Duration(a.cfg.Global.CollectTimeout)
 	go func() {
 		defer close(a.alarmsDone)
 		a.warmUp(warm)
 		a.evaluating.Store(true)
+		close(a.warmed)
 		a.alarms.Run(a.rootCtx, interval)
 	}()
 }
@@ -390,7 +399,7 @@ func (a *App) stop() error {
 	if a.auditDone != nil {
 		<-a.auditDone
 	}
-	errs = append(errs, a.db.Close(), a.notes.Store().Close(), a.alarms.Close(), a.audit.close(), a.name.Release())
+	errs = append(errs, a.deploys.Close(), a.db.Close(), a.notes.Store().Close(), a.alarms.Close(), a.audit.close(), a.name.Release())
 	if a.tokens != nil {
 		errs = append(errs, a.tokens.Close())
 	}

@@ -121,6 +121,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerNotifications(app, register)
 	registerAlarms(app, register)
 	registerToken(app, register)
+	registerDeploy(app, register)
 	registerHashPassword(app, register)
 	registerAudit(app, register)
 

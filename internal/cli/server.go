@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,21 @@ func (e *env) apiPost(ctx context.Context, path string, form url.Values, v any) 
 		return fmt.Errorf("server URL: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return e.apiDo(req, v)
+}
+
+// apiPostJSON posts a JSON body to a beamctl server's API and reads the
+// answer's data into v.
+func (e *env) apiPostJSON(ctx context.Context, path string, body any, v any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(e.g.server, "/")+path, bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("server URL: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
 	return e.apiDo(req, v)
 }
 

@@ -22,7 +22,10 @@ type Cluster struct {
 	Name       string                     `yaml:"name"`
 	Cookie     string                     `yaml:"cookie"`
 	CookieFile string                     `yaml:"cookie_file"`
-	Nodes      []string                   `yaml:"nodes"` // static list
+	// Nodes is the static list of node names; in YAML an entry is a name
+	// or {name, labels}.
+	Nodes      []string                   `yaml:"-"`
+	NodeSpecs  []NodeSpec                 `yaml:"nodes"`
 	Seeds      []string                   `yaml:"seeds"` // crawled: every node they are connected to
 	Epmd       *EpmdScan                  `yaml:"epmd"`  // names registered in these hosts' epmd
 	DNS        *DNSScan                   `yaml:"dns"`   // hosts from DNS, then their epmd
@@ -39,6 +42,37 @@ type Cluster struct {
 	// Notifications sets what is captured from the nodes as
 	// notifications besides their lifecycle.
 	Notifications Capture `yaml:"notifications"`
+	// Labels are every node's labels (e.g. dc, zone, rack); a node entry's
+	// own labels override them. Deploys cut their waves by them.
+	Labels map[string]string `yaml:"labels"`
+	// NodeLabels are the labels of the nodes listed with them.
+	NodeLabels map[string]map[string]string `yaml:"-"`
+}
+
+// NodeSpec is one entry of a cluster's nodes: a name, or a name with labels.
+type NodeSpec struct {
+	Name   string            `yaml:"name"`
+	Labels map[string]string `yaml:"labels"`
+}
+
+// UnmarshalYAML reads a plain name or a {name, labels} mapping.
+func (n *NodeSpec) UnmarshalYAML(unmarshal func(any) error) error {
+	var name string
+	if err := unmarshal(&name); err == nil {
+		n.Name = name
+		return nil
+	}
+	type raw = NodeSpec
+	type NodeSpec raw
+	return unmarshal((*NodeSpec)(n))
+}
+
+// NodeLabelsOf is a node's labels: the cluster's, then the node's own.
+func (c *Cluster) NodeLabelsOf(node string) map[string]string {
+	out := make(map[string]string, len(c.Labels)+2)
+	maps.Copy(out, c.Labels)
+	maps.Copy(out, c.NodeLabels[node])
+	return out
 }
 
 // UnmarshalYAML decodes a cluster and applies its defaults, those of its
@@ -50,11 +84,23 @@ func (c *Cluster) UnmarshalYAML(unmarshal func(any) error) error {
 		return err
 	}
 	c.Notifications.setDefaults()
+	for _, n := range c.NodeSpecs {
+		c.Nodes = append(c.Nodes, n.Name)
+		if len(n.Labels) > 0 {
+			if c.NodeLabels == nil {
+				c.NodeLabels = map[string]map[string]string{}
+			}
+			c.NodeLabels[n.Name] = n.Labels
+		}
+	}
 	if c.DNS != nil && c.DNS.Type == "" {
 		c.DNS.Type = "A"
 	}
 	return nil
 }
+
+// labelName is what a label name may be (Prometheus' rule).
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // AgentEnabled reports whether beamctl may load its agent on the nodes.
 func (c *Cluster) AgentEnabled() bool { return c.Agent == nil || *c.Agent }
@@ -111,6 +157,13 @@ func (c *Cluster) validate() error {
 	for _, n := range append(append([]string{}, c.Nodes...), c.Seeds...) {
 		if _, err := nodename.Parse(n); err != nil {
 			return fmt.Errorf("%q is not a node name (name@host)", n)
+		}
+	}
+	for _, ls := range append([]map[string]string{c.Labels}, slices.Collect(maps.Values(c.NodeLabels))...) {
+		for k := range ls {
+			if !labelName.MatchString(k) {
+				return fmt.Errorf("label %q is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)", k)
+			}
 		}
 	}
 	return nil

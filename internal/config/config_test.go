@@ -29,6 +29,9 @@ func TestLoadGood(t *testing.T) {
 	require.True(t, c.Clusters[0].AgentEnabled(), "default")
 	require.False(t, c.Clusters[1].AgentEnabled())
 	require.Equal(t, "chat-server", c.Clusters[0].Family)
+	require.Equal(t, []string{"a@host1", "b@host2"}, c.Clusters[0].Nodes)
+	require.Equal(t, map[string]string{"dc": "west", "rack": "r2"}, c.Clusters[0].NodeLabelsOf("b@host2"), "the node's own over the cluster's")
+	require.Equal(t, map[string]string{"dc": "east", "rack": "r1"}, c.Clusters[0].NodeLabelsOf("a@host1"))
 	require.Equal(t, Capture{LogLevel: "warning", CodeInterval: Duration(30 * time.Second), SystemMonitor: "count"}, c.Clusters[1].Notifications, "defaults")
 	require.Equal(t, "error", c.Clusters[0].Notifications.LevelOf("a@host1"))
 	require.Equal(t, Duration(5*time.Second), c.Alarms.Interval)
@@ -93,6 +96,7 @@ func TestValidation(t *testing.T) {
 		{"conf.bad-web-role.yml", `web.roles.bob must be viewer, operator or admin, not "root"`},
 		{"conf.bad-grafana-url.yml", `web.grafana_url: "grafana.example.com:3000" is not an http(s) URL such as https://grafana.example.com`},
 		{"conf.bad-node.yml", `cluster "x": "justaname" is not a node name (name@host)`},
+		{"conf.bad-label.yml", `cluster "x": label "data centre" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)`},
 		{"conf.collector-unknown-key.yml", "parse YAML: line 6: a collector's mapping has enabled and interval, not intervall"},
 		{"conf.unknown-top-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 5: field alarm not found in type config.Config"},
 		{"conf.unknown-global-key.yml", "parse YAML: yaml: unmarshal errors:\n  line 2: field collect_intervall not found in type config.Global"},

@@ -331,3 +331,31 @@ func (s *Store) LoadSnapshot(ctx context.Context, cluster, node, name string, da
 	}
 	return true, nil
 }
+
+// FailureKinds are the notifications that count as a node's failures: crash
+// and supervisor reports, and log events at error or above.
+var FailureKinds = []string{"crash_report", "supervisor_report"}
+
+// CountFailures counts each node's failures (FailureKinds, and "log" at
+// error or critical) in cluster from since to until, in one query. Nodes
+// without any are absent from the map.
+func (s *Store) CountFailures(ctx context.Context, cluster string, since, until time.Time) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT node, count(*) FROM notifications
+		WHERE time >= ? AND time <= ? AND cluster = ?
+		AND (kind IN (?, ?) OR (kind = 'log' AND severity IN ('error', 'critical')))
+		GROUP BY node`, since.UnixMicro(), until.UnixMicro(), cluster, FailureKinds[0], FailureKinds[1])
+	if err != nil {
+		return nil, fmt.Errorf("notifications: count failures: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var node string
+		var n int
+		if err := rows.Scan(&node, &n); err != nil {
+			return nil, fmt.Errorf("notifications: count failures: %w", err)
+		}
+		out[node] = n
+	}
+	return out, rows.Err()
+}

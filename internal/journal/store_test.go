@@ -181,3 +181,26 @@ func FuzzQuery(f *testing.F) {
 		require.NoError(t, err)
 	})
 }
+
+// TestCountFailures counts crash and supervisor reports and error logs
+// per node of one cluster, within the window only.
+func TestCountFailures(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	ns := []Notification{
+		{Time: t0, Cluster: "chat", Node: "a@h", Kind: "crash_report", Severity: Error, Text: "crasher: x"},
+		{Time: t0.Add(time.Second), Cluster: "chat", Node: "a@h", Kind: "log", Severity: Error, Text: "boom"},
+		{Time: t0.Add(time.Second), Cluster: "chat", Node: "a@h", Kind: "log", Severity: Warning, Text: "not a failure"},
+		{Time: t0.Add(2 * time.Second), Cluster: "chat", Node: "b@h", Kind: "supervisor_report", Severity: Error, Text: "supervisor: y"},
+		{Time: t0.Add(2 * time.Second), Cluster: "chat", Node: "b@h", Kind: "node_down", Severity: Warning, Text: "not a failure"},
+		{Time: t0.Add(3 * time.Second), Cluster: "other", Node: "c@h", Kind: "crash_report", Severity: Error, Text: "other cluster"},
+		{Time: t0.Add(time.Hour), Cluster: "chat", Node: "a@h", Kind: "crash_report", Severity: Error, Text: "after the window"},
+	}
+	require.NoError(t, s.Add(ctx, ns))
+	got, err := s.CountFailures(ctx, "chat", t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"a@h": 2, "b@h": 1}, got)
+}

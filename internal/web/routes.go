@@ -100,6 +100,11 @@ var routes = []Route{
 	{"GET", "/api/v1/audit", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.auditRecords })},
 	// The web UI's Tokens/users page (users.go): names and roles, no hashes.
 	{"GET", "/api/v1/users", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.users })},
+	// Slow-roll deploys (deploy.go): viewers follow them, admins run them.
+	{"GET", "/api/v1/deploys", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.listDeploys })},
+	{"GET", "/api/v1/deploys/{id}", auth.Viewer, false, fn(func(h *handler) http.HandlerFunc { return h.getDeploy })},
+	{"POST", "/api/v1/deploys", auth.Admin, true, fn(func(h *handler) http.HandlerFunc { return h.planDeploy })},
+	{"POST", "/api/v1/deploys/{id}/{action}", auth.Admin, true, fn(func(h *handler) http.HandlerFunc { return h.deployAction })},
 	// A crash dump holds the node's cookie: admins only, audited.
 	{"GET", "/api/v1/crashdumps/{cluster}/{node}/{file}", auth.Admin, false, fn(func(h *handler) http.HandlerFunc { return h.crashDump })},
 }

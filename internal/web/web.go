@@ -139,6 +139,8 @@ type handler struct {
 	version string
 	// uiConfig gives the web UI's settings (WithUIConfig; nil: none).
 	uiConfig func() UIConfig
+	// deploys runs the slow-roll deploys (WithDeploys; nil: none).
+	deploys Deploys
 }
 
 // apiError is a Prometheus API error: bad_data (400) or execution (422).
