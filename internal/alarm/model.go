@@ -3,6 +3,7 @@ package alarm
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type ModelNode struct {
 	Family    string
 	// Apps are the running applications and their versions.
 	Apps map[string]string
+	// Deploying are the modules an active deploy is rolling out to the
+	// node: their md5s differ across the family on purpose.
+	Deploying map[string]bool
 }
 
 // ModelInput is what a model alarm evaluates: the model and the metric
@@ -130,7 +134,9 @@ func moduleVersionMismatch(ctx context.Context, in *ModelInput) ([]Observation, 
 			continue
 		}
 		md5s := map[string]map[string][]string{} // module -> md5 -> nodes
+		deploying := map[string]bool{}
 		for _, n := range nodes {
+			maps.Copy(deploying, n.Deploying)
 			var mods map[string]string
 			if _, err := in.M.LoadSnapshot(ctx, n.Cluster, n.Node, "modules", &mods); err != nil {
 				return nil, err
@@ -144,7 +150,7 @@ func moduleVersionMismatch(ctx context.Context, in *ModelInput) ([]Observation, 
 			}
 		}
 		for m, byMD5 := range md5s {
-			if len(byMD5) < 2 {
+			if len(byMD5) < 2 || deploying[m] {
 				continue
 			}
 			out = append(out, Observation{

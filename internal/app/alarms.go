@@ -19,8 +19,10 @@ type alarmModel struct{ a *App }
 // recovery).
 func (m alarmModel) Nodes() []alarm.ModelNode {
 	var out []alarm.ModelNode
+	deploying := m.a.deploys.Deploying()
 	for _, n := range m.a.Nodes() {
-		mn := alarm.ModelNode{Cluster: n.Cluster, Node: n.Node, State: n.State, LastError: n.LastError, Since: n.Since, Family: n.Family}
+		mn := alarm.ModelNode{Cluster: n.Cluster, Node: n.Node, State: n.State, LastError: n.LastError, Since: n.Since, Family: n.Family,
+			Deploying: deploying[[2]string{n.Cluster, n.Node}]}
 		m.a.mu.Lock()
 		if m.a.leaving[nodeKey{n.Cluster, n.Node}] {
 			m.a.mu.Unlock()

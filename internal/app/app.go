@@ -86,9 +86,9 @@ type App struct {
 
 	alarms      *alarm.Engine
 	deploys     *deploy.Manager // slow-roll deploys (deploy.go)
-	rounds      rounds // collection rounds on time (rounds.go)
+	rounds      rounds          // collection rounds on time (rounds.go)
 	alarmsDone  chan struct{}
-	warmed      chan struct{} // closed when the warm-up is over: nodes known, alarms evaluated
+	warmed      chan struct{}  // closed when the warm-up is over: nodes known, alarms evaluated
 	auditDone   chan struct{}  // closed when the audit retention loop ends
 	evaluating  atomic.Bool    // the alarm engine runs (the warm-up is over)
 	firstPasses sync.WaitGroup // the clusters' first discovery passes at Start

@@ -19,9 +19,9 @@ import (
 
 // Cluster is one set of nodes sharing a cookie.
 type Cluster struct {
-	Name       string                     `yaml:"name"`
-	Cookie     string                     `yaml:"cookie"`
-	CookieFile string                     `yaml:"cookie_file"`
+	Name       string `yaml:"name"`
+	Cookie     string `yaml:"cookie"`
+	CookieFile string `yaml:"cookie_file"`
 	// Nodes is the static list of node names; in YAML an entry is a name
 	// or {name, labels}.
 	Nodes      []string                   `yaml:"-"`

@@ -52,6 +52,7 @@ type Manager struct {
 
 	mu       sync.Mutex // guards running and the stored state changes of commands
 	running  map[string]*runner
+	settling map[string]settling // deploys that ended lately (Deploying)
 	ctx      context.Context
 	wg       sync.WaitGroup
 	planning sync.Mutex // one plan at a time (its node calls and the active check)
@@ -70,7 +71,7 @@ func Open(dir string, env Env, logger *slog.Logger) (*Manager, error) {
 	// before Run get a cancelled one (their deploy waits for a restart).
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	return &Manager{st: st, env: env, log: logger, running: map[string]*runner{}, ctx: done}, nil
+	return &Manager{st: st, env: env, log: logger, running: map[string]*runner{}, settling: map[string]settling{}, ctx: done}, nil
 }
 
 // Run makes ctx the runners' context, then, once ready is closed (the
@@ -465,6 +466,48 @@ func (m *Manager) current(ctx context.Context, id string) (*Deploy, error) {
 		return r.d, nil
 	}
 	return m.st.get(ctx, id)
+}
+
+// Deploying maps each node (cluster, node) of an active deploy to the
+// modules it rolls out, for the alarms that would see their md5s differ.
+func (m *Manager) Deploying() map[[2]string]map[string]bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[[2]string]map[string]bool{}
+	now := time.Now()
+	ds := make([]*Deploy, 0, len(m.running)+len(m.settling))
+	for _, r := range m.running {
+		ds = append(ds, r.d)
+	}
+	for id, s := range m.settling {
+		if now.After(s.until) {
+			delete(m.settling, id)
+			continue
+		}
+		ds = append(ds, s.d)
+	}
+	for _, d := range ds {
+		for _, n := range d.Nodes {
+			k := [2]string{d.Cluster, n.Node}
+			if out[k] == nil {
+				out[k] = map[string]bool{}
+			}
+			for _, mod := range d.Modules {
+				out[k][mod.Module] = true
+			}
+		}
+	}
+	return out
+}
+
+// settleTime is how long a deploy's modules stay in Deploying after it
+// ends: the server's code snapshots (notifications.code_interval, 30s by
+// default) catch up with a rollback or the last wave meanwhile.
+const settleTime = 2 * time.Minute
+
+type settling struct {
+	d     *Deploy
+	until time.Time
 }
 
 // Get returns one deploy.

@@ -233,8 +233,8 @@ type Deploy struct {
 	PausedFor string   `json:"paused_for,omitempty"`
 }
 
-// node returns the node's plan.
-func (d *Deploy) node(name string) *NodePlan {
+// Node returns the node's plan (nil if the deploy does not cover it).
+func (d *Deploy) Node(name string) *NodePlan {
 	for i := range d.Nodes {
 		if d.Nodes[i].Node == name {
 			return &d.Nodes[i]

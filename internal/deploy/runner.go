@@ -40,6 +40,7 @@ func (m *Manager) launch(d *Deploy) {
 		m.run(ctx, r)
 		m.mu.Lock()
 		delete(m.running, d.ID)
+		m.settling[d.ID] = settling{d: r.d.clone(), until: time.Now().Add(settleTime)}
 		m.mu.Unlock()
 	}()
 }
@@ -115,7 +116,7 @@ func (m *Manager) loadWave(ctx context.Context, r *runner, d *Deploy) {
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for _, name := range w.Nodes {
-		np := *d.node(name)
+		np := *d.Node(name)
 		np.Modules = slices.Clone(np.Modules)
 		wg.Add(1)
 		go func() {
@@ -124,7 +125,7 @@ func (m *Manager) loadWave(ctx context.Context, r *runner, d *Deploy) {
 			defer func() { <-sem }()
 			err := m.loadOne(ctx, d, &np)
 			m.update(ctx, r, func(d *Deploy) {
-				*d.node(np.Node) = np
+				*d.Node(np.Node) = np
 			})
 			if err != nil {
 				mu.Lock()
@@ -369,7 +370,7 @@ func (m *Manager) rollbackAll(ctx context.Context, r *runner, d *Deploy) {
 			} else {
 				np.Status, np.Error = "rolled_back", ""
 			}
-			m.update(ctx, r, func(d *Deploy) { *d.node(np.Node) = np })
+			m.update(ctx, r, func(d *Deploy) { *d.Node(np.Node) = np })
 		}()
 	}
 	wg.Wait()
