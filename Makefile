@@ -8,7 +8,7 @@ FUZZTIME  ?= 20s
 DEMO_ARGS ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps ui build demo test vet style fuzz bench bench-scale generate screenshots clean
+.PHONY: all deps ui build demo test vet style fuzz bench bench-scale bench-deploy generate screenshots clean
 
 all: build
 
@@ -86,6 +86,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./internal/dist
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/journal
+
+# bench-deploy measures a slow-roll deploy of 10 modules to 6 and to 100
+# real nodes against beamctl load node by node (docs/deploy.md).
+bench-deploy: deps ui
+	for n in 6 100; do BEAMCTL_DEPLOY_NODES=$$n BEAMCTL_REQUIRE_ERLANG=1 \
+		$(GO) test -run '^$$' -bench '^BenchmarkDeploy$$' -benchtime 1x -timeout 30m ./internal/cli || exit 1; done
 
 # bench runs the benchmarks; docs/benchmarks.md records their results.
 bench: deps ui

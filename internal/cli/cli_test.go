@@ -15,7 +15,7 @@ import (
 )
 
 // run runs the CLI in-process and returns its exit code, stdout and stderr.
-func run(t *testing.T, args ...string) (int, string, string) {
+func run(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), args, &stdout, &stderr)

@@ -27,7 +27,7 @@ import (
 
 // depWork is the module the workload calls: version v, and a work/0 that
 // crashes when bad.
-func depWork(t *testing.T, v int, bad bool) string {
+func depWork(t testing.TB, v int, bad bool) string {
 	body := "ok"
 	if bad {
 		body = "erlang:error(bad_build)"
@@ -37,19 +37,19 @@ func depWork(t *testing.T, v int, bad bool) string {
 }
 
 // depExtra is a module only the refusal test loads, in version v.
-func depExtra(t *testing.T, v int) string {
+func depExtra(t testing.TB, v int) string {
 	dir := testnode.Compile(t, "dep_extra", fmt.Sprintf("-module(dep_extra).\n-export([version/0]).\nversion() -> %d.\n", v))
 	return filepath.Join(dir, "dep_extra.beam")
 }
 
 // depLoop is a module a process loops in (local calls: it stays in the
 // code it started in).
-func depLoop(t *testing.T, v int) string {
+func depLoop(t testing.TB, v int) string {
 	dir := testnode.Compile(t, "dep_loop", fmt.Sprintf("-module(dep_loop).\n-export([version/0, loop/0]).\nversion() -> %d.\nloop() -> receive stop -> ok after 1000 -> loop() end.\n", v))
 	return filepath.Join(dir, "dep_loop.beam")
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	b, err := os.ReadFile(from)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(to, b, 0o644))
@@ -69,7 +69,7 @@ type fleet struct {
 	codeDir string
 }
 
-func startFleet(t *testing.T) *fleet {
+func startFleet(t testing.TB, n int) *fleet {
 	f := &fleet{codeDir: t.TempDir()}
 	copyFile(t, depWork(t, 1, false), filepath.Join(f.codeDir, "dep_work.beam"))
 	copyFile(t, depLoop(t, 1), filepath.Join(f.codeDir, "dep_loop.beam"))
@@ -79,18 +79,21 @@ func startFleet(t *testing.T) *fleet {
 	eval := `code:ensure_loaded(dep_work), code:ensure_loaded(dep_loop), spawn(fun() -> dep_loop:loop() end),
 		spawn(fun() -> (fun W() -> timer:sleep(200), proc_lib:spawn(fun() -> dep_work:work() end), W() end)() end), ok.`
 	var wg sync.WaitGroup
-	f.nodes = make([]*testnode.Node, 6)
+	f.nodes = make([]*testnode.Node, n)
+	sem := make(chan struct{}, 8) // nodes boot 8 at a time
 	for i := range f.nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			f.nodes[i] = testnode.Start(t, testnode.Options{Cookie: cookie,
 				Args: []string{"-pa", f.codeDir}, Eval: eval})
 		}()
 	}
 	wg.Wait()
-	for _, n := range f.nodes {
-		f.conns = append(f.conns, probe(t, n))
+	for _, node := range f.nodes {
+		f.conns = append(f.conns, probe(t, node))
 	}
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -100,8 +103,8 @@ func startFleet(t *testing.T) *fleet {
 	}))
 	t.Cleanup(hook.Close)
 	var nodes strings.Builder
-	for i, n := range f.nodes {
-		fmt.Fprintf(&nodes, "      - {name: %s, labels: {dc: %s}}\n", n.Name, []string{"a", "b"}[i/3])
+	for i, node := range f.nodes {
+		fmt.Fprintf(&nodes, "      - {name: %s, labels: {dc: %s}}\n", node.Name, []string{"a", "b"}[i*2/len(f.nodes)])
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "beamctl.yml")
@@ -147,8 +150,8 @@ clusters:
 					up++
 				}
 			}
-			return up == 6
-		}, 60*time.Second, 200*time.Millisecond, "serve sees the six nodes up")
+			return up == len(f.nodes)
+		}, 120*time.Second, 200*time.Millisecond, "serve sees the six nodes up")
 	}
 	f.kill = func() { _ = cmd.Kill() }
 	f.srv()
@@ -156,7 +159,7 @@ clusters:
 }
 
 // md5s is each node's loaded md5 of a module, read directly from the nodes.
-func (f *fleet) md5s(t *testing.T, mod string) []string {
+func (f *fleet) md5s(t testing.TB, mod string) []string {
 	out := make([]string, len(f.conns))
 	for i, c := range f.conns {
 		b, ok := probeCall(t, c, "erlang", "get_module_info", etf.Atom(mod), etf.Atom("md5")).([]byte)
@@ -166,7 +169,7 @@ func (f *fleet) md5s(t *testing.T, mod string) []string {
 	return out
 }
 
-func (f *fleet) deployJSON(t *testing.T, args ...string) (deploy.Deploy, int, string) {
+func (f *fleet) deployJSON(t testing.TB, args ...string) (deploy.Deploy, int, string) {
 	t.Helper()
 	code, stdout, stderr := run(t, append([]string{"--server", f.base, "-o", "json", "--timeout", "60s", "deploy"}, args...)...)
 	var d deploy.Deploy
@@ -176,7 +179,7 @@ func (f *fleet) deployJSON(t *testing.T, args ...string) (deploy.Deploy, int, st
 	return d, code, stderr
 }
 
-func (f *fleet) plan(t *testing.T, extra ...string) deploy.Deploy {
+func (f *fleet) plan(t testing.TB, extra ...string) deploy.Deploy {
 	t.Helper()
 	args := []string{"plan", "--cluster", "prod", "--family", "chat", "--check-every", "250ms"}
 	if !slices.Contains(extra, "--bake") {
@@ -187,7 +190,19 @@ func (f *fleet) plan(t *testing.T, extra ...string) deploy.Deploy {
 	return d
 }
 
-func (f *fleet) wait(t *testing.T, id string) deploy.Deploy {
+// planClean plans until the plan has no refusal (an alarm that a test's
+// own loads raised clears within seconds).
+func (f *fleet) planClean(t testing.TB, extra ...string) deploy.Deploy {
+	t.Helper()
+	var d deploy.Deploy
+	require.Eventually(t, func() bool {
+		d = f.plan(t, extra...)
+		return len(d.Refusals) == 0
+	}, 30*time.Second, time.Second, "a plan without refusals")
+	return d
+}
+
+func (f *fleet) wait(t testing.TB, id string) deploy.Deploy {
 	t.Helper()
 	var d deploy.Deploy
 	require.Eventually(t, func() bool {
@@ -213,7 +228,7 @@ func same(n int, v string) []string {
 // server mid-bake; refusals.
 func TestDeploy(t *testing.T) {
 	t.Parallel()
-	f := startFleet(t)
+	f := startFleet(t, 6)
 	v1 := f.md5s(t, "dep_work")[0]
 	require.Equal(t, same(6, v1), f.md5s(t, "dep_work"))
 
@@ -313,11 +328,7 @@ func TestDeploy(t *testing.T) {
 		probeCall(t, c, "code", "load_file", etf.Atom("dep_loop"))
 	}
 	v3loop := depLoop(t, 3)
-	var lin deploy.Deploy
-	require.Eventually(t, func() bool { // the md5s differed while load_file ran node by node
-		lin = f.plan(t, "--purge-wait", "1s", v3loop)
-		return len(lin.Refusals) == 0
-	}, 30*time.Second, time.Second, "a plan without refusals")
+	lin := f.planClean(t, "--purge-wait", "1s", v3loop) // the md5s differed while load_file ran node by node
 	for _, n := range lin.Nodes {
 		require.True(t, n.Modules[0].OldCode, n.Node)
 		require.Len(t, n.Modules[0].Lingering, 1, n.Node)
@@ -427,7 +438,7 @@ func charlist(s string) etf.List {
 
 // withCompiler rewrites a .beam file's compile information to say another
 // compiler version made it (the code is the same).
-func withCompiler(t *testing.T, path, version string) []byte {
+func withCompiler(t testing.TB, path, version string) []byte {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	cinf, err := etf.Encode(etf.List{etf.Tuple{etf.Atom("version"), charlist(version)}})

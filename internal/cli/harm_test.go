@@ -22,7 +22,7 @@ import (
 // (docs/security.md).
 
 // probe is a connection of the test's own to look at the node.
-func probe(t *testing.T, n *testnode.Node) *dist.Conn {
+func probe(t testing.TB, n *testnode.Node) *dist.Conn {
 	t.Helper()
 	c, err := dist.Dial(context.Background(), n.Name, dist.Options{Cookie: n.Cookie})
 	require.NoError(t, err)
@@ -30,7 +30,7 @@ func probe(t *testing.T, n *testnode.Node) *dist.Conn {
 	return c
 }
 
-func probeCall(t *testing.T, c *dist.Conn, m, f string, args ...etf.Term) etf.Term {
+func probeCall(t testing.TB, c *dist.Conn, m, f string, args ...etf.Term) etf.Term {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -121,7 +121,7 @@ func TestCLINoAtoms(t *testing.T) {
 var cookieFiles sync.Map
 
 // cookieFile writes the cookie to a 0600 file once (not on command lines).
-func cookieFile(t *testing.T, cookie string) string {
+func cookieFile(t testing.TB, cookie string) string {
 	if p, ok := cookieFiles.Load(cookie); ok {
 		return p.(string)
 	}

@@ -64,7 +64,7 @@ func (s *syncBuffer) String() string {
 }
 
 // startServe runs beamctl serve as a child process.
-func startServe(t *testing.T, args ...string) *exec.Cmd {
+func startServe(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), "BEAMCTL_CLI_MAIN=1")
