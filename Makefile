@@ -86,6 +86,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./internal/dist
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/journal
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBeam$$' -fuzztime $(FUZZTIME) ./internal/deploy
 
 # bench-deploy measures a slow-roll deploy of 10 modules to 6 and to 100
 # real nodes against beamctl load node by node (docs/deploy.md).

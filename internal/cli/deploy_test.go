@@ -106,21 +106,26 @@ func startFleet(t testing.TB, n int) *fleet {
 	for i, node := range f.nodes {
 		fmt.Fprintf(&nodes, "      - {name: %s, labels: {dc: %s}}\n", node.Name, []string{"a", "b"}[i*2/len(f.nodes)])
 	}
+	// Tests poll every second; a hundred nodes get the default's pace.
+	interval := "1s"
+	if n > 20 {
+		interval = "10s"
+	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "beamctl.yml")
 	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
-global: {collect_interval: 1s, discover_interval: 1s, collect_timeout: 1s}
+global: {collect_interval: %[1]s, discover_interval: 1s, collect_timeout: 1s}
 alarms:
   interval: 1s
-  notifiers: [{url: "%s"}]
+  notifiers: [{url: "%[2]s"}]
 clusters:
   - name: prod
-    cookie: %s
+    cookie: %[3]s
     family: chat
     labels: {region: eu}
-    notifications: {code_interval: 1s}
+    notifications: {code_interval: %[1]s}
     nodes:
-%s`, hook.URL, cookie, nodes.String())), 0o600))
+%[4]s`, interval, hook.URL, cookie, nodes.String())), 0o600))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := l.Addr().String()
