@@ -273,8 +273,11 @@ func printDeploy(w io.Writer, d *deploy.Deploy) {
 		sort.Strings(ls)
 		for _, m := range n.Modules {
 			old := "-"
-			if m.OldCode {
-				old = fmt.Sprintf("yes, %d processes", len(m.Lingering))
+			switch {
+			case m.OldCode && len(m.Lingering) == 0:
+				old = "yes, no process in it"
+			case m.OldCode:
+				old = fmt.Sprintf("yes, %d processes in it", len(m.Lingering))
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Node, n.OTP, strings.Join(ls, ","), n.Status, m.Module,
 				orDash(m.MD5Before), orDash(m.Now), m.Backup, old)

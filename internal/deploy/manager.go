@@ -200,7 +200,7 @@ func (m *Manager) Plan(ctx context.Context, req PlanRequest, who string) (*Deplo
 		}
 	}
 	d.Waves = CutWaves(d.Nodes, o.By)
-	d.event(now, "Planned by %s: %d modules on %d nodes in %d waves.", who, len(d.Modules), len(d.Nodes), len(d.Waves))
+	d.event(now, "Planned by %s: %s on %s in %s.", who, plural(len(d.Modules), "module"), plural(len(d.Nodes), "node"), plural(len(d.Waves), "wave"))
 	if err := m.st.create(ctx, d, beams); err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func (m *Manager) loadWave(ctx context.Context, r *runner, d *Deploy) {
 	loaded := time.Now()
 	m.update(ctx, r, func(d *Deploy) {
 		d.Waves[i].State, d.Waves[i].Loaded = "baking", &loaded
-		d.event(loaded, "Wave %d loaded and verified (md5) on %d nodes in %s; baking for %s.", i+1, len(w.Nodes),
+		d.event(loaded, "Wave %d loaded and verified (md5) on %s in %s; baking for %s.", i+1, plural(len(w.Nodes), "node"),
 			loaded.Sub(now).Round(time.Millisecond), time.Duration(d.Options.Bake))
 	})
 }
@@ -258,7 +258,7 @@ func (m *Manager) errorGate(ctx context.Context, d *Deploy, wave int, nodes, con
 		m.log.Warn("A deploy's error gate cannot count failures", "deploy", d.ID, "err", err)
 		return nil
 	}
-	what := fmt.Sprintf("%d control nodes (not yet deployed), same minutes", len(control))
+	what := fmt.Sprintf("%s not yet deployed, same minutes", plural(len(control), "node"))
 	base := counts
 	if len(control) == 0 {
 		control = nodes
@@ -292,6 +292,14 @@ func (m *Manager) errorGate(ctx context.Context, d *Deploy, wave int, nodes, con
 		"notifications?kind=crash_report&since=" + since.UTC().Format(time.RFC3339)}
 	return &Failure{Gate: "errors", Wave: wave, At: now, Evidence: ev,
 		Text: fmt.Sprintf("Wave %d's nodes logged %.1f failures per node against %.1f on %s.", wave+1, perNode, ctlPerNode, what)}
+}
+
+// plural is "1 node", "2 nodes".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func prefixed(p, s string) string {
@@ -389,7 +397,7 @@ func (m *Manager) rollbackAll(ctx context.Context, r *runner, d *Deploy) {
 		if len(errs) > 0 {
 			x.event(now, "Rollback failed on %d of %d nodes (run rollback again): %s", len(errs), touched, strings.Join(errs, "; "))
 		} else {
-			x.event(now, "Rolled back %d nodes in %s: md5s verified.", touched, now.Sub(start).Round(time.Millisecond))
+			x.event(now, "Rolled back %s in %s: md5s verified.", plural(touched, "node"), now.Sub(start).Round(time.Millisecond))
 		}
 		final = x.clone()
 	})
