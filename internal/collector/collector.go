@@ -116,6 +116,7 @@ type Set struct {
 	intervals  map[string]time.Duration
 	logger     *slog.Logger
 	timeout    time.Duration
+	fails      failLog // which failures are logged (faillog.go)
 }
 
 // NewSet builds the collectors enabled by default, with overrides. An
@@ -301,7 +302,14 @@ func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 		s.logger.Debug("Collector interrupted", "collector", name, "node", c.Node(), "err", err)
 	case err != nil:
 		success = 0
-		s.logger.Error("Collector failed", "collector", name, "node", c.Node(), "err", err)
+		if log, suppressed := s.fails.failed(name, c.Node(), time.Now()); log {
+			s.logger.Error("Collector failed", "collector", name, "node", c.Node(), "err", err,
+				"failures_not_logged", suppressed, "next_log_after", failLogEvery)
+		}
+	default:
+		if recovered, suppressed := s.fails.succeeded(name, c.Node()); recovered {
+			s.logger.Info("Collector recovered", "collector", name, "node", c.Node(), "failures_not_logged", suppressed)
+		}
 	}
 	label := []Label{{"collector", name}}
 	for i := range samples {
