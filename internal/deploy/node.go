@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -74,20 +73,11 @@ func fileMD5(ctx context.Context, c inspect.Conn, mod etf.Atom) (md5, file strin
 	if err != nil || path == "" || filepath.Ext(path) != ".beam" { // non_existing, preloaded, cover_compiled
 		return "", "", nil
 	}
-	r, err := c.Call(ctx, "beam_lib", "md5", charlist(path))
+	_, md5, err = inspect.FileMD5(ctx, c, path)
 	if err != nil {
-		return "", "", err
+		return "", path, nil // unreadable or not object code: no backup from it
 	}
-	t, err := etf.ToTuple(r, 2)
-	if err != nil || t[0] != etf.Atom("ok") {
-		return "", path, nil
-	}
-	mm, err := etf.ToTuple(t[1], 2)
-	if err != nil {
-		return "", path, nil
-	}
-	b, _ := mm[1].([]byte)
-	return hex.EncodeToString(b), path, nil
+	return md5, path, nil
 }
 
 // objectCode fetches the node's object code file of a module
@@ -103,7 +93,7 @@ func objectCode(ctx context.Context, c inspect.Conn, mod etf.Atom, loaded string
 	}
 	beam, _ := t[1].([]byte)
 	file, _ := etf.ToString(t[2])
-	md5, err := beamMD5(ctx, c, beam)
+	_, md5, err := inspect.BeamMD5(ctx, c, beam)
 	if err != nil {
 		return nil, "", err
 	}
@@ -114,38 +104,6 @@ func objectCode(ctx context.Context, c inspect.Conn, mod etf.Atom, loaded string
 	return beam, file, nil
 }
 
-// beamMD5 is beam_lib:md5 of object code, computed by the node.
-func beamMD5(ctx context.Context, c inspect.Conn, beam []byte) (string, error) {
-	r, err := c.Call(ctx, "beam_lib", "md5", beam)
-	if err != nil {
-		return "", err
-	}
-	t, err := etf.ToTuple(r, 2)
-	if err != nil || t[0] != etf.Atom("ok") {
-		return "", fmt.Errorf("beam_lib:md5 on %s refused the object code", c.Node())
-	}
-	mm, err := etf.ToTuple(t[1], 2)
-	if err != nil {
-		return "", fmt.Errorf("beam_lib:md5 on %s: unexpected answer", c.Node())
-	}
-	b, _ := mm[1].([]byte)
-	return hex.EncodeToString(b), nil
-}
-
-// loadedMD5 is the md5 of the module as loaded now ("" when not loaded).
-func loadedMD5(ctx context.Context, c inspect.Conn, mod etf.Atom) (string, error) {
-	loaded, err := c.Call(ctx, "erlang", "module_loaded", mod)
-	if err != nil || loaded != etf.True {
-		return "", err
-	}
-	r, err := c.Call(ctx, "erlang", "get_module_info", mod, etf.Atom("md5"))
-	if err != nil {
-		return "", err
-	}
-	b, _ := r.([]byte)
-	return hex.EncodeToString(b), nil
-}
-
 // deleteModule unloads a module the deploy added: its old code is purged
 // (killing what runs it), the current code made old and purged too.
 func deleteModule(ctx context.Context, c inspect.Conn, mod etf.Atom) error {
@@ -154,7 +112,7 @@ func deleteModule(ctx context.Context, c inspect.Conn, mod etf.Atom) error {
 			return err
 		}
 	}
-	if md5, err := loadedMD5(ctx, c, mod); err != nil || md5 != "" {
+	if md5, err := inspect.LoadedMD5(ctx, c, string(mod)); err != nil || md5 != "" {
 		return fmt.Errorf("%s is still loaded on %s after code:delete (md5 %s, %v)", mod, c.Node(), md5, err)
 	}
 	return nil
@@ -181,7 +139,7 @@ func (m *Manager) loadNode(ctx context.Context, d *Deploy, c inspect.Conn, np *N
 		if err != nil {
 			return err
 		}
-		now, err := loadedMD5(ctx, c, mod)
+		now, err := inspect.LoadedMD5(ctx, c, string(mod))
 		if err != nil {
 			return err
 		}
@@ -238,7 +196,7 @@ func (m *Manager) rollbackNode(ctx context.Context, d *Deploy, c inspect.Conn, n
 		if !ok {
 			continue // never replaced on this node
 		}
-		now, err := loadedMD5(ctx, c, mod)
+		now, err := inspect.LoadedMD5(ctx, c, string(mod))
 		if err != nil {
 			return err
 		}

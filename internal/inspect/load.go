@@ -32,22 +32,13 @@ type LoadResult struct {
 
 // PlanLoad inspects what loading the compiled module beam would do.
 func PlanLoad(ctx context.Context, c Conn, beam []byte) (*LoadPlan, error) {
-	r, err := c.Call(ctx, "beam_lib", "md5", beam)
+	name, newMD5, err := BeamMD5(ctx, c, beam)
 	if err != nil {
 		return nil, err
 	}
-	t, err := etf.ToTuple(r, 2)
-	if err != nil || t[0] != etf.Atom("ok") {
-		return nil, fmt.Errorf("not a valid .beam file: %s", text(r, c.Node()))
-	}
-	mm, err := etf.ToTuple(t[1], 2)
-	if err != nil {
-		return nil, fmt.Errorf("beam_lib:md5: %s", text(r, c.Node()))
-	}
-	mod, _ := etf.ToAtom(mm[0])
-	newMD5, _ := mm[1].([]byte)
-	p := &LoadPlan{Node: c.Node(), Module: string(mod), MD5New: hex.EncodeToString(newMD5), Lingering: []string{}}
-	if p.MD5Before, err = loadedMD5(ctx, c, mod); err != nil {
+	mod := etf.Atom(name)
+	p := &LoadPlan{Node: c.Node(), Module: name, MD5New: newMD5, Lingering: []string{}}
+	if p.MD5Before, err = LoadedMD5(ctx, c, name); err != nil {
 		return nil, err
 	}
 	p.AlreadyLoaded = p.MD5Before == p.MD5New
@@ -64,7 +55,40 @@ func PlanLoad(ctx context.Context, c Conn, beam []byte) (*LoadPlan, error) {
 	return p, nil
 }
 
-func loadedMD5(ctx context.Context, c Conn, mod etf.Atom) (string, error) {
+// BeamMD5 is the module name and md5 of object code as the node computes
+// them (beam_lib:md5: the md5 module_info(md5) has once it is loaded).
+func BeamMD5(ctx context.Context, c Conn, beam []byte) (module, md5 string, err error) {
+	return beamLibMD5(ctx, c, beam)
+}
+
+// FileMD5 is BeamMD5 of an object code file on the node (read there: no
+// object code travels).
+func FileMD5(ctx context.Context, c Conn, path string) (module, md5 string, err error) {
+	return beamLibMD5(ctx, c, charlist(path))
+}
+
+func beamLibMD5(ctx context.Context, c Conn, beamOrFile etf.Term) (module, md5 string, err error) {
+	r, err := c.Call(ctx, "beam_lib", "md5", beamOrFile)
+	if err != nil {
+		return "", "", err
+	}
+	t, err := etf.ToTuple(r, 2)
+	if err != nil || t[0] != etf.Atom("ok") {
+		return "", "", fmt.Errorf("not a valid .beam file: %s", text(r, c.Node()))
+	}
+	mm, err := etf.ToTuple(t[1], 2)
+	if err != nil {
+		return "", "", fmt.Errorf("beam_lib:md5: %s", text(r, c.Node()))
+	}
+	mod, _ := etf.ToAtom(mm[0])
+	b, _ := mm[1].([]byte)
+	return string(mod), hex.EncodeToString(b), nil
+}
+
+// LoadedMD5 is the md5 of a module as loaded on the node now ("" when it
+// is not loaded).
+func LoadedMD5(ctx context.Context, c Conn, module string) (string, error) {
+	mod := etf.Atom(module)
 	loaded, err := c.Call(ctx, "erlang", "module_loaded", mod)
 	if err != nil || loaded != etf.True {
 		return "", err
@@ -143,7 +167,7 @@ func Load(ctx context.Context, c Conn, beam []byte, filename string, force bool,
 	if t, err := etf.ToTuple(r, 2); err != nil || t[0] != etf.Atom("module") {
 		return nil, fmt.Errorf("code:load_binary of %s: %s", plan.Module, text(r, c.Node()))
 	}
-	if res.MD5After, err = loadedMD5(ctx, c, mod); err != nil {
+	if res.MD5After, err = LoadedMD5(ctx, c, plan.Module); err != nil {
 		return nil, err
 	}
 	return res, nil
