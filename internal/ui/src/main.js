@@ -13,6 +13,8 @@ import families from './pages/families.js';
 import query from './pages/query.js';
 import audit from './pages/audit.js';
 import tokens from './pages/tokens.js';
+import deploys from './pages/deploys.js';
+import deploy from './pages/deploy.js';
 import login from './pages/login.js';
 
 route('/ui', overview);
@@ -25,6 +27,8 @@ route('/ui/families', families);
 route('/ui/query', query);
 route('/ui/audit', audit);
 route('/ui/tokens', tokens);
+route('/ui/deploys', deploys);
+route('/ui/deploys/:id', deploy);
 route('/ui/login', login);
 
 const nav = [
@@ -33,6 +37,7 @@ const nav = [
   ['/ui/notifications', 'Notifications', 'viewer'],
   ['/ui/families', 'Families', 'viewer'],
   ['/ui/query', 'Query', 'viewer'],
+  ['/ui/deploys', 'Deploys', 'viewer'],
   ['/ui/audit', 'Audit', 'admin'],
   ['/ui/tokens', 'Tokens', 'admin'],
 ];

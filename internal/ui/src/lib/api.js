@@ -28,7 +28,10 @@ async function request(method, path, params, body, signal) {
   const headers = {'X-Beamctl-UI': '1', Accept: 'application/json'};
   if (method !== 'GET' && session && session.csrf_token) headers['X-CSRF-Token'] = session.csrf_token;
   let payload;
-  if (body) {
+  if (body instanceof JSONBody) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body.value);
+  } else if (body) {
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
     payload = new URLSearchParams(Object.entries(body).filter(([, v]) => v != null)).toString();
   }
@@ -46,9 +49,15 @@ async function request(method, path, params, body, signal) {
   return j.data;
 }
 
+// JSONBody marks a body sent as JSON rather than as a form.
+class JSONBody {
+  constructor(value) { this.value = value; }
+}
+
 export const api = {
   get: (path, params, signal) => request('GET', path, params, null, signal),
   post: (path, body) => request('POST', path, null, body || {}),
+  postJSON: (path, value) => request('POST', path, null, new JSONBody(value)),
   del: (path) => request('DELETE', path, null, null),
 };
 
