@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -19,7 +20,7 @@ func registerRPC(app *kingpin.Application, register func(string, command)) {
 	c := &rpcCmd{}
 	cmd := app.Command("rpc", "Call MOD:FUN(ARGS...) on a node and print the reply as an Erlang term.")
 	cmd.Arg("node", "Node name.").Required().StringVar(&c.node)
-	cmd.Arg("module", "Module.").Required().StringVar(&c.module)
+	cmd.Arg("module", "Module: erlang, or Elixir's Enum or :erlang.").Required().StringVar(&c.module)
 	cmd.Arg("function", "Function.").Required().StringVar(&c.function)
 	cmd.Arg("args", "Arguments as an Erlang list, e.g. '[process_count]' (default []). <0.54.0> is a pid on NODE.").
 		Default("[]").StringVar(&c.args)
@@ -50,7 +51,11 @@ func (c *rpcCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("write the audit log (nothing was called): %w", err)
 	}
-	reply, err := conn.Call(ctx, c.module, c.function, []etf.Term(args)...)
+	module, function := inspect.ModuleName(c.module), c.function // Elixir's Enum, :erlang
+	if a, ok := inspect.ElixirAtom(function); ok && strings.HasPrefix(function, ":") {
+		function = string(a)
+	}
+	reply, err := conn.Call(ctx, module, function, []etf.Term(args)...)
 	end(err)
 	if err != nil {
 		return err
@@ -58,7 +63,7 @@ func (c *rpcCmd) run(ctx context.Context, e *env) error {
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, map[string]any{
 			"node":   node,
-			"mfa":    fmt.Sprintf("%s:%s/%d", c.module, c.function, len(args)),
+			"mfa":    fmt.Sprintf("%s:%s/%d", module, function, len(args)),
 			"result": termJSON(reply, etf.Atom(node)),
 			"text":   termtext.FormatWith(reply, local),
 		})

@@ -56,8 +56,9 @@ func mfaText(t etf.Term, node string) string {
 type RegName string
 
 // ParsePid reads a process given as <0.54.0>, 0.54.0, 54 (meaning
-// <0.54.0>, as ectl does), <'node@host'.54.0> of node itself, or a
-// registered name. A name is returned as a RegName for the caller to
+// <0.54.0>, as ectl does), <'node@host'.54.0> of node itself, Elixir's
+// #PID<0.54.0>, or a registered name (Erlang's my_server, Elixir's
+// MyApp.Worker or :my_server). A name is returned as a RegName for the caller to
 // resolve; a pid of another node is refused, for its node name would be a
 // new atom on node.
 func ParsePid(s, node string) (etf.Term, error) {
@@ -65,6 +66,10 @@ func ParsePid(s, node string) (etf.Term, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty process")
 	}
+	if a, ok := ElixirAtom(s); ok { // MyApp.Worker, :name
+		return RegName(a), nil
+	}
+	s = strings.TrimPrefix(s, "#PID") // Elixir's #PID<0.109.0>
 	switch {
 	case strings.HasPrefix(s, "<"):
 	case s[0] >= '0' && s[0] <= '9' && strings.Count(s, ".") == 2:

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+// workerCode is an Elixir GenServer, MyApp.Worker, that blocks on its first
+// message while 5,000 more wait in its mailbox.
+const workerCode = `
+defmodule MyApp.Worker do
+  use GenServer
+  def init(state), do: {:ok, state}
+  def handle_info(:block, state) do
+    Process.sleep(:infinity)
+    {:noreply, state}
+  end
+end
+{:ok, pid} = GenServer.start(MyApp.Worker, nil, name: MyApp.Worker)
+send(pid, :block)
+for i <- 1..5000, do: send(pid, {:msg, i})
+`
+
+// TestElixirNode: on a real Elixir node (Debian's elixir runtime), the
+// GenServer with a flooded mailbox is the first of top by
+// message_queue_len, and pi opens it by its Elixir name (MyApp.Worker),
+// by :atom and by #PID<...>; rpc takes Elixir's module spellings.
+func TestElixirNode(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{Args: testnode.ElixirArgs(t), Eval: testnode.ElixirEval(workerCode)})
+	cookie := "--cookie=" + n.Cookie
+
+	var top struct {
+		Processes []struct {
+			Pid   string `json:"pid"`
+			Value int64  `json:"value"`
+			Name  string `json:"registered_name"`
+		} `json:"processes"`
+	}
+	runJSON(t, &top, cookie, "top", n.Name, "--by", "message_queue_len", "-n", "3")
+	require.NotEmpty(t, top.Processes)
+	first := top.Processes[0]
+	require.Equal(t, "Elixir.MyApp.Worker", first.Name)
+	require.GreaterOrEqual(t, first.Value, int64(5000))
+
+	type pi struct {
+		Pid             string `json:"pid"`
+		RegisteredName  string `json:"registered_name"`
+		MessageQueueLen int64  `json:"message_queue_len"`
+	}
+	elixirPid := "#PID" + first.Pid
+	for _, name := range []string{"MyApp.Worker", elixirPid, first.Pid} {
+		var got pi
+		runJSON(t, &got, cookie, "pi", n.Name, name)
+		require.Equal(t, first.Pid, got.Pid, name)
+		require.Equal(t, "Elixir.MyApp.Worker", got.RegisteredName, name)
+		require.GreaterOrEqual(t, got.MessageQueueLen, int64(5000), name)
+	}
+	code, _, stderr := run(t, cookie, "pi", n.Name, "MyApp.NoSuchWorker")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "MyApp.NoSuchWorker")
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"Enum", "count", "[[1, 2, 3]]"}, "3"},
+		{[]string{":erlang", "system_info", "[otp_release]"}, `"25"`},
+		{[]string{"String", "upcase", `[<<"beam">>]`}, `<<"BEAM">>`},
+		{[]string{":lists", ":reverse", "[[1, 2]]"}, "[2,1]"},
+	}
+	for _, tt := range tests {
+		code, out, stderr := run(t, append([]string{cookie, "rpc", n.Name}, tt.args...)...)
+		require.Zero(t, code, stderr)
+		require.Equal(t, tt.want, strings.TrimSpace(out), strings.Join(tt.args, " "))
+	}
+	var rpc struct {
+		MFA string `json:"mfa"`
+	}
+	code, out, _ := run(t, cookie, "-o", "json", "rpc", n.Name, "Enum", "count", "[[]]")
+	require.Zero(t, code)
+	require.NoError(t, json.Unmarshal([]byte(out), &rpc))
+	require.Equal(t, "Elixir.Enum:count/1", rpc.MFA)
+}
