@@ -522,7 +522,7 @@ exports:
 	require.NoError(t, err)
 	_, _ = c.Call(ctx, "gen_server", "call", etf.Atom("notif_test_pg"), etf.Atom("unexpected"))
 	require.Eventually(t, has(url.Values{"kind": {"crash_report"}, "grep": {"notif_test_pg"}}, func(n journal.Notification) bool {
-		return n.Severity == journal.Error && strings.Contains(n.Text, "pg:init/1") && strings.Contains(n.Text, "badarg") && n.Fields["mfa"] != ""
+		return n.Severity == journal.Error && strings.Contains(n.Text, "pg:init/1") && strings.Contains(n.Text, "bad argument") && n.Fields["mfa"] != ""
 	}), 10*time.Second, 50*time.Millisecond)
 
 	// Code loaded by hand, then changed: both md5s.

@@ -19,7 +19,10 @@ import (
 // filter only hands each event to it, so the logging process pays for one
 // message send, and at most Rate events a second are handed on (a flood
 // costs the node little more than counting it): the forwarder formats the
-// event (one line, at most 4,096 characters) and sends it to Dest with
+// event (its lines kept, at most 4,096 characters) and sends it, with the
+// event's small metadata (at most 32 keys, each value at most 256 words or
+// a binary of 1 KiB; not the group leader, report callback or formatter:
+// Elixir's Logger metadata such as user_id: 42 too), to Dest with
 // nosuspend and noconnect, so that a slow or gone beamctl never blocks it.
 // What is over the rate, cannot be queued (more than 1,000 events waiting)
 // or cannot be sent is counted in Drops, whose total the forwarder sends
@@ -30,7 +33,10 @@ import (
 const installLogHandler = `
 Drops = counters:new(1, []),
 Window = atomics:new(2, []),
-Keep = [pid, mfa, file, line, domain, registered_name, error_logger, time],
+Skip = [gl, report_cb, logger_formatter],
+Small = fun(V) when is_binary(V) -> byte_size(V) =< 1024;
+           (V) -> erts_debug:flat_size(V) =< 256
+        end,
 Loop = fun Loop(MRef, Reported) ->
     receive
         {'DOWN', MRef, _, _, _} -> logger:remove_handler(Id);
@@ -43,9 +49,9 @@ Loop = fun Loop(MRef, Reported) ->
             try
                 #{level := L, meta := M} = Event,
                 Text = try unicode:characters_to_binary(logger_formatter:format(Event,
-                               #{single_line => true, template => [msg], chars_limit => 4096, max_size => 4096}))
+                               #{single_line => false, template => [msg], chars_limit => 4096, max_size => 4096}))
                        catch _:_ -> <<"(event not formattable)">> end,
-                case erlang:send(Dest, {beamctl_log, L, maps:with(Keep, M), Text}, [nosuspend, noconnect]) of
+                case erlang:send(Dest, {beamctl_log, L, maps:from_list(lists:sublist([KV || {K, V} = KV <- maps:to_list(M), is_atom(K), not lists:member(K, Skip), Small(V)], 32)), Text}, [nosuspend, noconnect]) of
                     ok -> ok;
                     _ -> counters:add(Drops, 1, 1)
                 end
@@ -174,6 +180,7 @@ func logNotification(node string, msg etf.Term) (journal.Notification, bool) {
 	}
 	level, _ := t[1].(etf.Atom)
 	text, _ := etf.ToString(t[3])
+	text = strings.TrimSpace(text) // a report's lines are indented
 	n := journal.Notification{Time: time.Now(), Node: node, Kind: "log", Severity: severity(string(level)), Text: text,
 		Fields: map[string]string{"level": string(level)}}
 	local := termtext.Options{LocalNode: etf.Atom(node)}

@@ -38,6 +38,7 @@ function entry(n) {
         h('span', {class: 'text'}, n.text)),
       h('dl', {class: 'fields'},
         [['id', n.id], ['cluster', n.cluster], ['node', n.node], ['kind', n.kind], ['severity', n.severity], ['time', n.time]]
+          .concat(n.text.includes('\n') ? [['text', n.text]] : []) // a multi-line message, its lines kept
           .concat(fields).map(([k, v]) => [h('dt', {}, k), h('dd', {}, k === 'node' && v
             ? link('/ui/nodes/' + encodeURIComponent(v), v) : h('pre', {}, String(v ?? '')))]))));
 }
