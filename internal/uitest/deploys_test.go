@@ -102,6 +102,11 @@ func TestDeploysPage(t *testing.T) {
 	require.Equal(t, after, md5s(), "rolled back")
 	Axe(t, tab)
 	Screenshot(t, tab, "deploy-failed")
+	// Narrow (a phone): the page reflows, nothing wider than the screen.
+	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(390, 844)))
+	require.LessOrEqual(t, Eval[int](t, tab, `document.documentElement.scrollWidth`), 390+1, "no horizontal scroll but in tables' own wrappers")
+	Screenshot(t, tab, "deploy-failed-narrow")
+	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)))
 
 	Eval[bool](t, tab, `localStorage.setItem('beamctl-theme', 'dark'), true`)
 	require.NoError(t, chromedp.Do(tab,
