@@ -298,7 +298,7 @@ func TestDeploy(t *testing.T) {
 
 	// A bad build: dep_work:work() crashes, so crash reports rise on the
 	// canary and not on the control nodes.
-	bad := f.plan(t, depWork(t, 3, true))
+	bad := f.plan(t, "--bake", "30s", depWork(t, 3, true)) // detection takes about a second; a loaded machine must not let the canary pass first
 	require.Equal(t, deploy.BackupHeld, bad.Nodes[0].Modules[0].Backup, "v2 is held from the first deploy")
 	_, code, stderr = f.deployJSON(t, "start", bad.ID)
 	require.Zero(t, code, stderr)
