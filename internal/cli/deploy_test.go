@@ -278,7 +278,12 @@ func TestDeploy(t *testing.T) {
 		x, _, _ := f.deployJSON(t, "status", d.ID)
 		return x.Waves[0].State == "baking"
 	}, 30*time.Second, 50*time.Millisecond)
-	// The control nodes first: at no check has the canary more than them.
+	// Paused meanwhile, so that the next wave cannot start while the spike
+	// is being logged (a resume bakes the wave again, its gates counting
+	// from the wave's start). The control nodes first: at no check has the
+	// canary more than them.
+	_, code, stderr = f.deployJSON(t, "pause", d.ID)
+	require.Zero(t, code, stderr)
 	canaryName := d.Waves[0].Nodes[0]
 	spikeOrder := slices.Clone(f.conns)
 	slices.SortStableFunc(spikeOrder, func(x, y *dist.Conn) int {
@@ -289,6 +294,8 @@ func TestDeploy(t *testing.T) {
 			probeCall(t, c, "logger", "error", charlist("a spike of errors on every node"))
 		}
 	}
+	_, code, stderr = f.deployJSON(t, "resume", d.ID)
+	require.Zero(t, code, stderr)
 	d = f.wait(t, d.ID)
 	require.Equal(t, deploy.Succeeded, d.State, "%+v %v", d.Failure, d.Events)
 	spike, err := fetchNotes(f.base, map[string][]string{"kind": {"log"}, "grep": {"spike"}, "node": {d.Waves[0].Nodes[0]}})
