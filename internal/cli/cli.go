@@ -43,6 +43,7 @@ type globals struct {
 	timeout    time.Duration
 	maxMsg     int
 	output     string
+	syntax     string // auto, erlang or elixir (output.go: elixir)
 	logLevel   string
 	server     string
 	tokenFile  string
@@ -94,6 +95,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Flag("no-agent", "Never load beamctl_agent on the node: top scans with erl_eval, and the tools that need the agent (alloc, ets, leaks, stat, load --force's listing) refuse.").
 		BoolVar(&g.noAgent)
 	app.Flag("output", "Output format: table or json.").Short('o').Default("table").EnumVar(&g.output, "table", "json")
+	app.Flag("syntax", "How names, MFAs and terms print in tables: erlang, elixir, or auto (Elixir's when what is shown runs Elixir code, "+
+		"e.g. a process of an Elixir module or an rpc to one).").Default("auto").EnumVar(&g.syntax, "auto", "erlang", "elixir")
 	app.Flag("log.level", "Log level for diagnostics on stderr: debug, info, warn, error.").Default("warn").
 		EnumVar(&g.logLevel, "debug", "info", "warn", "error")
 

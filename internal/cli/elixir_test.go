@@ -71,19 +71,43 @@ func TestElixirNode(t *testing.T) {
 	}{
 		{[]string{"Enum", "count", "[[1, 2, 3]]"}, "3"},
 		{[]string{":erlang", "system_info", "[otp_release]"}, `"25"`},
-		{[]string{"String", "upcase", `[<<"beam">>]`}, `<<"BEAM">>`},
+		{[]string{"String", "upcase", `[<<"beam">>]`}, `"BEAM"`}, // an Elixir module's reply prints as Elixir's
+		{[]string{"--syntax", "erlang", "String", "upcase", `[<<"beam">>]`}, `<<"BEAM">>`},
+		{[]string{"Map", "new", `[[{user_id, 42}, {<<"k">>, [1, 2]}]]`}, `%{user_id: 42, "k" => [1, 2]}`},
+		{[]string{"--syntax", "elixir", "lists", "reverse", `[[{a, 1}]]`}, `[a: 1]`},
 		{[]string{":lists", ":reverse", "[[1, 2]]"}, "[2,1]"},
 	}
 	for _, tt := range tests {
-		code, out, stderr := run(t, append([]string{cookie, "rpc", n.Name}, tt.args...)...)
+		global, mfa := tt.args[:len(tt.args)-3], tt.args[len(tt.args)-3:] // e.g. --syntax erlang, then M F A
+		args := append(append(append([]string{cookie}, global...), "rpc", n.Name), mfa...)
+		code, out, stderr := run(t, args...)
 		require.Zero(t, code, stderr)
 		require.Equal(t, tt.want, strings.TrimSpace(out), strings.Join(tt.args, " "))
 	}
+	// Tables in Elixir's spelling: the process's pid, name and MFAs.
+	code, out, stderr := run(t, cookie, "top", n.Name, "--by", "message_queue_len", "-n", "3")
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "#PID"+first.Pid)
+	require.Contains(t, out, "MyApp.Worker ")
+	require.Contains(t, out, "Process.sleep/1")
+	code, out, stderr = run(t, cookie, "pi", n.Name, "MyApp.Worker")
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "Process #PID"+first.Pid+" (MyApp.Worker):")
+	require.Contains(t, out, "Initial call is MyApp.Worker.init/1")
+	require.Contains(t, out, "Current location is Process.sleep/1 (lib/process.ex:")
+	code, out, _ = run(t, cookie, "--syntax", "erlang", "pi", n.Name, "MyApp.Worker")
+	require.Zero(t, code)
+	require.Contains(t, out, "Process "+first.Pid+" (Elixir.MyApp.Worker):")
+
 	var rpc struct {
-		MFA string `json:"mfa"`
+		MFA        string `json:"mfa"`
+		Text       string `json:"text"`
+		TextElixir string `json:"text_elixir"`
 	}
-	code, out, _ := run(t, cookie, "-o", "json", "rpc", n.Name, "Enum", "count", "[[]]")
+	code, out, _ = run(t, cookie, "-o", "json", "rpc", n.Name, "String", "upcase", `[<<"x">>]`)
 	require.Zero(t, code)
 	require.NoError(t, json.Unmarshal([]byte(out), &rpc))
-	require.Equal(t, "Elixir.Enum:count/1", rpc.MFA)
+	require.Equal(t, "Elixir.String:upcase/1", rpc.MFA)
+	require.Equal(t, `<<"X">>`, rpc.Text, "JSON keeps both")
+	require.Equal(t, `"X"`, rpc.TextElixir)
 }

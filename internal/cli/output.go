@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -129,4 +130,27 @@ func printableList(l etf.List) (string, bool) {
 		rs[i] = r
 	}
 	return string(rs), true
+}
+
+// elixir reports whether tables print in Elixir's syntax: --syntax says,
+// or, with auto, whether what is shown runs Elixir code (hint).
+func (e *env) elixir(hint bool) bool {
+	switch e.g.syntax {
+	case "elixir":
+		return true
+	case "erlang":
+		return false
+	}
+	return hint
+}
+
+// elixirNames reports whether any of the names or MFAs is of an Elixir
+// module ('Elixir.MyApp.Worker', 'Elixir.Process':sleep/1).
+func elixirNames(names ...string) bool {
+	for _, n := range names {
+		if strings.HasPrefix(n, "Elixir.") || strings.HasPrefix(n, "'Elixir.") {
+			return true
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 type piCmd struct {
@@ -32,22 +33,31 @@ func (c *piCmd) run(ctx context.Context, e *env) error {
 	if e.g.output == "json" {
 		return writeJSON(e.stdout, pi)
 	}
-	printPI(e.stdout, pi)
+	printPI(e.stdout, pi, e.elixir(elixirNames(pi.RegisteredName, pi.InitialCall, pi.CurrentFunction)))
 	return nil
 }
 
-// printPI prints in the shape of ectl's pi (seed 000).
-func printPI(w io.Writer, pi *inspect.ProcInfo) {
+// printPI prints in the shape of ectl's pi (seed 000); ex writes names,
+// MFAs and pids as Elixir does.
+func printPI(w io.Writer, pi *inspect.ProcInfo, ex bool) {
+	spell, pid := func(s string) string { return s }, pi.Pid
+	if ex {
+		spell, pid = termtext.ElixirName, "#PID"+pi.Pid
+	}
+	frame := func(f inspect.Frame) string {
+		f.MFA = spell(f.MFA)
+		return f.String()
+	}
 	name := ""
 	if pi.RegisteredName != "" {
-		name = " (" + pi.RegisteredName + ")"
+		name = " (" + spell(pi.RegisteredName) + ")"
 	}
-	fmt.Fprintf(w, "Process %s%s:\n\n", pi.Pid, name)
+	fmt.Fprintf(w, "Process %s%s:\n\n", pid, name)
 	if pi.CurrentLocation != nil {
-		fmt.Fprintf(w, "Current location is %s\n", pi.CurrentLocation)
+		fmt.Fprintf(w, "Current location is %s\n", frame(*pi.CurrentLocation))
 	}
-	fmt.Fprintf(w, "Current function is %s\n", pi.CurrentFunction)
-	fmt.Fprintf(w, "Initial call is %s\n", pi.InitialCall)
+	fmt.Fprintf(w, "Current function is %s\n", spell(pi.CurrentFunction))
+	fmt.Fprintf(w, "Initial call is %s\n", spell(pi.InitialCall))
 	fmt.Fprintf(w, "Status is %s, priority %s, trap_exit %t\n", pi.Status, pi.Priority, pi.TrapExit)
 	fmt.Fprintf(w, "Message queue length is %d\n", pi.MessageQueueLen)
 	fmt.Fprintf(w, "Process size: %d bytes (heap=%d stack=%d total=%d)\n", pi.MemoryBytes, pi.HeapBytes, pi.StackBytes, pi.TotalHeapBytes)
@@ -58,7 +68,7 @@ func printPI(w io.Writer, pi *inspect.ProcInfo) {
 	fmt.Fprintf(w, "Monitored by: %s\n", list(pi.MonitoredBy))
 	fmt.Fprintf(w, "\nCurrent stack depth is %d:\n", len(pi.Stack))
 	for i, f := range pi.Stack {
-		fmt.Fprintf(w, "%d: %s\n", i+1, f)
+		fmt.Fprintf(w, "%d: %s\n", i+1, frame(f))
 	}
 	fmt.Fprintln(w, "\nDictionary")
 	for _, d := range pi.Dictionary {

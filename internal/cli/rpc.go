@@ -60,13 +60,22 @@ func (c *rpcCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	ex := e.elixir(strings.HasPrefix(module, "Elixir.")) // an Elixir module's reply, in Elixir
 	if e.g.output == "json" {
-		return writeJSON(e.stdout, map[string]any{
+		out := map[string]any{
 			"node":   node,
 			"mfa":    fmt.Sprintf("%s:%s/%d", module, function, len(args)),
 			"result": termJSON(reply, etf.Atom(node)),
 			"text":   termtext.FormatWith(reply, local),
-		})
+		}
+		if ex {
+			out["text_elixir"] = termtext.FormatElixir(reply, local)
+		}
+		return writeJSON(e.stdout, out)
+	}
+	if ex {
+		fmt.Fprintln(e.stdout, termtext.FormatElixir(reply, local))
+		return nil
 	}
 	fmt.Fprintln(e.stdout, termtext.FormatPrettyWith(reply, local))
 	return nil

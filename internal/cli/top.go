@@ -11,6 +11,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/beamctl/beamctl/internal/inspect"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 type topCmd struct {
@@ -58,7 +59,7 @@ func (c *topCmd) run(ctx context.Context, e *env) error {
 				fmt.Fprint(e.stdout, "\033[H\033[2J") // home and clear, like top
 				fmt.Fprintf(e.stdout, "%s  top %d by %s  %s\n\n", res.Node, n, by, time.Now().Format(time.TimeOnly))
 			}
-			if err := printTop(e.stdout, by, window, res.Processes); err != nil {
+			if err := printTop(e.stdout, by, window, res.Processes, e.elixir(topElixir(res.Processes))); err != nil {
 				return err
 			}
 		}
@@ -105,7 +106,22 @@ func (c *topCmd) fetcher(ctx context.Context, e *env) (func(context.Context) (*i
 	}, func() { end(last); _ = conn.Close() }, nil
 }
 
-func printTop(w io.Writer, by string, window time.Duration, entries []inspect.TopEntry) error {
+// topElixir reports whether a listing shows processes of Elixir modules.
+func topElixir(entries []inspect.TopEntry) bool {
+	for _, t := range entries {
+		if elixirNames(t.Name, t.InitialCall, t.CurrentFunction) {
+			return true
+		}
+	}
+	return false
+}
+
+// printTop writes the listing; ex writes names and MFAs as Elixir does.
+func printTop(w io.Writer, by string, window time.Duration, entries []inspect.TopEntry, ex bool) error {
+	spell := func(s string) string { return s }
+	if ex {
+		spell = termtext.ElixirName
+	}
 	col := strings.ToUpper(by)
 	if window > 0 {
 		col += " (+" + window.String() + ")"
@@ -117,7 +133,11 @@ func printTop(w io.Writer, by string, window time.Duration, entries []inspect.To
 		if name == "" {
 			name = t.InitialCall
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", t.Pid, name, t.Value, t.CurrentFunction)
+		pid := t.Pid
+		if ex {
+			pid = "#PID" + pid
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", pid, spell(name), t.Value, spell(t.CurrentFunction))
 	}
 	return tw.Flush()
 }

@@ -31,5 +31,8 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("%q: printed as %q, parsed back as %#v, want %#v", s, text, back, term)
 			}
 		}
+		if ex := FormatElixir(term, Options{LocalNode: local, MaxBytes: 4096}); len(ex) > 4096+3 {
+			t.Fatalf("%q: Elixir's text is %d bytes, over its bound", s, len(ex))
+		}
 	})
 }
