@@ -110,6 +110,12 @@ func TestDeploysPage(t *testing.T) {
 
 	Eval[bool](t, tab, `localStorage.setItem('beamctl-theme', 'dark'), true`)
 	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(s.Base+"/ui/deploys/"+id),
+		WaitText(".page-head", "succeeded"),
+	))
+	Axe(t, tab)
+	Screenshot(t, tab, "deploy-dark")
+	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(s.Base+"/ui/deploys"),
 		WaitText("main table", id),
 	))

@@ -65,8 +65,8 @@ export default {
           d.warnings.length ? h('ul', {class: 'warnings'}, d.warnings.map(w => h('li', {class: 'warning-text'}, w))) : null),
         section('Waves', h('ol', {class: 'waves'}, d.waves.map((w, i) => h('li', {class: 'wave', dataset: {state: w.state},
           'aria-current': i === d.wave && active(d.state) ? 'step' : null},
-        h('div', {class: 'row'}, h('b', {}, w.name), stateBadge(w.state),
-          w.loaded ? h('span', {class: 'muted'}, 'loaded ' + time(w.loaded)) : null),
+        h('div', {class: 'row'}, h('b', {}, w.name), stateBadge(w.state)),
+        h('div', {class: 'muted'}, w.loaded ? 'loaded ' + time(w.loaded) : 'not loaded yet'),
         h('div', {class: 'mono wave-nodes'}, w.nodes.join(', ')))))),
         section('Modules', table([
           {label: 'Module', value: m => m.module},
