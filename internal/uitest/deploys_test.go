@@ -59,6 +59,9 @@ func TestDeploysPage(t *testing.T) {
 			chromedp.Navigate(s.Base+"/ui/deploys"),
 			WaitText("main h1", "Deploys"),
 			WaitJS(`[...document.querySelectorAll('#dp-family option')].some(o => o.value === 'chat')`),
+		))
+		Screenshot(t, tab, "deploys") // the list and the plan form, light
+		require.NoError(t, chromedp.Do(tab,
 			chromedp.SetUploadFiles(`#dp-beams`, []string{filepath.Join(dir, "ui_work.beam")}),
 			chromedp.SetValue(`#dp-bake`, bake),
 			chromedp.SetValue(`#dp-every`, "250ms"),
@@ -131,6 +134,7 @@ func TestDeploysPage(t *testing.T) {
 		WaitText("main table", id),
 	))
 	require.Zero(t, Eval[int](t, viewer, `document.querySelectorAll('form.plan-form').length`))
+	Screenshot(t, viewer, "deploys-viewer")
 	require.NoError(t, chromedp.Do(viewer,
 		chromedp.Navigate(s.Base+"/ui/deploys/"+id),
 		WaitText(".page-head", "succeeded"),
