@@ -120,6 +120,13 @@ func TestFaithful(t *testing.T) {
 	for time.Now().Before(deadline) {
 		time.Sleep(2 * time.Second)
 		want, got = seriesSet(t, a, realNode.Name), seriesSet(t, a, string(simNode.Name))
+		// The process with the longest queue exists only while some
+		// process has messages waiting at the moment of a scan: on a
+		// loaded machine the real node sometimes has one, and the
+		// recording's moment decides for the simulated node.
+		for _, m := range []map[string]string{want, got} {
+			delete(m, "erlang_vm_message_queue_longest_info{cluster,name,node,pid}")
+		}
 		if len(want) > 0 && equalSets(want, got) {
 			break
 		}
