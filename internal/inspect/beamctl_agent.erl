@@ -6,11 +6,11 @@
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
          leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0, swt/1, shells/1,
-         suptree/6]).
+         suptree/6, rabbit_queues/4]).
 %% The logger handler callbacks of log_counts/0.
 -export([adding_handler/1, log/2]).
 
-version() -> 10.
+version() -> 11.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -426,3 +426,81 @@ sup_walk(Id, Pid, Type, Mods, Level, Left, #{kids := MaxKids, timeout := Timeout
 sup_reason({R, _}) when is_atom(R) -> R;
 sup_reason(R) when is_atom(R) -> R;
 sup_reason(_) -> error.
+
+%% rabbit_queues(N, Limit, BudgetMs, CallMs): RabbitMQ's queues on this
+%% node, as {Source, Scanned, Unanswered, Sums, Top}. When the broker collects
+%% statistics (collect_statistics is coarse or fine: the management or the
+%% prometheus plugin sets it), Source is stats and the first Limit queues
+%% are read from rabbit_core_metrics' ETS tables, which no queue process
+%% is asked for. Otherwise Source is calls: each local queue among the first
+%% Limit rows of rabbit_queue is asked for its info (rabbitmqctl
+%% list_queues' call), each call waiting at most CallMs, and no queue is
+%% asked after BudgetMs (Unanswered counts the calls that failed or timed
+%% out: a hibernating queue holding many messages can take a while to wake up). Sums is {Ready, Unacked, Consumers, Memory} over
+%% the queues scanned; Top is the union of the N largest by messages,
+%% unacked, memory and consumers, as
+%% [{VHost, Name, Type, Ready, Unacked, Consumers, Memory}].
+rabbit_queues(N, Limit, BudgetMs, CallMs) ->
+    Deadline = erlang:monotonic_time(millisecond) + BudgetMs,
+    {Source, Qs, Unanswered} =
+        case application:get_env(rabbit, collect_statistics) of
+            {ok, S} when S =:= coarse; S =:= fine -> {stats, rabbit_stats(Limit), 0};
+            _ ->
+                {L, Asked} = rabbit_calls(first(rabbit_queue, Limit), Deadline, CallMs, {[], 0}),
+                {calls, L, Asked - length(L)}
+        end,
+    Sums = lists:foldl(fun({_, _, _, R, U, C, M}, {R0, U0, C0, M0}) -> {R0 + R, U0 + U, C0 + C, M0 + M} end,
+                       {0, 0, 0, 0}, Qs),
+    Top = lists:usort(lists:append([lists:sublist(lists:reverse(lists:keysort(K, Qs)), N) || K <- [4, 5, 6, 7]]
+                                   ++ [lists:sublist(lists:reverse(lists:sort(
+                                                       fun(A, B) -> element(4, A) + element(5, A) =< element(4, B) + element(5, B) end, Qs)), N)])),
+    {Source, length(Qs), Unanswered, Sums, Top}.
+
+first(Tab, Limit) ->
+    case ets:select(Tab, [{'_', [], ['$_']}], Limit) of
+        {L, _} -> L;
+        '$end_of_table' -> []
+    end.
+
+rabbit_stats(Limit) ->
+    lists:map(fun({{resource, V, queue, Name} = Q, Ready, Unacked, _, _}) ->
+                      Props = case ets:lookup(queue_metrics, Q) of
+                                  [{_, P, _}] -> P;
+                                  _ -> []
+                              end,
+                      {V, Name, proplists:get_value(type, Props, classic), Ready, Unacked,
+                       proplists:get_value(consumers, Props, 0), proplists:get_value(memory, Props, 0)}
+              end, first(queue_coarse_metrics, Limit)).
+
+rabbit_calls([], _, _, Acc) -> Acc;
+rabbit_calls([Q | T], Deadline, CallMs, {L, Asked} = Acc) ->
+    case erlang:monotonic_time(millisecond) < Deadline of
+        false -> Acc;
+        true ->
+            case rabbit_call(Q, CallMs) of
+                remote -> rabbit_calls(T, Deadline, CallMs, Acc);
+                none -> rabbit_calls(T, Deadline, CallMs, {L, Asked + 1});
+                E -> rabbit_calls(T, Deadline, CallMs, {[E | L], Asked + 1})
+            end
+    end.
+
+rabbit_call(Q, CallMs) ->
+    Items = [name, type, messages_ready, messages_unacknowledged, consumers, memory],
+    Pid = amqqueue:get_pid(Q),
+    Reply = try
+                if is_pid(Pid), node(Pid) =:= node() -> gen_server2:call(Pid, {info, Items}, CallMs);
+                   is_tuple(Pid), element(2, Pid) =:= node() -> {ok, rabbit_amqqueue:info(Q, Items)};
+                   true -> remote
+                end
+            catch _:_ -> error
+            end,
+    case Reply of
+        {ok, [{name, {resource, V, queue, Name}}, {type, Type}, {messages_ready, R}, {messages_unacknowledged, U},
+              {consumers, C}, {memory, M}]} when is_integer(R), is_integer(U) ->
+            {V, Name, Type, R, U, num(C), num(M)};
+        remote -> remote;
+        _ -> none
+    end.
+
+num(X) when is_number(X) -> X;
+num(_) -> 0.
