@@ -102,6 +102,26 @@ var Builtins = []Builtin{
 	{Name: "logger_error_rate", Expr: `sum by (cluster, node) (rate(erlang_vm_logger_events_total{level=~"error|critical|alert|emergency"}[$window])) * 60`, Window: 5 * time.Minute,
 		Levels: []Level{{Warning, 10}, {Minor, 60}, {Major, 600}}, Hysteresis: 0.3, For: time.Minute,
 		Text: `{{.Node}} logs {{num .Value}} errors a minute.`},
+	// The products' alarms (the rabbitmq and mnesia collectors).
+	{Name: "rabbitmq_resource_alarm", Subject: "resource",
+		Expr: `label_replace(rabbitmq_alarms_memory_used_watermark, "resource", "memory", "", "")` +
+			` or label_replace(rabbitmq_alarms_free_disk_space_watermark, "resource", "disk", "", "")` +
+			` or label_replace(rabbitmq_alarms_file_descriptor_limit, "resource", "file_descriptors", "", "")`,
+		Levels: []Level{{Critical, 1}},
+		Text:   `RabbitMQ's {{.Subject}} alarm is set on {{.Node}}: every publishing connection of the cluster is blocked.`},
+	{Name: "rabbitmq_partitioned", Expr: `rabbitmq_partitions`, Levels: []Level{{Critical, 1}},
+		Text: `RabbitMQ on {{.Node}} reports a network partition from {{num .Value}} node(s): queues and their mirrors may have diverged.`},
+	{Name: "mnesia_replica_size_mismatch", Subject: "table",
+		// Per node: how far its copy stays below the largest copy of the
+		// same table with the same replica set (the replicas label keeps
+		// apart separate Mnesia clusters watched in one beamctl cluster).
+		Expr: `max by (cluster, table, replicas) (min_over_time(erlang_mnesia_tablewise_size[$window]))` +
+			` - on (cluster, table, replicas) group_right max_over_time(erlang_mnesia_tablewise_size[$window])`,
+		Window: 5 * time.Minute, Levels: []Level{{Major, 1}}, For: 5 * time.Minute,
+		Text: `The copy of Mnesia table {{.Subject}} on {{.Node}} has {{num .Value}} records fewer than another copy for $window: replicas diverged (a healed partition?).`},
+	{Name: "mnesia_lock_queue", Expr: `min_over_time(erlang_mnesia_lock_queue[$window])`, Window: 2 * time.Minute,
+		Levels: []Level{{Minor, 10}, {Major, 100}, {Critical, 1000}}, Hysteresis: 0.3,
+		Text: `{{num .Value}} Mnesia lock requests or more waited on {{.Node}} at every reading for $window: transactions queue behind held locks.`},
 }
 
 // ModelBuiltin is a built-in alarm over the server's Model: a fixed

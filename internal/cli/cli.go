@@ -127,6 +127,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	registerDeploy(app, register)
 	registerHashPassword(app, register)
 	registerAudit(app, register)
+	registerProducts(app, register)
 
 	selected, err := app.Parse(normalizeArgs(args))
 	if err != nil {

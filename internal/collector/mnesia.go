@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strings"
 
 	"github.com/beamctl/beamctl/internal/product"
 )
@@ -36,10 +38,23 @@ func (mnesiaCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) err
 	g("erlang_mnesia_local_tables", "Mnesia tables with a copy on this node.", Gauge, int64(m.LocalTables))
 	for _, t := range m.Tables {
 		lbl := Label{"table", t.Name}
-		g("erlang_mnesia_tablewise_size", "Records in each local Mnesia table.", Gauge, t.Size, lbl)
+		g("erlang_mnesia_tablewise_size", "Records in each local Mnesia table (replicas: the nodes with a copy).", Gauge, t.Size,
+			lbl, Label{"replicas", replicaSet(t.Replicas)})
 		g("erlang_mnesia_tablewise_memory_usage_bytes", "Memory of each local Mnesia table.", Gauge, t.Memory, lbl)
 		g("erlang_mnesia_table_replicas", "Nodes holding a copy of each local Mnesia table, and this copy's storage type.", Gauge,
 			int64(len(t.Replicas)), lbl, Label{"storage_type", t.StorageType})
 	}
 	return nil
+}
+
+// replicaSet names a table's replica nodes in a label: their sorted names,
+// or a hash of them when that would be long.
+func replicaSet(nodes []string) string {
+	s := strings.Join(nodes, ",")
+	if len(s) <= 200 {
+		return s
+	}
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%d nodes %x", len(nodes), h.Sum64())
 }

@@ -32,7 +32,7 @@ func ReadEjabberd(ctx context.Context, c Conn) (*Ejabberd, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("ejabberd: %w", ErrNotRunning)
+		return nil, fmt.Errorf("ejabberd is %w (no process registered as ejabberd_sup)", ErrNotRunning)
 	}
 	r, err := applyAll(ctx, c, []call{
 		{"ejabberd_sm", "connected_users_number", nil},

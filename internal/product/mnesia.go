@@ -46,7 +46,7 @@ func ReadMnesia(ctx context.Context, c Conn) (*Mnesia, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("Mnesia: %w", ErrNotRunning)
+		return nil, fmt.Errorf("Mnesia is %w (no process registered as mnesia_locker)", ErrNotRunning)
 	}
 	info := func(item etf.Atom) call { return call{"mnesia", "system_info", []etf.Term{item}} }
 	r, err := applyAll(ctx, c, []call{

@@ -107,7 +107,7 @@ func ReadRabbitMQ(ctx context.Context, c Conn, o RabbitOptions) (*RabbitMQ, erro
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("RabbitMQ: %w", ErrNotRunning)
+		return nil, fmt.Errorf("RabbitMQ is %w (no process registered as rabbit_sup)", ErrNotRunning)
 	}
 	size := func(tab etf.Atom) call { return call{"ets", "info", []etf.Term{tab, etf.Atom("size")}} }
 	calls := []call{

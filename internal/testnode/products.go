@@ -1,0 +1,173 @@
+package testnode
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/beamctl/beamctl/internal/erlnode"
+)
+
+// RabbitMQ is a RabbitMQ broker (Debian's rabbitmq-server) owned by a test.
+type RabbitMQ struct {
+	Name     string // its node name, rabbit-style: rmq…@host
+	Cookie   string
+	AMQPPort int
+	env      []string
+}
+
+// rabbitServer is Debian's script that runs the broker in the foreground.
+const rabbitServer = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+// StartRabbitMQ starts a broker of its own (its own cookie, ports, Mnesia
+// and log directories, no plugins) and waits until it runs; it is stopped
+// when the test ends. The test fails when rabbitmq-server is not installed
+// (make deps installs it).
+func StartRabbitMQ(t testing.TB) *RabbitMQ {
+	t.Helper()
+	ErlPath(t)
+	if _, err := os.Stat(rabbitServer); err != nil {
+		t.Fatalf("%s not found: this test needs Debian's rabbitmq-server (run `make test`, which installs it): %v", rabbitServer, err)
+	}
+	dir := t.TempDir()
+	r := &RabbitMQ{Name: erlnode.RandomName("rmq") + "@" + ShortHost(), Cookie: erlnode.RandomName("cookie"), AMQPPort: freePort(t)}
+	home, err := erlnode.CookieHome(dir, r.Cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ name, text string }{{"enabled_plugins", "[]."}, {"rabbitmq.conf", "loopback_users.guest = true\n"}} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.env = append(os.Environ(), "HOME="+home,
+		"RABBITMQ_NODENAME="+r.Name,
+		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
+		fmt.Sprintf("RABBITMQ_NODE_PORT=%d", r.AMQPPort),
+		fmt.Sprintf("RABBITMQ_DIST_PORT=%d", freePort(t)),
+		"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
+		"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
+		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
+		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq"),
+		"RABBITMQ_PID_FILE="+filepath.Join(dir, "rabbit.pid"))
+	cmd := exec.Command(rabbitServer)
+	cmd.Env, cmd.Dir = r.env, dir
+	var out erlnode.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the script's erl is killed with it
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start rabbitmq-server: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		if t.Failed() {
+			t.Logf("output of RabbitMQ %s:\n%s", r.Name, out.String())
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), "Starting broker... completed") {
+		select {
+		case <-exited:
+			t.Fatalf("RabbitMQ %s exited while starting:\n%s", r.Name, out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("RabbitMQ %s did not start within 2 minutes:\n%s", r.Name, out.String())
+		}
+	}
+	return r
+}
+
+// AMQPURL is the URL of the broker's AMQP listener (user guest, from loopback).
+func (r *RabbitMQ) AMQPURL() string { return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", r.AMQPPort) }
+
+// freePort returns a TCP port of the loopback free at the time of the call.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ejabberdLibs is where Debian's ejabberd keeps its applications (as
+// ejabberdctl sets ERL_LIBS).
+const ejabberdLibs = "/usr/lib/x86_64-linux-gnu"
+
+// Ejabberd is an ejabberd node owned by a test, with its XMPP client port.
+type Ejabberd struct {
+	*Node
+	XMPPPort int
+}
+
+// StartEjabberd starts Debian's ejabberd as a node of the test: its own
+// cookie, Mnesia directory and configuration (host localhost, a plain-text
+// client listener on a loopback port, internal authentication). The test
+// fails when ejabberd is not installed (make deps installs it).
+func StartEjabberd(t testing.TB) *Ejabberd {
+	t.Helper()
+	matches, _ := filepath.Glob(filepath.Join(ejabberdLibs, "ejabberd-*", "ebin", "ejabberd.app"))
+	if len(matches) == 0 {
+		t.Fatalf("ejabberd not found in %s: this test needs Debian's ejabberd (run `make test`, which installs it)", ejabberdLibs)
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	conf := fmt.Sprintf(`loglevel: warning
+hosts: [localhost]
+listen:
+  - {port: %d, ip: "127.0.0.1", module: ejabberd_c2s, starttls: false}
+auth_method: internal
+auth_password_format: plain
+acme: {auto: false}
+modules: {mod_roster: {}, mod_disco: {}}
+`, port)
+	cfg := filepath.Join(dir, "ejabberd.yml")
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spool := filepath.Join(dir, "spool")
+	if err := os.Mkdir(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	n := Start(t, Options{
+		Name: erlnode.RandomName("ejd"), Dir: spool,
+		Args: []string{"-mnesia", "dir", `"` + spool + `"`},
+		Env: []string{"ERL_LIBS=" + ejabberdLibs, "EJABBERD_CONFIG_PATH=" + cfg,
+			"EJABBERD_LOG_PATH=" + filepath.Join(dir, "ejabberd.log")},
+		Eval: "{ok, _} = application:ensure_all_started(ejabberd)",
+	})
+	return &Ejabberd{Node: n, XMPPPort: port}
+}
+
+// ctl runs rabbitmqctl against the broker (with its cookie).
+func (r *RabbitMQ) ctl(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "rabbitmqctl", append([]string{"-n", r.Name}, args...)...)
+	cmd.Env = r.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Ctl runs rabbitmqctl against the broker and returns its output; the
+// test fails if it fails.
+func (r *RabbitMQ) Ctl(t testing.TB, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := r.ctl(ctx, args...)
+	if err != nil {
+		t.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
