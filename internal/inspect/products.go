@@ -24,7 +24,9 @@ func init() {
 				{Name: "n", Short: 'n', Kind: ParamInt, Min: 1, Max: maxN, Default: "10", Help: "Number of queues (at most 1000)."},
 			},
 			Agent: LoadsAgent, Effect: ReadOnly, Web: true,
-			Run: func(ctx context.Context, c Conn, a Args) (any, error) { return RabbitMQ(ctx, c, a.String("by"), a.Int("n")) },
+			Run: func(ctx context.Context, c Conn, a Args) (any, error) {
+				return RabbitMQ(ctx, c, a.String("by"), a.Int("n"))
+			},
 		},
 		&Tool{
 			Name: "mnesia",

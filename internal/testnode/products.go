@@ -89,7 +89,9 @@ func StartRabbitMQ(t testing.TB) *RabbitMQ {
 }
 
 // AMQPURL is the URL of the broker's AMQP listener (user guest, from loopback).
-func (r *RabbitMQ) AMQPURL() string { return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", r.AMQPPort) }
+func (r *RabbitMQ) AMQPURL() string {
+	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", r.AMQPPort)
+}
 
 // freePort returns a TCP port of the loopback free at the time of the call.
 func freePort(t testing.TB) int {
