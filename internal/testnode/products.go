@@ -2,7 +2,9 @@ package testnode
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/beamctl/beamctl/internal/erlnode"
 )
@@ -172,4 +176,109 @@ func (r *RabbitMQ) Ctl(t testing.TB, args ...string) string {
 		t.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// Publish declares queue (not durable) on the broker and publishes n small
+// messages to it with publisher confirms, so that all n are in the queue
+// when it returns.
+func (r *RabbitMQ) Publish(t testing.TB, queue string, n int) {
+	t.Helper()
+	conn, err := amqp.Dial(r.AMQPURL())
+	if err != nil {
+		t.Fatalf("AMQP connection to %s: %v", r.Name, err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(queue, false, false, false, false, nil); err != nil {
+		t.Fatalf("declare %s: %v", queue, err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const window = 1000 // confirms awaited in batches
+	pending := make([]*amqp.DeferredConfirmation, 0, window)
+	for i := 0; i < n; i++ {
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, false, false, amqp.Publishing{Body: []byte("m")})
+		if err != nil {
+			t.Fatalf("publish to %s: %v", queue, err)
+		}
+		pending = append(pending, dc)
+		if len(pending) == window || i == n-1 {
+			for _, d := range pending {
+				if ok, err := d.WaitContext(ctx); !ok || err != nil {
+					t.Fatalf("publish to %s not confirmed: %v", queue, err)
+				}
+			}
+			pending = pending[:0]
+		}
+	}
+}
+
+// Consume opens a connection that consumes from queue with a prefetch of
+// prefetch and never acknowledges, so that prefetch messages stay unacked;
+// it is closed when the test ends.
+func (r *RabbitMQ) Consume(t testing.TB, queue string, prefetch int) {
+	t.Helper()
+	conn, err := amqp.Dial(r.AMQPURL())
+	if err != nil {
+		t.Fatalf("AMQP connection to %s: %v", r.Name, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Qos(prefetch, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.Consume(queue, "", false, false, false, false, nil); err != nil {
+		t.Fatalf("consume %s: %v", queue, err)
+	}
+}
+
+// Login opens an XMPP client session on the ejabberd node as user
+// (registered with password beforehand): stream, SASL PLAIN, stream
+// again, resource binding. Closing the returned connection ends the
+// session.
+func (e *Ejabberd) Login(t testing.TB, user, password string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", e.XMPPPort), 10*time.Second)
+	if err != nil {
+		t.Fatalf("XMPP connection: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	var got strings.Builder
+	buf := make([]byte, 4096)
+	exchange := func(send, until string) {
+		t.Helper()
+		if _, err := io.WriteString(c, send); err != nil {
+			t.Fatalf("XMPP write: %v", err)
+		}
+		got.Reset()
+		for !strings.Contains(got.String(), until) {
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("XMPP: waiting for %s after %q: %v (got %q)", until, send, err, got.String())
+			}
+			got.Write(buf[:n])
+			if strings.Contains(got.String(), "<failure") || strings.Contains(got.String(), "<stream:error") {
+				t.Fatalf("XMPP: %s", got.String())
+			}
+		}
+	}
+	header := "<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' " +
+		"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+	exchange(header, "</stream:features>")
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+	exchange("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"+plain+"</auth>", "<success")
+	exchange(header, "</stream:features>")
+	exchange("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>beamctl-test</resource></bind></iq>", "</iq>")
+	_ = c.SetDeadline(time.Time{})
+	return c
 }

@@ -1,0 +1,162 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/alarm"
+	"github.com/beamctl/beamctl/internal/config"
+	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+// TestProducts runs serve against Debian's RabbitMQ and ejabberd, each
+// started by the test with its own cookie: the largest queue, the
+// connection and channel counts, a Mnesia table with its size, RabbitMQ's
+// memory alarm raised and cleared as a beamctl alarm, ejabberd's sessions
+// and registered users, and the product views of the API.
+func TestProducts(t *testing.T) {
+	t.Parallel()
+	rmq := testnode.StartRabbitMQ(t)
+	ejd := testnode.StartEjabberd(t)
+	rmq.Publish(t, "orders", 200_000)
+	rmq.Publish(t, "small", 10)
+	rmq.Publish(t, "work", 50)
+	rmq.Consume(t, "work", 5)
+
+	const evalInterval = 5 * time.Second
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 2s, discover_interval: 1s, collect_timeout: 2s}
+alarms: {interval: %s}
+clusters:
+  - name: rabbit
+    cookie: %s
+    nodes: [%s]
+  - name: xmpp
+    cookie: %s
+    nodes: [%s]
+`, evalInterval, rmq.Cookie, rmq.Name, ejd.Cookie, ejd.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	base := "http://" + srv.Addr()
+
+	value := func(query string) (float64, map[string]string, bool) {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {query}})
+		require.Equal(t, "success", r.Status, r.Error)
+		var v vector
+		require.NoError(t, json.Unmarshal(r.Data, &v))
+		if len(v.Result) == 0 {
+			return 0, nil, false
+		}
+		f, err := strconv.ParseFloat(v.Result[0].Value[1].(string), 64)
+		require.NoError(t, err)
+		return f, v.Result[0].Metric, true
+	}
+	waitValue := func(query string, ok func(float64, map[string]string) bool) {
+		t.Helper()
+		var last float64
+		var lbl map[string]string
+		require.Eventually(t, func() bool {
+			v, l, found := value(query)
+			last, lbl = v, l
+			return found && ok(v, l)
+		}, time.Minute, 200*time.Millisecond, "%s: last %v %v", query, last, lbl)
+	}
+
+	// RabbitMQ: the queue with 200,000 messages is the top queue.
+	waitValue(`topk(1, rabbitmq_detailed_queue_messages{node="`+rmq.Name+`"})`, func(v float64, l map[string]string) bool {
+		return l["queue"] == "orders" && l["vhost"] == "/" && v == 200_000
+	})
+	waitValue(`rabbitmq_detailed_queue_messages_unacked{queue="work"}`, func(v float64, _ map[string]string) bool { return v == 5 })
+	waitValue(`rabbitmq_detailed_queue_consumers{queue="work"}`, func(v float64, _ map[string]string) bool { return v == 1 })
+	waitValue(`rabbitmq_queue_messages{node="`+rmq.Name+`"}`, func(v float64, _ map[string]string) bool { return v == 200_060 })
+	waitValue(`rabbitmq_connections{node="`+rmq.Name+`"}`, func(v float64, _ map[string]string) bool { return v == 1 })
+	waitValue(`rabbitmq_channels{node="`+rmq.Name+`"}`, func(v float64, _ map[string]string) bool { return v == 1 })
+	waitValue(`rabbitmq_queues{node="`+rmq.Name+`"}`, func(v float64, _ map[string]string) bool { return v == 3 })
+	// Mnesia: RabbitMQ's queue table, one record per queue.
+	waitValue(`erlang_mnesia_tablewise_size{node="`+rmq.Name+`",table="rabbit_queue"}`, func(v float64, l map[string]string) bool {
+		return v == 3 && l["replicas"] == rmq.Name
+	})
+
+	// The API's view, by the number of messages and by consumers.
+	var view struct {
+		Connections int64 `json:"connections"`
+		Scan        struct {
+			Source string `json:"source"`
+			Top    []struct {
+				Name      string `json:"name"`
+				Ready     int64  `json:"messages_ready"`
+				Consumers int64  `json:"consumers"`
+			} `json:"top"`
+		} `json:"queue_scan"`
+	}
+	r := get(t, base, "/api/v1/nodes/"+rmq.Name+"/rabbitmq", url.Values{"n": {"2"}})
+	require.Equal(t, "success", r.Status, r.Error)
+	require.NoError(t, json.Unmarshal(r.Data, &view))
+	require.Equal(t, "calls", view.Scan.Source, "Debian's broker without plugins collects no statistics")
+	require.Len(t, view.Scan.Top, 2)
+	require.Equal(t, "orders", view.Scan.Top[0].Name)
+	require.Equal(t, int64(200_000), view.Scan.Top[0].Ready)
+	r = get(t, base, "/api/v1/nodes/"+rmq.Name+"/rabbitmq", url.Values{"by": {"consumers"}, "n": {"1"}})
+	require.NoError(t, json.Unmarshal(r.Data, &view))
+	require.Equal(t, "work", view.Scan.Top[0].Name)
+	r = get(t, base, "/api/v1/nodes/"+ejd.Name+"/rabbitmq", nil)
+	require.Equal(t, "error", r.Status)
+	require.Contains(t, r.Error, "RabbitMQ is not running on this node")
+
+	// RabbitMQ's memory alarm (rabbit_alarm, not OTP's alarm_handler)
+	// becomes a beamctl alarm within two evaluation intervals of being set,
+	// and clears when the watermark is back.
+	c, err := dist.Dial(t.Context(), rmq.Name, dist.Options{Cookie: rmq.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Call(t.Context(), "vm_memory_monitor", "set_vm_memory_high_watermark", 0.0001)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		a, err := c.Call(t.Context(), "rabbit_alarm", "get_local_alarms")
+		return err == nil && fmt.Sprint(a) != "[]"
+	}, 30*time.Second, 50*time.Millisecond, "RabbitMQ set no alarm")
+	set := time.Now()
+	// Two evaluation intervals, plus a collection round (interval and
+	// timeout) for the reading to reach the store.
+	waitSeverityWithin(t, base, "rabbitmq_resource_alarm", rmq.Name, alarm.Critical, 2*evalInterval+4*time.Second)
+	t.Logf("rabbitmq_resource_alarm raised %s after RabbitMQ set its memory alarm (evaluation interval %s)", time.Since(set).Round(time.Millisecond), evalInterval)
+	var raised *alarm.Alarm
+	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+		if x.Rule == "rabbitmq_resource_alarm" {
+			raised = &x
+		}
+	}
+	require.NotNil(t, raised)
+	require.Equal(t, "memory", raised.Subject)
+	require.Contains(t, raised.Description, "memory alarm is set on "+rmq.Name)
+	_, err = c.Call(t.Context(), "vm_memory_monitor", "set_vm_memory_high_watermark", 0.4)
+	require.NoError(t, err)
+	waitSeverityWithin(t, base, "rabbitmq_resource_alarm", rmq.Name, alarm.None, time.Minute)
+
+	// ejabberd: no session (a reading of 0, with a registered user), then
+	// one after a real XMPP login, as ejabberd's own connected_users_number
+	// counts it, and none once the client has gone.
+	e, err := dist.Dial(t.Context(), ejd.Name, dist.Options{Cookie: ejd.Cookie})
+	require.NoError(t, err)
+	defer e.Close()
+	_, err = e.Call(t.Context(), "ejabberd_auth", "try_register", []byte("alice"), []byte("localhost"), []byte("secret-pw"))
+	require.NoError(t, err)
+	waitValue(`ejabberd_registered_users{node="`+ejd.Name+`",host="localhost"}`, func(v float64, _ map[string]string) bool { return v == 1 })
+	waitValue(`ejabberd_sessions{node="`+ejd.Name+`"}`, func(v float64, _ map[string]string) bool { return v == 0 })
+	login := ejd.Login(t, "alice", "secret-pw")
+	waitValue(`ejabberd_sessions{node="`+ejd.Name+`"}`, func(v float64, _ map[string]string) bool { return v == 1 })
+	login.Close()
+	waitValue(`ejabberd_sessions{node="`+ejd.Name+`"}`, func(v float64, _ map[string]string) bool { return v == 0 })
+	// ejabberd's Mnesia: its passwd table holds alice.
+	waitValue(`erlang_mnesia_tablewise_size{node="`+ejd.Name+`",table="passwd"}`, func(v float64, _ map[string]string) bool { return v == 1 })
+	r = get(t, base, "/api/v1/nodes/"+ejd.Name+"/mnesia", nil)
+	require.Equal(t, "success", r.Status, r.Error)
+	require.Contains(t, string(r.Data), `"name":"passwd","storage_type":"disc_only_copies","size":1`)
+}
