@@ -21,16 +21,20 @@ all: build
 # runs the 32-bit tests where the kernel cannot run 386 binaries, chromium,
 # the real browser of the web UI's tests, npm, which fetches the UI's
 # two packages (uPlot; axe-core for the tests), pinned by package-lock.json,
-# and elixir, whose runtime the Elixir nodes of the tests run.
+# elixir, whose runtime the Elixir nodes of the tests run, and
+# rabbitmq-server and ejabberd, the products the product views are tested
+# against (the tests start their own brokers and nodes; the packages'
+# services are not needed).
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go >= 1.26): https://go.dev/dl/"; exit 1; }
 	@if ! command -v erl >/dev/null || ! ls /usr/lib/erlang/lib/kernel-*/src/inet_tcp_dist.erl >/dev/null 2>&1 \
 		|| ! command -v promtool >/dev/null || ! test -x /usr/sbin/rsyslogd || ! command -v prometheus-alertmanager >/dev/null \
 		|| ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || ! command -v qemu-arm >/dev/null \
-		|| ! command -v chromium >/dev/null || ! command -v npm >/dev/null || ! command -v elixir >/dev/null; then \
-		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog, prometheus-alertmanager, faketime, qemu-user, chromium, npm and elixir with apt-get..."; \
+		|| ! command -v chromium >/dev/null || ! command -v npm >/dev/null || ! command -v elixir >/dev/null \
+		|| ! test -x /usr/lib/rabbitmq/bin/rabbitmq-server || ! ls /usr/lib/*/ejabberd-*/ebin/ejabberd.app >/dev/null 2>&1; then \
+		echo "Installing erlang-nox, erlang-src, prometheus (for promtool), rsyslog, prometheus-alertmanager, faketime, qemu-user, chromium, npm, elixir, rabbitmq-server and ejabberd with apt-get..."; \
 		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager faketime qemu-user chromium fonts-dejavu-core elixir \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends erlang-nox erlang-src prometheus rsyslog prometheus-alertmanager faketime qemu-user chromium fonts-dejavu-core elixir rabbitmq-server ejabberd \
 			$$(command -v npm >/dev/null || echo nodejs npm); \
 	fi
 

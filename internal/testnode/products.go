@@ -282,3 +282,36 @@ func (e *Ejabberd) Login(t testing.TB, user, password string) net.Conn {
 	_ = c.SetDeadline(time.Time{})
 	return c
 }
+
+// DeclareQueues declares n queues named prefix-0 … prefix-(n-1), each with
+// one message.
+func (r *RabbitMQ) DeclareQueues(t testing.TB, prefix string, n int) {
+	t.Helper()
+	conn, err := amqp.Dial(r.AMQPURL())
+	if err != nil {
+		t.Fatalf("AMQP connection to %s: %v", r.Name, err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for i := 0; i < n; i++ {
+		q := fmt.Sprintf("%s-%d", prefix, i)
+		if _, err := ch.QueueDeclare(q, false, false, false, false, nil); err != nil {
+			t.Fatalf("declare %s: %v", q, err)
+		}
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte("m")})
+		if err != nil {
+			t.Fatalf("publish to %s: %v", q, err)
+		}
+		if ok, err := dc.WaitContext(ctx); !ok || err != nil {
+			t.Fatalf("publish to %s not confirmed: %v", q, err)
+		}
+	}
+}

@@ -58,6 +58,9 @@ type ServerOptions struct {
 	Family string
 	// Web is added to the web: block (e.g. "grafana_url: http://g:3000").
 	Web string
+	// Clusters are more entries of the clusters: list (YAML indented as
+	// "  - name: ..."), e.g. a product's nodes with their own cookie.
+	Clusters string
 }
 
 var hashOnce sync.Once
@@ -101,8 +104,12 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 	if opts.Web != "" {
 		web = "\n  " + strings.ReplaceAll(strings.TrimSpace(opts.Web), "\n", "\n  ")
 	}
-	yml := fmt.Sprintf("global:\n  %s\nclusters:\n  - name: test\n    cookie: %s%s\n    nodes: [%s]\nweb:\n  roles:\n%s%s\n%s",
-		global, cookie, family, strings.Join(names, ", "), strings.Join(roles, "\n"), web, opts.Config)
+	clusters := ""
+	if opts.Clusters != "" {
+		clusters = strings.TrimRight(opts.Clusters, "\n") + "\n"
+	}
+	yml := fmt.Sprintf("global:\n  %s\nclusters:\n  - name: test\n    cookie: %s%s\n    nodes: [%s]\n%sweb:\n  roles:\n%s%s\n%s",
+		global, cookie, family, strings.Join(names, ", "), clusters, strings.Join(roles, "\n"), web, opts.Config)
 	cfg, err := config.Parse([]byte(yml), t.TempDir())
 	require.NoError(t, err, "%s", yml)
 

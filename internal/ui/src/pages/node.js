@@ -18,6 +18,7 @@ import ports from './node_ports.js';
 import msacc from './node_msacc.js';
 import leaks from './node_leaks.js';
 import {notifications, alarms} from './node_events.js';
+import {products} from './node_products.js';
 
 // The tabs: the node's events first (the default, Notifications, costs the
 // node nothing), then the tools in observer's order where it has them. A
@@ -55,7 +56,7 @@ const sevClass = {1: 'ok', 2: 'warning', 3: 'minor', 4: 'major', 5: 'critical'};
 // tabList builds the tablist and its panels; arrow keys, Home and End move
 // between tabs and Enter or Space opens one (manual activation: opening a
 // tab runs a tool on the node).
-function tabList(node, ctx) {
+function tabList(node, ctx, tabs) {
   const list = h('div', {role: 'tablist', class: 'tabs', 'aria-label': 'Node tools'});
   const panels = h('div', {class: 'tab-panels'});
   const loaded = new Set();
@@ -158,7 +159,12 @@ export default {
       }
       replace(head, facts(node, n, active));
     };
-    const t = tabList(node, ctx);
+    // The product tabs (RabbitMQ, Mnesia, ejabberd) where the collectors
+    // found the product: the tools would fail elsewhere.
+    const found = await instant(`count by (__name__) ({__name__=~"${products.map(p => p.series).join('|')}",${sel(node)}})`)
+      .then(rs => new Set(rs.map(r => r.metric.__name__)), () => new Set());
+    const shown = [...tabs.slice(0, 2), ...products.filter(p => found.has(p.series)), ...tabs.slice(2)];
+    const t = tabList(node, ctx, shown);
     root.append(
       h('h1', {class: 'node-title'}, node),
       head,
@@ -173,7 +179,7 @@ export default {
     const resize = () => list.forEach(c => c.resize());
     window.addEventListener('resize', resize);
     ctx.onLeave(() => { window.removeEventListener('resize', resize); list.forEach(c => c.destroy()); });
-    t.select(ctx.query.get('tab') || tabs[0].id, false);
+    t.select(ctx.query.get('tab') || shown[0].id, false);
     ctx.every(refreshMs, async () => {
       await Promise.all([loadHead().catch(e => replace(head, errorBox(e))), loadCharts()]);
     });
