@@ -141,7 +141,7 @@ func TestHostileRequests(t *testing.T) {
 		{"ets n below its bound", "GET", "/api/v1/nodes/nosuch@h/ets?n=0", "", 400, `n must be a whole number from 1 to 1000, not "0"`},
 		{"pi without pid", "GET", "/api/v1/nodes/nosuch@h/pi", "", 400, "pid is required"},
 		{"memory with a parameter", "GET", "/api/v1/nodes/nosuch@h/memory?n=1", "", 400, `memory takes no parameters, not "n"`},
-		{"tool the API does not run by GET", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API by GET; GET runs pi, top, memory, alloc, ets, apps, suptree; POST (admin) runs leaks, msacc`},
+		{"tool the API does not run by GET", "GET", "/api/v1/nodes/nosuch@h/leaks", "", 404, `no tool "leaks" on the API by GET; GET runs pi, top, memory, alloc, ets, apps, suptree, rabbitmq, mnesia, ejabberd; POST (admin) runs leaks, msacc`},
 		{"application environments stay off the API", "GET", "/api/v1/nodes/nosuch@h/app_env?app=kernel", "", 404, `no tool "app_env" on the API`},
 		{"unknown tool", "GET", "/api/v1/nodes/nosuch@h/nosuch", "", 404, `no tool "nosuch" on the API`},
 		{"notifications bad since", "GET", "/api/v1/notifications?since=lately", "", 400, "since: cannot parse"},
@@ -218,7 +218,7 @@ func TestToolsListing(t *testing.T) {
 			require.False(t, tool.Web, "%s changes the node: not on the API", tool.Name)
 		}
 	}
-	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "suptree", "app_env", "load", "eval"}, names)
+	require.Equal(t, []string{"pi", "top", "memory", "alloc", "leaks", "msacc", "ets", "stat", "apps", "suptree", "app_env", "load", "eval", "rabbitmq", "mnesia", "ejabberd"}, names)
 
 	top := tools[byName["top"]]
 	require.Equal(t, "unless agentless", top.Agent)
