@@ -37,15 +37,24 @@ func TestElixirNode(t *testing.T) {
 
 	var top struct {
 		Processes []struct {
-			Pid   string `json:"pid"`
-			Value int64  `json:"value"`
-			Name  string `json:"registered_name"`
+			Pid    string `json:"pid"`
+			Value  int64  `json:"value"`
+			Name   string `json:"registered_name"`
+			Elixir struct {
+				Pid             string `json:"pid"`
+				Name            string `json:"registered_name"`
+				CurrentFunction string `json:"current_function"`
+			} `json:"elixir"`
 		} `json:"processes"`
 	}
 	runJSON(t, &top, cookie, "top", n.Name, "--by", "message_queue_len", "-n", "3")
 	require.NotEmpty(t, top.Processes)
 	first := top.Processes[0]
 	require.Equal(t, "Elixir.MyApp.Worker", first.Name)
+	// The JSON has Elixir's spelling beside Erlang's.
+	require.Equal(t, "MyApp.Worker", first.Elixir.Name)
+	require.Equal(t, "#PID"+first.Pid, first.Elixir.Pid)
+	require.Equal(t, "Process.sleep/1", first.Elixir.CurrentFunction)
 	require.GreaterOrEqual(t, first.Value, int64(5000))
 
 	type pi struct {
@@ -98,6 +107,11 @@ func TestElixirNode(t *testing.T) {
 	code, out, _ = run(t, cookie, "--syntax", "erlang", "pi", n.Name, "MyApp.Worker")
 	require.Zero(t, code)
 	require.Contains(t, out, "Process "+first.Pid+" (Elixir.MyApp.Worker):")
+
+	// apps lists Elixir's own applications next to OTP's.
+	code, out, stderr = run(t, cookie, "apps", n.Name)
+	require.Zero(t, code, stderr)
+	require.Regexp(t, `(?m)^elixir\s+1\.14`, out)
 
 	var rpc struct {
 		MFA        string `json:"mfa"`

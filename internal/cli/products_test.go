@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -10,14 +11,22 @@ import (
 )
 
 // TestProductCommands runs beamctl rabbitmq, mnesia and ejabberd against
-// Debian's RabbitMQ and ejabberd started by the test.
+// Debian's RabbitMQ and ejabberd started by the test. This broker collects
+// statistics (as it does with the management or prometheus plugin), so the
+// queue scan reads them from RabbitMQ's tables (TestProducts in
+// internal/app covers the broker that collects none).
 func TestProductCommands(t *testing.T) {
 	t.Parallel()
-	rmq := testnode.StartRabbitMQ(t)
+	rmq := testnode.StartRabbitMQ(t, "collect_statistics = coarse", "collect_statistics_interval = 500")
 	ejd := testnode.StartEjabberd(t)
 	rmq.Publish(t, "big", 3000)
 	rmq.Publish(t, "small", 3)
 	rcookie, ecookie := "--cookie="+rmq.Cookie, "--cookie="+ejd.Cookie
+	// The queues publish their statistics every 500 ms.
+	require.Eventually(t, func() bool {
+		_, stdout, _ := run(t, rcookie, "rabbitmq", rmq.Name)
+		return strings.Contains(stdout, "/      big    classic  3000") && strings.Contains(stdout, "/      small  classic  3 ")
+	}, time.Minute, 200*time.Millisecond, "the statistics of both queues")
 
 	tests := []struct {
 		name string
@@ -26,7 +35,7 @@ func TestProductCommands(t *testing.T) {
 		want []string
 	}{
 		{"rabbitmq", []string{rcookie, "rabbitmq", rmq.Name}, 0, []string{
-			"RabbitMQ " + rmq.Name, "1 vhosts, 2 queues in the cluster", "resource alarms: none", "queues on this node: 2 scanned",
+			"RabbitMQ " + rmq.Name, "1 vhosts, 2 queues in the cluster", "resource alarms: none", "queues on this node: 2 scanned, read from RabbitMQ's statistics tables",
 			"VHOST  QUEUE  TYPE     MESSAGES  READY  UNACKED  CONSUMERS  MEMORY\n/      big    classic  3000      3000   0        0"}},
 		{"rabbitmq top 1 by messages", []string{rcookie, "rabbitmq", rmq.Name, "-n", "1"}, 0, []string{"/      big"}},
 		{"mnesia of RabbitMQ", []string{rcookie, "mnesia", rmq.Name}, 0, []string{"rabbit_queue ", "disc_copies", rmq.Name}},

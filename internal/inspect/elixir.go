@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // Elixir's spellings of what the tools take, read as the atoms and pids
@@ -41,4 +42,33 @@ func ModuleName(s string) string {
 		return string(a)
 	}
 	return s
+}
+
+// ElixirNames are a process's pid, registered name and MFAs as Elixir
+// writes them (#PID<0.109.0>, MyApp.Worker, Process.sleep/1).
+type ElixirNames struct {
+	Pid             string `json:"pid"`
+	RegisteredName  string `json:"registered_name,omitempty"`
+	CurrentFunction string `json:"current_function"`
+	InitialCall     string `json:"initial_call"`
+}
+
+// elixirNames spells a process's names as Elixir does when one of them is
+// of an Elixir module, and is nil otherwise: the API's JSON then has both
+// spellings where they differ.
+func elixirNames(pid, name, current, initial string) *ElixirNames {
+	isElixir := false
+	for _, s := range []string{name, current, initial} {
+		if strings.HasPrefix(s, "Elixir.") || strings.HasPrefix(s, "'Elixir.") {
+			isElixir = true
+		}
+	}
+	if !isElixir {
+		return nil
+	}
+	out := &ElixirNames{Pid: "#PID" + pid, CurrentFunction: termtext.ElixirName(current), InitialCall: termtext.ElixirName(initial)}
+	if name != "" {
+		out.RegisteredName = termtext.ElixirName(name)
+	}
+	return out
 }

@@ -49,6 +49,9 @@ type ProcInfo struct {
 	GroupLeader     string      `json:"group_leader"`
 	TrapExit        bool        `json:"trap_exit"`
 	Priority        string      `json:"priority"`
+	// Elixir spells the process's names as Elixir does, when it runs
+	// Elixir code (the fields above keep Erlang's spelling).
+	Elixir *ElixirNames `json:"elixir,omitempty"`
 }
 
 var piItems = etf.List{
@@ -146,6 +149,7 @@ func ProcessInfo(ctx context.Context, c Conn, proc etf.Term) (*ProcInfo, error) 
 			}
 		}
 	}
+	pi.Elixir = elixirNames(pi.Pid, pi.RegisteredName, pi.CurrentFunction, pi.InitialCall)
 	return pi, nil
 }
 

@@ -33,6 +33,9 @@ type TopEntry struct {
 	Name            string `json:"registered_name,omitempty"`
 	CurrentFunction string `json:"current_function"`
 	InitialCall     string `json:"initial_call"`
+	// Elixir spells the process's names as Elixir does, when it runs
+	// Elixir code (the fields above keep Erlang's spelling).
+	Elixir *ElixirNames `json:"elixir,omitempty"`
 }
 
 // Top ranks the node's processes by an attribute. The scan runs on the node
@@ -81,6 +84,7 @@ func Top(ctx context.Context, c Conn, o TopOptions) ([]TopEntry, error) {
 		if name, ok := t[2].(etf.Atom); ok && name != etf.Undefined {
 			entry.Name = string(name)
 		}
+		entry.Elixir = elixirNames(entry.Pid, entry.Name, entry.CurrentFunction, entry.InitialCall)
 		out = append(out, entry)
 	}
 	return out, nil

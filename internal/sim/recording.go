@@ -372,6 +372,7 @@ func template(first, last etf.Term, t1, t2 time.Time) etf.Term {
 			if !ok || len(al) != len(bv) {
 				return b
 			}
+			al = alignByKey(al, bv)
 			out := make(etf.List, len(bv))
 			for i := range bv {
 				out[i] = merge(al[i], bv[i])
@@ -394,6 +395,44 @@ func template(first, last etf.Term, t1, t2 time.Time) etf.Term {
 		return b
 	}
 	return merge(first, last)
+}
+
+// alignByKey reorders a, a list of tuples keyed by their first element
+// ({SchedulerId, Active, Total}), into the order of the same keys in b, so
+// that the template interpolates each entry with its own: a node may list
+// the same entries in another order in its two replies. Lists that are not
+// such tuples with the same unique keys on both sides are returned as
+// they are.
+func alignByKey(a, b etf.List) etf.List {
+	if len(a) > 2000 {
+		return a
+	}
+	key := func(t etf.Term) (etf.Term, bool) {
+		tu, ok := t.(etf.Tuple)
+		if !ok || len(tu) == 0 {
+			return nil, false
+		}
+		return tu[0], true
+	}
+	out := make(etf.List, len(b))
+	used := make([]bool, len(a))
+	for i, e := range b {
+		kb, ok := key(e)
+		if !ok {
+			return a
+		}
+		found := false
+		for j, x := range a {
+			if ka, ok := key(x); ok && !used[j] && etf.Equal(ka, kb) {
+				out[i], used[j], found = x, true, true
+				break
+			}
+		}
+		if !found {
+			return a
+		}
+	}
+	return out
 }
 
 // Replay answers calls from a recording. It is safe for concurrent use by

@@ -78,3 +78,41 @@ func TestRecordingRoundTrip(t *testing.T) {
 	require.False(t, raised)
 	require.Equal(t, etf.List{etf.Pid{Node: "sim1@127.0.0.1", ID: 5, Creation: 7}}, v)
 }
+
+// TestAlignByKey: entries keyed by their first element are paired with
+// their own entry when a node listed them in another order (scheduler
+// wall times); anything else is left as it is.
+func TestAlignByKey(t *testing.T) {
+	tup := func(xs ...int64) etf.Tuple {
+		out := make(etf.Tuple, len(xs))
+		for i, x := range xs {
+			out[i] = x
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		a, b    etf.List
+		wantKey []int64 // first elements of the result, in order
+	}{
+		{"reordered", etf.List{tup(2, 5), tup(1, 7)}, etf.List{tup(1, 70), tup(2, 50)}, []int64{1, 2}},
+		{"same order", etf.List{tup(1, 7), tup(2, 5)}, etf.List{tup(1, 70), tup(2, 50)}, []int64{1, 2}},
+		{"other keys", etf.List{tup(3, 5), tup(1, 7)}, etf.List{tup(1, 70), tup(2, 50)}, []int64{3, 1}},
+		{"not tuples", etf.List{int64(2), int64(1)}, etf.List{int64(1), int64(2)}, []int64{2, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := alignByKey(tc.a, tc.b)
+			var keys []int64
+			for _, e := range got {
+				switch v := e.(type) {
+				case etf.Tuple:
+					keys = append(keys, v[0].(int64))
+				case int64:
+					keys = append(keys, v)
+				}
+			}
+			require.Equal(t, tc.wantKey, keys)
+		})
+	}
+}

@@ -31,10 +31,10 @@ type RabbitMQ struct {
 const rabbitServer = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
 // StartRabbitMQ starts a broker of its own (its own cookie, ports, Mnesia
-// and log directories, no plugins) and waits until it runs; it is stopped
-// when the test ends. The test fails when rabbitmq-server is not installed
-// (make deps installs it).
-func StartRabbitMQ(t testing.TB) *RabbitMQ {
+// and log directories, no plugins, conf added to its rabbitmq.conf) and
+// waits until it runs; it is stopped when the test ends. The test fails
+// when rabbitmq-server is not installed (make deps installs it).
+func StartRabbitMQ(t testing.TB, conf ...string) *RabbitMQ {
 	t.Helper()
 	ErlPath(t)
 	if _, err := os.Stat(rabbitServer); err != nil {
@@ -46,7 +46,7 @@ func StartRabbitMQ(t testing.TB) *RabbitMQ {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []struct{ name, text string }{{"enabled_plugins", "[]."}, {"rabbitmq.conf", "loopback_users.guest = true\n"}} {
+	for _, f := range []struct{ name, text string }{{"enabled_plugins", "[]."}, {"rabbitmq.conf", "loopback_users.guest = true\n" + strings.Join(conf, "\n") + "\n"}} {
 		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.text), 0o600); err != nil {
 			t.Fatal(err)
 		}

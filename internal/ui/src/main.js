@@ -3,6 +3,7 @@
 import {h, replace, errorBox} from './lib/dom.js';
 import {route, start, navigate, reload} from './lib/router.js';
 import {loadSession, currentSession, logout, can} from './lib/api.js';
+import * as syntax from './lib/syntax.js';
 import overview from './pages/overview.js';
 import node from './pages/node.js';
 import proc from './pages/process.js';
@@ -61,6 +62,15 @@ function themeButton() {
   return b;
 }
 
+// syntaxSelect chooses how names, MFAs and pids are spelled (lib/syntax.js).
+function syntaxSelect() {
+  const sel = h('select', {id: 'syntax', 'aria-label': 'Syntax of names', title: 'How module names, functions and pids are spelled: auto is Elixir\'s for Elixir code',
+    onchange: () => { syntax.setChoice(sel.value); reload(); }},
+  [['auto', 'Syntax: auto'], ['erlang', 'Syntax: Erlang'], ['elixir', 'Syntax: Elixir']].map(([v, l]) =>
+    h('option', {value: v, selected: v === syntax.choice()}, l)));
+  return sel;
+}
+
 const app = document.getElementById('app');
 const main = h('main', {id: 'main', tabindex: '-1'});
 const header = h('header', {class: 'top'});
@@ -76,6 +86,7 @@ function renderHeader(path) {
       return h('li', {}, h('a', {href, 'aria-current': here ? 'page' : null}, label));
     }))) : null,
     h('div', {class: 'who'},
+      s ? syntaxSelect() : null,
       themeButton(),
       s ? h('span', {class: 'user', title: 'signed in with ' + s.method}, s.user, ' ', h('span', {class: 'badge role-' + s.role}, s.role)) : null,
       s && s.method === 'session' ? h('button', {type: 'button', class: 'ghost', onclick: async () => { await logout(); navigate('/ui/login'); }}, 'Log out') : null));

@@ -3,6 +3,7 @@
 // process.
 import {h, table, link} from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
+import * as syntax from '../lib/syntax.js';
 import {tools, param, runTool, processHref} from './node_tool.js';
 
 // The form's last values, kept while the page lives (Refresh reruns them).
@@ -22,14 +23,17 @@ export default {
     const tool = (await tools()).get('top') || {params: []};
     const by = param(tool, 'by'), n = param(tool, 'n');
     const out = h('div', {class: 'tool-out'});
-    const run = () => runTool(out, node, 'top', {by: state.by, n: state.n, window: state.window}, d => table([
-      {label: 'Pid', value: p => link(processHref(node, p.pid), p.pid), cls: () => 'mono'},
-      {label: 'Name', value: p => p.registered_name || ''},
+    const run = () => runTool(out, node, 'top', {by: state.by, n: state.n, window: state.window}, d => {
+      const sp = syntax.speller(syntax.elixir(d.processes.some(p => syntax.isElixir(p.registered_name, p.current_function, p.initial_call))));
+      return table([
+      {label: 'Pid', value: p => link(processHref(node, p.pid), sp.pid(p.pid)), cls: () => 'mono'},
+      {label: 'Name', value: p => p.registered_name ? sp.name(p.registered_name) : ''},
       {label: (d.window_seconds ? 'Δ ' : '') + d.by + (d.by === 'total_heap_size' ? ' (words)' : ''), value: p => value(d.by, p.value), num: true},
-      {label: 'Current function', value: p => p.current_function, cls: () => 'mono'},
-      {label: 'Initial call', value: p => p.initial_call, cls: () => 'mono'},
+      {label: 'Current function', value: p => sp.name(p.current_function), cls: () => 'mono'},
+      {label: 'Initial call', value: p => sp.name(p.initial_call), cls: () => 'mono'},
     ], d.processes, {caption: `Top ${d.processes.length} processes by ${d.by}` + (d.window_seconds ? ` over ${d.window_seconds} s` : ''),
-      empty: 'No processes.'}));
+      empty: 'No processes.'});
+    });
     const form = h('form', {class: 'row tool-form', onsubmit: e => {
       e.preventDefault();
       const f = new FormData(form);

@@ -8,14 +8,23 @@ import {h, replace, errorBox} from '../lib/dom.js';
 import {api} from '../lib/api.js';
 import {num} from '../lib/format.js';
 import {tools, toolPath, processHref} from './node_tool.js';
+import * as syntax from '../lib/syntax.js';
 
 const OPEN_LEVELS = 2; // supervisors open on arrival: the top two levels
 
 const state = {app: '', depth: '6', n: '50'};
 
+// sp spells the tree being shown: Elixir's way when it has Elixir modules
+// (or on request), see lib/syntax.js.
+let sp = syntax.speller(false);
+
+function hasElixir(n) {
+  return syntax.isElixir(n.id, ...(n.modules || [])) || (n.children || []).some(hasElixir);
+}
+
 function pidLink(node, pid) {
   if (!pid.startsWith('<')) return h('span', {class: 'st-pid muted'}, pid); // restarting, undefined
-  return h('a', {class: 'st-pid', href: processHref(node, pid)}, pid);
+  return h('a', {class: 'st-pid', href: processHref(node, pid)}, sp.pid(pid));
 }
 
 // marker says in words what the walk left out below n ('' when nothing).
@@ -49,14 +58,14 @@ function details(n, node) {
   return [
     ' ', pidLink(node, n.pid), ' ',
     h('span', {class: 'badge st-type'}, n.type),
-    n.modules && n.modules.length ? h('span', {class: 'st-mods muted'}, n.modules.join(', ')) : null,
+    n.modules && n.modules.length ? h('span', {class: 'st-mods muted'}, n.modules.map(sp.name).join(', ')) : null,
     n.error ? h('span', {class: 'st-error'}, n.error) : null,
   ];
 }
 
 function nodeView(n, node, level) {
   if (n.type !== 'supervisor') {
-    return h('li', {class: 'st-worker'}, h('div', {class: 'st-line'}, h('span', {class: 'st-id'}, n.id), details(n, node)));
+    return h('li', {class: 'st-worker'}, h('div', {class: 'st-line'}, h('span', {class: 'st-id'}, sp.name(n.id)), details(n, node)));
   }
   const kids = (n.children || []).map(c => nodeView(c, node, level + 1));
   const m = marker(n);
@@ -64,7 +73,7 @@ function nodeView(n, node, level) {
   if (!kids.length) kids.push(h('li', {class: 'st-more'}, n.error ? 'children unknown' : 'no children'));
   const list = h('ul', {}, kids);
   return h('li', {class: 'st-sup'},
-    h('div', {class: 'st-line'}, toggle(h('span', {class: 'st-id'}, n.id), list, level <= OPEN_LEVELS), details(n, node)),
+    h('div', {class: 'st-line'}, toggle(h('span', {class: 'st-id'}, sp.name(n.id)), list, level <= OPEN_LEVELS), details(n, node)),
     list);
 }
 
@@ -144,6 +153,7 @@ export default {
           setApps(r.applications.map(a => a.name));
           listed = true;
         } else listApps();
+        sp = syntax.speller(syntax.elixir(r.applications.some(a => a.tree && hasElixir(a.tree))));
         replace(out, r.applications.length
           ? h('ul', {class: 'st-tree', 'aria-label': 'Applications'}, r.applications.map(a => appView(a, node)))
           : h('p', {class: 'empty'}, 'No running application.'));

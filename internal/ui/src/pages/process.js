@@ -5,6 +5,7 @@
 import {h, link, section, errorBox, replace} from '../lib/dom.js';
 import {api, can, currentSession} from '../lib/api.js';
 import * as fmt from '../lib/format.js';
+import * as syntax from '../lib/syntax.js';
 
 // processHref is a process page's URL (pid or registered name).
 export function processHref(node, pid) {
@@ -22,8 +23,8 @@ function procList(node, ps) {
   return h('span', {class: 'pid-list'}, ps.map((p, i) => [i ? ', ' : '', procLink(node, p)]));
 }
 
-function frame(f) {
-  return f.file ? `${f.mfa} (${f.file}:${f.line})` : f.mfa;
+function frame(f, sp) {
+  return f.file ? `${sp.name(f.mfa)} (${f.file}:${f.line})` : sp.name(f.mfa);
 }
 
 function field(name, ...value) {
@@ -31,13 +32,15 @@ function field(name, ...value) {
 }
 
 function render(node, pi) {
-  const name = pi.registered_name ? ` (${pi.registered_name})` : '';
+  // Elixir's spelling for a process of an Elixir module (or on request).
+  const sp = syntax.speller(syntax.elixir(syntax.isElixir(pi.registered_name, pi.current_function, pi.initial_call)));
+  const name = pi.registered_name ? ` (${sp.name(pi.registered_name)})` : '';
   return [
-    section(`Process ${pi.pid}${name}`,
+    section(`Process ${sp.pid(pi.pid)}${name}`,
       h('dl', {class: 'fields pi'},
-        pi.current_location ? field('Current location', h('code', {}, frame(pi.current_location))) : null,
-        field('Current function', h('code', {}, pi.current_function)),
-        field('Initial call', h('code', {}, pi.initial_call)),
+        pi.current_location ? field('Current location', h('code', {}, frame(pi.current_location, sp))) : null,
+        field('Current function', h('code', {}, sp.name(pi.current_function))),
+        field('Initial call', h('code', {}, sp.name(pi.initial_call))),
         field('Status', pi.status, ', priority ', pi.priority, ', trap_exit ', String(pi.trap_exit)),
         field('Message queue length', fmt.num(pi.message_queue_len)),
         field('Process size', `${fmt.bytes(pi.memory_bytes)} (heap=${fmt.bytes(pi.heap_bytes)} stack=${fmt.bytes(pi.stack_bytes)} total=${fmt.bytes(pi.total_heap_bytes)})`),
@@ -48,7 +51,7 @@ function render(node, pi) {
         field('Monitored by', procList(node, pi.monitored_by)))),
     section(`Current stack depth is ${(pi.stacktrace || []).length}`,
       pi.stacktrace && pi.stacktrace.length
-        ? h('ol', {class: 'stack'}, pi.stacktrace.map(f => h('li', {}, h('code', {}, frame(f)))))
+        ? h('ol', {class: 'stack'}, pi.stacktrace.map(f => h('li', {}, h('code', {}, frame(f, sp)))))
         : h('p', {class: 'empty'}, 'No stack.')),
     section('Dictionary',
       pi.dictionary && pi.dictionary.length

@@ -1,0 +1,83 @@
+package uitest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/beamctl/beamctl/internal/testnode"
+)
+
+// elixirWorker is an Elixir GenServer, MyApp.Worker, blocked on its first
+// message while 500 more wait in its mailbox.
+const elixirWorker = `
+defmodule MyApp.Worker do
+  use GenServer
+  def init(state), do: {:ok, state}
+  def handle_info(:block, state) do
+    Process.sleep(:infinity)
+    {:noreply, state}
+  end
+end
+{:ok, pid} = GenServer.start(MyApp.Worker, nil, name: MyApp.Worker)
+send(pid, :block)
+for i <- 1..500, do: send(pid, {:msg, i})
+`
+
+// TestElixirNames opens a real Elixir node (Debian's elixir runtime): the
+// Processes tab, the Process page and the Supervision trees tab spell its
+// names, functions and pids as Elixir does (auto), and as Erlang does when
+// the header's syntax choice says so.
+func TestElixirNames(t *testing.T) {
+	s := StartServer(t, ServerOptions{NodeOptions: testnode.Options{Args: testnode.ElixirArgs(t), Eval: testnode.ElixirEval(elixirWorker)}})
+	node := s.Nodes[0].Name
+	nodePath := s.Base + "/ui/nodes/" + encodeURIComponent(node)
+	tab := Tab(t)
+	Login(t, tab, s.Base, "oscar")
+	row := `[...document.querySelectorAll('#panel-processes tbody tr')].find(r => r.textContent.includes('MyApp.Worker'))`
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(nodePath+"?tab=processes"),
+		chromedp.SetValue(`#panel-processes select[name=by]`, "message_queue_len"),
+		chromedp.Click(`#panel-processes button[type=submit]`),
+		WaitJS(`!!(`+row+`)`),
+	))
+	first := Eval[string](t, tab, row+`.textContent`)
+	require.Contains(t, first, "#PID<")
+	require.Contains(t, first, "Process.sleep/1")
+	require.NotContains(t, first, "Elixir.")
+	Axe(t, tab)
+	Screenshot(t, tab, "elixir-processes")
+
+	// The process page, opened from the row.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Click(`#panel-processes tbody a`),
+		WaitText(`main section h2`, "(MyApp.Worker)"),
+	))
+	page := Eval[string](t, tab, `document.querySelector('#pi').textContent`)
+	require.Contains(t, page, "Process #PID<")
+	require.Contains(t, page, "MyApp.Worker.init/1")
+	require.Contains(t, page, "Process.sleep/1")
+	Screenshot(t, tab, "elixir-process")
+
+	// The supervision tree of Elixir's logger application.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(nodePath+"?tab=suptree&app=logger"),
+		WaitJS(`!!document.querySelector('#panel-suptree .st-tree')`),
+	))
+	tree := Eval[string](t, tab, `document.querySelector('#panel-suptree .st-tree').textContent`)
+	require.Contains(t, tree, "Logger.")
+	require.NotContains(t, tree, "Elixir.")
+
+	// Erlang's spelling on request (kept across pages).
+	Eval[bool](t, tab, `(s => { s.value = 'erlang'; return s.dispatchEvent(new Event('change')); })(document.querySelector('#syntax'))`)
+	require.NoError(t, chromedp.Do(tab,
+		WaitJS(`localStorage.getItem('beamctl-syntax') === 'erlang'`),
+		chromedp.Navigate(nodePath+"?tab=suptree&app=logger"),
+		WaitJS(`!!document.querySelector('#panel-suptree .st-tree')`),
+	))
+	require.Contains(t, Eval[string](t, tab, `document.querySelector('#panel-suptree .st-tree').textContent`), "Elixir.Logger")
+	Eval[bool](t, tab, `localStorage.removeItem('beamctl-syntax'), true`)
+	require.False(t, strings.Contains(Eval[string](t, tab, `document.querySelector('header').textContent`), "undefined"))
+}
