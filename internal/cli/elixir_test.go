@@ -108,6 +108,14 @@ func TestElixirNode(t *testing.T) {
 	require.Zero(t, code)
 	require.Contains(t, out, "Process "+first.Pid+" (Elixir.MyApp.Worker):")
 
+	// Elixir's logger application's tree, in Elixir's spelling.
+	code, out, stderr = run(t, cookie, "suptree", n.Name, "--app", "logger")
+	require.Zero(t, code, stderr)
+	t.Logf("suptree --app logger:\n%s", out)
+	require.Contains(t, out, "Logger.")
+	require.Contains(t, out, "#PID<")
+	require.NotContains(t, out, "Elixir.")
+
 	// apps lists Elixir's own applications next to OTP's.
 	code, out, stderr = run(t, cookie, "apps", n.Name)
 	require.Zero(t, code, stderr)
