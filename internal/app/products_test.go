@@ -127,13 +127,7 @@ clusters:
 	// timeout) for the reading to reach the store.
 	waitSeverityWithin(t, base, "rabbitmq_resource_alarm", rmq.Name, alarm.Critical, 2*evalInterval+4*time.Second)
 	t.Logf("rabbitmq_resource_alarm raised %s after RabbitMQ set its memory alarm (evaluation interval %s)", time.Since(set).Round(time.Millisecond), evalInterval)
-	var raised *alarm.Alarm
-	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
-		if x.Rule == "rabbitmq_resource_alarm" {
-			raised = &x
-		}
-	}
-	require.NotNil(t, raised)
+	raised := activeAlarm(t, base, "rabbitmq_resource_alarm")
 	require.Equal(t, "memory", raised.Subject)
 	require.Contains(t, raised.Description, "memory alarm is set on "+rmq.Name)
 	_, err = c.Call(t.Context(), "vm_memory_monitor", "set_vm_memory_high_watermark", 0.4)
@@ -227,13 +221,7 @@ alarms:
 		[{atomic, ok} = mnesia:transaction(fun() -> mnesia:write({kv, 200 + K, K}) end) || K <- lists:seq(1, 3)],
 		true = net_kernel:connect_node('%s'), ok.`, b.Name, b.Name))
 	waitSeverityWithin(t, base, "mnesia_replica_size_mismatch", b.Name, alarm.Major, time.Minute)
-	var found *alarm.Alarm
-	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
-		if x.Rule == "mnesia_replica_size_mismatch" {
-			found = &x
-		}
-	}
-	require.NotNil(t, found)
+	found := activeAlarm(t, base, "mnesia_replica_size_mismatch")
 	require.Equal(t, "kv", found.Subject)
 	require.Equal(t, b.Name, found.Node, "the smaller copy's node")
 	require.Equal(t, 3.0, found.Value)
@@ -243,4 +231,16 @@ alarms:
 	// Repaired by hand (the three records written on b too): cleared.
 	evalOn(t, cb, `[ok = mnesia:dirty_write({kv, 200 + K, K}) || K <- lists:seq(1, 3)], ok.`)
 	waitSeverityWithin(t, base, "mnesia_replica_size_mismatch", b.Name, alarm.None, time.Minute)
+}
+
+// activeAlarm returns the active alarm of rule, failing the test if none is.
+func activeAlarm(t *testing.T, base, rule string) *alarm.Alarm {
+	t.Helper()
+	for _, x := range alarms(t, base, url.Values{"active": {"true"}}) {
+		if x.Rule == rule {
+			return &x
+		}
+	}
+	t.Fatalf("no active %s alarm", rule)
+	return nil
 }

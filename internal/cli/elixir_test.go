@@ -10,29 +10,13 @@ import (
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
-// workerCode is an Elixir GenServer, MyApp.Worker, that blocks on its first
-// message while 5,000 more wait in its mailbox.
-const workerCode = `
-defmodule MyApp.Worker do
-  use GenServer
-  def init(state), do: {:ok, state}
-  def handle_info(:block, state) do
-    Process.sleep(:infinity)
-    {:noreply, state}
-  end
-end
-{:ok, pid} = GenServer.start(MyApp.Worker, nil, name: MyApp.Worker)
-send(pid, :block)
-for i <- 1..5000, do: send(pid, {:msg, i})
-`
-
 // TestElixirNode: on a real Elixir node (Debian's elixir runtime), the
 // GenServer with a flooded mailbox is the first of top by
 // message_queue_len, and pi opens it by its Elixir name (MyApp.Worker),
 // by :atom and by #PID<...>; rpc takes Elixir's module spellings.
 func TestElixirNode(t *testing.T) {
 	t.Parallel()
-	n := testnode.Start(t, testnode.Options{Args: testnode.ElixirArgs(t), Eval: testnode.ElixirEval(workerCode)})
+	n := testnode.Start(t, testnode.Options{Args: testnode.ElixirArgs(t), Eval: testnode.ElixirEval(testnode.ElixirFloodedWorker(5000))})
 	cookie := "--cookie=" + n.Cookie
 
 	var top struct {
@@ -104,6 +88,7 @@ func TestElixirNode(t *testing.T) {
 	require.Contains(t, out, "Process #PID"+first.Pid+" (MyApp.Worker):")
 	require.Contains(t, out, "Initial call is MyApp.Worker.init/1")
 	require.Contains(t, out, "Current location is Process.sleep/1 (lib/process.ex:")
+	require.Contains(t, out, `:"$initial_call" = {MyApp.Worker, :init, 1}`, "the dictionary's terms in Elixir's syntax")
 	code, out, _ = run(t, cookie, "--syntax", "erlang", "pi", n.Name, "MyApp.Worker")
 	require.Zero(t, code)
 	require.Contains(t, out, "Process "+first.Pid+" (Elixir.MyApp.Worker):")

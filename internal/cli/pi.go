@@ -72,7 +72,14 @@ func printPI(w io.Writer, pi *inspect.ProcInfo, ex bool) {
 	}
 	fmt.Fprintln(w, "\nDictionary")
 	for _, d := range pi.Dictionary {
-		fmt.Fprintf(w, "  %s = %s\n", d.Key, d.Value)
+		k, v := d.Key, d.Value
+		if ex && d.KeyElixir != "" {
+			k = d.KeyElixir
+		}
+		if ex && d.ValueElixir != "" {
+			v = d.ValueElixir
+		}
+		fmt.Fprintf(w, "  %s = %s\n", k, v)
 	}
 }
 

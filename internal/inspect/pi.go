@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/beamctl/beamctl/internal/etf"
+	"github.com/beamctl/beamctl/internal/termtext"
 )
 
 // Frame is one entry of a stack trace.
@@ -25,6 +26,10 @@ func (f Frame) String() string {
 type DictEntry struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+	// KeyElixir and ValueElixir are the entry in Elixir's syntax, for a
+	// process that runs Elixir code (when they differ).
+	KeyElixir   string `json:"key_elixir,omitempty"`
+	ValueElixir string `json:"value_elixir,omitempty"`
 }
 
 // ProcInfo is what `beamctl pi` shows of one process.
@@ -138,9 +143,11 @@ func ProcessInfo(ctx context.Context, c Conn, proc etf.Term) (*ProcInfo, error) 
 	if len(pi.Stack) > 0 {
 		pi.CurrentLocation = &pi.Stack[0]
 	}
+	var dict []etf.Tuple
 	if l, err := etf.ToList(get("dictionary")); err == nil {
 		for _, e := range l {
 			if t, err := etf.ToTuple(e, 2); err == nil {
+				dict = append(dict, t)
 				pi.Dictionary = append(pi.Dictionary, DictEntry{Key: text(t[0], node), Value: text(t[1], node)})
 				// proc_lib keeps the real initial call in '$initial_call'.
 				if t[0] == etf.Atom("$initial_call") {
@@ -150,6 +157,18 @@ func ProcessInfo(ctx context.Context, c Conn, proc etf.Term) (*ProcInfo, error) 
 		}
 	}
 	pi.Elixir = elixirNames(pi.Pid, pi.RegisteredName, pi.CurrentFunction, pi.InitialCall)
+	if pi.Elixir != nil {
+		o := termtext.Options{LocalNode: etf.Atom(node)}
+		for i, t := range dict {
+			d := &pi.Dictionary[i]
+			if k := termtext.FormatElixir(t[0], o); k != d.Key {
+				d.KeyElixir = k
+			}
+			if v := termtext.FormatElixir(t[1], o); v != d.Value {
+				d.ValueElixir = v
+			}
+		}
+	}
 	return pi, nil
 }
 

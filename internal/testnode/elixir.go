@@ -1,6 +1,7 @@
 package testnode
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -38,4 +39,23 @@ func erlBinaryEscape(s string) string {
 		out = append(out, r)
 	}
 	return string(out)
+}
+
+// ElixirFloodedWorker is Elixir code (for ElixirEval) that starts a
+// GenServer registered as MyApp.Worker, blocks it on its first message
+// (in Process.sleep/1) and sends it messages more that wait in its mailbox.
+func ElixirFloodedWorker(messages int) string {
+	return fmt.Sprintf(`
+defmodule MyApp.Worker do
+  use GenServer
+  def init(state), do: {:ok, state}
+  def handle_info(:block, state) do
+    Process.sleep(:infinity)
+    {:noreply, state}
+  end
+end
+{:ok, pid} = GenServer.start(MyApp.Worker, nil, name: MyApp.Worker)
+send(pid, :block)
+for i <- 1..%d, do: send(pid, {:msg, i})
+`, messages)
 }

@@ -183,20 +183,10 @@ func (r *RabbitMQ) Ctl(t testing.TB, args ...string) string {
 // when it returns.
 func (r *RabbitMQ) Publish(t testing.TB, queue string, n int) {
 	t.Helper()
-	conn, err := amqp.Dial(r.AMQPURL())
-	if err != nil {
-		t.Fatalf("AMQP connection to %s: %v", r.Name, err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := r.confirmChannel(t)
+	defer ch.Close()
 	if _, err := ch.QueueDeclare(queue, false, false, false, false, nil); err != nil {
 		t.Fatalf("declare %s: %v", queue, err)
-	}
-	if err := ch.Confirm(false); err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -287,18 +277,8 @@ func (e *Ejabberd) Login(t testing.TB, user, password string) net.Conn {
 // one message.
 func (r *RabbitMQ) DeclareQueues(t testing.TB, prefix string, n int) {
 	t.Helper()
-	conn, err := amqp.Dial(r.AMQPURL())
-	if err != nil {
-		t.Fatalf("AMQP connection to %s: %v", r.Name, err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.Confirm(false); err != nil {
-		t.Fatal(err)
-	}
+	ch := r.confirmChannel(t)
+	defer ch.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for i := 0; i < n; i++ {
@@ -315,3 +295,30 @@ func (r *RabbitMQ) DeclareQueues(t testing.TB, prefix string, n int) {
 		}
 	}
 }
+
+// confirmChannel opens a connection and a channel in confirm mode on it;
+// its Close closes both.
+func (r *RabbitMQ) confirmChannel(t testing.TB) *confirmChan {
+	t.Helper()
+	conn, err := amqp.Dial(r.AMQPURL())
+	if err != nil {
+		t.Fatalf("AMQP connection to %s: %v", r.Name, err)
+	}
+	ch, err := conn.Channel()
+	if err == nil {
+		err = ch.Confirm(false)
+	}
+	if err != nil {
+		conn.Close()
+		t.Fatalf("AMQP channel on %s: %v", r.Name, err)
+	}
+	return &confirmChan{Channel: ch, conn: conn}
+}
+
+// confirmChan is a channel in confirm mode with its own connection.
+type confirmChan struct {
+	*amqp.Channel
+	conn *amqp.Connection
+}
+
+func (c *confirmChan) Close() { c.conn.Close() }

@@ -10,28 +10,12 @@ import (
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
-// elixirWorker is an Elixir GenServer, MyApp.Worker, blocked on its first
-// message while 500 more wait in its mailbox.
-const elixirWorker = `
-defmodule MyApp.Worker do
-  use GenServer
-  def init(state), do: {:ok, state}
-  def handle_info(:block, state) do
-    Process.sleep(:infinity)
-    {:noreply, state}
-  end
-end
-{:ok, pid} = GenServer.start(MyApp.Worker, nil, name: MyApp.Worker)
-send(pid, :block)
-for i <- 1..500, do: send(pid, {:msg, i})
-`
-
 // TestElixirNames opens a real Elixir node (Debian's elixir runtime): the
 // Processes tab, the Process page and the Supervision trees tab spell its
 // names, functions and pids as Elixir does (auto), and as Erlang does when
 // the header's syntax choice says so.
 func TestElixirNames(t *testing.T) {
-	s := StartServer(t, ServerOptions{NodeOptions: testnode.Options{Args: testnode.ElixirArgs(t), Eval: testnode.ElixirEval(elixirWorker)}})
+	s := StartServer(t, ServerOptions{NodeOptions: testnode.Options{Args: testnode.ElixirArgs(t), Eval: testnode.ElixirEval(testnode.ElixirFloodedWorker(500))}})
 	node := s.Nodes[0].Name
 	nodePath := s.Base + "/ui/nodes/" + encodeURIComponent(node)
 	tab := Tab(t)
@@ -59,6 +43,7 @@ func TestElixirNames(t *testing.T) {
 	require.Contains(t, page, "Process #PID<")
 	require.Contains(t, page, "MyApp.Worker.init/1")
 	require.Contains(t, page, "Process.sleep/1")
+	require.Contains(t, page, "{MyApp.Worker, :init, 1}", "the dictionary's terms in Elixir's syntax")
 	Screenshot(t, tab, "elixir-process")
 
 	// The supervision tree of Elixir's logger application.

@@ -33,7 +33,8 @@ function field(name, ...value) {
 
 function render(node, pi) {
   // Elixir's spelling for a process of an Elixir module (or on request).
-  const sp = syntax.speller(syntax.elixir(syntax.isElixir(pi.registered_name, pi.current_function, pi.initial_call)));
+  const ex = syntax.elixir(syntax.isElixir(pi.registered_name, pi.current_function, pi.initial_call));
+  const sp = syntax.speller(ex);
   const name = pi.registered_name ? ` (${sp.name(pi.registered_name)})` : '';
   return [
     section(`Process ${sp.pid(pi.pid)}${name}`,
@@ -57,7 +58,8 @@ function render(node, pi) {
       pi.dictionary && pi.dictionary.length
         ? h('div', {class: 'table-wrap'}, h('table', {class: 'dict'},
           h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Key'), h('th', {scope: 'col'}, 'Value'))),
-          h('tbody', {}, pi.dictionary.map(d => h('tr', {}, h('td', {}, h('pre', {}, d.key)), h('td', {}, h('pre', {}, d.value)))))))
+          h('tbody', {}, pi.dictionary.map(d => h('tr', {}, h('td', {}, h('pre', {}, (ex && d.key_elixir) || d.key)),
+            h('td', {}, h('pre', {}, (ex && d.value_elixir) || d.value)))))))
         : h('p', {class: 'empty'}, 'Empty.')),
   ];
 }
