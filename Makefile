@@ -4,7 +4,7 @@
 
 export PATH := $(PATH):/usr/local/go/bin
 GO        ?= go
-FUZZTIME  ?= 20s
+FUZZTIME  ?=
 DEMO_ARGS ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -84,14 +84,20 @@ screenshots: deps ui
 	BEAMCTL_SCREENSHOTS=$(CURDIR)/docs/ui BEAMCTL_REQUIRE_ERLANG=1 $(GO) test -count=1 -timeout 20m ./internal/uitest
 
 # fuzz runs every fuzz target for a short, bounded time.
+# fuzz runs each fuzzer for a number of executions (about 20 s each on a
+# 2-core machine), not for a duration: a -fuzztime duration races Go 1.26's
+# fuzz coordinator at its deadline (go.dev/issue/75804, fixed in Go 1.27),
+# which then fails a fuzzer that found nothing with "context deadline
+# exceeded". FUZZTIME=60s or FUZZTIME=1000x overrides every count.
+fuzztime = $(if $(FUZZTIME),$(FUZZTIME),$(1))
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/etf
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/termtext
-	$(GO) test -run '^$$' -fuzz '^FuzzFormatBounded$$' -fuzztime $(FUZZTIME) ./internal/termtext
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./internal/dist
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
-	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/journal
-	$(GO) test -run '^$$' -fuzz '^FuzzParseBeam$$' -fuzztime $(FUZZTIME) ./internal/deploy
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(call fuzztime,400000x) ./internal/etf
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(call fuzztime,150000x) ./internal/termtext
+	$(GO) test -run '^$$' -fuzz '^FuzzFormatBounded$$' -fuzztime $(call fuzztime,150000x) ./internal/termtext
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(call fuzztime,100000x) ./internal/dist
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(call fuzztime,12000x) ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(call fuzztime,30000x) ./internal/journal
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBeam$$' -fuzztime $(call fuzztime,80000x) ./internal/deploy
 
 # bench-deploy measures a slow-roll deploy of 10 modules to 6 and to 100
 # real nodes against beamctl load node by node (docs/deploy.md).

@@ -13,6 +13,7 @@ import (
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
 
@@ -23,7 +24,7 @@ import (
 // and registered users, and the product views of the API.
 func TestProducts(t *testing.T) {
 	t.Parallel()
-	rmq := testnode.StartRabbitMQ(t)
+	rmq := testnode.StartRabbitMQ(t, testnode.RabbitMQOptions{})
 	ejd := testnode.StartEjabberd(t)
 	rmq.Publish(t, "orders", 200_000)
 	rmq.Publish(t, "small", 10)
@@ -243,4 +244,55 @@ func activeAlarm(t *testing.T, base, rule string) *alarm.Alarm {
 	}
 	t.Fatalf("no active %s alarm", rule)
 	return nil
+}
+
+// TestRabbitMQPartition clusters two of Debian's brokers (rabbitmqctl
+// join_cluster), then partitions them for real: one drops its connection
+// to the other and connects again, and RabbitMQ (cluster_partition_handling
+// = ignore, its default) records the partition on both. rabbitmq_partitioned
+// is raised for both nodes; restarting one broker's application heals the
+// partition, and the alarm clears.
+func TestRabbitMQPartition(t *testing.T) {
+	t.Parallel()
+	a := testnode.StartRabbitMQ(t, testnode.RabbitMQOptions{})
+	b := testnode.StartRabbitMQ(t, testnode.RabbitMQOptions{Cookie: a.Cookie})
+	b.Ctl(t, "stop_app")
+	b.Ctl(t, "join_cluster", a.Name)
+	b.Ctl(t, "start_app")
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+global: {collect_interval: 1s, collect_timeout: 1s, discover_interval: 1s}
+alarms: {interval: 1s}
+clusters:
+  - name: rabbit
+    cookie: %s
+    nodes: [%s, %s]
+`, a.Cookie, a.Name, b.Name)), t.TempDir())
+	require.NoError(t, err)
+	srv := startApp(t, cfg, t.TempDir())
+	base := "http://" + srv.Addr()
+	require.Eventually(t, func() bool {
+		r := get(t, base, "/api/v1/query", url.Values{"query": {`rabbitmq_identity_info`}})
+		var v vector
+		require.NoError(t, json.Unmarshal(r.Data, &v))
+		return len(v.Result) == 2
+	}, time.Minute, 200*time.Millisecond, "both brokers collected")
+	require.Contains(t, a.Ctl(t, "cluster_status"), b.Name, "one RabbitMQ cluster")
+	require.Equal(t, alarm.None, activeSeverity(t, base, "rabbitmq_partitioned", ""))
+
+	c, err := dist.Dial(t.Context(), a.Name, dist.Options{Cookie: a.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = inspect.EvalWith(t.Context(), c, fmt.Sprintf(`true = erlang:disconnect_node('%s'), timer:sleep(1000),
+		true = net_kernel:connect_node('%s'), ok.`, b.Name, b.Name), nil)
+	require.NoError(t, err)
+	waitSeverityWithin(t, base, "rabbitmq_partitioned", a.Name, alarm.Critical, time.Minute)
+	waitSeverityWithin(t, base, "rabbitmq_partitioned", b.Name, alarm.Critical, time.Minute)
+	require.NotContains(t, b.Ctl(t, "cluster_status", "--formatter", "json"), `"partitions":{}`, "RabbitMQ's own view agrees")
+
+	// RabbitMQ's documented recovery: restart the application of the
+	// nodes on one side.
+	b.Ctl(t, "stop_app")
+	b.Ctl(t, "start_app")
+	waitSeverityWithin(t, base, "rabbitmq_partitioned", a.Name, alarm.None, 2*time.Minute)
+	waitSeverityWithin(t, base, "rabbitmq_partitioned", b.Name, alarm.None, 2*time.Minute)
 }

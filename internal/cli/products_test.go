@@ -17,7 +17,7 @@ import (
 // internal/app covers the broker that collects none).
 func TestProductCommands(t *testing.T) {
 	t.Parallel()
-	rmq := testnode.StartRabbitMQ(t, "collect_statistics = coarse", "collect_statistics_interval = 500")
+	rmq := testnode.StartRabbitMQ(t, testnode.RabbitMQOptions{Conf: []string{"collect_statistics = coarse", "collect_statistics_interval = 500"}})
 	ejd := testnode.StartEjabberd(t)
 	rmq.Publish(t, "big", 3000)
 	rmq.Publish(t, "small", 3)

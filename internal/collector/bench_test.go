@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
@@ -44,7 +45,6 @@ func BenchmarkCollectionCost(b *testing.B) {
 	if _, err := inspect.EnsureAgent(ctx, c); err != nil {
 		b.Fatal(err)
 	}
-	ac := WithAgent(c)
 	var fast []string
 	for _, n := range set.Names() {
 		if fastSet[n] {
@@ -59,6 +59,15 @@ func BenchmarkCollectionCost(b *testing.B) {
 		ways["collector_"+n] = []string{n}
 		order = append(order, "collector_"+n)
 	}
+	costRuns(b, c, set, order, ways)
+}
+
+// costRuns measures each way of collecting (observer_sys_info, the anchor,
+// first) on the node, as node reductions and CPU per round, and each
+// against the anchor.
+func costRuns(b *testing.B, c *dist.Conn, set *Set, order []string, ways map[string][]string) {
+	ctx := context.Background()
+	ac := WithAgent(c)
 	var obsReds, obsCPU float64
 	for _, way := range order {
 		b.Run(way, func(b *testing.B) {
@@ -113,4 +122,35 @@ func BenchmarkCollectionCost(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkProductCollectionCost measures what the product collectors cost
+// a RabbitMQ node (Debian's rabbitmq-server, no plugins: each queue is
+// asked) with 2,000 queues of one message, against observer's overview
+// on the same node in the same run: rabbitmq (counts, alarms, the queue
+// scan), mnesia (RabbitMQ's tables), ejabberd (absent: one whereis), and a
+// full round of every collector.
+func BenchmarkProductCollectionCost(b *testing.B) {
+	rmq := testnode.StartRabbitMQ(b, testnode.RabbitMQOptions{})
+	rmq.DeclareQueues(b, "cost", 2000)
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, rmq.Name, dist.Options{Cookie: rmq.Cookie})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	set, err := NewSet(nil, SetOptions{Timeout: 30 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := inspect.EnsureAgent(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	ways := map[string][]string{"beamctl_round": set.Names()}
+	order := []string{"observer_sys_info", "beamctl_round"}
+	for _, n := range []string{"rabbitmq", "mnesia", "ejabberd"} {
+		ways["collector_"+n] = []string{n}
+		order = append(order, "collector_"+n)
+	}
+	costRuns(b, c, set, order, ways)
 }

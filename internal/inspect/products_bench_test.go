@@ -20,7 +20,7 @@ import (
 // the anchor's.
 func BenchmarkRabbitMQQueues(b *testing.B) {
 	const queues = 2000
-	rmq := testnode.StartRabbitMQ(b)
+	rmq := testnode.StartRabbitMQ(b, testnode.RabbitMQOptions{})
 	rmq.DeclareQueues(b, "bench", queues)
 	ctx := context.Background()
 	c, err := dist.Dial(ctx, rmq.Name, dist.Options{Cookie: rmq.Cookie, CallTimeout: time.Minute})

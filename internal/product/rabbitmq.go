@@ -71,7 +71,7 @@ type RabbitOptions struct {
 	Top int
 	// Limit is how many queues the scan looks at (default 100,000).
 	Limit int
-	// Budget bounds the scan when it asks each queue (default 2 s), and
+	// Budget bounds the scan when it asks each queue (default 500 ms), and
 	// CallTimeout each question (default 1 s).
 	Budget, CallTimeout time.Duration
 }
@@ -84,7 +84,7 @@ func (o *RabbitOptions) defaults() {
 		o.Limit = 100_000
 	}
 	if o.Budget <= 0 {
-		o.Budget = 2 * time.Second
+		o.Budget = 500 * time.Millisecond
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = time.Second
@@ -98,8 +98,10 @@ func (o *RabbitOptions) defaults() {
 // partitions and the cluster name, and with the agent the queue scan:
 // about 1 µs per queue from the statistics tables, or one call to each
 // queue process when the broker collects none (collect_statistics = none,
-// its default without the management and prometheus plugins), bounded by
-// Limit and Budget.
+// its default without the management and prometheus plugins): measured
+// 11 µs of the node's CPU (225 reductions) per queue, so the 500 ms
+// budget covers some 40,000 queues a round and costs at most about 5 % of
+// a scheduler at the 10 s interval (BenchmarkProductCollectionCost).
 func ReadRabbitMQ(ctx context.Context, c Conn, o RabbitOptions) (*RabbitMQ, error) {
 	o.defaults()
 	ok, err := Running(ctx, c, "rabbit_sup")

@@ -30,23 +30,35 @@ type RabbitMQ struct {
 // rabbitServer is Debian's script that runs the broker in the foreground.
 const rabbitServer = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
-// StartRabbitMQ starts a broker of its own (its own cookie, ports, Mnesia
-// and log directories, no plugins, conf added to its rabbitmq.conf) and
-// waits until it runs; it is stopped when the test ends. The test fails
-// when rabbitmq-server is not installed (make deps installs it).
-func StartRabbitMQ(t testing.TB, conf ...string) *RabbitMQ {
+// RabbitMQOptions describe a broker to start.
+type RabbitMQOptions struct {
+	// Cookie is its cookie (empty: a random one); brokers that are to form
+	// a cluster share one.
+	Cookie string
+	// Conf are lines added to its rabbitmq.conf.
+	Conf []string
+}
+
+// StartRabbitMQ starts a broker of its own (its own ports, Mnesia and log
+// directories, no plugins) and waits until it runs; it is stopped when the
+// test ends. The test fails when rabbitmq-server is not installed (make
+// deps installs it).
+func StartRabbitMQ(t testing.TB, o RabbitMQOptions) *RabbitMQ {
 	t.Helper()
 	ErlPath(t)
 	if _, err := os.Stat(rabbitServer); err != nil {
 		t.Fatalf("%s not found: this test needs Debian's rabbitmq-server (run `make test`, which installs it): %v", rabbitServer, err)
 	}
 	dir := t.TempDir()
-	r := &RabbitMQ{Name: erlnode.RandomName("rmq") + "@" + ShortHost(), Cookie: erlnode.RandomName("cookie"), AMQPPort: freePort(t)}
+	if o.Cookie == "" {
+		o.Cookie = erlnode.RandomName("cookie")
+	}
+	r := &RabbitMQ{Name: erlnode.RandomName("rmq") + "@" + ShortHost(), Cookie: o.Cookie, AMQPPort: freePort(t)}
 	home, err := erlnode.CookieHome(dir, r.Cookie)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []struct{ name, text string }{{"enabled_plugins", "[]."}, {"rabbitmq.conf", "loopback_users.guest = true\n" + strings.Join(conf, "\n") + "\n"}} {
+	for _, f := range []struct{ name, text string }{{"enabled_plugins", "[]."}, {"rabbitmq.conf", "loopback_users.guest = true\n" + strings.Join(o.Conf, "\n") + "\n"}} {
 		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.text), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +171,9 @@ modules: {mod_roster: {}, mod_disco: {}}
 
 // ctl runs rabbitmqctl against the broker (with its cookie).
 func (r *RabbitMQ) ctl(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "rabbitmqctl", append([]string{"-n", r.Name}, args...)...)
+	// Debian's /usr/sbin/rabbitmqctl runs as the rabbitmq user with its
+	// home (and cookie); the script beside the server runs as us.
+	cmd := exec.CommandContext(ctx, "/usr/lib/rabbitmq/bin/rabbitmqctl", append([]string{"-n", r.Name}, args...)...)
 	cmd.Env = r.env
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -14,7 +14,7 @@ import (
 // test): its RabbitMQ tab ranks the queues, its Mnesia tab lists RabbitMQ's
 // tables; a plain OTP node has neither tab.
 func TestProductTabs(t *testing.T) {
-	rmq := testnode.StartRabbitMQ(t)
+	rmq := testnode.StartRabbitMQ(t, testnode.RabbitMQOptions{})
 	rmq.Publish(t, "orders", 20_000)
 	rmq.Publish(t, "audit", 300)
 	rmq.Consume(t, "audit", 10)
