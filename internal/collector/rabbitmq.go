@@ -16,8 +16,9 @@ func init() { registerCollector("rabbitmq", true, func() Collector { return rabb
 // queues as rabbitmq_detailed_queue_* (the plugin's per-object names),
 // connections, channels, consumers, resource alarms and partitions. On a
 // node without RabbitMQ it costs one erlang:whereis/1; on a RabbitMQ node
-// one more round trip, plus the queue scan (product.ReadRabbitMQ says what
-// that costs; it needs beamctl_agent).
+// one more round trip, plus the queue scan, which needs beamctl_agent:
+// about 11 µs of the node's CPU per queue asked when RabbitMQ collects no
+// statistics, at most a 500 ms budget a round (product.ReadRabbitMQ).
 type rabbitmqCollector struct{}
 
 func (rabbitmqCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {

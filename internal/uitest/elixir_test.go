@@ -45,6 +45,17 @@ func TestElixirNames(t *testing.T) {
 	require.Contains(t, page, "Process.sleep/1")
 	require.Contains(t, page, "{MyApp.Worker, :init, 1}", "the dictionary's terms in Elixir's syntax")
 	Screenshot(t, tab, "elixir-process")
+	// Narrow (a phone): the header with its syntax choice and the page fit.
+	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(390, 844),
+		WaitJS(`document.documentElement.scrollWidth <= 391`)), "no horizontal scroll at 390 px")
+	Screenshot(t, tab, "elixir-process-narrow")
+	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)))
+	// Dark.
+	Eval[bool](t, tab, `localStorage.setItem('beamctl-theme', 'dark'), true`)
+	require.NoError(t, chromedp.Do(tab, chromedp.Reload(), WaitText(`main section h2`, "(MyApp.Worker)")))
+	Axe(t, tab)
+	Screenshot(t, tab, "elixir-process-dark")
+	Eval[bool](t, tab, `localStorage.removeItem('beamctl-theme'), true`)
 
 	// The supervision tree of Elixir's logger application.
 	require.NoError(t, chromedp.Do(tab,
