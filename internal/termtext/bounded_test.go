@@ -119,10 +119,11 @@ func FuzzFormatBounded(f *testing.F) {
 		if 2*len(full) <= limit && len(full) <= 2*maxFormatDepth {
 			require.Equal(t, full, cut)
 		}
-		// Beyond the bound: the last atom or number (at most 1 KiB), and
-		// a marker and brackets for each sequence that was cut.
-		require.LessOrEqual(t, len(cut), limit+1024+32*strings.Count(cut, "...("), "%q", cut)
-		require.LessOrEqual(t, len(FormatPrettyWith(term, Options{MaxBytes: limit})), 4*limit+1024+32*strings.Count(cut, "...("))
+		// Beyond the bound: the last token, written whole (at most
+		// maxTokenBytes: an export of two long escaped atoms), and a
+		// marker and brackets for each sequence that was cut.
+		require.LessOrEqual(t, len(cut), limit+maxTokenBytes+32*strings.Count(cut, "...("), "%q", cut)
+		require.LessOrEqual(t, len(FormatPrettyWith(term, Options{MaxBytes: limit})), 4*limit+maxTokenBytes+32*strings.Count(cut, "...("))
 	})
 }
 

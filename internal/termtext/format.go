@@ -431,6 +431,12 @@ func (d *doc) write(b *strings.Builder) {
 	b.WriteString(map[docKind]string{docList: "]", docTuple: "}", docMap: "}"}[d.kind])
 }
 
+// maxTokenBytes is the longest text one token can print: an export fun
+// (fun M:F/A) whose module and function are 255-character atoms with every
+// character escaped or of 4 bytes in UTF-8. The bounded formatter writes a
+// token whole, so its output can pass the bound by up to this much.
+const maxTokenBytes = len("fun ") + 2*(2+255*4) + len(":/255")
+
 // quoteAtom writes an atom as io_lib:write_atom/1 does: bare when it is a
 // lowercase name that is not a reserved word, else quoted.
 func quoteAtom(s string) string {

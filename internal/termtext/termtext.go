@@ -46,6 +46,8 @@ type Options struct {
 	// "...(integer of 33554432 bits)" for an integer too long to write in
 	// full (converting a bignum to decimal costs more than linear time).
 	// FormatPretty writes at most about four times as much (indentation).
+	// The token being written when the bound is reached is written whole:
+	// at most about 2 KiB more (an export fun of two long atoms).
 	// 0 means DefaultMaxBytes; a negative value means no bound, only for
 	// terms that did not come from a node.
 	MaxBytes int

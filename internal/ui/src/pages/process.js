@@ -14,13 +14,13 @@ export function processHref(node, pid) {
 
 // procLink links a local pid (<0.X.Y>) to its page; anything else (a
 // port, a remote process, {Name, Node}) is shown as text.
-function procLink(node, p) {
-  return /^<0\.\d+\.\d+>$/.test(p) ? link(processHref(node, p), p) : h('code', {}, p);
+function procLink(node, p, sp) {
+  return /^<0\.\d+\.\d+>$/.test(p) ? link(processHref(node, p), sp.pid(p)) : h('code', {}, p);
 }
 
-function procList(node, ps) {
+function procList(node, ps, sp) {
   if (!ps || !ps.length) return h('span', {class: 'muted'}, 'none');
-  return h('span', {class: 'pid-list'}, ps.map((p, i) => [i ? ', ' : '', procLink(node, p)]));
+  return h('span', {class: 'pid-list'}, ps.map((p, i) => [i ? ', ' : '', procLink(node, p, sp)]));
 }
 
 function frame(f, sp) {
@@ -46,10 +46,10 @@ function render(node, pi) {
         field('Message queue length', fmt.num(pi.message_queue_len)),
         field('Process size', `${fmt.bytes(pi.memory_bytes)} (heap=${fmt.bytes(pi.heap_bytes)} stack=${fmt.bytes(pi.stack_bytes)} total=${fmt.bytes(pi.total_heap_bytes)})`),
         field('Reductions', String(pi.reductions)),
-        field('Group leader', procLink(node, pi.group_leader)),
-        field('Links', procList(node, pi.links)),
-        field('Monitors', procList(node, pi.monitors)),
-        field('Monitored by', procList(node, pi.monitored_by)))),
+        field('Group leader', procLink(node, pi.group_leader, sp)),
+        field('Links', procList(node, pi.links, sp)),
+        field('Monitors', procList(node, pi.monitors, sp)),
+        field('Monitored by', procList(node, pi.monitored_by, sp)))),
     section(`Current stack depth is ${(pi.stacktrace || []).length}`,
       pi.stacktrace && pi.stacktrace.length
         ? h('ol', {class: 'stack'}, pi.stacktrace.map(f => h('li', {}, h('code', {}, frame(f, sp)))))
