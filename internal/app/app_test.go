@@ -1349,10 +1349,13 @@ alarms:
 	eval(`schedule_maker ! stop, ok.`)
 	waitSeverity(t, base, "long_schedule", b.Name, alarm.None)
 
-	// 4 MB written at once to a port to cat: the pipe fills faster than
-	// cat reads, the port is busy and the writer is suspended.
-	eval(`spawn(fun() -> P = open_port({spawn, "cat >/dev/null"}, [binary, exit_status]), B = binary:copy(<<0>>, 65536),
-		[port_command(P, B) || _ <- lists:seq(1, 64)], port_close(P) end), ok.`)
+	// 4 MB written at once to a port whose program reads nothing for its
+	// first 2 s (then drains to /dev/null), three times: the pipe fills,
+	// the port's queue passes its busy limit and the writer is suspended.
+	// (With a plain cat the reader can keep up on a loaded machine, and no
+	// writer is ever suspended: that made this step flaky.)
+	eval(`spawn(fun() -> [begin P = open_port({spawn, "sleep 2; cat >/dev/null"}, [binary, exit_status]), B = binary:copy(<<0>>, 65536),
+		[port_command(P, B) || _ <- lists:seq(1, 64)], port_close(P) end || _ <- lists:seq(1, 3)] end), ok.`)
 	waitSeverity(t, base, "busy_port", b.Name, alarm.Warning)
 	waitSeverity(t, base, "busy_port", b.Name, alarm.None)
 
