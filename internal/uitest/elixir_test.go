@@ -65,6 +65,8 @@ func TestElixirNames(t *testing.T) {
 	tree := Eval[string](t, tab, `document.querySelector('#panel-suptree .st-tree').textContent`)
 	require.Contains(t, tree, "Logger.")
 	require.NotContains(t, tree, "Elixir.")
+	Axe(t, tab)
+	Screenshot(t, tab, "elixir-suptree")
 
 	// Erlang's spelling on request (kept across pages).
 	Eval[bool](t, tab, `(s => { s.value = 'erlang'; return s.dispatchEvent(new Event('change')); })(document.querySelector('#syntax'))`)
