@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/beamctl/beamctl/internal/alarm"
 	"github.com/beamctl/beamctl/internal/config"
 	"github.com/beamctl/beamctl/internal/dist"
+	"github.com/beamctl/beamctl/internal/etf"
 	"github.com/beamctl/beamctl/internal/inspect"
 	"github.com/beamctl/beamctl/internal/testnode"
 )
@@ -172,6 +174,7 @@ clusters:
   - name: mn
     cookie: %s
     nodes: [%s, %s]
+    notifications: {code_interval: 1s}
 alarms:
   interval: 1s
   builtin:
@@ -215,6 +218,23 @@ alarms:
 	require.Eventually(t, func() bool {
 		return len(query(`erlang_mnesia_tablewise_size{table="kv"} == 17`).Result) == 2
 	}, time.Minute, 200*time.Millisecond, "the waiting writes went through on both copies")
+
+	// beamctl looks for a newly started mnesia at every code poll (1 s
+	// here, 30 s by default): the partition waits until its watcher has
+	// subscribed on both nodes (mnesia's own mnesia_event is the other
+	// subscriber), or the event would be missed.
+	for _, c := range []*dist.Conn{ca, cb} {
+		require.Eventually(t, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			v, err := inspect.EvalWith(ctx, c, `length(mnesia:system_info(subscribers)).`, nil)
+			if err != nil {
+				return false
+			}
+			n, err := etf.ToInt64(v)
+			return err == nil && n == 2
+		}, time.Minute, 200*time.Millisecond, "beamctl subscribed to mnesia's system events on %s", c.Node())
+	}
 
 	// The partition: a drops its connection to b, writes three records
 	// that only its copy gets, and connects again.
