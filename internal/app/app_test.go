@@ -739,7 +739,7 @@ alarms:
 		r, err := c.Call(ctx, "logger", "get_handler_ids")
 		require.NoError(t, err)
 		return strings.Contains(fmt.Sprint(r), "beamctl_")
-	}, 10*time.Second, 50*time.Millisecond)
+	}, time.Minute, 50*time.Millisecond, "serve installed its log handler")
 	for range 3 {
 		_, err = c.Call(ctx, "gen_server", "start", etf.Tuple{etf.Atom("local"), etf.Atom("loop_pg")}, etf.Atom("pg"),
 			etf.List{etf.Atom("loop_pg")}, etf.List{})

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 
 	"github.com/beamctl/beamctl/internal/etf"
@@ -75,6 +76,32 @@ type batchedCall struct {
 	module, function string
 	args             []etf.Term
 	done             chan callResult
+	same             []*batchedCall // identical calls answered by this one
+}
+
+// deliver answers the call and the identical calls it stands for.
+func (c *batchedCall) deliver(r callResult) {
+	c.done <- r
+	for _, s := range c.same {
+		s.done <- r
+	}
+}
+
+// dedup folds identical calls (the same function and arguments, such as
+// the process table walk two collectors share) into the first of them.
+func dedup(calls []*batchedCall) []*batchedCall {
+	out := calls[:0:0]
+next:
+	for _, c := range calls {
+		for _, u := range out {
+			if u.module == c.module && u.function == c.function && reflect.DeepEqual(u.args, c.args) {
+				u.same = append(u.same, c)
+				continue next
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 type callResult struct {
@@ -129,6 +156,7 @@ func (b *batch) takeReadyLocked() []*batchedCall {
 }
 
 func (b *batch) flush(ctx context.Context, calls []*batchedCall) {
+	calls = dedup(calls)
 	if len(calls) == 1 {
 		b.one(ctx, calls[0])
 		return
@@ -164,14 +192,14 @@ func (b *batch) flush(ctx context.Context, calls []*batchedCall) {
 		return
 	}
 	for i, c := range calls {
-		c.done <- callResult{t: results[i]}
+		c.deliver(callResult{t: results[i]})
 	}
 }
 
 func (b *batch) one(ctx context.Context, c *batchedCall) {
 	b.count()
 	t, err := b.conn.Call(ctx, c.module, c.function, c.args...)
-	c.done <- callResult{t: t, err: err}
+	c.deliver(callResult{t: t, err: err})
 }
 
 func (b *batch) count() {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"math"
 	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -334,7 +336,7 @@ func TestShellMemory(t *testing.T) {
 	sh.Type(t, "Big = lists:seq(1, 1000000), ok.\n")
 	require.Eventually(t, func() bool {
 		ch := make(chan Sample, 10)
-		require.NoError(t, shellsCollector{minBytes: 8 << 20}.Update(ctx, WithAgent(c), ch))
+		require.NoError(t, shellsCollector{}.Update(ctx, WithAgent(c), ch))
 		close(ch)
 		for s := range ch {
 			if label(s, "from_node") == sh.Client && s.Value >= 8<<20 {
@@ -343,6 +345,101 @@ func TestShellMemory(t *testing.T) {
 		}
 		return false
 	}, 20*time.Second, 100*time.Millisecond)
+}
+
+// recordingConn is a real connection that notes each call it makes.
+type recordingConn struct {
+	Conn
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recordingConn) Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error) {
+	r.mu.Lock()
+	r.calls = append(r.calls, module+":"+function)
+	r.mu.Unlock()
+	return r.Conn.Call(ctx, module, function, args...)
+}
+
+func (r *recordingConn) AgentLoaded() bool { return true }
+
+// TestSharedProcessScan runs the message_queues and shells collectors in
+// one round against a real node: the batch sends their identical walk of
+// the process table once, and both collectors read it.
+func TestSharedProcessScan(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	sh := testnode.RemoteShell(t, n, "scansh")
+	sh.Type(t, "Big = lists:seq(1, 1000000), ok.\n")
+	set, err := NewSet(nil, SetOptions{})
+	require.NoError(t, err)
+	tests := []struct {
+		name       string
+		collectors []string
+		calls      []string
+	}{
+		{"both in one round", []string{"message_queues", "shells"}, []string{"beamctl_agent:proc_scan"}},
+		{"message_queues alone", []string{"message_queues"}, []string{"beamctl_agent:proc_scan"}},
+		{"shells alone", []string{"shells"}, []string{"beamctl_agent:proc_scan"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &recordingConn{Conn: c}
+			var samples []Sample
+			require.Eventually(t, func() bool { // the shell's list may still be building
+				rc.calls = nil
+				samples = set.CollectOnly(ctx, rc, tc.collectors)
+				_, found := find(samples, "erlang_vm_shell_process_memory_bytes", Label{"from_node", sh.Client})
+				return found || !slices.Contains(tc.collectors, "shells")
+			}, 20*time.Second, 100*time.Millisecond)
+			require.Equal(t, tc.calls, rc.calls)
+			for _, name := range tc.collectors {
+				s, ok := find(samples, "beamctl_collector_success", Label{"collector", name})
+				require.True(t, ok, name)
+				require.Equal(t, 1.0, s.Value, name)
+			}
+			if slices.Contains(tc.collectors, "message_queues") {
+				s, ok := find(samples, "erlang_vm_message_queue_scanned_processes")
+				require.True(t, ok)
+				require.Greater(t, s.Value, 20.0)
+			}
+		})
+	}
+}
+
+// TestPortsBothWays counts a real node's ports on the node (the agent)
+// and here (no agent): the same drivers and counts, with a socket holding
+// queued output seen both ways.
+func TestPortsBothWays(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	// A listening socket and three UDP sockets, owned by a process that stays.
+	_, err = inspect.EvalWith(ctx, c, `spawn(fun() -> {ok, _} = gen_tcp:listen(0, []),
+		[{ok, _} = gen_udp:open(0) || _ <- [1, 2, 3]], register(ports_test_owner, self()), receive stop -> ok end end), ok.`, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		r, err := c.Call(ctx, "erlang", "whereis", etf.Atom("ports_test_owner"))
+		return err == nil && r != etf.Atom("undefined")
+	}, 10*time.Second, 50*time.Millisecond)
+	onNode, err := portsOnNode(ctx, c)
+	require.NoError(t, err)
+	listed, err := portsListed(ctx, c)
+	require.NoError(t, err)
+	require.Equal(t, listed, onNode)
+	require.Equal(t, 3.0, onNode["udp_inet"].count)
+	require.GreaterOrEqual(t, onNode["tcp_inet"].count, 2.0, "the listener and the connection to beamctl")
 }
 
 func label(s Sample, name string) string {

@@ -9,30 +9,22 @@ import (
 )
 
 func init() {
-	registerCollector("message_queues", true, func() Collector { return messageQueuesCollector{limit: mqScanLimit} })
+	registerCollector("message_queues", true, func() Collector { return messageQueuesCollector{} })
 }
 
-// mqScanLimit bounds the processes one round looks at. The scan runs as
-// compiled code on the node (beamctl_agent:mq/1): about 50 ms of one
-// scheduler per million processes.
-const mqScanLimit = 1_000_000
+// messageQueuesCollector reports the message queues of all processes (up
+// to procScanLimit): messages waiting, non-empty queues, the longest queue
+// and which process has it. It needs beamctl_agent; its walk of the
+// process table is shared with the shells collector (procscan.go).
+type messageQueuesCollector struct{}
 
-// messageQueuesCollector reports the message queues of all processes
-// (up to the limit): messages waiting, non-empty queues, the longest queue
-// and which process has it. It needs beamctl_agent.
-type messageQueuesCollector struct{ limit int }
-
-func (m messageQueuesCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (messageQueuesCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: the message queue scan needs beamctl_agent (agent: false)", ErrNoData)
 	}
-	r, err := c.Call(ctx, agentModule, "mq", int64(m.limit))
+	t, _, err := procScan(ctx, c)
 	if err != nil {
 		return err
-	}
-	t, err := etf.ToTuple(r, 6)
-	if err != nil {
-		return fmt.Errorf("beamctl_agent:mq: %w", err)
 	}
 	scanned, _ := num(t[0])
 	total, _ := num(t[1])

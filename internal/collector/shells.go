@@ -9,33 +9,30 @@ import (
 )
 
 func init() {
-	registerCollector("shells", true, func() Collector { return shellsCollector{minBytes: 1 << 20} })
+	registerCollector("shells", true, func() Collector { return shellsCollector{} })
 }
 
 // shellsCollector reports the shell processes (local and remote shells'
 // servers and evaluators) that hold at least a MiB, with the node where
 // the shell's user typed: the ets:tab2list-in-a-shell story, where the
 // result kept in the shell's history holds gigabytes. It needs
-// beamctl_agent (one bounded scan on the node).
-type shellsCollector struct{ minBytes int64 }
+// beamctl_agent: the bounded walk of the process table it shares with the
+// message_queues collector (procscan.go).
+type shellsCollector struct{}
 
-func (s shellsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (shellsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: the shell scan needs beamctl_agent (agent: false)", ErrNoData)
 	}
-	r, err := c.Call(ctx, agentModule, "shells", s.minBytes)
+	_, l, err := procScan(ctx, c)
 	if err != nil {
 		return err
-	}
-	l, err := etf.ToList(r)
-	if err != nil {
-		return fmt.Errorf("beamctl_agent:shells: %w", err)
 	}
 	local := termtext.Options{LocalNode: etf.Atom(c.Node())}
 	for _, e := range l {
 		t, err := etf.ToTuple(e, 3)
 		if err != nil {
-			return fmt.Errorf("beamctl_agent:shells: %w", err)
+			return fmt.Errorf("beamctl_agent:proc_scan: %w", err)
 		}
 		mem, _ := num(t[1])
 		from, _ := t[2].(etf.Atom)

@@ -5,12 +5,12 @@
 %% returns only a bounded result. Remove it with `beamctl agent remove NODE`.
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
-         leaks/3, alloc/0, mq/1, log_counts/0, log_counts_remove/0, swt/1, shells/1,
+         leaks/3, alloc/0, proc_scan/2, ports/1, log_counts/0, log_counts_remove/0, swt/1,
          suptree/6, rabbit_queues/4]).
 %% The logger handler callbacks of log_counts/0.
 -export([adding_handler/1, log/2]).
 
-version() -> 11.
+version() -> 12.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
@@ -234,26 +234,60 @@ cur(K, L) ->
         _ -> 0
     end.
 
-%% mq(Limit): the message queues of the first Limit processes (0: all), as
-%% {Scanned, TotalMessages, NonEmptyQueues, LongestLen, LongestPid, LongestName}.
-%% The scanning process itself is left out.
-mq(Limit) ->
+%% proc_scan(Limit, MinBytes): one walk of at most Limit processes for the
+%% message_queues and shells collectors, as {{Scanned, Messages, NonEmpty,
+%% Longest, LongestPid, LongestName}, Shells}; Shells lists {Pid, Memory,
+%% node(GroupLeader)} (where the user typed) of the shell processes (servers
+%% and evaluators: current function in the shell module) holding at least
+%% MinBytes. The scanning process itself is left out.
+%% One walk, not two: erlang:processes/0 is charged by the size of the
+%% process table (about 8,000 reductions on an idle node).
+proc_scan(Limit, MinBytes) ->
     Self = self(),
-    {S, T, NE, M, MP} =
+    {S, T, NE, M, MP, Sh} =
         lists:foldl(fun(P, Acc) when P =:= Self -> Acc;
-                       (P, {S, T, NE, M, MP}) ->
-                            case erlang:process_info(P, message_queue_len) of
-                                {message_queue_len, 0} -> {S + 1, T, NE, M, MP};
-                                {message_queue_len, N} when N > M -> {S + 1, T + N, NE + 1, N, P};
-                                {message_queue_len, N} -> {S + 1, T + N, NE + 1, M, MP};
-                                undefined -> {S, T, NE, M, MP}
+                       (P, {S, T, NE, M, MP, Sh} = Acc) ->
+                            case erlang:process_info(P, [message_queue_len, current_function]) of
+                                [{message_queue_len, N}, {current_function, F}] ->
+                                    Sh1 = shell(P, F, MinBytes, Sh),
+                                    if N =:= 0 -> {S + 1, T, NE, M, MP, Sh1};
+                                       N > M -> {S + 1, T + N, NE + 1, N, P, Sh1};
+                                       true -> {S + 1, T + N, NE + 1, M, MP, Sh1}
+                                    end;
+                                undefined -> Acc
                             end
-                    end, {0, 0, 0, 0, undefined}, procs(Limit)),
+                    end, {0, 0, 0, 0, undefined, []}, procs(Limit)),
     Name = case MP of
                undefined -> undefined;
                _ -> name(MP)
            end,
-    {S, T, NE, M, MP, Name}.
+    {{S, T, NE, M, MP, Name}, lists:reverse(Sh)}.
+
+shell(P, {shell, _, _}, MinBytes, Sh) ->
+    case erlang:process_info(P, [memory, group_leader]) of
+        [{memory, M}, {group_leader, GL}] when M >= MinBytes -> [{P, M, node(GL)} | Sh];
+        _ -> Sh
+    end;
+shell(_, _, _, Sh) -> Sh.
+
+%% ports(Limit): the first Limit ports (0: all) counted by driver on the
+%% node, so that a node with 100,000 sockets does not send their list:
+%% {Scanned, [{Driver, Ports, QueuedBytes, PortsWithQueuedOutput}]}.
+ports(Limit) ->
+    Ps = case Limit of
+             0 -> erlang:ports();
+             _ -> lists:sublist(erlang:ports(), Limit)
+         end,
+    ByDriver = lists:foldl(
+                 fun(P, Acc) ->
+                         case {erlang:port_info(P, name), erlang:port_info(P, queue_size)} of
+                             {{name, N}, {queue_size, Q}} ->
+                                 {C, B, W} = maps:get(N, Acc, {0, 0, 0}),
+                                 Acc#{N => {C + 1, B + Q, W + min(Q, 1)}};
+                             _ -> Acc % closed meanwhile
+                         end
+                 end, #{}, Ps),
+    {length(Ps), [{N, C, B, W} || {N, {C, B, W}} <- maps:to_list(ByDriver)]}.
 
 %% log_counts(): the number of log events per level that passed the
 %% primary logger level since beamctl first asked, as [{Level, Count}].
@@ -331,19 +365,6 @@ swt_loop(MaxMs) ->
         {renew, Ms} -> swt_loop(Ms)
     after MaxMs -> ok
     end.
-
-%% shells(MinBytes): the shell processes (servers and evaluators: their
-%% current function is in the shell module) holding at least MinBytes, as
-%% [{Pid, MemoryBytes, NodeOfGroupLeader}]: where the user typed.
-shells(MinBytes) ->
-    lists:filtermap(
-      fun(P) ->
-              case erlang:process_info(P, [current_function, memory, group_leader]) of
-                  [{current_function, {shell, _, _}}, {memory, M}, {group_leader, GL}] when M >= MinBytes ->
-                      {true, {P, M, node(GL)}};
-                  _ -> false
-              end
-      end, erlang:processes()).
 
 %% suptree(Only, MaxDepth, MaxKids, MaxNodes, Timeout, Budget): the
 %% supervision trees of the running applications (Only = []) or of the
