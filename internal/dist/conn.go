@@ -81,6 +81,7 @@ type Conn struct {
 	creation  uint32
 	peerCr    uint32                  // the peer's creation: new at every start of the node
 	pid       etf.Pid                 // the pid rpc replies are sent to
+	pidTerm   etf.Term                // pid, boxed once: every call sends it
 	userPid   atomic.Pointer[etf.Pid] // the node's user process: group leader of spawned calls
 	flags     uint64                  // capabilities both sides share
 	useHeader bool                    // the peer accepts the normal distribution header
@@ -217,6 +218,7 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 	}
 	c.useHeader = c.flags&FlagDistHdrAtomCache != 0
 	c.pid = c.newPid()
+	c.pidTerm = c.pid
 	c.tickTime.Store(int64(DefaultTickTime))
 	go c.readLoop()
 	go c.writeLoop()

@@ -76,10 +76,10 @@ func (c *Conn) callRex(ctx context.Context, module, function string, args ...etf
 	// {'$gen_call', {Pid, Ref}, {call, M, F, A, user}} to rex.
 	req := etf.Tuple{
 		etf.Atom("$gen_call"),
-		etf.Tuple{c.pid, ref},
+		etf.Tuple{c.pidTerm, ref},
 		etf.Tuple{etf.Atom("call"), etf.Atom(module), etf.Atom(function), etf.List(args), etf.Atom("user")},
 	}
-	ctl := etf.Tuple{int64(opRegSend), c.pid, etf.Atom(""), etf.Atom("rex")}
+	ctl := etf.Tuple{int64(opRegSend), c.pidTerm, etf.Atom(""), etf.Atom("rex")}
 	if err := c.send(ctx, ctl, req, true); err != nil {
 		return nil, fmt.Errorf("rpc %s on %s: %w", mfa, c.peer, err)
 	}

@@ -38,6 +38,14 @@ func (c *Conn) groupLeader(ctx context.Context) (etf.Pid, bool) {
 	return pid, ok
 }
 
+// executeCall and spawnOpts are the constant parts of a SPAWN_REQUEST,
+// built once. The call is linked too: when the connection goes (beamctl
+// ended without killing it), the node kills the call.
+var (
+	executeCall etf.Term = etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)}
+	spawnOpts   etf.Term = etf.List{etf.Atom("monitor"), etf.Atom("link")}
+)
+
 // callSpawn runs module:function(args...) in a process spawned on the node
 // by a SPAWN_REQUEST for erpc:execute_call(Ref, M, F, A), monitored by us;
 // the result comes back as the monitor's exit reason {Ref, return, Value}.
@@ -55,14 +63,9 @@ func (c *Conn) callSpawn(ctx context.Context, mfa string, gl etf.Pid, module, fu
 	c.spawns[reqID] = sc
 	c.mu.Unlock()
 
-	ctl := etf.Tuple{
-		int64(opSpawnRequest), reqID, c.pid, gl,
-		etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)},
-		// Linked too: when the connection goes (beamctl ended without
-		// killing it), the node kills the call.
-		etf.List{etf.Atom("monitor"), etf.Atom("link")},
-	}
-	argList := etf.List{reqID, etf.Atom(module), etf.Atom(function), etf.List(args)}
+	var ref etf.Term = reqID // boxed once, sent twice
+	ctl := etf.Tuple{int64(opSpawnRequest), ref, c.pidTerm, gl, executeCall, spawnOpts}
+	argList := etf.List{ref, etf.Atom(module), etf.Atom(function), etf.List(args)}
 	if err := c.send(ctx, ctl, argList, true); err != nil {
 		c.abandon(reqID)
 		return nil, fmt.Errorf("rpc %s on %s: %w", mfa, c.peer, err)

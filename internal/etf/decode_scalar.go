@@ -155,9 +155,9 @@ func (s *state) big(n int) (Term, error) {
 		}
 		switch {
 		case sign == 0 && v <= math.MaxInt64:
-			return int64(v), nil
+			return s.boxInt(int64(v)), nil
 		case sign == 1 && v <= 1<<63:
-			return -int64(v), nil // -int64(1<<63) wraps to MinInt64, as wanted
+			return s.boxInt(-int64(v)), nil // -int64(1<<63) wraps to MinInt64, as wanted
 		}
 	}
 	be := make([]byte, significant)

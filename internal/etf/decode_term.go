@@ -18,6 +18,7 @@ type state struct {
 	maxDepth int
 	slab     []Term // backing store carved into small tuples and lists
 	slabSize int
+	box      boxes // slabs that box tuples, lists, pids and integers (box.go)
 }
 
 // terms returns a slice of n terms. Small slices are carved from a shared
@@ -136,7 +137,10 @@ func (s *state) value(depth int) (Term, error) {
 		return int64(v), err
 	case tagInteger:
 		v, err := s.u32()
-		return int64(int32(v)), err
+		if err != nil {
+			return nil, err
+		}
+		return s.boxInt(int64(int32(v))), nil
 	case tagSmallBig:
 		n, err := s.u8()
 		if err != nil {
@@ -194,7 +198,11 @@ func (s *state) value(depth int) (Term, error) {
 	case tagMap:
 		return s.mapPairs(depth)
 	case tagNewPid, tagPid:
-		return s.pidAfterTag(tag)
+		p, err := s.pidAfterTag(tag)
+		if err != nil {
+			return nil, err
+		}
+		return s.boxPid(p), nil
 	case tagNewPort, tagV4Port, tagPort:
 		return s.port(tag)
 	case tagNewerReference, tagNewReference, tagReference:
@@ -240,7 +248,7 @@ func (s *state) list(depth int) (Term, error) {
 			if len(elems) == 0 {
 				return List(nil), nil
 			}
-			return List(elems), nil
+			return s.boxList(List(elems)), nil
 		case tagList:
 			s.pos++
 			continue
@@ -260,7 +268,7 @@ func (s *state) list(depth int) (Term, error) {
 			if len(elems) == 0 {
 				return List(nil), nil
 			}
-			return List(elems), nil
+			return s.boxList(List(elems)), nil
 		}
 		tail, err := s.term(depth + 1)
 		if err != nil {
@@ -285,7 +293,7 @@ func (s *state) tuple(n, depth int) (Term, error) {
 			return nil, err
 		}
 	}
-	return t, nil
+	return s.boxTuple(t), nil
 }
 
 // mapPairs decodes MAP_EXT. Like binary_to_term, it refuses a key that

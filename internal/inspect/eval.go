@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/beamctl/beamctl/internal/etf"
 )
@@ -57,8 +58,20 @@ func EvalWith(ctx context.Context, c Conn, expr string, vars map[string]etf.Term
 	return value[1], nil
 }
 
-// charlist encodes text as an Erlang string (a list of code points).
+// charlist encodes text as an Erlang string (a list of code points). ASCII
+// text goes as STRING_EXT, its bytes as they are (the node reads the same
+// list); other text as a list of its code points.
 func charlist(s string) etf.Term {
+	ascii := true
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return etf.String(s)
+	}
 	var l etf.List
 	for _, r := range s {
 		l = append(l, int64(r))
