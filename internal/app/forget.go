@@ -27,15 +27,16 @@ type nodeLoops struct {
 func (a *App) startNode(ctx context.Context, run *clusterRun, node string) *nodeLoops {
 	nctx, cancel := context.WithCancelCause(ctx)
 	l := &nodeLoops{cancel: cancel}
+	mnesiaUp := make(chan struct{}, 1) // the collector found mnesia running: watch it now
 	l.wg.Add(2)
 	run.wg.Add(2)
 	go func() {
 		defer l.wg.Done()
-		a.collect(nctx, run, node)
+		a.collect(nctx, run, node, mnesiaUp)
 	}()
 	go func() {
 		defer l.wg.Done()
-		a.watch(nctx, run, node)
+		a.watch(nctx, run, node, mnesiaUp)
 	}()
 	return l
 }

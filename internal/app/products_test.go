@@ -174,7 +174,7 @@ clusters:
   - name: mn
     cookie: %s
     nodes: [%s, %s]
-    notifications: {code_interval: 1s}
+    notifications: {code_interval: 10m}
 alarms:
   interval: 1s
   builtin:
@@ -219,10 +219,11 @@ alarms:
 		return len(query(`erlang_mnesia_tablewise_size{table="kv"} == 17`).Result) == 2
 	}, time.Minute, 200*time.Millisecond, "the waiting writes went through on both copies")
 
-	// beamctl looks for a newly started mnesia at every code poll (1 s
-	// here, 30 s by default): the partition waits until its watcher has
-	// subscribed on both nodes (mnesia's own mnesia_event is the other
-	// subscriber), or the event would be missed.
+	// beamctl subscribes to mnesia's events at its first code poll of a
+	// node if mnesia runs then, else when a collection round finds it
+	// running (the next code poll is 10 minutes away here): the partition
+	// waits until the watcher has subscribed on both nodes (mnesia's own
+	// mnesia_event is the other subscriber), or the event would be missed.
 	for _, c := range []*dist.Conn{ca, cb} {
 		require.Eventually(t, func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -17,7 +17,7 @@ import (
 
 // collect runs the collectors that are due on one node, every tick of the
 // shortest collector interval, into the store.
-func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
+func (a *App) collect(ctx context.Context, run *clusterRun, node string, mnesiaUp chan<- struct{}) {
 	defer run.wg.Done()
 	if !sleepCtx(ctx, startOffset(run.cfg.Name, node, run.set.Tick())) {
 		if errors.Is(context.Cause(ctx), errForgotten) { // series of an earlier run may be left
@@ -43,7 +43,7 @@ func (a *App) collect(ctx context.Context, run *clusterRun, node string) {
 			a.rounds.miss(run.cfg.Name, skipped)
 			due = due.Add(time.Duration(skipped) * period)
 		}
-		a.collectOnce(ctx, run, node, sched.Due(start), stale, agent)
+		a.collectOnce(ctx, run, node, sched.Due(start), stale, agent, mnesiaUp)
 		a.rounds.observe(run.cfg.Name, due, start, time.Since(start), period)
 		select {
 		case <-ctx.Done():
@@ -99,7 +99,7 @@ func (a *App) endSeries(cluster, node string, stale *staleTracker) {
 	}
 }
 
-func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker, agent *agentLoader) {
+func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due []string, stale *staleTracker, agent *agentLoader, mnesiaUp chan<- struct{}) {
 	cluster, pool := run.cfg.Name, run.pool
 	now := time.Now()
 	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
@@ -129,6 +129,12 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 			samples = append(samples, store.Sample{Labels: ts.labels, Time: now, Value: s.Value, Ref: ts.ref})
 			if s.Name == "beamctl_collector_success" && s.Value == 1 {
 				succeeded[s.Collector] = true
+			}
+			if s.Name == mnesiaRunning {
+				select { // the watch subscribes to mnesia's events if it has not yet
+				case mnesiaUp <- struct{}{}:
+				default:
+				}
 			}
 		}
 		for _, name := range due {

@@ -114,7 +114,7 @@ func (a *App) restarted(ctx context.Context, run *clusterRun, node string, at ti
 // on every new connection it installs the log forwarder and compares the
 // loaded modules with the last reading (which survives restarts of
 // beamctl), then polls them every code interval.
-func (a *App) watch(ctx context.Context, run *clusterRun, node string) {
+func (a *App) watch(ctx context.Context, run *clusterRun, node string, mnesiaUp <-chan struct{}) {
 	defer run.wg.Done()
 	cluster, capt := run.cfg.Name, run.cfg.Notifications
 	if !sleepCtx(ctx, startOffset(cluster, node, run.set.Tick())) { // with the node's collection
@@ -132,12 +132,12 @@ func (a *App) watch(ctx context.Context, run *clusterRun, node string) {
 				continue
 			}
 		}
-		a.watchConn(ctx, run, conn, cluster, capt.LevelOf(node), time.Duration(capt.CodeInterval))
+		a.watchConn(ctx, run, conn, cluster, capt.LevelOf(node), time.Duration(capt.CodeInterval), mnesiaUp)
 	}
 }
 
 // watchConn captures from one connection until it closes or ctx ends.
-func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, cluster, level string, codeEvery time.Duration) {
+func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, cluster, level string, codeEvery time.Duration, mnesiaUp <-chan struct{}) {
 	node := conn.Node()
 	timeout := time.Duration(run.global.CollectTimeout)
 	fetched := make(chan struct{})
@@ -192,24 +192,32 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	first := true
 	tick := time.NewTicker(codeEvery)
 	defer tick.Stop()
-	var mnesiaWatched bool
-	for polls := 0; ; polls++ {
-		if !mnesiaWatched { // mnesia may start after the node does
-			mctx, cancel := context.WithTimeout(ctx, timeout)
-			w, err := capture.WatchMnesia(mctx, conn)
-			cancel()
-			switch {
-			case err != nil:
-				a.log.Debug("Cannot watch mnesia", "node", node, "err", err)
-			case w != nil:
-				mnesiaWatched = true
-				defer a.forward(w.Events(ctx), cluster, func() {
-					sctx, cancel := context.WithTimeout(context.Background(), timeout)
-					defer cancel()
-					_ = w.Stop(sctx)
-				})()
-			}
+	var stopMnesia func() // set once mnesia is watched
+	defer func() {
+		if stopMnesia != nil {
+			stopMnesia()
 		}
+	}()
+	watchMnesia := func() {
+		if stopMnesia != nil {
+			return
+		}
+		mctx, cancel := context.WithTimeout(ctx, timeout)
+		w, err := capture.WatchMnesia(mctx, conn)
+		cancel()
+		switch {
+		case err != nil:
+			a.log.Debug("Cannot watch mnesia", "node", node, "err", err)
+		case w != nil:
+			stopMnesia = a.forward(w.Events(ctx), cluster, func() {
+				sctx, cancel := context.WithTimeout(context.Background(), timeout)
+				defer cancel()
+				_ = w.Stop(sctx)
+			})
+		}
+	}
+	for polls := 0; ; polls++ {
+		watchMnesia() // mnesia may start after the node does: at every poll, and when a collection finds it
 		if a.pollCode(ctx, conn, cluster, timeout, first) {
 			first = false
 		}
@@ -223,12 +231,18 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 		if polls%10 == 0 { // the release's files and the code path change rarely
 			a.pollRelease(ctx, conn, cluster, timeout)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-conn.Done():
-			return
-		case <-tick.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-conn.Done():
+				return
+			case <-mnesiaUp:
+				watchMnesia()
+			case <-tick.C:
+				break wait
+			}
 		}
 	}
 }
@@ -765,3 +779,8 @@ func (a *App) pollRelease(ctx context.Context, conn *dist.Conn, cluster string, 
 		a.log.Error("Cannot save the code path check", "node", node, "err", err)
 	}
 }
+
+// mnesiaRunning is a series the mnesia collector stores only where mnesia
+// runs: when a round has it, the node's watch subscribes to mnesia's
+// system events at once instead of at its next code poll.
+const mnesiaRunning = "erlang_mnesia_held_locks"
