@@ -51,7 +51,7 @@ type Options struct {
 	// state rather than changes, as Alertmanager wants: every Resend, and
 	// at once on a change, all of Active() and the resolved alerts not yet
 	// delivered go in one Notify. Resolved alerts wait in a list of at
-	// most QueueSize.
+	// most QueueSize. Active may take a lock held while Add is called.
 	Resend time.Duration
 	Active func() []Alert
 
@@ -207,6 +207,12 @@ func (l *Loop) Run(ctx context.Context) {
 // next is what to send now and the last queued alert's sequence number
 // among them.
 func (l *Loop) next() ([]Alert, uint64) {
+	var alerts []Alert
+	if l.o.Resend > 0 {
+		// Not under mu: Active takes the alarm engine's lock, which the
+		// engine holds while it calls Add (a lock-order cycle otherwise).
+		alerts = l.o.Active()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.o.Resend == 0 {
@@ -216,7 +222,6 @@ func (l *Loop) next() ([]Alert, uint64) {
 		return []Alert{l.queue[0].alert}, l.queue[0].seq
 	}
 	var last uint64
-	alerts := l.o.Active()
 	for _, q := range l.queue {
 		alerts = append(alerts, q.alert)
 		last = q.seq

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,4 +112,47 @@ func TestInfiniteValue(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"value":0.5`)
 	require.Equal(t, 1, strings.Count(string(b), `"value"`))
+}
+
+// TestResendLockOrder: the alarm engine calls Add while it holds its own
+// lock, and Active takes that lock. The Loop must not hold its lock while
+// it calls Active, or each waits for the other for ever (seen in CI: a
+// reload that removed a destination never returned).
+func TestResendLockOrder(t *testing.T) {
+	r := notifytest.NewReceiver(t)
+	n, err := webhook.New(webhook.Options{URL: r.URL})
+	require.NoError(t, err)
+	var engine sync.Mutex // the alarm engine's lock
+	var l *notify.Loop
+	var once sync.Once
+	added := make(chan struct{})
+	active := func() []notify.Alert {
+		once.Do(func() {
+			go func() { // an alarm changes while the Loop gathers the active ones
+				engine.Lock()
+				defer engine.Unlock()
+				l.Add(notifytest.Alert(2))
+				close(added)
+			}()
+			select {
+			case <-added:
+			case <-time.After(10 * time.Second):
+				t.Error("Add waited for the Loop while the Loop called Active: a lock-order cycle")
+			}
+		})
+		if !engine.TryLock() { // the cycle: do not wait for it
+			return nil
+		}
+		defer engine.Unlock()
+		return []notify.Alert{notifytest.Alert(1)}
+	}
+	l, err = notify.New(notify.Options{Name: "notifiers[0]", Integration: "webhook", Notifier: n,
+		Resend: time.Hour, Active: active})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	require.Contains(t, string(r.Next(t).Body), "alarm 1:")
+	<-added
 }
