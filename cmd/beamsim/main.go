@@ -204,8 +204,24 @@ func runNodes(ctx context.Context, stdout io.Writer, logger *slog.Logger, o runO
 	}
 	logger.Info("Simulated nodes running", "nodes", count, "names", fmt.Sprintf("%s1@%s..%s%d@%s", prefix, host, prefix, count, host),
 		"epmd_port", srv.EpmdPort(), "recording", o.recPath, "recorded_calls", replay.Len())
-	<-ctx.Done()
-	return nil
+	// The calls the recording could not answer (answered as undefined
+	// functions) make a run less like real nodes: said when they change.
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	var said string
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if m := replay.Misses(); len(m) > 0 {
+			if s := fmt.Sprint(m); s != said {
+				said = s
+				logger.Warn("Calls the recording could not answer (undefined function)", "calls", s)
+			}
+		}
+	}
 }
 
 func record(ctx context.Context, stdout io.Writer, logger *slog.Logger, node, cookieFile, out string, d time.Duration) error {

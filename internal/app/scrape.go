@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"hash/fnv"
 	"maps"
@@ -125,8 +126,8 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 		succeeded := map[string]bool{}
 		samples = make([]store.Sample, 0, len(collected)+8)
 		for _, s := range collected {
-			ts := stale.track(len(samples), s.Collector, s.Name, base, s.Labels)
-			samples = append(samples, store.Sample{Labels: ts.labels, Time: now, Value: s.Value, Ref: ts.ref})
+			ts, lbls := stale.track(len(samples), s.Collector, s.Name, base, s.Labels)
+			samples = append(samples, store.Sample{Labels: lbls, Time: now, Value: s.Value, Ref: ts.ref})
 			if s.Name == "beamctl_collector_success" && s.Value == 1 {
 				succeeded[s.Collector] = true
 			}
@@ -164,15 +165,20 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 		}
 		if sm != nil {
 			for event, v := range sm.Counts() {
-				ts := stale.track(len(samples), sysmonSeries, "erlang_vm_system_monitor_events_total", base, []collector.Label{{Name: "event", Value: event}})
-				samples = append(samples, store.Sample{Labels: ts.labels, Time: now, Value: v, Ref: ts.ref})
+				ts, lbls := stale.track(len(samples), sysmonSeries, "erlang_vm_system_monitor_events_total", base, []collector.Label{{Name: "event", Value: event}})
+				samples = append(samples, store.Sample{Labels: lbls, Time: now, Value: v, Ref: ts.ref})
 			}
 		}
 		// The monitor's series end when it stops (turned off by a reload),
 		// as the collectors' do.
 		samples = append(samples, stale.sweep(sysmonSeries, now)...)
 	}
-	if err := a.db.Append(ctx, samples); err != nil {
+	err := a.db.Append(ctx, samples)
+	if errors.Is(err, store.ErrUnknownRef) { // the head dropped a series: by labels
+		stale.fill(samples)
+		err = a.db.Append(ctx, samples)
+	}
+	if err != nil {
 		a.log.Error("Cannot store samples", "cluster", cluster, "node", node, "err", err)
 		return
 	}
@@ -217,11 +223,14 @@ const sysmonSeries = "(system_monitor)"
 // queue, a peer disconnected, a deleted table) gets a staleness marker, as
 // Prometheus writes when a series leaves a scrape, instead of lingering in
 // queries for the five-minute lookback. It is also the node's series
-// cache: each series' labels are built once and its store reference is
-// kept, so that a round appends by reference (Prometheus' scrape cache).
-// Only the node's collection goroutine uses it.
+// cache: each series' store reference is kept, so that a round appends by
+// reference (Prometheus' scrape cache). A series keeps only its key, from
+// which its labels are built again when the store needs them (a marker,
+// a reference the store no longer knows): a label set per series was a
+// fifth of the server's heap. Only the node's collection goroutine uses it.
 type staleTracker struct {
 	last  map[string]map[string]*trackedSeries // collector -> series key -> series
+	base  []store.Label                        // the node's own labels (cluster, node)
 	round uint64                               // the current round, counted by collectOnce
 	key   []byte                               // scratch for series keys
 	refs  []sampleOf                           // this round's samples of tracked series
@@ -242,19 +251,56 @@ func (st *staleTracker) begin() {
 
 // trackedSeries is one series a collector writes.
 type trackedSeries struct {
-	labels []store.Label
-	ref    uint64 // the store's reference, 0 until the first append
-	seen   uint64 // the last round that wrote it
+	key  string // seriesKey: the name and the collector's labels
+	ref  uint64 // the store's reference, 0 until the first append
+	seen uint64 // the last round that wrote it
+}
+
+// seriesKey appends name and labels to k, each string preceded by its
+// length (so that any bytes in a value keep the key unambiguous).
+func seriesKey(k []byte, name string, ls []collector.Label) []byte {
+	k = append(binary.AppendUvarint(k, uint64(len(name))), name...)
+	for _, l := range ls {
+		k = append(binary.AppendUvarint(k, uint64(len(l.Name))), l.Name...)
+		k = append(binary.AppendUvarint(k, uint64(len(l.Value))), l.Value...)
+	}
+	return k
+}
+
+// labels builds the series' whole label set from its key.
+func (st *staleTracker) labels(ts *trackedSeries) []store.Label {
+	k := ts.key
+	next := func() string { // the inverse of seriesKey's appends
+		var n uint64
+		for shift, i := 0, 0; i < len(k); i, shift = i+1, shift+7 {
+			n |= uint64(k[i]&0x7f) << shift
+			if k[i] < 0x80 {
+				k = k[i+1:]
+				break
+			}
+		}
+		n = min(n, uint64(len(k)))
+		s := k[:n]
+		k = k[n:]
+		return s
+	}
+	out := append([]store.Label{{Name: "__name__", Value: next()}}, st.base...)
+	for k != "" {
+		name := next()
+		out = append(out, store.Label{Name: name, Value: next()})
+	}
+	return out
 }
 
 // track returns the series name{base, labels} of collector, marked as
 // written this round, whose sample the caller puts at index at of the
-// round's samples; it is built and kept the first time.
-func (st *staleTracker) track(at int, collectorName, name string, base []store.Label, ls []collector.Label) *trackedSeries {
-	k := append(st.key[:0], name...)
-	for _, l := range ls {
-		k = append(append(append(append(k, 0), l.Name...), 0), l.Value...)
+// round's samples, and the labels to append it with: all of them until
+// the store has a reference for it, then none.
+func (st *staleTracker) track(at int, collectorName, name string, base []store.Label, ls []collector.Label) (*trackedSeries, []store.Label) {
+	if st.base == nil {
+		st.base = slices.Clone(base)
 	}
+	k := seriesKey(st.key[:0], name, ls)
 	st.key = k
 	series := st.last[collectorName]
 	if series == nil {
@@ -263,17 +309,25 @@ func (st *staleTracker) track(at int, collectorName, name string, base []store.L
 	}
 	ts := series[string(k)] // no allocation for the lookup
 	if ts == nil {
-		lbls := make([]store.Label, 0, 1+len(base)+len(ls))
-		lbls = append(append(lbls, store.Label{Name: "__name__", Value: name}), base...)
-		for _, l := range ls {
-			lbls = append(lbls, store.Label{Name: l.Name, Value: l.Value})
-		}
-		ts = &trackedSeries{labels: lbls}
-		series[string(k)] = ts
+		ts = &trackedSeries{key: string(k)}
+		series[ts.key] = ts
 	}
 	ts.seen = st.round
 	st.refs = append(st.refs, sampleOf{ts, at})
-	return ts
+	if ts.ref != 0 {
+		return ts, nil
+	}
+	return ts, st.labels(ts)
+}
+
+// fill gives this round's samples appended by reference their labels,
+// for an append again after the store did not know a reference.
+func (st *staleTracker) fill(samples []store.Sample) {
+	for _, r := range st.refs {
+		if r.at < len(samples) && samples[r.at].Labels == nil {
+			samples[r.at].Labels = st.labels(r.ts)
+		}
+	}
 }
 
 // sweep returns staleness markers for the series collector wrote before
@@ -282,7 +336,7 @@ func (st *staleTracker) sweep(collectorName string, now time.Time) []store.Sampl
 	var out []store.Sample
 	for k, ts := range st.last[collectorName] {
 		if ts.seen != st.round {
-			out = append(out, store.Sample{Labels: ts.labels, Time: now, Value: store.StaleNaN, Ref: ts.ref})
+			out = append(out, store.Sample{Labels: st.labels(ts), Time: now, Value: store.StaleNaN, Ref: ts.ref})
 			delete(st.last[collectorName], k)
 		}
 	}
@@ -308,7 +362,7 @@ func (st *staleTracker) keep(names []string, now time.Time) []store.Sample {
 			continue
 		}
 		for _, ts := range series {
-			out = append(out, store.Sample{Labels: ts.labels, Time: now, Value: store.StaleNaN, Ref: ts.ref})
+			out = append(out, store.Sample{Labels: st.labels(ts), Time: now, Value: store.StaleNaN, Ref: ts.ref})
 		}
 		delete(st.last, c)
 	}
@@ -320,7 +374,7 @@ func (st *staleTracker) all(now time.Time) []store.Sample {
 	var out []store.Sample
 	for c, series := range st.last {
 		for _, ts := range series {
-			out = append(out, store.Sample{Labels: ts.labels, Time: now, Value: store.StaleNaN, Ref: ts.ref})
+			out = append(out, store.Sample{Labels: st.labels(ts), Time: now, Value: store.StaleNaN, Ref: ts.ref})
 		}
 		delete(st.last, c)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,8 +23,8 @@ func TestStaleTracker(t *testing.T) {
 	round := func(written []series) (samples []store.Sample, stale []store.Sample) {
 		st.begin()
 		for _, s := range written {
-			ts := st.track(len(samples), "message_queues", s.name, base, []collector.Label{{Name: "pid", Value: s.pid}})
-			samples = append(samples, store.Sample{Labels: ts.labels, Value: 1, Ref: ts.ref})
+			ts, lbls := st.track(len(samples), "message_queues", s.name, base, []collector.Label{{Name: "pid", Value: s.pid}})
+			samples = append(samples, store.Sample{Labels: lbls, Value: 1, Ref: ts.ref})
 		}
 		stale = st.sweep("message_queues", now)
 		for i := range samples { // the store's references
@@ -54,14 +55,16 @@ func TestStaleTracker(t *testing.T) {
 			var refs []uint64
 			var samples []store.Sample
 			for _, s := range tc.written {
-				ts := st.track(len(samples), "message_queues", s.name, base, []collector.Label{{Name: "pid", Value: s.pid}})
+				ts, lbls := st.track(len(samples), "message_queues", s.name, base, []collector.Label{{Name: "pid", Value: s.pid}})
 				refs = append(refs, ts.ref)
-				samples = append(samples, store.Sample{Labels: ts.labels, Ref: ts.ref})
+				require.Equal(t, ts.ref == 0, lbls != nil, "labels until the store has a reference")
+				samples = append(samples, store.Sample{Labels: lbls, Ref: ts.ref})
 			}
 			require.Equal(t, tc.wantRefs, refs)
 			var staleRefs []uint64
 			for _, m := range st.sweep("message_queues", now) {
 				require.Equal(t, math.Float64bits(store.StaleNaN), math.Float64bits(m.Value))
+				require.Len(t, m.Labels, 4, "a marker has its labels, in case the store dropped the series")
 				staleRefs = append(staleRefs, m.Ref)
 			}
 			require.ElementsMatch(t, tc.wantStale, staleRefs)
@@ -74,4 +77,32 @@ func TestStaleTracker(t *testing.T) {
 		})
 	}
 	require.Empty(t, st.all(now))
+}
+
+// TestSeriesKeyLabels: the labels built again from a series' key are the
+// ones it was tracked with, whatever bytes the values hold.
+func TestSeriesKeyLabels(t *testing.T) {
+	base := []store.Label{{Name: "cluster", Value: "c"}, {Name: "node", Value: "n@h"}}
+	for _, ls := range [][]collector.Label{
+		nil,
+		{{Name: "pid", Value: "<0.1.0>"}},
+		{{Name: "table", Value: "a\x00b"}, {Name: "empty", Value: ""}, {Name: "long", Value: strings.Repeat("x", 300)}},
+		{{Name: "é", Value: "\x80\xff"}},
+	} {
+		st := &staleTracker{last: map[string]map[string]*trackedSeries{}}
+		st.begin()
+		ts, first := st.track(0, "c", "metric_name", base, ls)
+		want := append([]store.Label{{Name: "__name__", Value: "metric_name"}}, base...)
+		for _, l := range ls {
+			want = append(want, store.Label{Name: l.Name, Value: l.Value})
+		}
+		require.Equal(t, want, first)
+		require.Equal(t, want, st.labels(ts))
+		ts.ref = 7
+		samples := []store.Sample{{Ref: 7}}
+		_, again := st.track(0, "c", "metric_name", base, ls)
+		require.Nil(t, again)
+		st.fill(samples)
+		require.Equal(t, want, samples[0].Labels, "filled for an append by labels")
+	}
 }

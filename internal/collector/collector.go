@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beamctl/beamctl/internal/etf"
@@ -117,6 +118,9 @@ type Set struct {
 	logger     *slog.Logger
 	timeout    time.Duration
 	fails      failLog // which failures are logged (faillog.go)
+	// sizes is each collector's last sample count on any node: the next
+	// run's slices start at that size instead of growing by doubling.
+	sizes map[string]*atomic.Int32
 }
 
 // NewSet builds the collectors enabled by default, with overrides. An
@@ -141,7 +145,8 @@ func NewSet(logger *slog.Logger, o SetOptions) (*Set, error) {
 			return nil, fmt.Errorf("unknown collector %q", n)
 		}
 	}
-	s := &Set{collectors: map[string]Collector{}, intervals: map[string]time.Duration{}, logger: logger, timeout: o.Timeout}
+	s := &Set{collectors: map[string]Collector{}, intervals: map[string]time.Duration{}, logger: logger, timeout: o.Timeout,
+		sizes: map[string]*atomic.Int32{}}
 	for n, f := range factories {
 		on, iv := f.defaultEnabled, o.Interval
 		if fastSet[n] {
@@ -158,6 +163,7 @@ func NewSet(logger *slog.Logger, o SetOptions) (*Set, error) {
 		if on {
 			s.collectors[n] = f.new()
 			s.intervals[n] = iv
+			s.sizes[n] = new(atomic.Int32)
 			s.names = append(s.names, n)
 		}
 	}
@@ -248,7 +254,13 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 	}
 	b := newBatch(c, batched)
 	var mu sync.Mutex
-	var out []Sample
+	size := 0
+	for _, name := range names {
+		if n := s.sizes[name]; n != nil {
+			size += int(n.Load())
+		}
+	}
+	out := make([]Sample, 0, size)
 	var wg sync.WaitGroup
 	for _, name := range names {
 		col := s.collectors[name]
@@ -277,8 +289,9 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 }
 
 func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
-	ch := make(chan Sample, 64)
-	var samples []Sample
+	ch := make(chan Sample, 16)
+	size := s.sizes[name]
+	samples := make([]Sample, 0, size.Load())
 	done := make(chan struct{})
 	go func() {
 		for smp := range ch {
@@ -315,6 +328,7 @@ func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 	for i := range samples {
 		samples[i].Collector = name
 	}
+	size.Store(int32(len(samples) + 2))
 	return append(samples,
 		Sample{Name: "beamctl_collector_duration_seconds", Help: "Time a collector took on a node.", Labels: label, Value: time.Since(start).Seconds(), Collector: name},
 		Sample{Name: "beamctl_collector_success", Help: "Whether a collector succeeded (1) or failed (0).", Labels: label, Value: success, Collector: name},

@@ -584,7 +584,7 @@ var tools = []*Tool{
 			if !strings.HasSuffix(expr, ".") {
 				expr += "."
 			}
-			return Eval(ctx, c, expr)
+			return EvalTyped(ctx, c, expr)
 		},
 	},
 }

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -283,6 +284,9 @@ func (s *Store) SaveSnapshot(ctx context.Context, cluster, node, name string, da
 	k := snapKey{cluster, node, name}
 	s.snapMu.Lock() // held across the write, so that a load cannot cache an older value
 	defer s.snapMu.Unlock()
+	if prev, ok := s.snaps[k]; ok && prev != nil && bytes.Equal(prev, b) {
+		return nil // unchanged (most code polls): no write
+	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO snapshots(cluster, node, name, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT(cluster, node, name) DO UPDATE SET data = excluded.data`, cluster, node, name, string(b))
 	if err != nil {

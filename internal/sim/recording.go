@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beamctl/beamctl/internal/capture"
@@ -51,7 +53,9 @@ type Recording struct {
 // callKey identifies a call: module, function and the ETF of its
 // (placeholder) arguments.
 func callKey(module, function string, args etf.List) (string, error) {
-	b, err := etf.Encode(args)
+	// beamctl's pids in a call (the mailbox a capture sends to) differ
+	// from connection to connection: any of them matches.
+	b, err := etf.Encode((&rename{anyClientPid: true}).apply(args, 0))
 	if err != nil {
 		return "", err
 	}
@@ -169,6 +173,8 @@ type rename struct {
 	from [2]etf.Atom
 	to   [2]etf.Atom
 	cr   [2]uint32 // the creation of the renamed node's pids, ports and refs
+	// anyClientPid makes every pid of the client placeholder the same.
+	anyClientPid bool
 }
 
 func (rn *rename) node(a etf.Atom) (etf.Atom, uint32, bool) {
@@ -204,6 +210,9 @@ func (rn *rename) apply(t etf.Term, at time.Duration) etf.Term {
 	case etf.Pid:
 		if a, cr, ok := rn.node(v.Node); ok {
 			v.Node, v.Creation = a, cr
+		}
+		if rn.anyClientPid && v.Node == clientAtom {
+			v.ID, v.Serial, v.Creation = 0, 0, 0
 		}
 		return v
 	case etf.Port:
@@ -438,8 +447,29 @@ func alignByKey(a, b etf.List) etf.List {
 // Replay answers calls from a recording. It is safe for concurrent use by
 // any number of nodes.
 type Replay struct {
-	calls map[string]replayEntry
-	start time.Time
+	calls  map[string]replayEntry
+	start  time.Time
+	misses sync.Map // "module:function/arity" -> *atomic.Int64: calls not recorded
+}
+
+// Misses counts the calls the recording could not answer, by function.
+func (rp *Replay) Misses() map[string]int64 {
+	out := map[string]int64{}
+	rp.misses.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// miss counts a call the recording could not answer.
+func (rp *Replay) miss(module, function string, args []etf.Term) {
+	k := fmt.Sprintf("%s:%s/%d", module, function, len(args))
+	v, ok := rp.misses.Load(k)
+	if !ok {
+		v, _ = rp.misses.LoadOrStore(k, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
 }
 
 type replayEntry struct {
@@ -508,6 +538,7 @@ func (rp *Replay) one(toSim, fromSim *rename, elapsed time.Duration, module, fun
 	}
 	e, ok := rp.calls[k]
 	if !ok {
+		rp.miss(module, function, args)
 		return undef(module, function, args), true
 	}
 	if e.plain {
@@ -516,11 +547,19 @@ func (rp *Replay) one(toSim, fromSim *rename, elapsed time.Duration, module, fun
 	return fromSim.apply(e.value, elapsed), e.raised
 }
 
-// undef is the rex reason for a call of an undefined function:
-// {'EXIT', {undef, [{M, F, Args, []}]}}.
+// undef is the rex reason for a call of an undefined function, as a node
+// gives it: {'EXIT', {undef, [{M, F, Args, []}]}}; but with the arity in
+// place of arguments of more than 256 bytes. A call the recording cannot
+// answer is one a node would answer, and echoing large arguments (a
+// capture's set-up, a sweep of many modules) cost both sides tens of KiB
+// a miss that no node costs.
 func undef(module, function string, args []etf.Term) etf.Term {
+	var a etf.Term = etf.List(args)
+	if b, err := etf.Encode(a); err != nil || len(b) > 256 {
+		a = int64(len(args))
+	}
 	return etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("undef"),
-		etf.List{etf.Tuple{etf.Atom(module), etf.Atom(function), etf.List(args), etf.List{}}}}}
+		etf.List{etf.Tuple{etf.Atom(module), etf.Atom(function), a, etf.List{}}}}}
 }
 
 // redact replaces every binary, string or atom holding secret in t (the

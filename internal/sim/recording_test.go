@@ -48,12 +48,14 @@ func TestRecordingRoundTrip(t *testing.T) {
 			First: Reply{At: now, Value: pid}, Last: Reply{At: now.Add(time.Second), Value: pid}},
 		{Module: "m", Function: "f", Args: nil,
 			First: Reply{At: now, Raised: true, Value: etf.Atom("x")}, Last: Reply{At: now, Raised: true, Value: etf.Atom("x")}},
+		{Module: "erlang", Function: "is_process_alive", Args: etf.List{etf.Pid{Node: clientAtom, ID: 3}},
+			First: Reply{At: now, Value: etf.True}, Last: Reply{At: now, Value: etf.True}},
 	}}
 	b, err := rec.Encode()
 	require.NoError(t, err)
 	back, err := DecodeRecording(b)
 	require.NoError(t, err)
-	require.Len(t, back.Entries, 2)
+	require.Len(t, back.Entries, 3)
 	rp, err := NewReplay(back)
 	require.NoError(t, err)
 	n := &Node{Name: "sim1@127.0.0.1", Creation: 7}
@@ -77,6 +79,12 @@ func TestRecordingRoundTrip(t *testing.T) {
 		etf.List{etf.List{etf.Atom("user")}}})
 	require.False(t, raised)
 	require.Equal(t, etf.List{etf.Pid{Node: "sim1@127.0.0.1", ID: 5, Creation: 7}}, v)
+	// Any of beamctl's pids matches the one recorded (a capture's mailbox
+	// differs from connection to connection).
+	v, raised = rp.Call(t.Context(), n, p, "erlang", "is_process_alive", []etf.Term{etf.Pid{Node: p.Name, ID: 77, Creation: p.Creation}})
+	require.False(t, raised)
+	require.Equal(t, etf.True, v)
+	require.Equal(t, map[string]int64{"m:g/0": 1, "m:g/1": 1}, rp.Misses())
 }
 
 // TestAlignByKey: entries keyed by their first element are paired with

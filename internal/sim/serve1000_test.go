@@ -33,7 +33,9 @@ import (
 // server's CPU time per node per second, heap per node and share of rounds
 // on time, asserting none of them (the curve, `make bench-scale`, measures
 // them at 100 to 20,000 nodes against Prometheus). BEAMCTL_HEAP_PROFILE
-// writes the server's heap profile while it runs.
+// writes the server's heap profile while it runs (and at the window's start,
+// to its name plus ".start", for pprof -base), BEAMCTL_CPU_PROFILE its
+// CPU profile over the measured 30 s, after BEAMCTL_SETTLE (10s).
 func TestServe1000(t *testing.T) {
 	const nodes = 1000
 	bin := filepath.Join(t.TempDir(), "beamsim")
@@ -82,13 +84,31 @@ func TestServe1000(t *testing.T) {
 
 	// Steady state: every collector has run; measure over 30 s (three
 	// rounds of every node).
-	time.Sleep(10 * time.Second)
+	settle := 10 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("BEAMCTL_SETTLE")); err == nil { // past the first code polls' sweep
+		settle = d
+	}
+	time.Sleep(settle)
+	if path := os.Getenv("BEAMCTL_HEAP_PROFILE"); path != "" { // the window's allocations: -base this one
+		f, err := os.Create(path + ".start")
+		require.NoError(t, err)
+		require.NoError(t, pprof.WriteHeapProfile(f))
+		require.NoError(t, f.Close())
+	}
+	stopProfile := func() {}
+	if path := os.Getenv("BEAMCTL_CPU_PROFILE"); path != "" { // the server's CPU in the measured window only
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		require.NoError(t, pprof.StartCPUProfile(f))
+		stopProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
+	}
 	var ru0, ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	sim0 := procCPU(t, cmd.Process.Pid)
 	self0 := selfMetrics(t, "http://"+a.Addr())
 	t0 := time.Now()
 	time.Sleep(30 * time.Second)
+	stopProfile()
 	self1 := selfMetrics(t, "http://"+a.Addr())
 	rounds := func(result string) float64 {
 		k := `beamctl_collection_rounds_total{cluster="sim",result="` + result + `"}`

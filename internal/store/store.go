@@ -46,6 +46,10 @@ func DefaultOptions() *Options {
 // it from then on instead of for the lookback delta.
 var StaleNaN = math.Float64frombits(value.StaleNaN)
 
+// ErrUnknownRef is Append's error for a sample without labels whose
+// reference the store does not know (any more).
+var ErrUnknownRef = errors.New("unknown series reference, and no labels")
+
 // Label is a label of a series.
 type Label struct {
 	Name, Value string
@@ -165,6 +169,9 @@ func (d *DB) Close() error { return d.db.Close() }
 // Append stores samples in one transaction: all of them or, on error,
 // none (counted in beamctl_store_append_errors_total and
 // beamctl_store_dropped_samples_total). It sets each stored sample's Ref.
+// A sample with a Ref may come without its labels; if the store no
+// longer knows the reference, Append stores nothing and returns
+// ErrUnknownRef (not counted): the caller appends again with the labels.
 func (d *DB) Append(ctx context.Context, samples []Sample) error {
 	app := d.db.Appender(ctx)
 	for i := range samples {
@@ -173,6 +180,10 @@ func (d *DB) Append(ctx context.Context, samples []Sample) error {
 		var err error
 		if s.Ref != 0 {
 			ref, err = app.Append(storage.SeriesRef(s.Ref), labels.EmptyLabels(), s.Time.UnixMilli(), s.Value)
+			if err != nil && s.Labels == nil {
+				_ = app.Rollback()
+				return fmt.Errorf("append by reference %d: %w", s.Ref, ErrUnknownRef)
+			}
 		}
 		if s.Ref == 0 || err != nil { // unknown or stale reference: by labels
 			ref, err = app.Append(0, toLabels(s.Labels), s.Time.UnixMilli(), s.Value)

@@ -155,10 +155,12 @@ beamctl_store_dropped_samples_total 2
 
 // TestAppendByRef checks the series references Append sets: a sample
 // appended by its reference lands in its series; an unknown reference
-// falls back to the labels.
+// falls back to the labels, or without them stores nothing and says so
+// (not counted as a refusal).
 func TestAppendByRef(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(t.TempDir(), nil, nil, nil)
+	reg := prometheus.NewRegistry()
+	db, err := Open(t.TempDir(), nil, reg, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
@@ -187,4 +189,18 @@ func TestAppendByRef(t *testing.T) {
 			require.Equal(t, map[string]float64{"a@h": 3, "b@h": 2}, got)
 		})
 	}
+
+	t1 := t0.Add(10 * time.Second)
+	s := []Sample{{Time: t1, Value: 4, Ref: first[0].Ref}, {Time: t1, Value: 5, Ref: 1 << 40}}
+	require.ErrorIs(t, db.Append(ctx, s), ErrUnknownRef)
+	res, err := db.Query(ctx, `up`, t1)
+	require.NoError(t, err)
+	for _, s := range res.Series {
+		require.NotEqual(t, 4.0, s.Points[0].Value, "all or nothing")
+	}
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP beamctl_store_dropped_samples_total Samples dropped because the store refused the append that carried them.
+# TYPE beamctl_store_dropped_samples_total counter
+beamctl_store_dropped_samples_total 0
+`), "beamctl_store_dropped_samples_total"))
 }
