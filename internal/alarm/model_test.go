@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -21,16 +22,12 @@ type snapshots struct {
 }
 
 func (s *snapshots) Nodes() []ModelNode { return s.nodes }
-func (s *snapshots) LoadSnapshot(_ context.Context, _, node, name string, v any) (bool, error) {
+func (s *snapshots) Snapshot(_ context.Context, _, node, name string) ([]byte, error) {
 	x, ok := s.snaps[node+" "+name]
 	if !ok {
-		return false, nil
+		return nil, nil
 	}
-	b, err := json.Marshal(x)
-	if err != nil {
-		return false, err
-	}
-	return true, json.Unmarshal(b, v)
+	return json.Marshal(x)
 }
 
 // TestModuleClashOnePerCause reads the code path of a stock RabbitMQ: the
@@ -113,4 +110,44 @@ func ruleNamed(t *testing.T, rules []Rule, name string) Rule {
 	}
 	t.Fatalf("no rule %s", name)
 	return nil
+}
+
+// TestLoadShared: nodes whose snapshots hold the same bytes share one
+// decoded value; different ones get their own, also when the caller
+// reuses its variable.
+func TestLoadShared(t *testing.T) {
+	same := map[string]string{"lists": "aa", "gen_server": "bb"}
+	m := &snapshots{snaps: map[string]any{
+		"a@h modules": same, "b@h modules": same, "c@h modules": map[string]string{"lists": "cc"},
+	}}
+	in := &ModelInput{M: m}
+	ctx := context.Background()
+	load := func(node string, v *map[string]string) {
+		require.NoError(t, in.load(ctx, ModelNode{Cluster: "c", Node: node}, "modules", v))
+	}
+	var a, b, c map[string]string
+	load("a@h", &a)
+	load("b@h", &b)
+	load("c@h", &c)
+	require.Equal(t, same, a)
+	require.Equal(t, same, b)
+	require.Equal(t, map[string]string{"lists": "cc"}, c)
+	require.Equal(t, reflect.ValueOf(a).UnsafePointer(), reflect.ValueOf(b).UnsafePointer(), "decoded once")
+	require.NotEqual(t, reflect.ValueOf(a).UnsafePointer(), reflect.ValueOf(c).UnsafePointer())
+
+	var reused map[string]string
+	for _, tc := range []struct {
+		node string
+		want map[string]string
+	}{{"c@h", map[string]string{"lists": "cc"}}, {"a@h", same}, {"none@h", nil}, {"c@h", map[string]string{"lists": "cc"}}} {
+		if tc.node == "none@h" {
+			var none map[string]string
+			load(tc.node, &none)
+			require.Nil(t, none, "no snapshot, nothing loaded")
+			continue
+		}
+		load(tc.node, &reused)
+		require.Equal(t, tc.want, reused, tc.node)
+	}
+	require.Equal(t, same, a, "the shared value was not changed")
 }

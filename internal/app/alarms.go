@@ -37,9 +37,9 @@ func (m alarmModel) Nodes() []alarm.ModelNode {
 	return out
 }
 
-// LoadSnapshot reads a node's snapshot from the notification store.
-func (m alarmModel) LoadSnapshot(ctx context.Context, cluster, node, name string, v any) (bool, error) {
-	return m.a.notes.Store().LoadSnapshot(ctx, cluster, node, name, v)
+// Snapshot reads a node's snapshot from the notification store.
+func (m alarmModel) Snapshot(ctx context.Context, cluster, node, name string) ([]byte, error) {
+	return m.a.notes.Store().Snapshot(ctx, cluster, node, name)
 }
 
 var (

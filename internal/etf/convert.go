@@ -85,6 +85,9 @@ func ToUint64(t Term) (uint64, error) {
 
 // ToFloat64 returns a float or integer term as float64.
 func ToFloat64(t Term) (float64, error) {
+	if v, ok := t.(int64); ok { // most metric values: no big.Int
+		return float64(v), nil
+	}
 	if f, ok := toFloat(t); ok {
 		return f, nil
 	}

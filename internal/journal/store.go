@@ -302,6 +302,19 @@ func (s *Store) SaveSnapshot(ctx context.Context, cluster, node, name string, da
 
 // LoadSnapshot reads a snapshot into data; found is false if there is none.
 func (s *Store) LoadSnapshot(ctx context.Context, cluster, node, name string, data any) (found bool, err error) {
+	b, err := s.Snapshot(ctx, cluster, node, name)
+	if err != nil || b == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, data); err != nil {
+		return false, fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
+	}
+	return true, nil
+}
+
+// Snapshot returns a snapshot's JSON as stored, nil if there is none. The
+// bytes are shared: the caller must not change them.
+func (s *Store) Snapshot(ctx context.Context, cluster, node, name string) (b []byte, err error) {
 	k := snapKey{cluster, node, name}
 	s.snapMu.RLock()
 	b, cached := s.snaps[k]
@@ -316,7 +329,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, cluster, node, name string, da
 				b, err = nil, nil
 			case err != nil:
 				s.snapMu.Unlock()
-				return false, fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
+				return nil, fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
 			default:
 				b = []byte(text)
 			}
@@ -327,13 +340,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, cluster, node, name string, da
 		}
 		s.snapMu.Unlock()
 	}
-	if b == nil {
-		return false, nil
-	}
-	if err := json.Unmarshal(b, data); err != nil {
-		return false, fmt.Errorf("notifications: snapshot %s of %s: %w", name, node, err)
-	}
-	return true, nil
+	return b, nil
 }
 
 // FailureKinds are the notifications that count as a node's failures: crash
