@@ -271,17 +271,13 @@ func seriesKey(k []byte, name string, ls []collector.Label) []byte {
 func (st *staleTracker) labels(ts *trackedSeries) []store.Label {
 	k := ts.key
 	next := func() string { // the inverse of seriesKey's appends
-		var n uint64
-		for shift, i := 0, 0; i < len(k); i, shift = i+1, shift+7 {
-			n |= uint64(k[i]&0x7f) << shift
-			if k[i] < 0x80 {
-				k = k[i+1:]
-				break
-			}
+		n, w := binary.Uvarint([]byte(k[:min(len(k), binary.MaxVarintLen64)]))
+		if w <= 0 || n > uint64(len(k)-w) { // cannot be: seriesKey wrote it
+			k = ""
+			return ""
 		}
-		n = min(n, uint64(len(k)))
-		s := k[:n]
-		k = k[n:]
+		s := k[w : w+int(n)]
+		k = k[w+int(n):]
 		return s
 	}
 	out := append([]store.Label{{Name: "__name__", Value: next()}}, st.base...)
