@@ -130,8 +130,8 @@ func TestResendLockOrder(t *testing.T) {
 		once.Do(func() {
 			go func() { // an alarm changes while the Loop gathers the active ones
 				engine.Lock()
-				defer engine.Unlock()
 				l.Add(notifytest.Alert(2))
+				engine.Unlock() // before close: Active below must find the lock free
 				close(added)
 			}()
 			select {
