@@ -447,7 +447,11 @@ func alignByKey(a, b etf.List) etf.List {
 // Replay answers calls from a recording. It is safe for concurrent use by
 // any number of nodes.
 type Replay struct {
-	calls  map[string]replayEntry
+	calls map[string]replayEntry
+	// byForms answers erl_eval:exprs/2 by its expression alone when its
+	// bindings were not recorded: beamctl binds values that vary from
+	// call to call (a time budget, the modules to check).
+	byForms map[string]replayEntry
 	start  time.Time
 	misses sync.Map // "module:function/arity" -> *atomic.Int64: calls not recorded
 }
@@ -480,7 +484,7 @@ type replayEntry struct {
 
 // NewReplay prepares a recording for replay.
 func NewReplay(r *Recording) (*Replay, error) {
-	rp := &Replay{calls: map[string]replayEntry{}, start: time.Now()}
+	rp := &Replay{calls: map[string]replayEntry{}, byForms: map[string]replayEntry{}, start: time.Now()}
 	for _, e := range r.Entries {
 		k, err := callKey(e.Module, e.Function, e.Args)
 		if err != nil {
@@ -490,9 +494,23 @@ func NewReplay(r *Recording) (*Replay, error) {
 		if e.First.Raised == e.Last.Raised {
 			v = template(e.First.Value, e.Last.Value, e.First.At, e.Last.At)
 		}
-		rp.calls[k] = replayEntry{raised: e.Last.Raised, value: v, plain: !hasNodes(v)}
+		re := replayEntry{raised: e.Last.Raised, value: v, plain: !hasNodes(v)}
+		rp.calls[k] = re
+		if fk, ok := formsKey(e.Module, e.Function, e.Args); ok {
+			rp.byForms[fk] = re
+		}
 	}
 	return rp, nil
+}
+
+// formsKey is the key of an erl_eval:exprs(Forms, Bindings) call by its
+// forms alone.
+func formsKey(module, function string, args etf.List) (string, bool) {
+	if module != "erl_eval" || function != "exprs" || len(args) != 2 {
+		return "", false
+	}
+	k, err := callKey(module, function, args[:1])
+	return k, err == nil
 }
 
 // Len is the number of recorded calls.
@@ -532,11 +550,18 @@ func (rp *Replay) Call(_ context.Context, n *Node, p Peer, module, function stri
 }
 
 func (rp *Replay) one(toSim, fromSim *rename, elapsed time.Duration, module, function string, args []etf.Term) (etf.Term, bool) {
-	k, err := callKey(module, function, toSim.apply(etf.List(args), 0).(etf.List))
+	renamed := toSim.apply(etf.List(args), 0).(etf.List)
+	k, err := callKey(module, function, renamed)
 	if err != nil {
 		return undef(module, function, args), true
 	}
 	e, ok := rp.calls[k]
+	if !ok {
+		var fk string
+		if fk, ok = formsKey(module, function, renamed); ok {
+			e, ok = rp.byForms[fk]
+		}
+	}
 	if !ok {
 		rp.miss(module, function, args)
 		return undef(module, function, args), true

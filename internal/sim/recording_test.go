@@ -50,12 +50,14 @@ func TestRecordingRoundTrip(t *testing.T) {
 			First: Reply{At: now, Raised: true, Value: etf.Atom("x")}, Last: Reply{At: now, Raised: true, Value: etf.Atom("x")}},
 		{Module: "erlang", Function: "is_process_alive", Args: etf.List{etf.Pid{Node: clientAtom, ID: 3}},
 			First: Reply{At: now, Value: etf.True}, Last: Reply{At: now, Value: etf.True}},
+		{Module: "erl_eval", Function: "exprs", Args: etf.List{etf.List{etf.Atom("forms")}, etf.List{etf.Tuple{etf.Atom("Ms"), int64(1500)}}},
+			First: Reply{At: now, Value: etf.Atom("checked")}, Last: Reply{At: now, Value: etf.Atom("checked")}},
 	}}
 	b, err := rec.Encode()
 	require.NoError(t, err)
 	back, err := DecodeRecording(b)
 	require.NoError(t, err)
-	require.Len(t, back.Entries, 3)
+	require.Len(t, back.Entries, 4)
 	rp, err := NewReplay(back)
 	require.NoError(t, err)
 	n := &Node{Name: "sim1@127.0.0.1", Creation: 7}
@@ -84,7 +86,14 @@ func TestRecordingRoundTrip(t *testing.T) {
 	v, raised = rp.Call(t.Context(), n, p, "erlang", "is_process_alive", []etf.Term{etf.Pid{Node: p.Name, ID: 77, Creation: p.Creation}})
 	require.False(t, raised)
 	require.Equal(t, etf.True, v)
-	require.Equal(t, map[string]int64{"m:g/0": 1, "m:g/1": 1}, rp.Misses())
+	// beamctl's own expressions bind values that vary (a time budget): the
+	// expression alone finds its reply; another expression does not.
+	v, raised = rp.Call(t.Context(), n, p, "erl_eval", "exprs", []etf.Term{etf.List{etf.Atom("forms")}, etf.List{etf.Tuple{etf.Atom("Ms"), int64(1499)}}})
+	require.False(t, raised)
+	require.Equal(t, etf.Atom("checked"), v)
+	_, raised = rp.Call(t.Context(), n, p, "erl_eval", "exprs", []etf.Term{etf.List{etf.Atom("other")}, etf.List{}})
+	require.True(t, raised)
+	require.Equal(t, map[string]int64{"m:g/0": 1, "m:g/1": 1, "erl_eval:exprs/2": 1}, rp.Misses())
 }
 
 // TestAlignByKey: entries keyed by their first element are paired with

@@ -25,7 +25,10 @@ type ServeOptions struct {
 	// CollectInterval, FastInterval and CollectTimeout are the global
 	// settings of the same names (zero: the server's defaults).
 	CollectInterval, FastInterval, CollectTimeout time.Duration
-	Logger                                        *slog.Logger
+	// CodeInterval is the cluster's notifications.code_interval: how often
+	// the watch polls code, alarms and its own subscriptions (zero: 30s).
+	CodeInterval time.Duration
+	Logger       *slog.Logger
 }
 
 // StartServe starts beamctl serve on a loopback port with one cluster,
@@ -48,6 +51,9 @@ func StartServe(ctx context.Context, o ServeOptions) (*app.App, error) {
 	fmt.Fprintf(&y, "clusters:\n  - name: sim\n    cookie: %s\n    nodes:\n", strconv.Quote(o.Cookie))
 	for _, n := range o.Nodes {
 		fmt.Fprintf(&y, "      - %s\n", strconv.Quote(n))
+	}
+	if o.CodeInterval > 0 {
+		fmt.Fprintf(&y, "    notifications: {code_interval: %s}\n", o.CodeInterval)
 	}
 	cfg, err := config.Parse([]byte(y.String()), o.Storage)
 	if err != nil {
@@ -128,6 +134,9 @@ func Record(ctx context.Context, o RecordOptions, d time.Duration, storage strin
 	a, err := StartServe(ctx, ServeOptions{
 		Nodes: []string{string(n.Name)}, Cookie: o.Cookie, Storage: storage,
 		CollectInterval: 3 * time.Second, FastInterval: time.Second, CollectTimeout: 3 * time.Second, Logger: logger,
+		// The watch's periodic checks (after its first poll) are recorded
+		// too: a 12 s recording holds three of them.
+		CodeInterval: 3 * time.Second,
 	})
 	if err != nil {
 		return nil, err
