@@ -46,10 +46,11 @@ type slab[T any] struct {
 }
 
 // box stores v in the slab and returns it as a Term whose dynamic type is
-// typ, which must be T's type word. hint sizes the first array.
-func (sl *slab[T]) box(typ unsafe.Pointer, v T, hint int) Term {
+// typ, which must be T's type word. s sizes the next array (grow), from
+// the bytes a value of T takes at least in the input.
+func (sl *slab[T]) box(s *state, typ unsafe.Pointer, v T, minBytes int) Term {
 	if len(sl.free) == 0 {
-		sl.size = min(max(2*sl.size, hint, 1), maxSlab)
+		sl.size = s.grow(sl.size, minBytes)
 		sl.free = make([]T, sl.size)
 	}
 	p := &sl.free[0]
@@ -69,16 +70,33 @@ type boxes struct {
 	pids   slab[Pid]
 }
 
-// hint sizes the first slab of tuples and of integers from the input (an
-// {atom, integer} pair takes about 20 bytes of it); lists and pids are
-// fewer in most replies, so their slabs start at one value and double.
-func (s *state) hint() int { return len(s.b) / 32 }
+// grow returns the length of a slab that follows one of length last, for
+// values that take at least minBytes of the input: the first holds 8
+// values, each next one twice as many, up to maxSlab, and no more than the
+// bytes left to decode could still hold (plus the one being boxed).
+// Sizing the first slab from the input's length instead wasted most of it:
+// a frame's control message was decoded with the whole frame as its input
+// (a 4-tuple got a 4,096-term slab), and replies of binaries hold far fewer
+// values than bytes. Doubling wastes at most half of what is allocated.
+func (s *state) grow(last, minBytes int) int {
+	return max(min(2*last, maxSlab, 1+s.left()/minBytes), 8)
+}
 
-func (s *state) boxTuple(t Tuple) Term { return s.box.tuples.box(tupleType, t, s.hint()) }
+// The least each boxed value takes on the wire: SMALL_TUPLE_EXT's header
+// (its elements come before it is boxed, so they are not left), LIST_EXT's
+// header, INTEGER_EXT, NEW_PID_EXT with a one-byte atom cache reference.
+const (
+	minTupleBytes = 2
+	minListBytes  = 5
+	minIntBytes   = 5
+	minPidBytes   = 15
+)
 
-func (s *state) boxList(l List) Term { return s.box.lists.box(listType, l, 1) }
+func (s *state) boxTuple(t Tuple) Term { return s.box.tuples.box(s, tupleType, t, minTupleBytes) }
 
-func (s *state) boxPid(p Pid) Term { return s.box.pids.box(pidType, p, 1) }
+func (s *state) boxList(l List) Term { return s.box.lists.box(s, listType, l, minListBytes) }
+
+func (s *state) boxPid(p Pid) Term { return s.box.pids.box(s, pidType, p, minPidBytes) }
 
 // boxInt boxes v; Go boxes 0..255 without allocating, so those stay as
 // they are.
@@ -86,5 +104,5 @@ func (s *state) boxInt(v int64) Term {
 	if v >= 0 && v < 256 {
 		return v
 	}
-	return s.box.ints.box(int64Type, v, s.hint())
+	return s.box.ints.box(s, int64Type, v, minIntBytes)
 }

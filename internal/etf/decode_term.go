@@ -30,9 +30,7 @@ func (s *state) terms(n int) []Term {
 		return make([]Term, n)
 	}
 	if len(s.slab) < n {
-		// The first slab is sized from the input (a term takes at least
-		// two bytes), later ones double, up to 4096 terms.
-		s.slabSize = min(max(2*s.slabSize, len(s.b)/4, 16), 4096)
+		s.slabSize = s.grow(s.slabSize, 1)
 		s.slab = make([]Term, max(s.slabSize, n))
 	}
 	out := s.slab[:n:n]
