@@ -18,7 +18,7 @@ func init() { registerCollector("allocators", true, func() Collector { return al
 // reduces the large erlang:system_info({allocator, T}) on the node.
 type allocatorsCollector struct{}
 
-func (allocatorsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (allocatorsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: the allocator summary needs beamctl_agent (agent: false)", ErrNoData)
 	}
@@ -55,9 +55,9 @@ func (allocatorsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample)
 	sort.Strings(types)
 	for _, typ := range types {
 		s, lbl := sums[typ], []Label{{"alloc", typ}}
-		ch <- Sample{Name: "erlang_vm_allocator_carriers_bytes", Help: "Bytes of carriers an allocator type holds from the OS.", Labels: lbl, Value: s[0]}
-		ch <- Sample{Name: "erlang_vm_allocator_blocks_bytes", Help: "Bytes of blocks in use in an allocator type's carriers.", Labels: lbl, Value: s[1]}
-		ch <- Sample{Name: "erlang_vm_allocator_blocks", Help: "Blocks in use in an allocator type.", Labels: lbl, Value: s[2]}
+		dst.Add(Sample{Name: "erlang_vm_allocator_carriers_bytes", Help: "Bytes of carriers an allocator type holds from the OS.", Labels: lbl, Value: s[0]})
+		dst.Add(Sample{Name: "erlang_vm_allocator_blocks_bytes", Help: "Bytes of blocks in use in an allocator type's carriers.", Labels: lbl, Value: s[1]})
+		dst.Add(Sample{Name: "erlang_vm_allocator_blocks", Help: "Blocks in use in an allocator type.", Labels: lbl, Value: s[2]})
 	}
 	return nil
 }

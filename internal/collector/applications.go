@@ -14,7 +14,7 @@ func init() {
 // 1) with their version and whether they run. Two round trips.
 type applicationsCollector struct{}
 
-func (applicationsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (applicationsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	loaded, err := c.Call(ctx, "application", "loaded_applications")
 	if err != nil {
 		return err
@@ -46,8 +46,8 @@ func (applicationsCollector) Update(ctx context.Context, c Conn, ch chan<- Sampl
 		if isRunning[name] {
 			state = "running"
 		}
-		ch <- Sample{Name: "erlang_vm_application_info", Help: "A loaded application (value 1), its version and state.",
-			Labels: []Label{{"application", string(name)}, {"version", vsn}, {"state", state}}, Value: 1}
+		dst.Add(Sample{Name: "erlang_vm_application_info", Help: "A loaded application (value 1), its version and state.",
+			Labels: []Label{{"application", string(name)}, {"version", vsn}, {"state", state}}, Value: 1})
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ type clockCollector struct{ now func() time.Time }
 
 func (clockCollector) unbatched(Conn) bool { return true }
 
-func (c clockCollector) Update(ctx context.Context, conn Conn, ch chan<- Sample) error {
+func (c clockCollector) Update(ctx context.Context, conn Conn, dst *Samples) error {
 	funs := etf.List{
 		etf.Export{Module: "os", Function: "system_time", Arity: 1},
 		etf.Export{Module: "calendar", Function: "local_time", Arity: 0},
@@ -44,14 +44,14 @@ func (c clockCollector) Update(ctx context.Context, conn Conn, ch chan<- Sample)
 		return fmt.Errorf("clock: %w", err)
 	}
 	mid := t0.Add(t1.Sub(t0) / 2)
-	ch <- Sample{Name: "erlang_vm_clock_offset_seconds", Help: "The node's system clock minus beamctl's (at the middle of the round trip).",
-		Value: time.UnixMicro(us).Sub(mid).Seconds()}
-	ch <- Sample{Name: "erlang_vm_clock_offset_uncertainty_seconds", Help: "Half the round trip of the clock reading: the offset's error bound.",
-		Value: t1.Sub(t0).Seconds() / 2}
+	dst.Add(Sample{Name: "erlang_vm_clock_offset_seconds", Help: "The node's system clock minus beamctl's (at the middle of the round trip).",
+		Value: time.UnixMicro(us).Sub(mid).Seconds()})
+	dst.Add(Sample{Name: "erlang_vm_clock_offset_uncertainty_seconds", Help: "Half the round trip of the clock reading: the offset's error bound.",
+		Value: t1.Sub(t0).Seconds() / 2})
 	local, err1 := erlangDateTime(l[1])
 	utc, err2 := erlangDateTime(l[2])
 	if err1 == nil && err2 == nil {
-		ch <- Sample{Name: "erlang_vm_utc_offset_seconds", Help: "The node's local time minus UTC: its time zone.", Value: local.Sub(utc).Round(time.Minute).Seconds()}
+		dst.Add(Sample{Name: "erlang_vm_utc_offset_seconds", Help: "The node's local time minus UTC: its time zone.", Value: local.Sub(utc).Round(time.Minute).Seconds()})
 	}
 	return nil
 }

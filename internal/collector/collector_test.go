@@ -186,14 +186,9 @@ func TestSchedulerFlag(t *testing.T) {
 		return swt
 	}
 	run := func(col Collector, conn Conn) []Sample {
-		ch := make(chan Sample, 100)
-		require.NoError(t, col.Update(ctx, conn, ch))
-		close(ch)
-		var out []Sample
-		for s := range ch {
-			out = append(out, s)
-		}
-		return out
+		out := &Samples{}
+		require.NoError(t, col.Update(ctx, conn, out))
+		return out.List()
 	}
 	window := &schedulerCollector{window: 50 * time.Millisecond, last: map[string]wallTimeReading{}}
 	samples := run(window, c)
@@ -309,10 +304,9 @@ func TestClockOffset(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	skewed := clockCollector{now: func() time.Time { return time.Now().Add(-5 * time.Second) }}
-	ch := make(chan Sample, 10)
-	require.NoError(t, skewed.Update(ctx, c, ch))
-	close(ch)
-	for s := range ch {
+	dst := &Samples{}
+	require.NoError(t, skewed.Update(ctx, c, dst))
+	for _, s := range dst.List() {
 		if s.Name == "erlang_vm_clock_offset_seconds" {
 			require.InDelta(t, 5, s.Value, 0.1)
 			return
@@ -335,10 +329,9 @@ func TestShellMemory(t *testing.T) {
 	sh := testnode.RemoteShell(t, n, "memsh")
 	sh.Type(t, "Big = lists:seq(1, 1000000), ok.\n")
 	require.Eventually(t, func() bool {
-		ch := make(chan Sample, 10)
-		require.NoError(t, shellsCollector{}.Update(ctx, WithAgent(c), ch))
-		close(ch)
-		for s := range ch {
+		dst := &Samples{}
+		require.NoError(t, shellsCollector{}.Update(ctx, WithAgent(c), dst))
+		for _, s := range dst.List() {
 			if label(s, "from_node") == sh.Client && s.Value >= 8<<20 {
 				return true
 			}

@@ -24,7 +24,7 @@ type diskCollector struct{}
 
 func (diskCollector) unbatched(Conn) bool { return true }
 
-func (diskCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (diskCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	r, err := c.Call(ctx, "os", "cmd", etf.String(diskCmd))
 	if err != nil {
 		return err
@@ -39,9 +39,9 @@ func (diskCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error
 	}
 	for _, d := range disks {
 		l := []Label{{"mount", d.mount}, {"device", d.device}}
-		ch <- Sample{Name: "erlang_vm_os_disk_size_bytes", Help: "Size of a local filesystem of the node's host (df).", Labels: l, Value: d.size}
-		ch <- Sample{Name: "erlang_vm_os_disk_available_bytes", Help: "Space available to unprivileged users on a local filesystem of the node's host (df).",
-			Labels: l, Value: d.avail}
+		dst.Add(Sample{Name: "erlang_vm_os_disk_size_bytes", Help: "Size of a local filesystem of the node's host (df).", Labels: l, Value: d.size})
+		dst.Add(Sample{Name: "erlang_vm_os_disk_available_bytes", Help: "Space available to unprivileged users on a local filesystem of the node's host (df).",
+			Labels: l, Value: d.avail})
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func init() { registerCollector("dist", true, func() Collector { return distColl
 // trips.
 type distCollector struct{}
 
-func (distCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (distCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	r, err := c.Call(ctx, "net_kernel", "nodes_info")
 	if err != nil {
 		return err
@@ -37,15 +37,15 @@ func (distCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error
 		lbl := []Label{{"peer", string(peer)}}
 		st, _ := etf.ToAtom(state)
 		ty, _ := etf.ToAtom(typ)
-		ch <- Sample{Name: "erlang_vm_dist_connection_info", Help: "A distribution connection (value 1), with its state and type.",
-			Labels: append(lbl, Label{"state", string(st)}, Label{"type", string(ty)}), Value: 1}
+		dst.Add(Sample{Name: "erlang_vm_dist_connection_info", Help: "A distribution connection (value 1), with its state and type.",
+			Labels: append(lbl, Label{"state", string(st)}, Label{"type", string(ty)}), Value: 1})
 		if in, ok := etf.PropGet(t[1], etf.Atom("in")); ok {
 			v, _ := num(in)
-			ch <- Sample{Name: "erlang_vm_dist_messages_received_total", Help: "Messages received from a peer.", Type: Counter, Labels: lbl, Value: v}
+			dst.Add(Sample{Name: "erlang_vm_dist_messages_received_total", Help: "Messages received from a peer.", Type: Counter, Labels: lbl, Value: v})
 		}
 		if out, ok := etf.PropGet(t[1], etf.Atom("out")); ok {
 			v, _ := num(out)
-			ch <- Sample{Name: "erlang_vm_dist_messages_sent_total", Help: "Messages sent to a peer.", Type: Counter, Labels: lbl, Value: v}
+			dst.Add(Sample{Name: "erlang_vm_dist_messages_sent_total", Help: "Messages sent to a peer.", Type: Counter, Labels: lbl, Value: v})
 		}
 	}
 
@@ -66,7 +66,7 @@ func (distCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error
 			ports, names = append(ports, t[1]), append(names, string(n))
 		}
 	}
-	ch <- Sample{Name: "erlang_vm_dist_connections", Help: "Distribution connections.", Value: float64(len(ctrl))}
+	dst.Add(Sample{Name: "erlang_vm_dist_connections", Help: "Distribution connections.", Value: float64(len(ctrl))})
 	// Each connection's controller (a port, or a process for TLS) is new
 	// when the connection is set up again: one series per connection, so
 	// that reconnections can be counted.
@@ -74,8 +74,8 @@ func (distCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error
 	for _, e := range ctrl {
 		if t, err := etf.ToTuple(e, 2); err == nil {
 			n, _ := etf.ToAtom(t[0])
-			ch <- Sample{Name: "erlang_vm_dist_connection_controller_info", Help: "The controller of a distribution connection (value 1); a new one is a new connection.",
-				Labels: []Label{{"peer", string(n)}, {"controller", termtext.FormatWith(t[1], local)}}, Value: 1}
+			dst.Add(Sample{Name: "erlang_vm_dist_connection_controller_info", Help: "The controller of a distribution connection (value 1); a new one is a new connection.",
+				Labels: []Label{{"peer", string(n)}, {"controller", termtext.FormatWith(t[1], local)}}, Value: 1})
 		}
 	}
 	if len(ports) == 0 {
@@ -99,12 +99,12 @@ func (distCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error
 		} {
 			if v, ok := etf.PropGet(t[1], etf.Atom(m.key)); ok {
 				f, _ := num(v)
-				ch <- Sample{Name: m.name, Help: m.help, Type: Counter, Labels: lbl, Value: f}
+				dst.Add(Sample{Name: m.name, Help: m.help, Type: Counter, Labels: lbl, Value: f})
 			}
 		}
 		if v, ok := etf.PropGet(t[1], etf.Atom("send_pend")); ok {
 			f, _ := num(v)
-			ch <- Sample{Name: "erlang_vm_dist_send_pending_bytes", Help: "Bytes waiting to be sent to a peer (the dist buffer).", Labels: lbl, Value: f}
+			dst.Add(Sample{Name: "erlang_vm_dist_send_pending_bytes", Help: "Bytes waiting to be sent to a peer (the dist buffer).", Labels: lbl, Value: f})
 		}
 	}
 	return nil

@@ -17,7 +17,7 @@ func init() { registerCollector("ejabberd", true, func() Collector { return ejab
 // (product.ReadEjabberd).
 type ejabberdCollector struct{}
 
-func (ejabberdCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (ejabberdCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	e, err := product.ReadEjabberd(ctx, c)
 	if errors.Is(err, product.ErrNotRunning) {
 		return fmt.Errorf("%w: %w", ErrNoData, err)
@@ -25,12 +25,12 @@ func (ejabberdCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) e
 	if err != nil {
 		return err
 	}
-	ch <- Sample{Name: "ejabberd_sessions", Help: "Online client sessions in the ejabberd cluster (connected_users_number).", Value: float64(e.Sessions)}
-	ch <- Sample{Name: "ejabberd_s2s_incoming", Help: "Incoming server-to-server connections (incoming_s2s_number).", Value: float64(e.S2SIn)}
-	ch <- Sample{Name: "ejabberd_s2s_outgoing", Help: "Outgoing server-to-server connections (outgoing_s2s_number).", Value: float64(e.S2SOut)}
+	dst.Add(Sample{Name: "ejabberd_sessions", Help: "Online client sessions in the ejabberd cluster (connected_users_number).", Value: float64(e.Sessions)})
+	dst.Add(Sample{Name: "ejabberd_s2s_incoming", Help: "Incoming server-to-server connections (incoming_s2s_number).", Value: float64(e.S2SIn)})
+	dst.Add(Sample{Name: "ejabberd_s2s_outgoing", Help: "Outgoing server-to-server connections (outgoing_s2s_number).", Value: float64(e.S2SOut)})
 	for h, n := range e.Registered {
-		ch <- Sample{Name: "ejabberd_registered_users", Help: "Registered users per virtual host (registered_users).",
-			Labels: []Label{{"host", h}}, Value: float64(n)}
+		dst.Add(Sample{Name: "ejabberd_registered_users", Help: "Registered users per virtual host (registered_users).",
+			Labels: []Label{{"host", h}}, Value: float64(n)})
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ type etsCollector struct {
 	top int
 }
 
-func (e etsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (e etsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	ws, err := c.Call(ctx, "erlang", "system_info", etf.Atom("wordsize"))
 	if err != nil {
 		return err
@@ -51,16 +51,16 @@ func (e etsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) erro
 		all = append(all, table{name: string(n), size: s, mem: m * word})
 		total += m * word
 	}
-	ch <- Sample{Name: "erlang_vm_ets_tables", Help: "ETS tables.", Value: float64(len(all))}
-	ch <- Sample{Name: "erlang_vm_ets_memory_bytes", Help: "Memory of all ETS tables.", Value: total}
+	dst.Add(Sample{Name: "erlang_vm_ets_tables", Help: "ETS tables.", Value: float64(len(all))})
+	dst.Add(Sample{Name: "erlang_vm_ets_memory_bytes", Help: "Memory of all ETS tables.", Value: total})
 	sort.Slice(all, func(i, j int) bool { return all[i].mem > all[j].mem })
 	for i, t := range all {
 		if i == e.top {
 			break
 		}
 		lbl := []Label{{"table", t.name}}
-		ch <- Sample{Name: "erlang_vm_ets_table_memory_bytes", Help: "Memory of the largest ETS tables.", Labels: lbl, Value: t.mem}
-		ch <- Sample{Name: "erlang_vm_ets_table_size", Help: "Objects in the largest ETS tables.", Labels: lbl, Value: t.size}
+		dst.Add(Sample{Name: "erlang_vm_ets_table_memory_bytes", Help: "Memory of the largest ETS tables.", Labels: lbl, Value: t.mem})
+		dst.Add(Sample{Name: "erlang_vm_ets_table_size", Help: "Objects in the largest ETS tables.", Labels: lbl, Value: t.size})
 	}
 	return nil
 }

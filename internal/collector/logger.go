@@ -16,7 +16,7 @@ func init() { registerCollector("logger", true, func() Collector { return logger
 // the handler is installed again (a node restart, `beamctl agent remove`).
 type loggerCollector struct{}
 
-func (loggerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (loggerCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: counting log events needs beamctl_agent (agent: false)", ErrNoData)
 	}
@@ -35,8 +35,8 @@ func (loggerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) err
 		}
 		level, _ := t[0].(etf.Atom)
 		n, _ := num(t[1])
-		ch <- Sample{Name: "erlang_vm_logger_events_total", Help: "Log events that passed the primary level, per level, since beamctl began counting.",
-			Type: Counter, Labels: []Label{{"level", string(level)}}, Value: n}
+		dst.Add(Sample{Name: "erlang_vm_logger_events_total", Help: "Log events that passed the primary level, per level, since beamctl began counting.",
+			Type: Counter, Labels: []Label{{"level", string(level)}}, Value: n})
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ func init() { registerCollector("memory", true, func() Collector { return memory
 // memoryCollector reports erlang:memory(), every kind.
 type memoryCollector struct{}
 
-func (memoryCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (memoryCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	r, err := c.Call(ctx, "erlang", "memory")
 	if err != nil {
 		return err
@@ -31,8 +31,8 @@ func (memoryCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) err
 		if !ok {
 			continue
 		}
-		ch <- Sample{Name: "erlang_vm_memory_bytes", Help: "Memory the VM uses, per erlang:memory/0 kind.",
-			Labels: []Label{{"kind", string(kind)}}, Value: v}
+		dst.Add(Sample{Name: "erlang_vm_memory_bytes", Help: "Memory the VM uses, per erlang:memory/0 kind.",
+			Labels: []Label{{"kind", string(kind)}}, Value: v})
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func init() { registerCollector("mnesia", true, func() Collector { return mnesia
 // observer's overview (BenchmarkProductCollectionCost).
 type mnesiaCollector struct{}
 
-func (mnesiaCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (mnesiaCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	m, err := product.ReadMnesia(ctx, c)
 	if errors.Is(err, product.ErrNotRunning) {
 		return fmt.Errorf("%w: %w", ErrNoData, err)
@@ -29,7 +29,7 @@ func (mnesiaCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) err
 		return err
 	}
 	g := func(name, help string, t Type, v int64, lbl ...Label) {
-		ch <- Sample{Name: name, Help: help, Type: t, Labels: lbl, Value: float64(v)}
+		dst.Add(Sample{Name: name, Help: help, Type: t, Labels: lbl, Value: float64(v)})
 	}
 	g("erlang_mnesia_held_locks", "Locks held by Mnesia transactions on this node.", Gauge, m.HeldLocks)
 	g("erlang_mnesia_lock_queue", "Lock requests waiting in Mnesia's lock queue.", Gauge, m.LockQueue)

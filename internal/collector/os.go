@@ -19,7 +19,7 @@ type osCollector struct{}
 
 var procFiles = []string{"/proc/loadavg", "/proc/meminfo", "/proc/self/status", "/proc/self/limits", "/proc/net/snmp"}
 
-func (osCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	args := make([]etf.Term, len(procFiles))
 	for i, p := range procFiles {
 		args[i] = []byte(p)
@@ -42,36 +42,36 @@ func (osCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	if f := strings.Fields(text[0]); len(f) >= 3 {
 		for i, name := range []string{"erlang_vm_os_load1", "erlang_vm_os_load5", "erlang_vm_os_load15"} {
 			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
-				ch <- Sample{Name: name, Help: "Host load average (/proc/loadavg).", Value: v}
+				dst.Add(Sample{Name: name, Help: "Host load average (/proc/loadavg).", Value: v})
 			}
 		}
 	}
 	mem := keyedKB(text[1])
 	for key, name := range map[string]string{"MemTotal": "erlang_vm_os_memory_total_bytes", "MemAvailable": "erlang_vm_os_memory_available_bytes"} {
 		if v, ok := mem[key]; ok {
-			ch <- Sample{Name: name, Help: "Host memory (/proc/meminfo " + key + ").", Value: v}
+			dst.Add(Sample{Name: name, Help: "Host memory (/proc/meminfo " + key + ").", Value: v})
 		}
 	}
 	status := keyedKB(text[2])
 	if v, ok := status["VmRSS"]; ok {
-		ch <- Sample{Name: "erlang_vm_os_resident_memory_bytes", Help: "Resident memory of the VM process (VmRSS).", Value: v}
+		dst.Add(Sample{Name: "erlang_vm_os_resident_memory_bytes", Help: "Resident memory of the VM process (VmRSS).", Value: v})
 	}
 	if v, ok := status["VmSize"]; ok {
-		ch <- Sample{Name: "erlang_vm_os_virtual_memory_bytes", Help: "Virtual memory of the VM process (VmSize).", Value: v}
+		dst.Add(Sample{Name: "erlang_vm_os_virtual_memory_bytes", Help: "Virtual memory of the VM process (VmSize).", Value: v})
 	}
 	if v, ok := status["Threads"]; ok {
-		ch <- Sample{Name: "erlang_vm_os_threads", Help: "OS threads of the VM process.", Value: v}
+		dst.Add(Sample{Name: "erlang_vm_os_threads", Help: "OS threads of the VM process.", Value: v})
 	}
 	for _, line := range strings.Split(text[3], "\n") {
 		if strings.HasPrefix(line, "Max open files") {
 			if f := strings.Fields(line[len("Max open files"):]); len(f) >= 1 {
 				if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-					ch <- Sample{Name: "erlang_vm_os_max_fds", Help: "Open file descriptor limit of the VM process (soft).", Value: v}
+					dst.Add(Sample{Name: "erlang_vm_os_max_fds", Help: "Open file descriptor limit of the VM process (soft).", Value: v})
 				}
 			}
 		}
 	}
-	tcpCounters(text[4], ch)
+	tcpCounters(text[4], dst)
 
 	r, err := c.Call(ctx, "file", "list_dir", []byte("/proc/self/fd"))
 	if err != nil {
@@ -79,7 +79,7 @@ func (osCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
 	}
 	if t, err := etf.ToTuple(r, 2); err == nil && t[0] == etf.OK {
 		l, _ := etf.ToList(t[1])
-		ch <- Sample{Name: "erlang_vm_os_open_fds", Help: "Open file descriptors of the VM process.", Value: float64(len(l))}
+		dst.Add(Sample{Name: "erlang_vm_os_open_fds", Help: "Open file descriptors of the VM process.", Value: float64(len(l))})
 	}
 	return nil
 }
@@ -110,7 +110,7 @@ func keyedKB(s string) map[string]float64 {
 
 // tcpCounters reads the Tcp lines of /proc/net/snmp: a header line of
 // names followed by a line of values.
-func tcpCounters(s string, ch chan<- Sample) {
+func tcpCounters(s string, dst *Samples) {
 	var names []string
 	for _, line := range strings.Split(s, "\n") {
 		if !strings.HasPrefix(line, "Tcp:") {
@@ -131,10 +131,10 @@ func tcpCounters(s string, ch chan<- Sample) {
 			}
 			switch names[i] {
 			case "CurrEstab":
-				ch <- Sample{Name: "erlang_vm_os_tcp_connections_established", Help: "Host TCP connections established.", Value: x}
+				dst.Add(Sample{Name: "erlang_vm_os_tcp_connections_established", Help: "Host TCP connections established.", Value: x})
 			case "ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "InSegs", "OutSegs", "RetransSegs", "InErrs", "OutRsts":
-				ch <- Sample{Name: "erlang_vm_os_tcp_" + strings.ToLower(names[i]) + "_total", Help: "Host TCP counter " + names[i] + " (/proc/net/snmp).",
-					Type: Counter, Value: x}
+				dst.Add(Sample{Name: "erlang_vm_os_tcp_" + strings.ToLower(names[i]) + "_total", Help: "Host TCP counter " + names[i] + " (/proc/net/snmp).",
+					Type: Counter, Value: x})
 			}
 		}
 		return

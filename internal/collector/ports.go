@@ -26,7 +26,7 @@ type portsCollector struct{}
 // driverPorts is one driver's counts.
 type driverPorts struct{ count, queue, queued float64 }
 
-func (portsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (portsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	var by map[string]*driverPorts
 	var err error
 	if agentLoaded(c) {
@@ -44,9 +44,9 @@ func (portsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) erro
 	sort.Strings(types)
 	for _, t := range types {
 		d := by[t]
-		ch <- Sample{Name: "erlang_vm_ports_by_driver", Help: "Open ports by driver.", Labels: []Label{{"driver", t}}, Value: d.count}
-		ch <- Sample{Name: "erlang_vm_port_queue_bytes", Help: "Output queued in ports, by driver.", Labels: []Label{{"driver", t}}, Value: d.queue}
-		ch <- Sample{Name: "erlang_vm_ports_with_queued_output", Help: "Ports with output queued in the VM, by driver.", Labels: []Label{{"driver", t}}, Value: d.queued}
+		dst.Add(Sample{Name: "erlang_vm_ports_by_driver", Help: "Open ports by driver.", Labels: []Label{{"driver", t}}, Value: d.count})
+		dst.Add(Sample{Name: "erlang_vm_port_queue_bytes", Help: "Output queued in ports, by driver.", Labels: []Label{{"driver", t}}, Value: d.queue})
+		dst.Add(Sample{Name: "erlang_vm_ports_with_queued_output", Help: "Ports with output queued in the VM, by driver.", Labels: []Label{{"driver", t}}, Value: d.queued})
 	}
 	return nil
 }

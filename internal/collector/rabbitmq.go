@@ -21,7 +21,7 @@ func init() { registerCollector("rabbitmq", true, func() Collector { return rabb
 // statistics, at most a 500 ms budget a round (product.ReadRabbitMQ).
 type rabbitmqCollector struct{}
 
-func (rabbitmqCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (rabbitmqCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	r, err := product.ReadRabbitMQ(ctx, c, product.RabbitOptions{Agent: agentLoaded(c)})
 	if errors.Is(err, product.ErrNotRunning) {
 		return fmt.Errorf("%w: %w", ErrNoData, err)
@@ -30,7 +30,7 @@ func (rabbitmqCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) e
 		return err
 	}
 	g := func(name, help string, v int64, lbl ...Label) {
-		ch <- Sample{Name: name, Help: help, Labels: lbl, Value: float64(v)}
+		dst.Add(Sample{Name: name, Help: help, Labels: lbl, Value: float64(v)})
 	}
 	g("rabbitmq_identity_info", "RabbitMQ's cluster name (value 1).", 1, Label{"rabbitmq_cluster", r.Cluster})
 	g("rabbitmq_cluster_queues", "Queues in the whole RabbitMQ cluster.", r.Queues)

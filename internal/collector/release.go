@@ -13,7 +13,7 @@ func init() { registerCollector("release", true, func() Collector { return relea
 // form a family: they should run the same code.
 type releaseCollector struct{}
 
-func (releaseCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (releaseCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	r, err := c.Call(ctx, "init", "script_id")
 	if err != nil {
 		return err
@@ -24,7 +24,7 @@ func (releaseCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) er
 	}
 	name, _ := etf.ToString(t[0])
 	vsn, _ := etf.ToString(t[1])
-	ch <- Sample{Name: "erlang_vm_release_info", Help: "The node's release (boot script) name and version (value 1).",
-		Labels: []Label{{"release", name}, {"version", vsn}}, Value: 1}
+	dst.Add(Sample{Name: "erlang_vm_release_info", Help: "The node's release (boot script) name and version (value 1).",
+		Labels: []Label{{"release", name}, {"version", vsn}}, Value: 1})
 	return nil
 }

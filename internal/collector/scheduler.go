@@ -47,9 +47,9 @@ type wallTimeReading struct {
 // unbatched keeps the window's sleep out of the round's batch.
 func (s *schedulerCollector) unbatched(c Conn) bool { return !agentLoaded(c) }
 
-func (s *schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (s *schedulerCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	if !agentLoaded(c) {
-		return s.sampleWindow(ctx, c, ch)
+		return s.sampleWindow(ctx, c, dst)
 	}
 	s.mu.Lock()
 	prev, ok := s.last[c.Node()]
@@ -73,7 +73,7 @@ func (s *schedulerCollector) Update(ctx context.Context, c Conn, ch chan<- Sampl
 	s.mu.Lock()
 	s.last[c.Node()] = now
 	s.mu.Unlock()
-	return utilisation(ch, prev.times, now.times, now.normal, now.dirtyCPU)
+	return utilisation(dst, prev.times, now.times, now.normal, now.dirtyCPU)
 }
 
 // firstWindow is how far apart the first two readings of a node are.
@@ -97,7 +97,7 @@ func (s *schedulerCollector) read(ctx context.Context, c Conn) (wallTimeReading,
 }
 
 // sampleWindow measures over a window in one call, without the agent.
-func (s *schedulerCollector) sampleWindow(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (s *schedulerCollector) sampleWindow(ctx context.Context, c Conn, dst *Samples) error {
 	swt, all := etf.Atom("scheduler_wall_time"), etf.Atom("scheduler_wall_time_all")
 	calls := []struct {
 		m, f string
@@ -134,13 +134,13 @@ func (s *schedulerCollector) sampleWindow(ctx context.Context, c Conn, ch chan<-
 	if err != nil {
 		return err
 	}
-	return utilisation(ch, before, after, normal, dirtyCPU)
+	return utilisation(dst, before, after, normal, dirtyCPU)
 }
 
 // utilisation reports the busy share of each scheduler and type between
 // two readings. Schedulers whose total went backwards (the flag was off in
 // between, which resets the counters) are left out.
-func utilisation(ch chan<- Sample, before, after map[int][2]float64, normal, dirtyCPU float64) error {
+func utilisation(dst *Samples, before, after map[int][2]float64, normal, dirtyCPU float64) error {
 	type sum struct{ active, total float64 }
 	byType := map[string]*sum{}
 	for id, a := range after {
@@ -156,8 +156,8 @@ func utilisation(ch chan<- Sample, before, after map[int][2]float64, normal, dir
 			typ = "dirty_cpu"
 		}
 		active, total := a[0]-b[0], a[1]-b[1]
-		ch <- Sample{Name: "erlang_vm_scheduler_utilization_ratio", Help: "Busy share of a scheduler's wall time over the sampling window.",
-			Labels: []Label{{"type", typ}, {"scheduler", strconv.Itoa(id)}}, Value: active / total}
+		dst.Add(Sample{Name: "erlang_vm_scheduler_utilization_ratio", Help: "Busy share of a scheduler's wall time over the sampling window.",
+			Labels: []Label{{"type", typ}, {"scheduler", strconv.Itoa(id)}}, Value: active / total})
 		if byType[typ] == nil {
 			byType[typ] = &sum{}
 		}
@@ -168,8 +168,8 @@ func utilisation(ch chan<- Sample, before, after map[int][2]float64, normal, dir
 		return fmt.Errorf("%w: scheduler_wall_time did not advance (reset)", ErrNoData)
 	}
 	for typ, s := range byType {
-		ch <- Sample{Name: "erlang_vm_scheduler_type_utilization_ratio", Help: "Busy share of the wall time of all schedulers of a type over the sampling window.",
-			Labels: []Label{{"type", typ}}, Value: s.active / s.total}
+		dst.Add(Sample{Name: "erlang_vm_scheduler_type_utilization_ratio", Help: "Busy share of the wall time of all schedulers of a type over the sampling window.",
+			Labels: []Label{{"type", typ}}, Value: s.active / s.total})
 	}
 	return nil
 }

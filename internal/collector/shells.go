@@ -20,7 +20,7 @@ func init() {
 // message_queues collector (procscan.go).
 type shellsCollector struct{}
 
-func (shellsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (shellsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	if !agentLoaded(c) {
 		return fmt.Errorf("%w: the shell scan needs beamctl_agent (agent: false)", ErrNoData)
 	}
@@ -36,8 +36,8 @@ func (shellsCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) err
 		}
 		mem, _ := num(t[1])
 		from, _ := t[2].(etf.Atom)
-		ch <- Sample{Name: "erlang_vm_shell_process_memory_bytes", Help: "Memory of a shell process holding at least 1 MiB, with where its user typed.",
-			Labels: []Label{{"pid", termtext.FormatWith(t[0], local)}, {"from_node", string(from)}}, Value: mem}
+		dst.Add(Sample{Name: "erlang_vm_shell_process_memory_bytes", Help: "Memory of a shell process holding at least 1 MiB, with where its user typed.",
+			Labels: []Label{{"pid", termtext.FormatWith(t[0], local)}, {"from_node", string(from)}}, Value: mem})
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ var systemGauges = []struct{ item, name, help string }{
 	{"logical_processors_available", "erlang_vm_logical_processors_available", "Logical processors available to the VM."},
 }
 
-func (systemCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) error {
+func (systemCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	items := make([]etf.Term, 0, len(systemGauges)+2)
 	for _, g := range systemGauges {
 		items = append(items, etf.Atom(g.item))
@@ -46,12 +46,12 @@ func (systemCollector) Update(ctx context.Context, c Conn, ch chan<- Sample) err
 	}
 	for i, g := range systemGauges {
 		if v, ok := num(vals[i]); ok { // "unknown" where the VM cannot tell
-			ch <- Sample{Name: g.name, Help: g.help, Value: v}
+			dst.Add(Sample{Name: g.name, Help: g.help, Value: v})
 		}
 	}
 	rel, _ := etf.ToString(vals[len(systemGauges)])
 	erts, _ := etf.ToString(vals[len(systemGauges)+1])
-	ch <- Sample{Name: "erlang_vm_info", Help: "The node's OTP release and ERTS version (value 1).",
-		Labels: []Label{{"otp_release", rel}, {"erts_version", erts}}, Value: 1}
+	dst.Add(Sample{Name: "erlang_vm_info", Help: "The node's OTP release and ERTS version (value 1).",
+		Labels: []Label{{"otp_release", rel}, {"erts_version", erts}}, Value: 1})
 	return nil
 }

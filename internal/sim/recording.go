@@ -452,8 +452,8 @@ type Replay struct {
 	// bindings were not recorded: beamctl binds values that vary from
 	// call to call (a time budget, the modules to check).
 	byForms map[string]replayEntry
-	start  time.Time
-	misses sync.Map // "module:function/arity" -> *atomic.Int64: calls not recorded
+	start   time.Time
+	misses  sync.Map // "module:function/arity" -> *atomic.Int64: calls not recorded
 }
 
 // Misses counts the calls the recording could not answer, by function.
