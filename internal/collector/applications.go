@@ -11,18 +11,15 @@ func init() {
 }
 
 // applicationsCollector reports loaded applications as info metrics (value
-// 1) with their version and whether they run. Two round trips.
+// 1) with their version and whether they run. One round trip.
 type applicationsCollector struct{}
 
 func (applicationsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	loaded, err := c.Call(ctx, "application", "loaded_applications")
+	r, err := callAll(ctx, c, mfa{"application", "loaded_applications", nil}, mfa{"application", "which_applications", nil})
 	if err != nil {
 		return err
 	}
-	running, err := c.Call(ctx, "application", "which_applications")
-	if err != nil {
-		return err
-	}
+	loaded, running := r[0], r[1]
 	isRunning := map[etf.Atom]bool{}
 	rl, _ := etf.ToList(running)
 	for _, e := range rl {

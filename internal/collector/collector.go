@@ -337,6 +337,41 @@ func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 	)
 }
 
+// mfa is one call of callAll.
+type mfa struct {
+	module, function string
+	args             etf.List
+}
+
+var applyExport = etf.Export{Module: "erlang", Function: "apply", Arity: 2}
+
+// callAll makes calls that do not depend on each other in one round trip
+// (lists:zipwith with fun erlang:apply/2: nothing is loaded on the node)
+// and returns their results in order. A collector's calls made one after
+// the other each cost a round trip of the whole round (the batch waits for
+// every collector's next call), so independent ones go together. If one
+// raises, the whole call fails, as the first of them would have.
+func callAll(ctx context.Context, c Conn, calls ...mfa) ([]etf.Term, error) {
+	funs := make(etf.List, len(calls))
+	args := make(etf.List, len(calls))
+	for i, m := range calls {
+		funs[i] = etf.Export{Module: etf.Atom(m.module), Function: etf.Atom(m.function), Arity: uint8(len(m.args))}
+		args[i] = m.args
+		if m.args == nil {
+			args[i] = etf.List{}
+		}
+	}
+	r, err := c.Call(ctx, "lists", "zipwith", applyExport, funs, args)
+	if err != nil {
+		return nil, err
+	}
+	l, err := etf.ToList(r)
+	if err != nil || len(l) != len(calls) {
+		return nil, fmt.Errorf("%s:%s and %d more: unexpected reply", calls[0].module, calls[0].function, len(calls)-1)
+	}
+	return l, nil
+}
+
 // mapCall calls fun Module:Function/1 on every argument in one round trip
 // (lists:map with an export fun: nothing is loaded on the node) and
 // returns the results in order.

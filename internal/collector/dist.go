@@ -13,15 +13,15 @@ func init() { registerCollector("dist", true, func() Collector { return distColl
 // distCollector reports every distribution connection of the node: state,
 // type, messages in and out (net_kernel:nodes_info/0), and bytes and
 // packets of TCP connections (inet:getstat/1 of the dist ports). Two round
-// trips.
+// trips: nodes_info/0 with the connections' controllers, then getstat.
 type distCollector struct{}
 
 func (distCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	r, err := c.Call(ctx, "net_kernel", "nodes_info")
+	both, err := callAll(ctx, c, mfa{"net_kernel", "nodes_info", nil}, mfa{"erlang", "system_info", etf.List{etf.Atom("dist_ctrl")}})
 	if err != nil {
 		return err
 	}
-	info, err := etf.ToTuple(r, 2)
+	info, err := etf.ToTuple(both[0], 2)
 	if err != nil || info[0] != etf.OK {
 		return fmt.Errorf("net_kernel:nodes_info(): unexpected reply")
 	}
@@ -49,11 +49,7 @@ func (distCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 		}
 	}
 
-	r, err = c.Call(ctx, "erlang", "system_info", etf.Atom("dist_ctrl"))
-	if err != nil {
-		return err
-	}
-	ctrl, _ := etf.ToList(r)
+	ctrl, _ := etf.ToList(both[1])
 	var ports []etf.Term
 	var names []string
 	for _, e := range ctrl {

@@ -12,22 +12,18 @@ func init() { registerCollector("ets", true, func() Collector { return etsCollec
 // etsCollector reports the number of ETS tables, their total memory, and the
 // size and memory of the largest ones: ets:all/0, then ets:info/2 of name,
 // size and memory of every table in one round trip (tables are bounded by
-// the ETS limit).
+// the ETS limit): two round trips, the word size asked with ets:all/0.
 type etsCollector struct {
 	top int
 }
 
 func (e etsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	ws, err := c.Call(ctx, "erlang", "system_info", etf.Atom("wordsize"))
+	r, err := callAll(ctx, c, mfa{"erlang", "system_info", etf.List{etf.Atom("wordsize")}}, mfa{"ets", "all", nil})
 	if err != nil {
 		return err
 	}
-	word, _ := num(ws)
-	r, err := c.Call(ctx, "ets", "all")
-	if err != nil {
-		return err
-	}
-	tabs, err := etf.ToList(r)
+	word, _ := num(r[0])
+	tabs, err := etf.ToList(r[1])
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -13,7 +14,7 @@ func init() { registerCollector("os", true, func() Collector { return osCollecto
 // osCollector reads /proc through the node (file:read_file/1 runs on the
 // node, so /proc/self is the node's own VM): load average, host memory, the
 // VM's resident and virtual memory and threads, open file descriptors
-// against their limit, and the host's TCP counters. Two round trips.
+// against their limit, and the host's TCP counters. One round trip.
 // Nodes without /proc (not Linux) report ErrNoData.
 type osCollector struct{}
 
@@ -24,9 +25,15 @@ func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	for i, p := range procFiles {
 		args[i] = []byte(p)
 	}
-	files, err := mapCall(ctx, c, "file", "read_file", args)
+	// The files and the descriptors' directory in one round trip.
+	r, err := callAll(ctx, c, mfa{"lists", "map", etf.List{etf.Export{Module: "file", Function: "read_file", Arity: 1}, etf.List(args)}},
+		mfa{"file", "list_dir", etf.List{[]byte("/proc/self/fd")}})
 	if err != nil {
 		return err
+	}
+	files, err := etf.ToList(r[0])
+	if err != nil || len(files) != len(procFiles) {
+		return fmt.Errorf("file:read_file of %d files: unexpected reply", len(procFiles))
 	}
 	text := make([]string, len(files))
 	found := false
@@ -73,11 +80,7 @@ func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	}
 	tcpCounters(text[4], dst)
 
-	r, err := c.Call(ctx, "file", "list_dir", []byte("/proc/self/fd"))
-	if err != nil {
-		return err
-	}
-	if t, err := etf.ToTuple(r, 2); err == nil && t[0] == etf.OK {
+	if t, err := etf.ToTuple(r[1], 2); err == nil && t[0] == etf.OK {
 		l, _ := etf.ToList(t[1])
 		dst.Add(Sample{Name: "erlang_vm_os_open_fds", Help: "Open file descriptors of the VM process.", Value: float64(len(l))})
 	}

@@ -524,7 +524,13 @@ var applyFun = etf.Export{Module: "erlang", Function: "apply", Arity: 2}
 func (rp *Replay) Call(_ context.Context, n *Node, p Peer, module, function string, args []etf.Term) (etf.Term, bool) {
 	toSim := &rename{from: [2]etf.Atom{n.Name, p.Name}, to: [2]etf.Atom{nodeAtom, clientAtom}}
 	fromSim := &rename{from: [2]etf.Atom{nodeAtom, clientAtom}, to: [2]etf.Atom{n.Name, p.Name}, cr: [2]uint32{n.Creation, p.Creation}}
-	elapsed := time.Since(rp.start) + n.Phase
+	return rp.call(toSim, fromSim, time.Since(rp.start)+n.Phase, module, function, args)
+}
+
+// call answers one call; a batch within a batch (a collector's own
+// independent calls made together) is answered call by call too, as
+// Recorder records it.
+func (rp *Replay) call(toSim, fromSim *rename, elapsed time.Duration, module, function string, args []etf.Term) (etf.Term, bool) {
 	if module == "lists" && function == "zipwith" && len(args) == 3 && etf.Equal(args[0], applyFun) {
 		funs, ok1 := args[1].(etf.List)
 		argLists, ok2 := args[2].(etf.List)
@@ -536,7 +542,7 @@ func (rp *Replay) Call(_ context.Context, n *Node, p Peer, module, function stri
 				if !ok || !okA {
 					return undef(module, function, args), true
 				}
-				v, raised := rp.one(toSim, fromSim, elapsed, string(ex.Module), string(ex.Function), al)
+				v, raised := rp.call(toSim, fromSim, elapsed, string(ex.Module), string(ex.Function), al)
 				if raised {
 					// The batch fails as a whole, as on a node.
 					return v, true

@@ -81,6 +81,13 @@ func TestRecordingRoundTrip(t *testing.T) {
 		etf.List{etf.List{etf.Atom("user")}}})
 	require.False(t, raised)
 	require.Equal(t, etf.List{etf.Pid{Node: "sim1@127.0.0.1", ID: 5, Creation: 7}}, v)
+	// A batch within a batch (a collector's own calls made together) is
+	// answered call by call too.
+	v, raised = rp.Call(t.Context(), n, p, "lists", "zipwith", []etf.Term{applyFun,
+		etf.List{etf.Export{Module: "lists", Function: "zipwith", Arity: 3}},
+		etf.List{etf.List{applyFun, etf.List{etf.Export{Module: "erlang", Function: "whereis", Arity: 1}}, etf.List{etf.List{etf.Atom("user")}}}}})
+	require.False(t, raised)
+	require.Equal(t, etf.List{etf.List{etf.Pid{Node: "sim1@127.0.0.1", ID: 5, Creation: 7}}}, v)
 	// Any of beamctl's pids matches the one recorded (a capture's mailbox
 	// differs from connection to connection).
 	v, raised = rp.Call(t.Context(), n, p, "erlang", "is_process_alive", []etf.Term{etf.Pid{Node: p.Name, ID: 77, Creation: p.Creation}})
