@@ -39,6 +39,21 @@ type From struct {
 	Unknown bool
 }
 
+// LoadedDigest asks beamctl_agent (which must be loaded) for the md5 of
+// what LoadedModules reads: one small round trip, whose answer is the same
+// as long as the node's code is. The modules' list stays on the node.
+func LoadedDigest(ctx context.Context, c Caller) ([]byte, error) {
+	r, err := c.Call(ctx, inspect.AgentModule, "loaded_digest")
+	if err != nil {
+		return nil, fmt.Errorf("digest of the loaded modules: %w", err)
+	}
+	b, ok := r.([]byte)
+	if !ok || len(b) != 16 {
+		return nil, fmt.Errorf("digest of the loaded modules: unexpected reply")
+	}
+	return b, nil
+}
+
 // LoadedModules reads erlang:loaded() and code:all_loaded() (batched),
 // then every module's md5 and whether it has old code (lists:zipwith over
 // erlang:get_module_info/2 and erlang:check_old_code/1, batched): two

@@ -57,6 +57,48 @@ func TestLoadedModules(t *testing.T) {
 	require.Equal(t, mods["lists"], hexOf(r.([]byte)))
 }
 
+// TestLoadedDigest: the agent's digest of the loaded modules is the same
+// while the node's code is, and changes when a module is loaded, when it
+// is loaded again with other code (old code kept), and when the old code
+// is purged.
+func TestLoadedDigest(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	read := func() string {
+		d, err := LoadedDigest(ctx, c)
+		require.NoError(t, err)
+		return string(d)
+	}
+	load := func(v string) {
+		_, err := inspect.EvalWith(ctx, c, compileLoad, map[string]etf.Term{
+			"M": etf.Atom("beamctl_digest_probe"), "V": etf.String(v), "File": etf.String("/nowhere/beamctl_digest_probe.beam")})
+		require.NoError(t, err)
+	}
+	seen := map[string]string{}
+	step := func(name string) {
+		d := read()
+		require.Equal(t, d, read(), "%s: the same code, the same digest", name)
+		for prev, was := range seen {
+			require.NotEqual(t, was, d, "%s: the digest of %s", name, prev)
+		}
+		seen[name] = d
+	}
+	step("unchanged")
+	load("1")
+	step("a module loaded")
+	load("2")
+	step("loaded again (old code kept)")
+	_, err = c.Call(ctx, "code", "purge", etf.Atom("beamctl_digest_probe"))
+	require.NoError(t, err)
+	step("old code purged")
+}
+
 // compileLoad compiles a one-function module on the node and loads the
 // binary under the file name given (a term: a string, or an atom).
 const compileLoad = `
