@@ -221,8 +221,16 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	if run.cfg.AgentEnabled() {
 		digest = &codeDigest{}
 	}
+	// mnesia may start after the node does. Where the mnesia collector runs,
+	// a round that finds it running says so (mnesiaUp) within a collection
+	// interval; asking at every poll as well cost every node without mnesia
+	// (most) a process spawned and an expression evaluated every
+	// code_interval. Where it does not run, every poll asks.
+	pollMnesia := !slices.Contains(run.set.Names(), "mnesia")
 	for polls := 0; ; polls++ {
-		watchMnesia() // mnesia may start after the node does: at every poll, and when a collection finds it
+		if polls == 0 || pollMnesia {
+			watchMnesia()
+		}
 		if a.pollCode(ctx, conn, cluster, timeout, first, digest) {
 			first = false
 		}
