@@ -172,7 +172,7 @@ func (b *batch) flush(ctx context.Context, calls []*batchedCall) {
 		argLists[i] = etf.List(args)
 	}
 	b.count()
-	r, err := b.conn.Call(ctx, "lists", "zipwith", etf.Export{Module: "erlang", Function: "apply", Arity: 2}, funs, argLists)
+	r, err := b.conn.Call(ctx, "lists", "zipwith", applyExport, funs, argLists)
 	var results []etf.Term
 	if err == nil {
 		results, err = etf.ToList(r)

@@ -30,7 +30,7 @@ func (c clockCollector) Update(ctx context.Context, conn Conn, dst *Samples) err
 	}
 	args := etf.List{etf.List{etf.Atom("microsecond")}, etf.List{}, etf.List{}}
 	t0 := c.now()
-	r, err := conn.Call(ctx, "lists", "zipwith", etf.Export{Module: "erlang", Function: "apply", Arity: 2}, funs, args)
+	r, err := conn.Call(ctx, "lists", "zipwith", applyExport, funs, args)
 	t1 := c.now()
 	if err != nil {
 		return err

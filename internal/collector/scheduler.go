@@ -116,7 +116,7 @@ func (s *schedulerCollector) sampleWindow(ctx context.Context, c Conn, dst *Samp
 		funs[i] = etf.Export{Module: etf.Atom(cl.m), Function: etf.Atom(cl.f), Arity: uint8(len(cl.args))}
 		args[i] = cl.args
 	}
-	r, err := c.Call(ctx, "lists", "zipwith", etf.Export{Module: "erlang", Function: "apply", Arity: 2}, funs, args)
+	r, err := c.Call(ctx, "lists", "zipwith", applyExport, funs, args)
 	if err != nil {
 		return err
 	}
