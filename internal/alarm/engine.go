@@ -23,6 +23,16 @@ type Rule interface {
 	Evaluate(ctx context.Context, now time.Time, active map[Key]Severity) ([]Observation, error)
 }
 
+// Paced is a rule whose result moves too slowly to be worth evaluating at
+// every round: a rate or growth over a window of minutes reads every
+// node's samples of the whole window each time, and a tenth of the
+// window later it has hardly changed.
+type Paced interface {
+	// Pace is the shortest time between two evaluations of the rule
+	// (zero: every round).
+	Pace() time.Duration
+}
+
 // Options configure an engine.
 type Options struct {
 	Dir string // where alarms.db lives
@@ -201,6 +211,9 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
 	rules := e.rules
 	e.mu.Unlock()
 	for _, r := range rules {
+		if e.notDue(r, now) {
+			continue
+		}
 		e.mu.Lock()
 		active := map[Key]Severity{}
 		for k, a := range e.active {
@@ -221,6 +234,25 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) {
 		e.log.Error("Cannot store the evaluation time", "err", err)
 	}
 	e.evaluations.Add(1)
+}
+
+// notDue tells whether a paced rule was evaluated less than its pace
+// before now (a tenth of slack, so that a ticker's jitter does not push
+// it to the round after). Its alarms and pending timers stay as they are
+// until its next evaluation.
+func (e *Engine) notDue(r Rule, now time.Time) bool {
+	p, ok := r.(Paced)
+	if !ok || p.Pace() <= 0 {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.health[r.Name()]
+	if st == nil || st.Evaluations == 0 {
+		return false
+	}
+	since := now.Sub(st.LastEvaluation)
+	return since >= 0 && since < p.Pace()-p.Pace()/10
 }
 
 // resume, at the first evaluation after a start, drops the pending for:

@@ -310,3 +310,79 @@ func TestListFilter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, keys(tc.f)) })
 	}
 }
+
+// paced is a scripted rule evaluated at most once a pace, counting its
+// evaluations.
+type paced struct {
+	scripted
+	pace  time.Duration
+	calls int
+}
+
+func (p *paced) Pace() time.Duration { return p.pace }
+func (p *paced) Evaluate(ctx context.Context, now time.Time, active map[Key]Severity) ([]Observation, error) {
+	p.calls++
+	return p.scripted.Evaluate(ctx, now, active)
+}
+
+// TestPace evaluates a rule paced at 30 s every 10 s: it runs at its
+// pace (a tick a little early still counts), its alarm stays raised
+// between its evaluations, and clears at the next one after the
+// condition went.
+func TestPace(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer e.Close()
+	r := &paced{pace: 30 * time.Second}
+	e.SetRules([]Rule{r})
+	t0 := time.Unix(1_800_000_000, 0)
+	r.obs = holds(Major, 1)
+	steps := []struct {
+		at     time.Duration
+		obs    []Observation
+		calls  int
+		active bool
+	}{
+		{0, holds(Major, 1), 1, true},
+		{10 * time.Second, nil, 1, true},
+		{20 * time.Second, nil, 1, true},
+		{29 * time.Second, nil, 2, false}, // 1 s early: within the slack
+		{40 * time.Second, holds(Major, 1), 2, false},
+		{50 * time.Second, holds(Major, 1), 2, false},
+		{60 * time.Second, holds(Major, 1), 3, true},
+	}
+	for _, s := range steps {
+		r.obs = s.obs
+		e.Evaluate(ctx, t0.Add(s.at))
+		require.Equal(t, s.calls, r.calls, "evaluations after the round at %v", s.at)
+		require.Equal(t, s.active, len(e.Active()) == 1, "raised after the round at %v", s.at)
+	}
+	st := e.Rules()[0]
+	require.Equal(t, 30.0, st.PaceSeconds)
+	require.Equal(t, uint64(3), st.Evaluations)
+
+	// A rule without a pace runs at every round.
+	e.SetRules([]Rule{&r.scripted})
+	for i := range 3 {
+		e.Evaluate(ctx, t0.Add(time.Duration(70+i)*time.Second))
+	}
+	require.Equal(t, uint64(6), e.Rules()[0].Evaluations)
+}
+
+// TestBuiltinPaces: the built-ins over a window are paced at a tenth of
+// it, the instant ones are not paced, and a window set in the
+// configuration sets the pace.
+func TestBuiltinPaces(t *testing.T) {
+	ten := 10 * time.Second
+	rules, err := BuiltinRules(nil, map[string]Override{"long_gc": {Window: &ten}})
+	require.NoError(t, err)
+	paces := map[string]time.Duration{}
+	for _, r := range rules {
+		paces[r.Name()] = r.(Paced).Pace()
+	}
+	require.Equal(t, time.Duration(0), paces["process_limit"])
+	require.Equal(t, 30*time.Second, paces["message_queue_growing"])
+	require.Equal(t, 90*time.Second, paces["binary_memory_growth"])
+	require.Equal(t, time.Second, paces["long_gc"])
+}

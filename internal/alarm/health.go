@@ -55,6 +55,9 @@ type RuleStatus struct {
 	// ForSeconds is how long a condition must hold before its alarm is
 	// raised.
 	ForSeconds float64 `json:"for_seconds"`
+	// PaceSeconds is the shortest time between two evaluations of a rule
+	// evaluated less often than every round (see Paced).
+	PaceSeconds float64 `json:"pace_seconds,omitempty"`
 	// Labels and Annotations are a query rule's own (the annotations as
 	// templates, unexpanded), as Prometheus' rules API shows them.
 	Labels      map[string]string `json:"labels,omitempty"`
@@ -124,6 +127,9 @@ func (e *Engine) Rules() []RuleStatus {
 		st.Type, st.Query = ruleType(r)
 		st.Active = active[r.Name()]
 		st.ForSeconds = r.For().Seconds()
+		if p, ok := r.(Paced); ok {
+			st.PaceSeconds = p.Pace().Seconds()
+		}
 		if q, ok := r.(*QueryRule); ok {
 			st.Labels, st.Annotations = q.Labels, q.Annotations
 		}

@@ -30,6 +30,9 @@ type QueryRule struct {
 	Thresholds   *Thresholds
 	Severity     Severity
 	ForDur       time.Duration
+	// Every is the shortest time between two evaluations (zero: every
+	// round); see Paced.
+	Every time.Duration
 	// Text describes a series: a text/template with .Value, .Labels
 	// (map), .Node, .Cluster, .Subject and the functions pct, bytes and
 	// num.
@@ -83,8 +86,9 @@ func (r *QueryRule) Check() error {
 	return nil
 }
 
-func (r *QueryRule) Name() string       { return r.RuleName }
-func (r *QueryRule) For() time.Duration { return r.ForDur }
+func (r *QueryRule) Name() string        { return r.RuleName }
+func (r *QueryRule) For() time.Duration  { return r.ForDur }
+func (r *QueryRule) Pace() time.Duration { return r.Every }
 
 // Evaluate runs the expression at now.
 func (r *QueryRule) Evaluate(ctx context.Context, now time.Time, active map[Key]Severity) ([]Observation, error) {

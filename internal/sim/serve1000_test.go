@@ -115,6 +115,8 @@ func TestServe1000(t *testing.T) {
 		return self1[k] - self0[k]
 	}
 	onTime := rounds("on_time") / (rounds("on_time") + rounds("late") + rounds("missed"))
+	evalMs := 1000 * (self1["beamctl_alarm_evaluation_seconds_total"] - self0["beamctl_alarm_evaluation_seconds_total"]) /
+		(self1["beamctl_alarm_evaluations_total"] - self0["beamctl_alarm_evaluations_total"])
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	simCPU := procCPU(t, cmd.Process.Pid) - sim0
 	wall := time.Since(t0)
@@ -141,9 +143,9 @@ func TestServe1000(t *testing.T) {
 	if len(sv.Result) == 1 {
 		series = fmt.Sprint(sv.Result[0].Value[1])
 	}
-	t.Logf("serve against %d simulated nodes (every collector every 10 s), %s: CPU %.3f ms per node per second (%.1f%% of one core); heap %.0f KiB per node (%d MiB in all after GC); %s series; %.2f %% of rounds on time; the simulator: %.3f ms CPU per node per second",
+	t.Logf("serve against %d simulated nodes (every collector every 10 s), %s: CPU %.3f ms per node per second (%.1f%% of one core); heap %.0f KiB per node (%d MiB in all after GC); %s series; %.2f %% of rounds on time; alarm evaluation %.0f ms a round; the simulator: %.3f ms CPU per node per second",
 		nodes, wall.Round(time.Second), float64(cpu)/float64(time.Millisecond)/nodes/wall.Seconds(),
-		100*cpu.Seconds()/wall.Seconds(), float64(m1.HeapAlloc-min(m0.HeapAlloc, m1.HeapAlloc))/1024/nodes, m1.HeapAlloc>>20, series, 100*onTime,
+		100*cpu.Seconds()/wall.Seconds(), float64(m1.HeapAlloc-min(m0.HeapAlloc, m1.HeapAlloc))/1024/nodes, m1.HeapAlloc>>20, series, 100*onTime, evalMs,
 		float64(simCPU)/float64(time.Millisecond)/nodes/wall.Seconds())
 }
 
