@@ -33,12 +33,13 @@ func Build(cfg config.Alarms, d Deps) ([]Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alarms.builtin: %w", err)
 	}
+	round := &roundNodes{}
 	for _, b := range ModelBuiltins {
 		o, ok := cfg.Builtin[b.Name]
 		if ok && o.Disabled {
 			continue
 		}
-		r := &modelRule{b: b, forDur: b.For, window: b.Window, m: d.M, q: d.Q, meshed: map[[2]string]bool{}}
+		r := &modelRule{b: b, forDur: b.For, window: b.Window, m: d.M, q: d.Q, meshed: map[[2]string]bool{}, round: round}
 		if o.For != nil {
 			r.forDur = time.Duration(*o.For)
 		}

@@ -56,6 +56,44 @@ type ModelInput struct {
 
 	decoded []decodedSnapshot // the last few decoded by load, to share
 	nextDec int
+	round   *roundNodes // the evaluation's node list, shared by the model rules
+}
+
+// roundNodes is the model's nodes at one evaluation, listed once for
+// every model rule of it (each rule listed every node, twice, at every
+// evaluation: a tenth of the server's allocations at 1,000 nodes). An
+// evaluation is known by its time: the engine gives every rule the same.
+type roundNodes struct {
+	mu      sync.Mutex
+	at      time.Time
+	all, up []ModelNode
+	listed  bool
+}
+
+// get returns the model's nodes and the connected ones at now; what it
+// returns is shared: read only.
+func (c *roundNodes) get(m Model, now time.Time) (all, up []ModelNode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.listed || !c.at.Equal(now) {
+		c.all, c.up, c.at, c.listed = m.Nodes(), nil, now, true
+		for _, n := range c.all {
+			if n.State == "up" {
+				c.up = append(c.up, n)
+			}
+		}
+	}
+	return c.all, c.up
+}
+
+// nodes lists the model's nodes (shared with the evaluation's other
+// model rules: read only).
+func (in *ModelInput) nodes() []ModelNode {
+	if in.round == nil {
+		return in.M.Nodes()
+	}
+	all, _ := in.round.get(in.M, in.Now)
+	return all
 }
 
 // decodedSnapshot is a snapshot's JSON and the value it decoded into.
@@ -100,8 +138,12 @@ func (in *ModelInput) load(ctx context.Context, n ModelNode, name string, v any)
 	return nil
 }
 
-// up lists the connected nodes.
+// up lists the connected nodes (read only, as nodes).
 func (in *ModelInput) up() []ModelNode {
+	if in.round != nil {
+		_, up := in.round.get(in.M, in.Now)
+		return up
+	}
 	var out []ModelNode
 	for _, n := range in.M.Nodes() {
 		if n.State == "up" {
@@ -121,6 +163,7 @@ type modelRule struct {
 
 	mu     sync.Mutex // one evaluation at a time: meshed is the rule's memory
 	meshed map[[2]string]bool
+	round  *roundNodes // shared by the model rules of one catalogue
 }
 
 func (r *modelRule) Name() string       { return r.b.Name }
@@ -130,7 +173,7 @@ func (r *modelRule) For() time.Duration { return r.forDur }
 func (r *modelRule) Evaluate(ctx context.Context, now time.Time, _ map[Key]Severity) ([]Observation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	obs, err := r.b.Eval(ctx, &ModelInput{M: r.m, Q: r.q, Now: now, Window: r.window, Meshed: r.meshed})
+	obs, err := r.b.Eval(ctx, &ModelInput{M: r.m, Q: r.q, Now: now, Window: r.window, Meshed: r.meshed, round: r.round})
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.b.Name, err)
 	}
@@ -158,7 +201,7 @@ func families(nodes []ModelNode) map[[2]string][]ModelNode {
 // node event.
 func nodeDown(_ context.Context, in *ModelInput) ([]Observation, error) {
 	var out []Observation
-	for _, n := range in.M.Nodes() {
+	for _, n := range in.nodes() {
 		if n.State == "up" {
 			continue
 		}

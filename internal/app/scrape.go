@@ -106,6 +106,7 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	base := []store.Label{{Name: "cluster", Value: cluster}, {Name: "node", Value: node}}
 	up := 0.0
 	var samples []store.Sample
+	defer func() { putStoreSamples(samples) }()
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(run.global.CollectTimeout))
 	defer cancel()
 	conn, connErr := pool.Conn(cctx, node)
@@ -124,7 +125,7 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 		a.mu.Unlock()
 		stale.begin()
 		succeeded := map[string]bool{}
-		samples = make([]store.Sample, 0, len(collected)+8)
+		samples = getStoreSamples(len(collected) + 8)
 		for _, s := range collected {
 			ts, lbls := stale.track(len(samples), s.Collector, s.Name, base, s.Labels)
 			samples = append(samples, store.Sample{Labels: lbls, Time: now, Value: s.Value, Ref: ts.ref})
@@ -143,6 +144,7 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 				samples = append(samples, stale.sweep(name, now)...)
 			}
 		}
+		collector.Recycle(collected)
 	} else if !errors.Is(connErr, context.DeadlineExceeded) && !errors.Is(connErr, context.Canceled) {
 		// The node is down or unreachable: its series end, as Prometheus
 		// ends a failed target's. A round that only ran out of time (a
@@ -188,6 +190,27 @@ func (a *App) collectOnce(ctx context.Context, run *clusterRun, node string, due
 	info.lastCollect = now
 	info.series[len(due) == len(run.set.Names())] = len(samples)
 	a.mu.Unlock()
+}
+
+// storeSamples recycles the store samples of a round (see
+// collector.Recycle): they are dropped once appended.
+var storeSamples sync.Pool // of *[]store.Sample
+
+// getStoreSamples returns an empty list with room for n samples.
+func getStoreSamples(n int) []store.Sample {
+	if p, _ := storeSamples.Get().(*[]store.Sample); p != nil && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]store.Sample, 0, n)
+}
+
+func putStoreSamples(samples []store.Sample) {
+	if cap(samples) == 0 {
+		return
+	}
+	clear(samples)
+	samples = samples[:0]
+	storeSamples.Put(&samples)
 }
 
 // staleTrackers are the staleTracker of each node of a cluster. They

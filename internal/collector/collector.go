@@ -70,6 +70,28 @@ func (s *Samples) Add(smp Sample) { s.list = append(s.list, smp) }
 // List returns the samples added so far.
 func (s *Samples) List() []Sample { return s.list }
 
+// samplePool recycles a round's sample lists: a list per collector and
+// the round's merged list were a seventh of the server's allocations at
+// 1,000 nodes (docs/scale.md).
+var samplePool sync.Pool // of *[]Sample
+
+// getSamples returns an empty list with room for n samples.
+func getSamples(n int) []Sample {
+	if p, _ := samplePool.Get().(*[]Sample); p != nil && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]Sample, 0, n)
+}
+
+// Recycle hands back a list of samples that CollectOnly returned, once
+// the caller is done with it (and with nothing it points to kept but the
+// strings), for a later round to reuse.
+func Recycle(samples []Sample) {
+	clear(samples) // no label slices kept alive from the pool
+	samples = samples[:0]
+	samplePool.Put(&samples)
+}
+
 // ErrNoData means a collector found nothing to report on this node.
 var ErrNoData = errors.New("collector returned no data")
 
@@ -132,6 +154,9 @@ type Set struct {
 	// sizes is each collector's last sample count on any node: the next
 	// run's slices start at that size instead of growing by doubling.
 	sizes map[string]*atomic.Int32
+	// labels is each collector's own label ({collector="name"}) for its
+	// duration and success samples.
+	labels map[string][]Label
 }
 
 // NewSet builds the collectors enabled by default, with overrides. An
@@ -157,7 +182,7 @@ func NewSet(logger *slog.Logger, o SetOptions) (*Set, error) {
 		}
 	}
 	s := &Set{collectors: map[string]Collector{}, intervals: map[string]time.Duration{}, logger: logger, timeout: o.Timeout,
-		sizes: map[string]*atomic.Int32{}}
+		sizes: map[string]*atomic.Int32{}, labels: map[string][]Label{}}
 	for n, f := range factories {
 		on, iv := f.defaultEnabled, o.Interval
 		if fastSet[n] {
@@ -175,6 +200,7 @@ func NewSet(logger *slog.Logger, o SetOptions) (*Set, error) {
 			s.collectors[n] = f.new()
 			s.intervals[n] = iv
 			s.sizes[n] = new(atomic.Int32)
+			s.labels[n] = []Label{{"collector", n}}
 			s.names = append(s.names, n)
 		}
 	}
@@ -271,7 +297,7 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 			size += int(n.Load())
 		}
 	}
-	out := make([]Sample, 0, size)
+	out := getSamples(size)
 	var wg sync.WaitGroup
 	for _, name := range names {
 		col := s.collectors[name]
@@ -290,6 +316,7 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 			mu.Lock()
 			out = append(out, samples...)
 			mu.Unlock()
+			Recycle(samples)
 		}()
 	}
 	wg.Wait()
@@ -301,7 +328,7 @@ func (s *Set) collect(ctx context.Context, c Conn, names []string) ([]Sample, in
 
 func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 	size := s.sizes[name]
-	out := &Samples{list: make([]Sample, 0, size.Load())}
+	out := &Samples{list: getSamples(int(size.Load()))}
 	start := time.Now()
 	err := s.collectors[name].Update(ctx, c, out)
 	if b != nil {
@@ -326,7 +353,7 @@ func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 			s.logger.Info("Collector recovered", "collector", name, "node", c.Node(), "failures_not_logged", suppressed)
 		}
 	}
-	label := []Label{{"collector", name}}
+	label := s.labels[name]
 	for i := range samples {
 		samples[i].Collector = name
 	}

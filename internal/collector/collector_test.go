@@ -461,3 +461,27 @@ func TestParseDF(t *testing.T) {
 		})
 	}
 }
+
+func TestKBField(t *testing.T) {
+	const meminfo = "MemTotal:       24576000 kB\nMemFree:         1000 kB\nMemAvailable:   20000000 kB\nHugePages_Total:       0\n"
+	const status = "Name:\tbeam.smp\nVmSize:\t 3000000 kB\nVmRSS:\t   120000 kB\nThreads:\t29\n"
+	tests := []struct {
+		in, key string
+		want    float64
+		ok      bool
+	}{
+		{meminfo, "MemTotal", 24576000 * 1024, true},
+		{meminfo, "MemAvailable", 20000000 * 1024, true},
+		{meminfo, "HugePages_Total", 0, true},
+		{meminfo, "Mem", 0, false}, // a prefix of a key is not the key
+		{status, "VmRSS", 120000 * 1024, true},
+		{status, "Threads", 29, true},
+		{status, "Name", 0, false}, // not a number
+		{"", "VmRSS", 0, false},
+	}
+	for _, tt := range tests {
+		v, ok := kbField(tt.in, tt.key)
+		require.Equal(t, tt.ok, ok, tt.key)
+		require.Equal(t, tt.want, v, tt.key)
+	}
+}

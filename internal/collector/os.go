@@ -20,14 +20,33 @@ type osCollector struct{}
 
 var procFiles = []string{"/proc/loadavg", "/proc/meminfo", "/proc/self/status", "/proc/self/limits", "/proc/net/snmp"}
 
-func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	args := make([]etf.Term, len(procFiles))
+// osCalls are the collector's calls, the same every round: the files and
+// the descriptors' directory in one round trip.
+var osCalls = func() []mfa {
+	files := make(etf.List, len(procFiles))
 	for i, p := range procFiles {
-		args[i] = []byte(p)
+		files[i] = []byte(p)
 	}
-	// The files and the descriptors' directory in one round trip.
-	r, err := callAll(ctx, c, mfa{"lists", "map", etf.List{etf.Export{Module: "file", Function: "read_file", Arity: 1}, etf.List(args)}},
-		mfa{"file", "list_dir", etf.List{[]byte("/proc/self/fd")}})
+	return []mfa{{"lists", "map", etf.List{etf.Export{Module: "file", Function: "read_file", Arity: 1}, files}},
+		{"file", "list_dir", etf.List{[]byte("/proc/self/fd")}}}
+}()
+
+// kbFields are the "Key: value [kB]" fields read from /proc/meminfo (file
+// 1) and /proc/self/status (file 2).
+var kbFields = []struct {
+	file       int
+	key        string
+	name, help string
+}{
+	{1, "MemTotal", "erlang_vm_os_memory_total_bytes", "Host memory (/proc/meminfo MemTotal)."},
+	{1, "MemAvailable", "erlang_vm_os_memory_available_bytes", "Host memory (/proc/meminfo MemAvailable)."},
+	{2, "VmRSS", "erlang_vm_os_resident_memory_bytes", "Resident memory of the VM process (VmRSS)."},
+	{2, "VmSize", "erlang_vm_os_virtual_memory_bytes", "Virtual memory of the VM process (VmSize)."},
+	{2, "Threads", "erlang_vm_os_threads", "OS threads of the VM process."},
+}
+
+func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
+	r, err := callAll(ctx, c, osCalls...)
 	if err != nil {
 		return err
 	}
@@ -53,23 +72,12 @@ func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 			}
 		}
 	}
-	mem := keyedKB(text[1])
-	for key, name := range map[string]string{"MemTotal": "erlang_vm_os_memory_total_bytes", "MemAvailable": "erlang_vm_os_memory_available_bytes"} {
-		if v, ok := mem[key]; ok {
-			dst.Add(Sample{Name: name, Help: "Host memory (/proc/meminfo " + key + ").", Value: v})
+	for _, f := range kbFields {
+		if v, ok := kbField(text[f.file], f.key); ok {
+			dst.Add(Sample{Name: f.name, Help: f.help, Value: v})
 		}
 	}
-	status := keyedKB(text[2])
-	if v, ok := status["VmRSS"]; ok {
-		dst.Add(Sample{Name: "erlang_vm_os_resident_memory_bytes", Help: "Resident memory of the VM process (VmRSS).", Value: v})
-	}
-	if v, ok := status["VmSize"]; ok {
-		dst.Add(Sample{Name: "erlang_vm_os_virtual_memory_bytes", Help: "Virtual memory of the VM process (VmSize).", Value: v})
-	}
-	if v, ok := status["Threads"]; ok {
-		dst.Add(Sample{Name: "erlang_vm_os_threads", Help: "OS threads of the VM process.", Value: v})
-	}
-	for _, line := range strings.Split(text[3], "\n") {
+	for line := range strings.Lines(text[3]) {
 		if strings.HasPrefix(line, "Max open files") {
 			if f := strings.Fields(line[len("Max open files"):]); len(f) >= 1 {
 				if v, err := strconv.ParseFloat(f[0], 64); err == nil {
@@ -87,35 +95,42 @@ func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	return nil
 }
 
-// keyedKB reads "Key:   123 kB" lines; values with a kB unit become bytes.
-func keyedKB(s string) map[string]float64 {
-	out := map[string]float64{}
-	for _, line := range strings.Split(s, "\n") {
-		key, rest, ok := strings.Cut(line, ":")
-		if !ok {
+// kbField reads the value of key's "Key:   123 kB" line in s; a kB unit
+// makes bytes.
+func kbField(s, key string) (float64, bool) {
+	for line := range strings.Lines(s) {
+		rest, ok := strings.CutPrefix(line, key)
+		if !ok || !strings.HasPrefix(rest, ":") {
 			continue
 		}
-		f := strings.Fields(rest)
-		if len(f) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(f[0], 64)
+		num, unit, _ := strings.Cut(strings.TrimSpace(rest[1:]), " ")
+		v, err := strconv.ParseFloat(num, 64)
 		if err != nil {
-			continue
+			return 0, false
 		}
-		if len(f) > 1 && f[1] == "kB" {
+		if strings.TrimSpace(unit) == "kB" {
 			v *= 1024
 		}
-		out[key] = v
+		return v, true
 	}
-	return out
+	return 0, false
 }
+
+// tcpMetrics are the samples of the Tcp counters kept, by their name in
+// /proc/net/snmp (built once: their names are the same every round).
+var tcpMetrics = func() map[string]Sample {
+	m := map[string]Sample{"CurrEstab": {Name: "erlang_vm_os_tcp_connections_established", Help: "Host TCP connections established."}}
+	for _, n := range []string{"ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "InSegs", "OutSegs", "RetransSegs", "InErrs", "OutRsts"} {
+		m[n] = Sample{Name: "erlang_vm_os_tcp_" + strings.ToLower(n) + "_total", Help: "Host TCP counter " + n + " (/proc/net/snmp).", Type: Counter}
+	}
+	return m
+}()
 
 // tcpCounters reads the Tcp lines of /proc/net/snmp: a header line of
 // names followed by a line of values.
 func tcpCounters(s string, dst *Samples) {
 	var names []string
-	for _, line := range strings.Split(s, "\n") {
+	for line := range strings.Lines(s) {
 		if !strings.HasPrefix(line, "Tcp:") {
 			continue
 		}
@@ -132,12 +147,9 @@ func tcpCounters(s string, dst *Samples) {
 			if err != nil {
 				continue
 			}
-			switch names[i] {
-			case "CurrEstab":
-				dst.Add(Sample{Name: "erlang_vm_os_tcp_connections_established", Help: "Host TCP connections established.", Value: x})
-			case "ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "InSegs", "OutSegs", "RetransSegs", "InErrs", "OutRsts":
-				dst.Add(Sample{Name: "erlang_vm_os_tcp_" + strings.ToLower(names[i]) + "_total", Help: "Host TCP counter " + names[i] + " (/proc/net/snmp).",
-					Type: Counter, Value: x})
+			if m, ok := tcpMetrics[names[i]]; ok {
+				m.Value = x
+				dst.Add(m)
 			}
 		}
 		return
