@@ -422,10 +422,11 @@ func mapCall(ctx context.Context, c Conn, module, function string, args []etf.Te
 // a few items of every port, which costs the node less than the all-items
 // /1 form. The result is indexed [item][object].
 func itemCall(ctx context.Context, c Conn, module, function string, objects []etf.Term, items []etf.Atom) ([][]etf.Term, error) {
-	var xs, ys etf.List
+	xs, ys := make(etf.List, 0, len(items)*len(objects)), make(etf.List, 0, len(items)*len(objects))
 	for _, it := range items {
+		var item etf.Term = it // boxed once, not once an object
 		for _, o := range objects {
-			xs, ys = append(xs, o), append(ys, it)
+			xs, ys = append(xs, o), append(ys, item)
 		}
 	}
 	if len(xs) == 0 {

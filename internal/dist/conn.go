@@ -350,7 +350,7 @@ func (c *Conn) MakeRef() etf.Ref {
 // goroutine sent them: only the holder of wsem takes frames off the queue,
 // and it drains the queue before writing its own.
 func (c *Conn) send(ctx context.Context, control etf.Tuple, message etf.Term, hasMsg bool) error {
-	b, err := appendFrame(nil, c.useHeader, control, message, hasMsg)
+	b, err := appendFrame(getFrame(), c.useHeader, control, message, hasMsg)
 	if err != nil {
 		return err
 	}
@@ -360,6 +360,7 @@ func (c *Conn) send(ctx context.Context, control etf.Tuple, message etf.Term, ha
 	case c.wsem <- struct{}{}:
 		err := c.writeFrames(b)
 		<-c.wsem
+		putFrame(b)
 		if err != nil {
 			c.fail(fmt.Errorf("write: %w", err))
 			return c.Err()
@@ -381,6 +382,30 @@ func (c *Conn) send(ctx context.Context, control etf.Tuple, message etf.Term, ha
 	}
 }
 
+// framePool recycles the buffers frames are encoded into (encoding into a
+// new buffer grew it by doubling: several allocations a frame). A frame
+// goes back once written: the buffered writer has copied or sent it.
+var framePool sync.Pool // of *[]byte
+
+// maxPooledFrame: a buffer grown larger than this by a big frame is
+// dropped rather than kept.
+const maxPooledFrame = 64 << 10
+
+func getFrame() []byte {
+	if p, _ := framePool.Get().(*[]byte); p != nil {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 512)
+}
+
+func putFrame(b []byte) {
+	if cap(b) == 0 || cap(b) > maxPooledFrame {
+		return
+	}
+	b = b[:0]
+	framePool.Put(&b)
+}
+
 // writeFrames writes the queued frames, then own (if any), and flushes.
 // The caller holds wsem.
 func (c *Conn) writeFrames(own []byte) error {
@@ -388,7 +413,9 @@ func (c *Conn) writeFrames(own []byte) error {
 	for {
 		select {
 		case b := <-c.sendq:
-			if _, err := c.bw.Write(b); err != nil {
+			_, err := c.bw.Write(b)
+			putFrame(b)
+			if err != nil {
 				return err
 			}
 			continue
