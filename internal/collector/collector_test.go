@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os/exec"
 	"slices"
@@ -484,4 +485,73 @@ func TestKBField(t *testing.T) {
 		require.Equal(t, tt.ok, ok, tt.key)
 		require.Equal(t, tt.want, v, tt.key)
 	}
+}
+
+// TestETSAndDistBothWays reads a real node's tables and distribution
+// connections with the agent (one round trip each) and without it (two):
+// the same series, the same table sizes, and counters that only grow.
+func TestETSAndDistBothWays(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	ctx := context.Background()
+	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = inspect.EnsureAgent(ctx, c)
+	require.NoError(t, err)
+	_, err = inspect.EvalWith(ctx, c, `spawn(fun() -> ets:new(both_ways_tab, [named_table, public]),
+		ets:insert(both_ways_tab, [{I, I} || I <- lists:seq(1, 20000)]), receive stop -> ok end end), ok.`, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		r, err := c.Call(ctx, "ets", "info", etf.Atom("both_ways_tab"), etf.Atom("size"))
+		return err == nil && r == etf.Term(int64(20000))
+	}, 10*time.Second, 50*time.Millisecond)
+	for _, col := range []Collector{etsCollector{top: 10}, distCollector{}} {
+		var without, with Samples
+		plain, agent := &callCounter{Conn: c}, &callCounter{Conn: c}
+		require.NoError(t, col.Update(ctx, plain, &without))
+		require.NoError(t, col.Update(ctx, WithAgent(agent), &with))
+		require.Equal(t, 2, plain.calls, "%T without the agent: round trips", col)
+		require.Equal(t, 1, agent.calls, "%T with the agent: round trips", col)
+		key := func(s Sample) string { return s.Name + fmt.Sprint(s.Labels) }
+		require.Equal(t, slices.Sorted(slices.Values(mapKeys(without.List(), key))), slices.Sorted(slices.Values(mapKeys(with.List(), key))))
+		for _, s := range without.List() {
+			w, ok := find(with.List(), s.Name, s.Labels...)
+			require.True(t, ok, s.Name)
+			switch {
+			case s.Type == Counter:
+				require.GreaterOrEqual(t, w.Value, s.Value, "%s %v", s.Name, s.Labels)
+			case s.Name == "erlang_vm_ets_tables" || s.Name == "erlang_vm_ets_table_size" || s.Name == "erlang_vm_dist_connections":
+				require.Equal(t, s.Value, w.Value, "%s %v", s.Name, s.Labels)
+			}
+		}
+	}
+	var got Samples
+	require.NoError(t, etsCollector{top: 10}.Update(ctx, WithAgent(c), &got))
+	s, ok := find(got.List(), "erlang_vm_ets_table_size", Label{"table", "both_ways_tab"})
+	require.True(t, ok, "the test's table is among the largest")
+	require.Equal(t, 20000.0, s.Value)
+	got = Samples{}
+	require.NoError(t, distCollector{}.Update(ctx, WithAgent(c), &got))
+	_, ok = find(got.List(), "erlang_vm_dist_recv_bytes_total", Label{"peer", c.Self()})
+	require.True(t, ok, "beamctl's own connection is read with getstat")
+}
+
+// callCounter counts a connection's calls.
+type callCounter struct {
+	Conn
+	calls int
+}
+
+func (c *callCounter) Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error) {
+	c.calls++
+	return c.Conn.Call(ctx, module, function, args...)
+}
+
+func mapKeys(samples []Sample, key func(Sample) string) []string {
+	out := make([]string, len(samples))
+	for i, s := range samples {
+		out[i] = key(s)
+	}
+	return out
 }

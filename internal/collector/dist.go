@@ -12,14 +12,36 @@ func init() { registerCollector("dist", true, func() Collector { return distColl
 
 // distCollector reports every distribution connection of the node: state,
 // type, messages in and out (net_kernel:nodes_info/0), and bytes and
-// packets of TCP connections (inet:getstat/1 of the dist ports). Two round
-// trips: nodes_info/0 with the connections' controllers, then getstat.
+// packets of TCP connections (inet:getstat/1 of the dist ports). With the
+// agent one round trip (beamctl_agent:dist_stats/0); without it two:
+// nodes_info/0 with the connections' controllers, then getstat.
 type distCollector struct{}
 
 func (distCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	both, err := callAll(ctx, c, mfa{"net_kernel", "nodes_info", nil}, mfa{"erlang", "system_info", etf.List{etf.Atom("dist_ctrl")}})
-	if err != nil {
-		return err
+	var both []etf.Term
+	var stats []etf.Term // getstat of each port controller, in ctrl's order; nil: not read yet
+	if agentLoaded(c) {
+		r, err := c.Call(ctx, agentModule, "dist_stats")
+		if err != nil {
+			return err
+		}
+		t, err := etf.ToTuple(r, 3)
+		if err != nil {
+			return fmt.Errorf("beamctl_agent:dist_stats(): %w", err)
+		}
+		both = t[:2]
+		if stats, err = etf.ToList(t[2]); err != nil {
+			return fmt.Errorf("beamctl_agent:dist_stats(): %w", err)
+		}
+		if stats == nil {
+			stats = etf.List{}
+		}
+	} else {
+		var err error
+		both, err = callAll(ctx, c, mfa{"net_kernel", "nodes_info", nil}, mfa{"erlang", "system_info", etf.List{etf.Atom("dist_ctrl")}})
+		if err != nil {
+			return err
+		}
 	}
 	info, err := etf.ToTuple(both[0], 2)
 	if err != nil || info[0] != etf.OK {
@@ -77,9 +99,13 @@ func (distCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	if len(ports) == 0 {
 		return nil
 	}
-	stats, err := mapCall(ctx, c, "inet", "getstat", ports)
-	if err != nil {
-		return err
+	if stats == nil {
+		if stats, err = mapCall(ctx, c, "inet", "getstat", ports); err != nil {
+			return err
+		}
+	}
+	if len(stats) != len(ports) {
+		return fmt.Errorf("dist: %d getstat results for %d connections", len(stats), len(ports))
 	}
 	for i, s := range stats {
 		t, err := etf.ToTuple(s, 2)

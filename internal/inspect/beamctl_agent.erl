@@ -6,11 +6,11 @@
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
          leaks/3, alloc/0, proc_scan/2, ports/1, log_counts/0, log_counts_remove/0, swt/1,
-         suptree/6, rabbit_queues/4, loaded_digest/0]).
+         suptree/6, rabbit_queues/4, loaded_digest/0, ets_stats/0, dist_stats/0]).
 %% The logger handler callbacks of log_counts/0.
 -export([adding_handler/1, log/2]).
 
-version() -> 13.
+version() -> 14.
 
 %% loaded_digest(): the md5 of what beamctl's code poll reads (erlang:loaded/0,
 %% code:all_loaded/0, every module's md5 and whether it has old code), so
@@ -21,6 +21,27 @@ loaded_digest() ->
     Code = [{M, try erlang:get_module_info(M, md5) catch _:_ -> purged end, erlang:check_old_code(M)}
             || M <- Loaded],
     erlang:md5(term_to_binary({Code, lists:sort(code:all_loaded())})).
+
+%% ets_stats(): the word size and every table's name, size and memory (in
+%% words), as {WordSize, [{Name, Size, Words}]}: the ets collector's reading
+%% in one round trip (it took two without the agent). Tables deleted
+%% meanwhile are left out. Bounded by the ETS table limit.
+ets_stats() ->
+    {erlang:system_info(wordsize),
+     lists:filtermap(fun(T) ->
+                             case {ets:info(T, name), ets:info(T, size), ets:info(T, memory)} of
+                                 {N, S, M} when is_atom(N), N =/= undefined, is_integer(S), is_integer(M) -> {true, {N, S, M}};
+                                 _ -> false
+                             end
+                     end, ets:all())}.
+
+%% dist_stats(): the dist collector's reading in one round trip, as
+%% {net_kernel:nodes_info(), erlang:system_info(dist_ctrl), [inet:getstat(Port)
+%% for each connection whose controller is a port, in dist_ctrl's order]}.
+%% Bounded by the number of connections.
+dist_stats() ->
+    Ctrl = erlang:system_info(dist_ctrl),
+    {net_kernel:nodes_info(), Ctrl, [inet:getstat(P) || {_, P} <- Ctrl, is_port(P)]}.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
