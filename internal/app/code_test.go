@@ -376,12 +376,13 @@ clusters:
 	base := "http://" + srv.Addr()
 	ctx := context.Background()
 	const cluster = "direct" // snapshots of its own, apart from the server's polls
-	require.True(t, srv.pollCode(ctx, dialNode(t, a), cluster, 10*time.Second, true, nil), "the baseline")
+	c0 := dialNode(t, a)
+	require.True(t, srv.pollCode(ctx, c0, c0, cluster, 10*time.Second, true, nil), "the baseline")
 	a.Kill()
 	a.Restart()
 	c := dialNode(t, a)
-	require.False(t, srv.pollCode(ctx, c, cluster, time.Nanosecond, true, nil), "no time to read the node")
-	require.True(t, srv.pollCode(ctx, c, cluster, 10*time.Second, true, nil))
+	require.False(t, srv.pollCode(ctx, c, c, cluster, time.Nanosecond, true, nil), "no time to read the node")
+	require.True(t, srv.pollCode(ctx, c, c, cluster, 10*time.Second, true, nil))
 	for _, kind := range []string{"code_deleted", "code_loaded"} {
 		require.Empty(t, notes(t, base, url.Values{"kind": {kind}, "cluster": {cluster}}), "after a restart, modules loaded or not are no news")
 	}

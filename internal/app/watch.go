@@ -168,13 +168,13 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 		o := capture.DefaultSysmon
 		o.Record, o.Steal = mode == "record", run.cfg.Notifications.SystemMonitorSteal
 		slot = &sysmonSlot{a: a, conn: conn, cluster: cluster, opts: o, timeout: timeout}
-		slot.poll(ctx)
+		slot.poll(ctx, conn)
 		defer slot.release()
 	}
 	var shells *shellSub
 	if run.cfg.Notifications.RecordShells() {
 		shells = &shellSub{a: a, conn: conn, cluster: cluster, timeout: timeout}
-		shells.poll(ctx)
+		shells.poll(ctx, conn)
 		defer shells.release()
 	}
 	// Who else connects to the node: from the node's own events.
@@ -227,19 +227,38 @@ func (a *App) watchConn(ctx context.Context, run *clusterRun, conn *dist.Conn, c
 	// (most) a process spawned and an expression evaluated every
 	// code_interval. Where it does not run, every poll asks.
 	pollMnesia := !slices.Contains(run.set.Names(), "mnesia")
+	alarmsOK := false // alarm_handler answered at the last poll (SASL runs)
 	for polls := 0; ; polls++ {
 		if polls == 0 || pollMnesia {
 			watchMnesia()
 		}
-		if a.pollCode(ctx, conn, cluster, timeout, first, digest) {
+		checks := &checkBatch{conn: conn}
+		if polls > 0 {
+			if digest.answers() {
+				checks.add(capture.LoadedDigestCheck)
+			}
+			if alarmsOK {
+				checks.add(alarmsCheck)
+			}
+			if slot != nil && slot.sm != nil {
+				checks.add(slot.sm.HoldsCheck())
+			}
+			if shells != nil && shells.st != nil {
+				checks.add(shells.st.AliveCheck())
+			}
+			fctx, cancel := context.WithTimeout(ctx, timeout)
+			checks.fetch(fctx)
+			cancel()
+		}
+		if a.pollCode(ctx, conn, checks, cluster, timeout, first, digest) {
 			first = false
 		}
-		a.pollAlarms(ctx, conn, cluster, timeout)
+		alarmsOK = a.pollAlarms(ctx, checks, conn.Node(), cluster, timeout)
 		if slot != nil && polls > 0 {
-			slot.poll(ctx) // taken back within one poll of being freed
+			slot.poll(ctx, checks) // taken back within one poll of being freed
 		}
 		if shells != nil && polls > 0 {
-			shells.poll(ctx) // subscribed again if the tracer went away
+			shells.poll(ctx, checks) // subscribed again if the tracer went away
 		}
 		if polls%10 == 0 { // the release's files and the code path change rarely
 			a.pollRelease(ctx, conn, cluster, timeout)
@@ -293,7 +312,7 @@ type codeDigest struct {
 // failure (the collection loads the agent at its first round; a node may
 // refuse it) it tries again at once, then every tenth poll: each call of
 // an absent module makes the node search its code path for it.
-func (d *codeDigest) read(ctx context.Context, conn *dist.Conn) []byte {
+func (d *codeDigest) read(ctx context.Context, conn capture.Caller) []byte {
 	if d == nil {
 		return nil
 	}
@@ -313,6 +332,13 @@ func (d *codeDigest) read(ctx context.Context, conn *dist.Conn) []byte {
 	return b
 }
 
+// answers tells whether the digest answered at the last poll and that
+// reading was saved whole: the next poll's digest call is worth fetching
+// with the poll's other checks.
+func (d *codeDigest) answers() bool {
+	return d != nil && d.skip == 0 && d.fails == 0 && d.last != nil
+}
+
 // maxOriginChecks bounds how many module files one poll has the node
 // read to tell where new code came from; the rest wait for the next poll.
 const maxOriginChecks = 200
@@ -328,11 +354,11 @@ const maxOriginChecks = 200
 // is still the connection's first. With d (the agent's digest), a poll
 // whose digest equals that of the last reading saved whole (every new
 // module checked, none left to sweep) reads nothing more.
-func (a *App) pollCode(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration, first bool, d *codeDigest) bool {
+func (a *App) pollCode(ctx context.Context, conn *dist.Conn, checks capture.Caller, cluster string, timeout time.Duration, first bool, d *codeDigest) bool {
 	node := conn.Node()
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	digest := d.read(pctx, conn)
+	digest := d.read(pctx, checks)
 	if digest != nil && !first && bytes.Equal(digest, d.last) {
 		return true
 	}
@@ -716,17 +742,16 @@ func (a *App) changes(cluster, node string, info *nodeInfo, samples []collector.
 // pollAlarms compares the node's own alarms (alarm_handler:get_alarms/0,
 // where SASL runs: os_mon's memory and disk alarms, the applications'
 // alarms) with the last reading, and records those set and cleared.
-func (a *App) pollAlarms(ctx context.Context, conn *dist.Conn, cluster string, timeout time.Duration) {
-	node := conn.Node()
+func (a *App) pollAlarms(ctx context.Context, conn capture.Caller, node, cluster string, timeout time.Duration) bool {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r, err := conn.Call(pctx, "alarm_handler", "get_alarms")
+	r, err := conn.Call(pctx, alarmsCheck.Module, alarmsCheck.Function)
 	if err != nil {
-		return // no SASL on the node: no alarm_handler
+		return false // no SASL on the node: no alarm_handler
 	}
 	l, err := etf.ToList(r)
 	if err != nil {
-		return
+		return true
 	}
 	local := termtext.Options{LocalNode: etf.Atom(node)}
 	cur := map[string]string{} // alarm id -> description, as Erlang text
@@ -741,7 +766,7 @@ func (a *App) pollAlarms(ctx context.Context, conn *dist.Conn, cluster string, t
 	found, err := a.notes.Store().LoadSnapshot(pctx, cluster, node, "alarms", &prev)
 	if err != nil {
 		a.log.Error("Cannot read the last alarm reading", "node", node, "err", err)
-		return
+		return true
 	}
 	if err := a.notes.Store().SaveSnapshot(pctx, cluster, node, "alarms", cur); err != nil {
 		a.log.Error("Cannot save the alarm reading", "node", node, "err", err)
@@ -764,6 +789,7 @@ func (a *App) pollAlarms(ctx context.Context, conn *dist.Conn, cluster string, t
 		}
 	}
 	a.record(ns...)
+	return true
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -27,11 +27,12 @@ type shellSub struct {
 }
 
 // poll subscribes if this server has no live subscription.
-func (s *shellSub) poll(ctx context.Context) {
+// checks answers the liveness check if it was fetched with the poll's others.
+func (s *shellSub) poll(ctx context.Context, checks capture.Caller) {
 	node := s.conn.Node()
 	if s.st != nil {
 		cctx, cancel := context.WithTimeout(ctx, s.timeout)
-		alive, err := s.st.Alive(cctx)
+		alive, err := s.st.AliveVia(cctx, checks)
 		cancel()
 		if err != nil || alive {
 			return

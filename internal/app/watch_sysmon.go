@@ -31,11 +31,12 @@ type sysmonSlot struct {
 
 // poll takes the slot if beamctl does not hold it and it is free, or
 // lets it go if another process took it.
-func (s *sysmonSlot) poll(ctx context.Context) {
+// checks answers the slot check if it was fetched with the poll's others.
+func (s *sysmonSlot) poll(ctx context.Context, checks capture.Caller) {
 	node := s.conn.Node()
 	if s.sm != nil {
 		cctx, cancel := context.WithTimeout(ctx, s.timeout)
-		holds, err := s.sm.Holds(cctx)
+		holds, err := s.sm.HoldsVia(cctx, checks)
 		cancel()
 		if err != nil || holds {
 			return

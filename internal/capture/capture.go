@@ -20,6 +20,15 @@ type Caller interface {
 	Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error)
 }
 
+// Check is the one call a periodic check makes (the agent's code digest,
+// whether a monitor or tracer still stands): a watch that checks several
+// things on a node every poll may make their calls in one round trip and
+// answer each check from its result (the server's watch does).
+type Check struct {
+	Module, Function string
+	Args             []etf.Term
+}
+
 // forwarder is a process beamctl spawned on a node (built with erl_eval)
 // that sends what it captures to a mailbox of beamctl's, and undoes what
 // it set up when sent stop or when beamctl's node disconnects.

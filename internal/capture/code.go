@@ -39,11 +39,14 @@ type From struct {
 	Unknown bool
 }
 
+// LoadedDigestCheck is LoadedDigest's call.
+var LoadedDigestCheck = Check{Module: inspect.AgentModule, Function: "loaded_digest"}
+
 // LoadedDigest asks beamctl_agent (which must be loaded) for the md5 of
 // what LoadedModules reads: one small round trip, whose answer is the same
 // as long as the node's code is. The modules' list stays on the node.
 func LoadedDigest(ctx context.Context, c Caller) ([]byte, error) {
-	r, err := c.Call(ctx, inspect.AgentModule, "loaded_digest")
+	r, err := c.Call(ctx, LoadedDigestCheck.Module, LoadedDigestCheck.Function)
 	if err != nil {
 		return nil, fmt.Errorf("digest of the loaded modules: %w", err)
 	}

@@ -262,8 +262,18 @@ func ShellTraceMode(ctx context.Context, c *dist.Conn) (string, error) {
 
 // Alive reports whether the node's tracer this subscription belongs to
 // still runs.
-func (s *ShellTracer) Alive(ctx context.Context) (bool, error) {
-	r, err := s.conn.Call(ctx, "erlang", "is_process_alive", s.pid)
+func (s *ShellTracer) Alive(ctx context.Context) (bool, error) { return s.AliveVia(ctx, s.conn) }
+
+// AliveCheck is Alive's call.
+func (s *ShellTracer) AliveCheck() Check {
+	return Check{Module: "erlang", Function: "is_process_alive", Args: []etf.Term{s.pid}}
+}
+
+// AliveVia is Alive with its call made through c (which may answer it
+// from a round trip shared with other checks).
+func (s *ShellTracer) AliveVia(ctx context.Context, c Caller) (bool, error) {
+	ck := s.AliveCheck()
+	r, err := c.Call(ctx, ck.Module, ck.Function, ck.Args...)
 	if err != nil {
 		return false, fmt.Errorf("check the shell tracer on %s: %w", s.conn.Node(), err)
 	}

@@ -155,8 +155,16 @@ func StartSysmon(ctx context.Context, c *dist.Conn, o SysmonOptions) (*Sysmon, e
 
 // Holds reports whether this monitor still owns the node's
 // system_monitor slot (erlang:system_monitor/0, one call).
-func (s *Sysmon) Holds(ctx context.Context) (bool, error) {
-	r, err := s.conn.Call(ctx, "erlang", "system_monitor")
+func (s *Sysmon) Holds(ctx context.Context) (bool, error) { return s.HoldsVia(ctx, s.conn) }
+
+// HoldsCheck is Holds' call.
+func (s *Sysmon) HoldsCheck() Check { return Check{Module: "erlang", Function: "system_monitor"} }
+
+// HoldsVia is Holds with its call made through c (which may answer it
+// from a round trip shared with other checks).
+func (s *Sysmon) HoldsVia(ctx context.Context, c Caller) (bool, error) {
+	ck := s.HoldsCheck()
+	r, err := c.Call(ctx, ck.Module, ck.Function, ck.Args...)
 	if err != nil {
 		return false, fmt.Errorf("read system_monitor on %s: %w", s.conn.Node(), err)
 	}
