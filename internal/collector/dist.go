@@ -18,30 +18,13 @@ func init() { registerCollector("dist", true, func() Collector { return distColl
 type distCollector struct{}
 
 func (distCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	var both []etf.Term
-	var stats []etf.Term // getstat of each port controller, in ctrl's order; nil: not read yet
+	read := distByCalls
 	if agentLoaded(c) {
-		r, err := c.Call(ctx, agentModule, "dist_stats")
-		if err != nil {
-			return err
-		}
-		t, err := etf.ToTuple(r, 3)
-		if err != nil {
-			return fmt.Errorf("beamctl_agent:dist_stats(): %w", err)
-		}
-		both = t[:2]
-		if stats, err = etf.ToList(t[2]); err != nil {
-			return fmt.Errorf("beamctl_agent:dist_stats(): %w", err)
-		}
-		if stats == nil {
-			stats = etf.List{}
-		}
-	} else {
-		var err error
-		both, err = callAll(ctx, c, mfa{"net_kernel", "nodes_info", nil}, mfa{"erlang", "system_info", etf.List{etf.Atom("dist_ctrl")}})
-		if err != nil {
-			return err
-		}
+		read = distByAgent
+	}
+	both, stats, err := read(ctx, c)
+	if err != nil {
+		return err
 	}
 	info, err := etf.ToTuple(both[0], 2)
 	if err != nil || info[0] != etf.OK {
@@ -130,4 +113,31 @@ func (distCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 		}
 	}
 	return nil
+}
+
+// distByAgent reads nodes_info/0, the connections' controllers and every
+// port controller's getstat in one call (beamctl_agent:dist_stats/0).
+func distByAgent(ctx context.Context, c Conn) (both, stats []etf.Term, err error) {
+	r, err := c.Call(ctx, agentModule, "dist_stats")
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := etf.ToTuple(r, 3)
+	if err != nil {
+		return nil, nil, fmt.Errorf("beamctl_agent:dist_stats(): %w", err)
+	}
+	if stats, err = etf.ToList(t[2]); err != nil {
+		return nil, nil, fmt.Errorf("beamctl_agent:dist_stats(): %w", err)
+	}
+	if stats == nil {
+		stats = etf.List{} // read, and empty: not nil, which would read them again
+	}
+	return t[:2], stats, nil
+}
+
+// distByCalls reads nodes_info/0 with the connections' controllers; the
+// getstat of each is left to Update (stats nil), a second round trip.
+func distByCalls(ctx context.Context, c Conn) (both, stats []etf.Term, err error) {
+	both, err = callAll(ctx, c, mfa{"net_kernel", "nodes_info", nil}, mfa{"erlang", "system_info", etf.List{etf.Atom("dist_ctrl")}})
+	return both, nil, err
 }
