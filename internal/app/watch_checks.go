@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/beamctl/beamctl/internal/capture"
+	"github.com/beamctl/beamctl/internal/collector"
 	"github.com/beamctl/beamctl/internal/dist"
 	"github.com/beamctl/beamctl/internal/etf"
 )
@@ -17,11 +18,11 @@ var alarmsCheck = capture.Check{Module: "alarm_handler", Function: "get_alarms"}
 // monitor and shell tracer still stand) in one round trip before the
 // poll, and answers each check from it: four rpcs every code_interval
 // became one (they were about a third of a node's rpcs at every
-// collector every 10 s). It is a plain lists:zipwith of fun
-// erlang:apply/2, which fails as a whole if one call raises; a check
-// whose call was not fetched, or a batch that failed, goes to the node on
-// its own as before, so the watch only adds a check whose call answered
-// at the last poll.
+// collector every 10 s). It is collector.CallAll, a plain lists:zipwith
+// of fun erlang:apply/2, which fails as a whole if one call raises; a
+// check whose call was not fetched, or a batch that failed, goes to the
+// node on its own as before, so the watch only adds a check whose call
+// answered at the last poll.
 type checkBatch struct {
 	conn  *dist.Conn
 	calls []batchedCheck
@@ -42,17 +43,12 @@ func (b *checkBatch) fetch(ctx context.Context) {
 		b.calls = nil
 		return
 	}
-	funs, args := make(etf.List, len(b.calls)), make(etf.List, len(b.calls))
+	calls := make([]collector.MFA, len(b.calls))
 	for i, c := range b.calls {
-		funs[i] = etf.Export{Module: etf.Atom(c.Module), Function: etf.Atom(c.Function), Arity: uint8(len(c.Args))}
-		args[i] = etf.List(append([]etf.Term{}, c.Args...))
+		calls[i] = collector.MFA{Module: c.Module, Function: c.Function, Args: c.Args}
 	}
-	r, err := b.conn.Call(ctx, "lists", "zipwith", etf.Export{Module: "erlang", Function: "apply", Arity: 2}, funs, args)
-	var results []etf.Term
-	if err == nil {
-		results, err = etf.ToList(r)
-	}
-	if err != nil || len(results) != len(b.calls) {
+	results, err := collector.CallAll(ctx, b.conn, calls...)
+	if err != nil {
 		b.calls = nil
 		return
 	}

@@ -15,7 +15,7 @@ func init() {
 type applicationsCollector struct{}
 
 func (applicationsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	r, err := callAll(ctx, c, mfa{"application", "loaded_applications", nil}, mfa{"application", "which_applications", nil})
+	r, err := CallAll(ctx, c, MFA{"application", "loaded_applications", nil}, MFA{"application", "which_applications", nil})
 	if err != nil {
 		return err
 	}

@@ -364,27 +364,28 @@ func (s *Set) run(ctx context.Context, name string, c Conn, b *batch) []Sample {
 	)
 }
 
-// mfa is one call of callAll.
-type mfa struct {
-	module, function string
-	args             etf.List
+// MFA is one call of CallAll.
+type MFA struct {
+	Module, Function string
+	Args             etf.List
 }
 
 var applyExport = etf.Export{Module: "erlang", Function: "apply", Arity: 2}
 
-// callAll makes calls that do not depend on each other in one round trip
+// CallAll makes calls that do not depend on each other in one round trip
 // (lists:zipwith with fun erlang:apply/2: nothing is loaded on the node)
 // and returns their results in order. A collector's calls made one after
 // the other each cost a round trip of the whole round (the batch waits for
-// every collector's next call), so independent ones go together. If one
-// raises, the whole call fails, as the first of them would have.
-func callAll(ctx context.Context, c Conn, calls ...mfa) ([]etf.Term, error) {
+// every collector's next call), so independent ones go together (the
+// server's watch does the same with its checks). If one raises, the whole
+// call fails, as the first of them would have.
+func CallAll(ctx context.Context, c Conn, calls ...MFA) ([]etf.Term, error) {
 	funs := make(etf.List, len(calls))
 	args := make(etf.List, len(calls))
 	for i, m := range calls {
-		funs[i] = etf.Export{Module: etf.Atom(m.module), Function: etf.Atom(m.function), Arity: uint8(len(m.args))}
-		args[i] = m.args
-		if m.args == nil {
+		funs[i] = etf.Export{Module: etf.Atom(m.Module), Function: etf.Atom(m.Function), Arity: uint8(len(m.Args))}
+		args[i] = m.Args
+		if m.Args == nil {
 			args[i] = etf.List{}
 		}
 	}
@@ -394,7 +395,7 @@ func callAll(ctx context.Context, c Conn, calls ...mfa) ([]etf.Term, error) {
 	}
 	l, err := etf.ToList(r)
 	if err != nil || len(l) != len(calls) {
-		return nil, fmt.Errorf("%s:%s and %d more: unexpected reply", calls[0].module, calls[0].function, len(calls)-1)
+		return nil, fmt.Errorf("%s:%s and %d more: unexpected reply", calls[0].Module, calls[0].Function, len(calls)-1)
 	}
 	return l, nil
 }

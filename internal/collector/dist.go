@@ -138,6 +138,6 @@ func distByAgent(ctx context.Context, c Conn) (both, stats []etf.Term, err error
 // distByCalls reads nodes_info/0 with the connections' controllers; the
 // getstat of each is left to Update (stats nil), a second round trip.
 func distByCalls(ctx context.Context, c Conn) (both, stats []etf.Term, err error) {
-	both, err = callAll(ctx, c, mfa{"net_kernel", "nodes_info", nil}, mfa{"erlang", "system_info", etf.List{etf.Atom("dist_ctrl")}})
+	both, err = CallAll(ctx, c, MFA{"net_kernel", "nodes_info", nil}, MFA{"erlang", "system_info", etf.List{etf.Atom("dist_ctrl")}})
 	return both, nil, err
 }

@@ -86,7 +86,7 @@ func etsByAgent(ctx context.Context, c Conn) ([]etsTable, error) {
 
 // etsByCalls reads every table with ets:all/0, then ets:info/2.
 func etsByCalls(ctx context.Context, c Conn) ([]etsTable, error) {
-	r, err := callAll(ctx, c, mfa{"erlang", "system_info", etf.List{etf.Atom("wordsize")}}, mfa{"ets", "all", nil})
+	r, err := CallAll(ctx, c, MFA{"erlang", "system_info", etf.List{etf.Atom("wordsize")}}, MFA{"ets", "all", nil})
 	if err != nil {
 		return nil, err
 	}

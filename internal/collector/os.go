@@ -22,12 +22,12 @@ var procFiles = []string{"/proc/loadavg", "/proc/meminfo", "/proc/self/status", 
 
 // osCalls are the collector's calls, the same every round: the files and
 // the descriptors' directory in one round trip.
-var osCalls = func() []mfa {
+var osCalls = func() []MFA {
 	files := make(etf.List, len(procFiles))
 	for i, p := range procFiles {
 		files[i] = []byte(p)
 	}
-	return []mfa{{"lists", "map", etf.List{etf.Export{Module: "file", Function: "read_file", Arity: 1}, files}},
+	return []MFA{{"lists", "map", etf.List{etf.Export{Module: "file", Function: "read_file", Arity: 1}, files}},
 		{"file", "list_dir", etf.List{[]byte("/proc/self/fd")}}}
 }()
 
@@ -46,7 +46,7 @@ var kbFields = []struct {
 }
 
 func (osCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
-	r, err := callAll(ctx, c, osCalls...)
+	r, err := CallAll(ctx, c, osCalls...)
 	if err != nil {
 		return err
 	}
