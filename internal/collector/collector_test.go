@@ -278,13 +278,8 @@ func TestPromtoolLint(t *testing.T) {
 	t.Parallel()
 	promtool, err := exec.LookPath("promtool")
 	require.NoError(t, err, "promtool not found: install the prometheus package (make test does)")
-	n := testnode.Start(t, testnode.Options{})
+	n, c := agentNode(t)
 	ctx := context.Background()
-	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = inspect.EnsureAgent(ctx, c)
-	require.NoError(t, err)
 	set, err := NewSet(nil, SetOptions{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
@@ -320,13 +315,8 @@ func TestClockOffset(t *testing.T) {
 // shell and finds that shell among the processes holding memory.
 func TestShellMemory(t *testing.T) {
 	t.Parallel()
-	n := testnode.Start(t, testnode.Options{})
+	n, c := agentNode(t)
 	ctx := context.Background()
-	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = inspect.EnsureAgent(ctx, c)
-	require.NoError(t, err)
 	sh := testnode.RemoteShell(t, n, "memsh")
 	sh.Type(t, "Big = lists:seq(1, 1000000), ok.\n")
 	require.Eventually(t, func() bool {
@@ -362,13 +352,8 @@ func (r *recordingConn) AgentLoaded() bool { return true }
 // the process table once, and both collectors read it.
 func TestSharedProcessScan(t *testing.T) {
 	t.Parallel()
-	n := testnode.Start(t, testnode.Options{})
+	n, c := agentNode(t)
 	ctx := context.Background()
-	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = inspect.EnsureAgent(ctx, c)
-	require.NoError(t, err)
 	sh := testnode.RemoteShell(t, n, "scansh")
 	sh.Type(t, "Big = lists:seq(1, 1000000), ok.\n")
 	set, err := NewSet(nil, SetOptions{})
@@ -412,15 +397,10 @@ func TestSharedProcessScan(t *testing.T) {
 // queued output seen both ways.
 func TestPortsBothWays(t *testing.T) {
 	t.Parallel()
-	n := testnode.Start(t, testnode.Options{})
+	_, c := agentNode(t)
 	ctx := context.Background()
-	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = inspect.EnsureAgent(ctx, c)
-	require.NoError(t, err)
 	// A listening socket and three UDP sockets, owned by a process that stays.
-	_, err = inspect.EvalWith(ctx, c, `spawn(fun() -> {ok, _} = gen_tcp:listen(0, []),
+	_, err := inspect.EvalWith(ctx, c, `spawn(fun() -> {ok, _} = gen_tcp:listen(0, []),
 		[{ok, _} = gen_udp:open(0) || _ <- [1, 2, 3]], register(ports_test_owner, self()), receive stop -> ok end end), ok.`, nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
@@ -434,6 +414,19 @@ func TestPortsBothWays(t *testing.T) {
 	require.Equal(t, listed, onNode)
 	require.Equal(t, 3.0, onNode["udp_inet"].count)
 	require.GreaterOrEqual(t, onNode["tcp_inet"].count, 2.0, "the listener and the connection to beamctl")
+}
+
+// agentNode starts a real node and connects to it with beamctl_agent
+// loaded; both end with the test.
+func agentNode(t *testing.T) (*testnode.Node, *dist.Conn) {
+	t.Helper()
+	n := testnode.Start(t, testnode.Options{})
+	c, err := dist.Dial(context.Background(), n.Name, dist.Options{Cookie: n.Cookie})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = inspect.EnsureAgent(context.Background(), c)
+	require.NoError(t, err)
+	return n, c
 }
 
 func label(s Sample, name string) string {
@@ -492,14 +485,9 @@ func TestKBField(t *testing.T) {
 // the same series, the same table sizes, and counters that only grow.
 func TestETSAndDistBothWays(t *testing.T) {
 	t.Parallel()
-	n := testnode.Start(t, testnode.Options{})
+	_, c := agentNode(t)
 	ctx := context.Background()
-	c, err := dist.Dial(ctx, n.Name, dist.Options{Cookie: n.Cookie})
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = inspect.EnsureAgent(ctx, c)
-	require.NoError(t, err)
-	_, err = inspect.EvalWith(ctx, c, `spawn(fun() -> ets:new(both_ways_tab, [named_table, public]),
+	_, err := inspect.EvalWith(ctx, c, `spawn(fun() -> ets:new(both_ways_tab, [named_table, public]),
 		ets:insert(both_ways_tab, [{I, I} || I <- lists:seq(1, 20000)]), receive stop -> ok end end), ok.`, nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
