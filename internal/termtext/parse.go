@@ -118,8 +118,8 @@ func (p *parser) term() (etf.Term, error) {
 		if !tok.quoted && reserved[tok.text] && tok.text != "maybe" && tok.text != "else" {
 			return nil, p.errorf("%s is a reserved word, not an atom (quote it: '%s')", tok.text, tok.text)
 		}
-		if utf8.RuneCountInString(tok.text) > 255 {
-			return nil, p.errorf("atom is longer than 255 characters")
+		if err := checkAtom(tok.text); err != nil {
+			return nil, p.errorf("%v", err)
 		}
 		return etf.Atom(tok.text), p.advance()
 	case tokVar:
@@ -372,6 +372,9 @@ func (p *parser) export() (etf.Term, error) {
 		if p.tok.kind != tokAtom {
 			return nil, p.unexpected("an atom in fun M:F/A (local funs cannot be written as terms)")
 		}
+		if err := checkAtom(p.tok.text); err != nil {
+			return nil, p.errorf("%v", err)
+		}
 		names[i] = etf.Atom(p.tok.text)
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -388,6 +391,15 @@ func (p *parser) export() (etf.Term, error) {
 	}
 	e := etf.Export{Module: names[0], Function: names[1], Arity: uint8(p.tok.num.Int64())}
 	return e, p.advance()
+}
+
+// checkAtom refuses what no node accepts as an atom: more than 255
+// characters (the printer's bound on one token counts on it too).
+func checkAtom(text string) error {
+	if utf8.RuneCountInString(text) > 255 {
+		return fmt.Errorf("atom is longer than 255 characters")
+	}
+	return nil
 }
 
 // pid parses <0.54.0> or <'node@host'.54.0> from the '<'.
@@ -427,6 +439,9 @@ func (p *parser) ids(open string, line, col, minIDs, maxIDs int, build func(etf.
 		node = etf.Atom(s.word())
 	default:
 		return fail("want a node index or node name after %s", open)
+	}
+	if err := checkAtom(string(node)); err != nil {
+		return fail("%v", err)
 	}
 	var ids []uint64
 	for s.peekRune() == '.' {

@@ -154,6 +154,9 @@ func TestParseErrors(t *testing.T) {
 		{`<<"a"/binary>>`, "termtext: line 1, column 7: unexpected atom binary (expected a segment type (integer, signed, unsigned, big or utf8 without a size))"},
 		{`<<16#110000/utf8>>`, "termtext: line 1, column 3: 1114112 is not a Unicode code point for /utf8"},
 		{"'" + strings.Repeat("a", 256) + "'", "termtext: line 1, column 1: atom is longer than 255 characters"},
+		{"fun '" + strings.Repeat("a", 256) + "':f/0", "termtext: line 1, column 5: atom is longer than 255 characters"},
+		{"fun m:'" + strings.Repeat("\xff", 256) + "'/0", "termtext: line 1, column 7: atom is longer than 255 characters"},
+		{"<'" + strings.Repeat("a", 256) + "'.1.2>", "termtext: line 1, column 1: bad <...>: atom is longer than 255 characters"},
 		{strings.Repeat("[", 2000), "termtext: line 1, column 1001: terms nested deeper than 1000"},
 	}
 	for _, tc := range tests {
