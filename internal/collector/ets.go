@@ -40,7 +40,15 @@ func (e etsCollector) Update(ctx context.Context, c Conn, dst *Samples) error {
 	}
 	dst.Add(Sample{Name: "erlang_vm_ets_tables", Help: "ETS tables.", Value: float64(len(all))})
 	dst.Add(Sample{Name: "erlang_vm_ets_memory_bytes", Help: "Memory of all ETS tables.", Value: total})
-	sort.Slice(all, func(i, j int) bool { return all[i].mem > all[j].mem })
+	// Ties by name: tables of equal memory (small ones often are) would
+	// otherwise swap places in the top from round to round, ending and
+	// starting series.
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].mem != all[j].mem {
+			return all[i].mem > all[j].mem
+		}
+		return all[i].name < all[j].name
+	})
 	for i, t := range all {
 		if i == e.top {
 			break
