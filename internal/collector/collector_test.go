@@ -525,6 +525,60 @@ func TestETSAndDistBothWays(t *testing.T) {
 	require.True(t, ok, "beamctl's own connection is read with getstat")
 }
 
+// TestOSBothWays: the os collector reads the same series with the agent
+// (only the lines it parses and the descriptors' count cross the network)
+// as without it (whole files and every descriptor's name), from a real
+// node that holds 200 extra descriptors.
+func TestOSBothWays(t *testing.T) {
+	t.Parallel()
+	_, c := agentNode(t)
+	ctx := context.Background()
+	_, err := inspect.EvalWith(ctx, c, `spawn(fun() -> Ps = [element(2, file:open("/dev/null", [read])) || _ <- lists:seq(1, 200)],
+		register(os_both_ways, self()), receive stop -> Ps end end), ok.`, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		r, err := c.Call(ctx, "erlang", "whereis", etf.Atom("os_both_ways"))
+		return err == nil && r != etf.Atom("undefined")
+	}, 10*time.Second, 50*time.Millisecond)
+	var without, with Samples
+	plain, agent := &replyBytes{Conn: c}, &replyBytes{Conn: c}
+	require.NoError(t, osCollector{}.Update(ctx, plain, &without))
+	require.NoError(t, osCollector{}.Update(ctx, WithAgent(agent), &with))
+	require.Equal(t, 1, plain.calls)
+	require.Equal(t, 1, agent.calls)
+	key := func(s Sample) string { return s.Name + fmt.Sprint(s.Labels) }
+	require.Equal(t, slices.Sorted(slices.Values(mapKeys(without.List(), key))), slices.Sorted(slices.Values(mapKeys(with.List(), key))))
+	require.Len(t, with.List(), 20, "load 3, memory 5, descriptors 2, TCP 10")
+	for _, s := range without.List() {
+		w, _ := find(with.List(), s.Name)
+		switch s.Name {
+		case "erlang_vm_os_max_fds", "erlang_vm_os_memory_total_bytes":
+			require.Equal(t, s.Value, w.Value, s.Name)
+		case "erlang_vm_os_open_fds":
+			require.Greater(t, s.Value, 200.0)
+			require.InDelta(t, s.Value, w.Value, 5, "descriptors counted on the node")
+		}
+	}
+	require.Less(t, 4*agent.bytes, plain.bytes, "reply bytes with the agent (%d) against without (%d)", agent.bytes, plain.bytes)
+	t.Logf("reply %d bytes with the agent, %d without", agent.bytes, plain.bytes)
+}
+
+// replyBytes counts a connection's calls and the bytes of their replies
+// (as ETF).
+type replyBytes struct {
+	Conn
+	calls, bytes int
+}
+
+func (c *replyBytes) Call(ctx context.Context, module, function string, args ...etf.Term) (etf.Term, error) {
+	c.calls++
+	r, err := c.Conn.Call(ctx, module, function, args...)
+	if b, encErr := etf.Encode(r); err == nil && encErr == nil {
+		c.bytes += len(b)
+	}
+	return r, err
+}
+
 // callCounter counts a connection's calls.
 type callCounter struct {
 	Conn

@@ -16,7 +16,7 @@ const AgentModule = "beamctl_agent"
 
 // agentVersion must match version() in beamctl_agent.erl; a node with
 // another version loaded gets this one.
-const agentVersion = 14
+const agentVersion = 15
 
 //go:generate erlc +deterministic -o . beamctl_agent.erl
 

@@ -6,11 +6,12 @@
 -module(beamctl_agent).
 -export([version/0, top/3, top_window/4, ets/3, sample/1, hold_swt/2, lingering/2,
          leaks/3, alloc/0, proc_scan/2, ports/1, log_counts/0, log_counts_remove/0, swt/1,
-         suptree/6, rabbit_queues/4, loaded_digest/0, ets_stats/0, dist_stats/0]).
+         suptree/6, rabbit_queues/4, loaded_digest/0, ets_stats/0, dist_stats/0,
+         os_stats/1]).
 %% The logger handler callbacks of log_counts/0.
 -export([adding_handler/1, log/2]).
 
-version() -> 14.
+version() -> 15.
 
 %% loaded_digest(): the md5 of what beamctl's code poll reads (erlang:loaded/0,
 %% code:all_loaded/0, every module's md5 and whether it has old code), so
@@ -42,6 +43,30 @@ ets_stats() ->
 dist_stats() ->
     Ctrl = erlang:system_info(dist_ctrl),
     {net_kernel:nodes_info(), Ctrl, [inet:getstat(P) || {_, P} <- Ctrl, is_port(P)]}.
+
+%% os_stats(Files): the os collector's reading in one round trip: for each
+%% {Path, Prefixes} of Files, file:read_file(Path) with only the lines that
+%% start with one of Prefixes (binaries; [] keeps the whole file), and the
+%% number of the VM's open file descriptors, as
+%% {[{ok, Text} | {error, Reason}], {ok, Count} | {error, Reason}}. The rest
+%% of the text and the descriptors' names stay on the node (a node with
+%% 100,000 sockets would otherwise send 100,000 names every round). Bounded
+%% by the files' size and the descriptor count.
+os_stats(Files) ->
+    {[os_lines(file:read_file(Path), Prefixes) || {Path, Prefixes} <- Files],
+     case file:list_dir(<<"/proc/self/fd">>) of
+         {ok, Fds} -> {ok, length(Fds)};
+         Error -> Error
+     end}.
+
+os_lines({ok, Text}, []) ->
+    {ok, Text};
+os_lines({ok, Text}, Prefixes) ->
+    {ok, << <<Line/binary, $\n>> || Line <- binary:split(Text, <<"\n">>, [global]),
+                                    lists:any(fun(P) -> binary:longest_common_prefix([Line, P]) =:= byte_size(P) end,
+                                              Prefixes) >>};
+os_lines(Error, _) ->
+    Error.
 
 %% top(Attr, N, Limit): the N processes with the largest Attr among the
 %% first Limit processes (0: all), as [{Pid, Value, Name, CurrentFunction, InitialCall}].
