@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -108,7 +109,7 @@ func TestServe1000(t *testing.T) {
 	}
 	var ru0, ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	sim0 := procCPU(t, cmd.Process.Pid)
+	sim0, out0 := procCPU(t, cmd.Process.Pid), procWritten(t, cmd.Process.Pid)
 	self0 := selfMetrics(t, "http://"+a.Addr())
 	t0 := time.Now()
 	time.Sleep(30 * time.Second)
@@ -122,7 +123,7 @@ func TestServe1000(t *testing.T) {
 	evalMs := 1000 * (self1["beamctl_alarm_evaluation_seconds_total"] - self0["beamctl_alarm_evaluation_seconds_total"]) /
 		(self1["beamctl_alarm_evaluations_total"] - self0["beamctl_alarm_evaluations_total"])
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	simCPU := procCPU(t, cmd.Process.Pid) - sim0
+	simCPU, simOut := procCPU(t, cmd.Process.Pid)-sim0, procWritten(t, cmd.Process.Pid)-out0
 	wall := time.Since(t0)
 	cpu := time.Duration(syscall.TimevalToNsec(ru1.Utime) - syscall.TimevalToNsec(ru0.Utime) +
 		syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Stime))
@@ -147,10 +148,35 @@ func TestServe1000(t *testing.T) {
 	if len(sv.Result) == 1 {
 		series = fmt.Sprint(sv.Result[0].Value[1])
 	}
-	t.Logf("serve against %d simulated nodes (every collector every 10 s), %s: CPU %.3f ms per node per second (%.1f%% of one core); heap %.0f KiB per node (%d MiB in all after GC); %s series; %.2f %% of rounds on time; alarm evaluation %.0f ms a round; the simulator: %.3f ms CPU per node per second",
+	var active []string // which alarms the simulated nodes raise (their count weighs on the evaluation)
+	for k, v := range self1 {
+		if strings.HasPrefix(k, "beamctl_alarms_active{") && v > 0 {
+			active = append(active, fmt.Sprintf("%s %.0f", k[len("beamctl_alarms_active"):], v))
+		}
+	}
+	sort.Strings(active)
+	t.Logf("alarms active: %v", active)
+	t.Logf("serve against %d simulated nodes (every collector every 10 s), %s: CPU %.3f ms per node per second (%.1f%% of one core); heap %.0f KiB per node (%d MiB in all after GC); %s series; %.2f %% of rounds on time; alarm evaluation %.0f ms a round; the simulator: %.3f ms CPU per node per second, %.0f bytes sent per node per second",
 		nodes, wall.Round(time.Second), float64(cpu)/float64(time.Millisecond)/float64(nodes)/wall.Seconds(),
 		100*cpu.Seconds()/wall.Seconds(), float64(m1.HeapAlloc-min(m0.HeapAlloc, m1.HeapAlloc))/1024/float64(nodes), m1.HeapAlloc>>20, series, 100*onTime, evalMs,
-		float64(simCPU)/float64(time.Millisecond)/float64(nodes)/wall.Seconds())
+		float64(simCPU)/float64(time.Millisecond)/float64(nodes)/wall.Seconds(), float64(simOut)/float64(nodes)/wall.Seconds())
+}
+
+// procWritten is what process pid has written so far (wchar of
+// /proc/PID/io: every write, sockets included).
+func procWritten(t testing.TB, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	require.NoError(t, err)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatalf("no wchar in /proc/%d/io", pid)
+	return 0
 }
 
 // procCPU is the user and system CPU time of process pid so far, from
