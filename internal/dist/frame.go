@@ -58,6 +58,13 @@ func decodeFrame(b []byte, cache *atomCache) (frame, error) {
 		return f, fmt.Errorf("control message is not a tuple: %s", formatTerm(ctrl, ""))
 	}
 	f.control = t
+	if pos < len(b) && unreadPayload(t[0]) {
+		// Never read (dispatch ignores it): not decoded. A spawned call's
+		// result comes twice, as its monitor's exit and as its link's;
+		// decoding only the first halves what a call costs to read.
+		f.hasMsg = true
+		return f, nil
+	}
 	if pos < len(b) {
 		msg, n, err := ft.decode(b[pos:])
 		if err != nil {
@@ -70,6 +77,18 @@ func decodeFrame(b []byte, cache *atomCache) (frame, error) {
 		return f, fmt.Errorf("%d trailing bytes after message", len(b)-pos)
 	}
 	return f, nil
+}
+
+// unreadPayload reports whether op is an operation whose message dispatch
+// ignores: exit signals to beamctl's pids (which neither trap exits nor
+// die) and sends to registered names (nothing is registered on beamctl).
+func unreadPayload(op etf.Term) bool {
+	switch op {
+	case int64(opPayloadExit), int64(opPayloadExitTT), int64(opPayloadExit2), int64(opPayloadExit2TT),
+		int64(opRegSend), int64(opRegSendTT):
+		return true
+	}
+	return false
 }
 
 // frameTerms is how to decode the terms of one frame.

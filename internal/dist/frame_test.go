@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -121,17 +122,40 @@ func TestParseDistHeader(t *testing.T) {
 }
 
 func TestFrameRoundTrip(t *testing.T) {
-	ctl := etf.Tuple{int64(opRegSend), etf.Pid{Node: "a@b", ID: 1, Creation: 7}, etf.Atom(""), etf.Atom("rex")}
+	pid := etf.Pid{Node: "a@b", ID: 1, Creation: 7}
 	msg := etf.Tuple{etf.Atom("hello"), etf.List{int64(1), int64(2)}}
-	for _, useHeader := range []bool{false, true} {
-		b, err := appendFrame(nil, useHeader, ctl, msg, true)
-		require.NoError(t, err)
-		require.Equal(t, len(b)-4, int(b[0])<<24|int(b[1])<<16|int(b[2])<<8|int(b[3]))
-		var cache atomCache
-		f, err := decodeFrame(b[4:], &cache)
-		require.NoError(t, err)
-		require.True(t, etf.Equal(ctl, f.control))
-		require.True(t, etf.Equal(msg, f.message))
+	tests := []struct {
+		name string
+		ctl  etf.Tuple
+		read bool // dispatch reads the message, so it is decoded
+	}{
+		{"send", etf.Tuple{int64(opSendSender), pid, pid}, true},
+		{"monitor exit", etf.Tuple{int64(opPayloadMonitorPExit), pid, pid, etf.Ref{Node: "a@b", Len: 3, ID: [etf.MaxRefWords]uint32{1, 2, 3}}}, true},
+		{"link exit", etf.Tuple{int64(opPayloadExit), pid, pid}, false},
+		{"reg send", etf.Tuple{int64(opRegSend), pid, etf.Atom(""), etf.Atom("rex")}, false},
+	}
+	for _, tc := range tests {
+		for _, useHeader := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/header=%v", tc.name, useHeader), func(t *testing.T) {
+				b, err := appendFrame(nil, useHeader, tc.ctl, msg, true)
+				require.NoError(t, err)
+				require.Equal(t, len(b)-4, int(b[0])<<24|int(b[1])<<16|int(b[2])<<8|int(b[3]))
+				var cache atomCache
+				f, err := decodeFrame(b[4:], &cache)
+				require.NoError(t, err)
+				require.True(t, etf.Equal(tc.ctl, f.control))
+				require.True(t, f.hasMsg)
+				if !tc.read {
+					require.Nil(t, f.message, "an ignored message is not decoded")
+					// Its bytes are not even looked at.
+					b[len(b)-1] = 0xff
+					_, err := decodeFrame(b[4:], &cache)
+					require.NoError(t, err)
+					return
+				}
+				require.True(t, etf.Equal(msg, f.message))
+			})
+		}
 	}
 }
 
