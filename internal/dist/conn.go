@@ -96,6 +96,7 @@ type Conn struct {
 	mu        sync.Mutex
 	pending   map[etf.Ref]chan etf.Term
 	spawns    map[etf.Ref]*spawnCall
+	spawnPids map[etf.Pid]etf.Ref // a spawned call's pid, once SPAWN_REPLY told it
 	monitors  map[etf.Ref]*Monitor
 	mailboxes map[etf.Pid]*Mailbox
 	err       error
@@ -207,6 +208,7 @@ func newConn(ctx context.Context, nc net.Conn, peer NodeName, opts Options) (*Co
 		log:       opts.Logger.With("node", pi.Name),
 		pending:   map[etf.Ref]chan etf.Term{},
 		spawns:    map[etf.Ref]*spawnCall{},
+		spawnPids: map[etf.Pid]etf.Ref{},
 		monitors:  map[etf.Ref]*Monitor{},
 		mailboxes: map[etf.Pid]*Mailbox{},
 		wsem:      make(chan struct{}, 1),
@@ -556,12 +558,16 @@ func (c *Conn) refuseOversized(br *bufio.Reader, n int, cache *atomCache) error 
 		return fmt.Errorf("read: %w", err)
 	}
 	tooLarge := &MessageTooLargeError{Size: n, Limit: c.opts.MaxMessageSize}
-	ref, ok := peekReplyRef(head, cache)
+	ref, from, ok := peekReplyRef(head, cache)
 	if !ok {
 		c.log.Warn("Dropped an oversized message", "err", tooLarge)
 		return nil
 	}
 	c.mu.Lock()
+	if from != nil { // a spawned call's exit: its call by its pid
+		ref = c.spawnPids[*from]
+		delete(c.spawnPids, *from)
+	}
 	ch := c.pending[ref]
 	delete(c.pending, ref)
 	sc := c.spawns[ref]
@@ -577,42 +583,47 @@ func (c *Conn) refuseOversized(br *bufio.Reader, n int, cache *atomCache) error 
 }
 
 // peekReplyRef finds which call an oversized frame answers from its first
-// bytes: the Ref of a rex reply {Ref, Reply} sent to us, or the monitor Ref
-// of a spawned call's exit (PAYLOAD_MONITOR_P_EXIT). The atom cache must be
-// updated even though the frame is skipped, so the header is parsed for
-// real.
-func peekReplyRef(head []byte, cache *atomCache) (etf.Ref, bool) {
+// bytes: the Ref of a rex reply {Ref, Reply} sent to us, the monitor Ref of
+// a monitored process's exit (PAYLOAD_MONITOR_P_EXIT), or the pid (from) of
+// a spawned call's exit through its link (PAYLOAD_EXIT). The atom cache
+// must be updated even though the frame is skipped, so the header is
+// parsed for real.
+func peekReplyRef(head []byte, cache *atomCache) (ref etf.Ref, from *etf.Pid, ok bool) {
 	ft, err := termDecoder(head, cache)
 	if err != nil {
-		return etf.Ref{}, false
+		return etf.Ref{}, nil, false
 	}
 	pos := ft.start
 	ctl, n, err := ft.decode(head[pos:])
 	if err != nil {
-		return etf.Ref{}, false
+		return etf.Ref{}, nil, false
 	}
 	t, _ := ctl.(etf.Tuple)
 	if len(t) >= 4 && t[0] == int64(opPayloadMonitorPExit) {
 		r, ok := t[3].(etf.Ref)
-		return r, ok
+		return r, nil, ok
+	}
+	if len(t) >= 3 && (t[0] == int64(opPayloadExit) || t[0] == int64(opPayloadExitTT)) {
+		p, ok := t[1].(etf.Pid)
+		return etf.Ref{}, &p, ok
 	}
 	pos += n
 	if ft.versioned {
 		if len(head) <= pos || head[pos] != tagVersion {
-			return etf.Ref{}, false
+			return etf.Ref{}, nil, false
 		}
 		pos++ // the message's own version byte
 	}
 	// The message: SMALL_TUPLE_EXT, arity 2, then the reference.
 	if len(head) < pos+2 || head[pos] != 104 || head[pos+1] != 2 {
-		return etf.Ref{}, false
+		return etf.Ref{}, nil, false
 	}
-	ref, _, err := ft.dec.DecodeTerm(head[pos+2:])
+	r, _, err := ft.dec.DecodeTerm(head[pos+2:])
 	if err != nil {
-		return etf.Ref{}, false
+		return etf.Ref{}, nil, false
 	}
-	r, ok := ref.(etf.Ref)
-	return r, ok
+	ref, ok = r.(etf.Ref)
+	return ref, nil, ok
 }
 
 // dispatch acts on one received control message.
@@ -660,10 +671,21 @@ func (c *Conn) dispatch(f frame) {
 			_ = c.send(ctx, ack, nil, false)
 			cancel()
 		}
-	case opLink, opUnlink, opExit, opExit2, opExitTT, opExit2TT,
-		opPayloadExit, opPayloadExitTT, opPayloadExit2, opPayloadExit2TT,
+	case opExit: // {EXIT, FromPid, ToPid, Reason}
+		if len(ctl) >= 4 {
+			c.linkExit(ctl[1], ctl[3])
+		}
+	case opExitTT: // {EXIT_TT, FromPid, ToPid, TraceToken, Reason}
+		if len(ctl) >= 5 {
+			c.linkExit(ctl[1], ctl[4])
+		}
+	case opPayloadExit, opPayloadExitTT:
+		if len(ctl) >= 3 {
+			c.linkExit(ctl[1], f.message)
+		}
+	case opLink, opUnlink, opExit2, opExit2TT, opPayloadExit2, opPayloadExit2TT,
 		opMonitorP, opDemonitorP, opUnlinkIDAck, opAliasSend, opAliasSendTT:
-		// beamctl's pids do not link, die or own aliases; nothing to do.
+		// beamctl's pids do not die or own aliases; nothing to do.
 	default:
 		c.log.Debug("Ignoring unknown control message", "op", op)
 	}

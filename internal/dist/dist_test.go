@@ -315,7 +315,7 @@ func TestCallDeadline(t *testing.T) {
 				require.Eventually(t, func() bool { return c.Stats().LateReplies == 1 }, 5*time.Second, 20*time.Millisecond)
 			}
 			c.mu.Lock()
-			left := len(c.pending) + len(c.spawns)
+			left := len(c.pending) + len(c.spawns) + len(c.spawnPids)
 			c.mu.Unlock()
 			require.Zero(t, left, "no call is left behind")
 
@@ -365,6 +365,29 @@ func testConcurrentCalls(t *testing.T, c *Conn) {
 	}
 }
 
+// TestFramesPerCall: what a call costs in frames from the node. A spawned
+// call is linked, not monitored, so its result comes once (with its
+// SPAWN_REPLY before it), not once per signal.
+func TestFramesPerCall(t *testing.T) {
+	t.Parallel()
+	n := testnode.Start(t, testnode.Options{})
+	for _, tc := range []struct {
+		mode RPCMode
+		want uint64
+	}{{RPCRex, 1}, {RPCSpawn, 2}} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			c := dial(t, n, Options{RPC: tc.mode})
+			call(t, c, "erlang", "node") // the group leader's lookup
+			before := c.Stats().FramesIn
+			const calls = 20
+			for range calls {
+				require.Equal(t, etf.Atom(n.Name), call(t, c, "erlang", "node"))
+			}
+			require.Equal(t, tc.want*calls, c.Stats().FramesIn-before)
+		})
+	}
+}
+
 func TestMaxMessageSize(t *testing.T) {
 	t.Parallel()
 	n := testnode.Start(t, testnode.Options{})
@@ -387,6 +410,10 @@ func testMaxMessageSize(t *testing.T, c *Conn) {
 	// The connection survives and a reply under the limit still arrives.
 	r := call(t, c, "binary", "copy", []byte{'x'}, 1000)
 	require.Len(t, r, 1000)
+	c.mu.Lock()
+	left := len(c.pending) + len(c.spawns) + len(c.spawnPids)
+	c.mu.Unlock()
+	require.Zero(t, left, "no call is left behind")
 }
 
 func TestMonitor(t *testing.T) {

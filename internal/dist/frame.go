@@ -58,10 +58,7 @@ func decodeFrame(b []byte, cache *atomCache) (frame, error) {
 		return f, fmt.Errorf("control message is not a tuple: %s", formatTerm(ctrl, ""))
 	}
 	f.control = t
-	if pos < len(b) && unreadPayload(t[0]) {
-		// Never read (dispatch ignores it): not decoded. A spawned call's
-		// result comes twice, as its monitor's exit and as its link's;
-		// decoding only the first halves what a call costs to read.
+	if pos < len(b) && unreadPayload(t[0]) { // never read: not decoded
 		f.hasMsg = true
 		return f, nil
 	}
@@ -80,12 +77,11 @@ func decodeFrame(b []byte, cache *atomCache) (frame, error) {
 }
 
 // unreadPayload reports whether op is an operation whose message dispatch
-// ignores: exit signals to beamctl's pids (which neither trap exits nor
-// die) and sends to registered names (nothing is registered on beamctl).
+// ignores: exit(Pid, Reason) sent to beamctl's pids (which do not die)
+// and sends to registered names (nothing is registered on beamctl).
 func unreadPayload(op etf.Term) bool {
 	switch op {
-	case int64(opPayloadExit), int64(opPayloadExitTT), int64(opPayloadExit2), int64(opPayloadExit2TT),
-		int64(opRegSend), int64(opRegSendTT):
+	case int64(opPayloadExit2), int64(opPayloadExit2TT), int64(opRegSend), int64(opRegSendTT):
 		return true
 	}
 	return false

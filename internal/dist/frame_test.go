@@ -131,7 +131,8 @@ func TestFrameRoundTrip(t *testing.T) {
 	}{
 		{"send", etf.Tuple{int64(opSendSender), pid, pid}, true},
 		{"monitor exit", etf.Tuple{int64(opPayloadMonitorPExit), pid, pid, etf.Ref{Node: "a@b", Len: 3, ID: [etf.MaxRefWords]uint32{1, 2, 3}}}, true},
-		{"link exit", etf.Tuple{int64(opPayloadExit), pid, pid}, false},
+		{"link exit", etf.Tuple{int64(opPayloadExit), pid, pid}, true},
+		{"exit/2", etf.Tuple{int64(opPayloadExit2), pid, pid}, false},
 		{"reg send", etf.Tuple{int64(opRegSend), pid, etf.Atom(""), etf.Atom("rex")}, false},
 	}
 	for _, tc := range tests {
@@ -178,6 +179,6 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 		var cache atomCache
 		_, _ = decodeFrame(b, &cache)
-		_, _ = peekReplyRef(b, &cache)
+		_, _, _ = peekReplyRef(b, &cache)
 	})
 }

@@ -39,18 +39,22 @@ func (c *Conn) groupLeader(ctx context.Context) (etf.Pid, bool) {
 }
 
 // executeCall and spawnOpts are the constant parts of a SPAWN_REQUEST,
-// built once. The call is linked too: when the connection goes (beamctl
-// ended without killing it), the node kills the call.
+// built once. The call is linked, not monitored: the link's exit signal
+// brings the result, and when the connection goes (beamctl ended without
+// killing it), the node kills the call. A monitor as well (what erpc
+// uses) would bring the result a second time, the node encoding and
+// sending it twice.
 var (
 	executeCall etf.Term = etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)}
-	spawnOpts   etf.Term = etf.List{etf.Atom("monitor"), etf.Atom("link")}
+	spawnOpts   etf.Term = etf.List{etf.Atom("link")}
 )
 
 // callSpawn runs module:function(args...) in a process spawned on the node
-// by a SPAWN_REQUEST for erpc:execute_call(Ref, M, F, A), monitored by us;
-// the result comes back as the monitor's exit reason {Ref, return, Value}.
-// When the deadline passes first, the process is killed; it is linked to
-// us, so it also dies with the connection.
+// by a SPAWN_REQUEST for erpc:execute_call(Ref, M, F, A), linked to us;
+// the result comes back as the exit reason {Ref, return, Value} of the
+// link's exit signal, from the pid SPAWN_REPLY gave (which comes first:
+// both come from the new process). When the deadline passes first, the
+// process is killed; it also dies with the connection.
 func (c *Conn) callSpawn(ctx context.Context, mfa string, gl etf.Pid, module, function string, args []etf.Term) (etf.Term, error) {
 	reqID := c.MakeRef()
 	sc := &spawnCall{done: make(chan etf.Term, 1)}
@@ -99,6 +103,7 @@ func (c *Conn) abandon(reqID etf.Ref) {
 	pid, hasPid := sc.pid, sc.hasPid
 	if hasPid {
 		delete(c.spawns, reqID)
+		delete(c.spawnPids, pid)
 	}
 	c.mu.Unlock()
 	if hasPid {
@@ -140,10 +145,33 @@ func (c *Conn) spawnReply(reqID, result etf.Term) {
 	abandoned := sc.abandoned
 	if abandoned {
 		delete(c.spawns, r)
+	} else {
+		c.spawnPids[pid] = r
 	}
 	c.mu.Unlock()
 	if abandoned {
 		c.kill(pid)
+	}
+}
+
+// linkExit handles an exit signal from a process linked to us: a spawned
+// call's end, its reason the call's result. Other exits (a call killed
+// after its caller gave up) find no call.
+func (c *Conn) linkExit(from, reason etf.Term) {
+	pid, ok := from.(etf.Pid)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	ref, found := c.spawnPids[pid]
+	delete(c.spawnPids, pid)
+	sc := c.spawns[ref]
+	if found {
+		delete(c.spawns, ref)
+	}
+	c.mu.Unlock()
+	if found && sc != nil {
+		sc.done <- reason
 	}
 }
 
