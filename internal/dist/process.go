@@ -73,18 +73,14 @@ func (c *Conn) Demonitor(ctx context.Context, m *Monitor) error {
 	return c.send(ctx, etf.Tuple{int64(opDemonitorP), c.pid, m.Target, m.Ref}, nil, false)
 }
 
+// monitorExit handles a monitored process's exit: a Monitor fires.
+// (Spawned calls are linked, not monitored: linkExit.)
 func (c *Conn) monitorExit(ref, reason etf.Term) {
 	r, ok := ref.(etf.Ref)
 	if !ok {
 		return
 	}
 	c.mu.Lock()
-	if sc := c.spawns[r]; sc != nil {
-		delete(c.spawns, r)
-		c.mu.Unlock()
-		sc.done <- reason
-		return
-	}
 	m := c.monitors[r]
 	delete(c.monitors, r)
 	c.mu.Unlock()
