@@ -223,8 +223,15 @@ func WaitText(sel, text string) chromedp.Action[chromedp.Void] {
 // WaitJS waits until the JavaScript expression js is truthy.
 func WaitJS(js string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond))(ctx, t)
-		return chromedp.Void{}, err
+		for {
+			_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond))(ctx, t)
+			// A navigation can replace the page's JavaScript context under
+			// the poll (Chromium: "Cannot find context with specified id"):
+			// poll again in the new one, until ctx ends.
+			if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "Cannot find context with specified id") {
+				return chromedp.Void{}, err
+			}
+		}
 	}
 }
 
